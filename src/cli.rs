@@ -1,0 +1,398 @@
+//! The command line of DESIGN.md §3, one function per subcommand.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config, Settings};
+use crate::domain::people::Role;
+use crate::service::Desk;
+use crate::service::demo::DemoCredentials;
+use crate::service::import::RowOutcome;
+use crate::store::{Store, users};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsdesk",
+    version,
+    about = "Incident desk for a brokerage's production-incident team"
+)]
+pub struct Cli {
+    /// The companion server to work with (default: an embedded one on 127.0.0.1:7878).
+    #[arg(long, global = true, env = "OPSDESK_SERVER")]
+    pub server: Option<String>,
+    /// API token for --server.
+    #[arg(long, global = true, env = "OPSDESK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Configuration file (default: opsdesk.toml in the platform config dir).
+    #[arg(long, global = true, env = "OPSDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the companion server.
+    Serve(ServeArgs),
+    /// Administer users and the data dir.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Work with tickets from scripts.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DataArg {
+    /// The server's data dir.
+    #[arg(long, env = "OPSDESK_DATA")]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:7878).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Seed the demo data into an empty data dir and print the demo credentials.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Online backup through SQLite's backup API (safe while the server runs).
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user and print an API token for them (alone on stdout's last line).
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The name people see (default: NAME).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read a password from stdin's first line (for the MSS pages).
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Issue a new API token for an existing user (revokes their earlier CLI token).
+    Token {
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Import tickets from an ITSM CSV export (columns in the README).
+    Import {
+        file: PathBuf,
+        /// Print one JSON object per row instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("'{s}' is not a role; use handler, submitter or admin"))
+}
+
+/// Runs the command line; errors are printed by the caller with exit code 2.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (config_path, required) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (config::default_config_path(), false),
+    };
+    let cfg = Config::load(&config_path, required)?;
+    let settings = Arc::new(cfg.settings(&config_path)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+
+    match cli.command {
+        None => {
+            if cli.server.is_some() || settings.client.server.is_some() {
+                bail!(
+                    "the terminal workstation (TUI) is not built yet (issue 5); use the API with this server, \
+                     or run `opsdesk` without --server for the embedded server"
+                );
+            }
+            runtime.block_on(embedded(settings))
+        }
+        Some(Command::Serve(args)) => runtime.block_on(serve(settings, args)),
+        Some(Command::Admin(AdminCommand::Backup { file, data })) => {
+            backup(&settings, &data, &file)
+        }
+        Some(Command::Admin(AdminCommand::User(cmd))) => runtime.block_on(user(settings, cmd)),
+        Some(Command::Ticket(TicketCommand::Import { file, json, data })) => {
+            runtime.block_on(import(settings, &data, &file, json))
+        }
+    }
+}
+
+fn data_dir(settings: &Settings, arg: &DataArg) -> PathBuf {
+    arg.data
+        .clone()
+        .or_else(|| settings.server.data_dir.clone())
+        .unwrap_or_else(config::default_data_dir)
+}
+
+fn open_desk(settings: &Arc<Settings>, dir: &Path) -> anyhow::Result<Desk> {
+    let store =
+        Store::open(dir).with_context(|| format!("opening the data dir {}", dir.display()))?;
+    Ok(Desk::new(store, settings.clone()))
+}
+
+fn print_demo(creds: &DemoCredentials, base: &str) {
+    if creds.seeded {
+        eprintln!("Seeded the demo data: {} tickets.", creds.tickets);
+    }
+    eprintln!("Demo credentials (demo data only):");
+    eprintln!(
+        "  handler   {}  token {}",
+        creds.handler, creds.handler_token
+    );
+    eprintln!(
+        "  submitter {}  password {}",
+        creds.submitter, creds.password
+    );
+    eprintln!("  every demo user's password is '{}'", creds.password);
+    eprintln!(
+        "Try: curl -H 'Authorization: Bearer {}' {base}/api/v1/tickets?open=true",
+        creds.handler_token
+    );
+}
+
+async fn serve(settings: Arc<Settings>, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let dir = data_dir(&settings, &args.data);
+    let listen = args.listen.unwrap_or(settings.server.listen);
+    let desk = open_desk(&settings, &dir)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    if args.demo {
+        let creds = desk.seed_demo().await.map_err(|e| anyhow!("--demo: {e}"))?;
+        print_demo(&creds, &format!("http://{addr}"));
+    }
+    tracing::info!(%addr, data = %dir.display(), "opsdesk serving");
+    eprintln!(
+        "opsdesk serving on http://{addr} (data in {})",
+        dir.display()
+    );
+    crate::server::launch(listener, desk, crate::server::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The bare `opsdesk`: the embedded server with the demo data on first run. The terminal
+/// workstation (issue 5) will open on top of it; until then it serves in the foreground.
+async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
+    let dir = settings
+        .server
+        .data_dir
+        .clone()
+        .unwrap_or_else(config::default_data_dir);
+    let desk = open_desk(&settings, &dir)?;
+    let listener = tokio::net::TcpListener::bind(settings.server.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "starting the embedded server on {} (is another opsdesk running?)",
+                settings.server.listen
+            )
+        })?;
+    let base = format!("http://{}", listener.local_addr()?);
+    match desk.seed_demo().await {
+        Ok(creds) => print_demo(&creds, &base),
+        Err(e) => tracing::info!(error = %e, "not a demo data dir; no demo credentials printed"),
+    }
+    eprintln!(
+        "opsdesk embedded server on {base} (data in {})",
+        dir.display()
+    );
+    eprintln!("  API {base}/api/v1/openapi.json · health {base}/healthz · Ctrl-C to stop");
+    eprintln!("  The terminal workstation opens here once issue 5 lands.");
+    crate::server::launch(listener, desk, crate::server::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backup(settings: &Arc<Settings>, data: &DataArg, file: &Path) -> anyhow::Result<ExitCode> {
+    let dir = data_dir(settings, data);
+    if !dir.join("opsdesk.sqlite3").exists() {
+        bail!("no opsdesk data in {}", dir.display());
+    }
+    if file.exists() {
+        bail!("{} exists; choose a new file name", file.display());
+    }
+    let store = Store::open(&dir)?;
+    store
+        .backup_to(file)
+        .with_context(|| format!("backing up to {}", file.display()))?;
+    store.shutdown();
+    eprintln!("backed up {} to {}", dir.display(), file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            display_name,
+            password_stdin,
+            data,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                let line = line.trim_end_matches(['\r', '\n']).to_string();
+                if line.chars().count() < 8 {
+                    bail!("the password must be at least 8 characters");
+                }
+                Some(users::hash_password(&line)?)
+            } else {
+                None
+            };
+            let desk = open_desk(&settings, &data_dir(&settings, &data))?;
+            let display = display_name.unwrap_or_else(|| name.clone());
+            let token = desk
+                .store
+                .write(move |ctx| {
+                    let user = users::insert(
+                        ctx.conn,
+                        &name,
+                        &display,
+                        role,
+                        None,
+                        password.as_deref(),
+                        ctx.now,
+                    )?;
+                    users::issue_token(ctx.conn, &user, "cli", ctx.now)
+                })
+                .await?;
+            desk.store.shutdown();
+            if std::io::stdout().is_terminal() {
+                eprintln!("Token (shown once; keep it safe):");
+            }
+            println!("{token}");
+        }
+        UserCommand::Token { name, data } => {
+            let desk = open_desk(&settings, &data_dir(&settings, &data))?;
+            let token = desk
+                .store
+                .write(move |ctx| {
+                    let user = users::by_username(ctx.conn, &name)?.ok_or_else(|| {
+                        crate::store::Rejected::NotFound(format!("user '{name}'"))
+                    })?;
+                    users::issue_token(ctx.conn, &user, "cli", ctx.now)
+                })
+                .await?;
+            desk.store.shutdown();
+            println!("{token}");
+        }
+        UserCommand::List { data } => {
+            let desk = open_desk(&settings, &data_dir(&settings, &data))?;
+            for u in desk.store.read(users::all).await? {
+                println!(
+                    "{:<20} {:<10} {}",
+                    u.username,
+                    u.role.as_str(),
+                    u.display_name
+                );
+            }
+            desk.store.shutdown();
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(
+    settings: Arc<Settings>,
+    data: &DataArg,
+    file: &Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let desk = open_desk(&settings, &data_dir(&settings, data))?;
+    let outcomes = desk.import_itsm_csv(input).await;
+    desk.store.shutdown();
+    let outcomes = outcomes?;
+    let (mut imported, mut skipped, mut refused) = (0, 0, 0);
+    for o in &outcomes {
+        if json {
+            println!("{}", serde_json::to_string(o)?);
+        }
+        match o {
+            RowOutcome::Imported {
+                line,
+                external_ref,
+                ticket,
+            } => {
+                imported += 1;
+                if !json {
+                    println!("line {line}: imported {external_ref} as #{ticket}");
+                }
+            }
+            RowOutcome::AlreadyImported {
+                line,
+                external_ref,
+                ticket,
+            } => {
+                skipped += 1;
+                if !json {
+                    println!(
+                        "line {line}: {external_ref} was already imported as #{ticket}; skipped"
+                    );
+                }
+            }
+            RowOutcome::Refused {
+                line,
+                external_ref,
+                reason,
+            } => {
+                refused += 1;
+                if !json {
+                    println!(
+                        "line {line}: refused {}: {reason}",
+                        external_ref.as_deref().unwrap_or("(no external_ref)")
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("{imported} imported, {skipped} already imported, {refused} refused");
+    Ok(if refused > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

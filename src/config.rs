@@ -1,0 +1,448 @@
+//! `opsdesk.toml`: every key optional, unknown keys refused with the file and line.
+//!
+//! The file is read once at start-up into [`Config`] (the raw shape, all defaults filled in)
+//! and turned into [`Settings`] (ready-made calendar, SLA policy and systems) that the server
+//! and the CLI share. README.md lists every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::calendar::{BusinessCalendar, CalendarError, WorkingHours};
+use crate::domain::sla::{ClockKind, SlaPolicy, SlaTarget};
+use crate::domain::ticket::Priority;
+
+/// The systems shipped as the default configuration (the ten core systems of the demo).
+const DEFAULT_SYSTEMS: &str = include_str!("../fixtures/systems.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub client: ClientConfig,
+    pub business: BusinessConfig,
+    pub sla: SlaConfig,
+    /// Replaces the default ten systems when present.
+    pub system: Vec<SystemDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: Option<PathBuf>,
+    pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub header_read_timeout_secs: u64,
+    pub max_concurrent_requests: usize,
+    pub max_event_streams: usize,
+    pub sse_heartbeat_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            data_dir: None,
+            max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 10 * 1024 * 1024,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_concurrent_requests: 256,
+            max_event_streams: 512,
+            sse_heartbeat_secs: 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientConfig {
+    pub server: Option<String>,
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusinessConfig {
+    pub timezone: String,
+    /// Working hours as `"HH:MM-HH:MM"` ranges, e.g. `["08:30-12:00", "13:00-17:30"]`.
+    pub working_hours: Vec<String>,
+    /// Extra holiday calendars (same format as `fixtures/calendar/*.toml`), applied over the
+    /// shipped ones, so an official notice can correct or extend them without a release.
+    pub calendar_files: Vec<PathBuf>,
+}
+
+impl Default for BusinessConfig {
+    fn default() -> Self {
+        Self {
+            timezone: "Asia/Shanghai".into(),
+            working_hours: BusinessCalendar::default_hours()
+                .iter()
+                .map(|h| format!("{}-{}", h.start.format("%H:%M"), h.end.format("%H:%M")))
+                .collect(),
+            calendar_files: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlaConfig {
+    pub due_soon_percent: Option<u8>,
+    #[serde(rename = "P1")]
+    pub p1: Option<SlaTargetConfig>,
+    #[serde(rename = "P2")]
+    pub p2: Option<SlaTargetConfig>,
+    #[serde(rename = "P3")]
+    pub p3: Option<SlaTargetConfig>,
+    #[serde(rename = "P4")]
+    pub p4: Option<SlaTargetConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTargetConfig {
+    /// A duration such as `"15m"`, `"4h"`, `"1h30m"`.
+    pub first_response: Option<String>,
+    pub resolve: Option<String>,
+    pub clock: Option<ClockKind>,
+}
+
+/// One configured system; tickets hold its `key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemDef {
+    pub key: String,
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemsFile {
+    system: Vec<SystemDef>,
+}
+
+/// What the running program works with, derived once from [`Config`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerConfig,
+    pub client: ClientConfig,
+    pub calendar: BusinessCalendar,
+    pub sla: SlaPolicy,
+    pub systems: Vec<SystemDef>,
+}
+
+impl Settings {
+    pub fn system_keys(&self) -> Vec<&str> {
+        self.systems.iter().map(|s| s.key.as_str()).collect()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Config::default()
+            .settings(Path::new("<defaults>"))
+            .expect("the built-in defaults are valid")
+    }
+}
+
+impl Config {
+    /// Reads `path`. A missing file is an error only when `required` (the user named it).
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Builds the calendar, SLA policy and systems, reading any extra calendar files.
+    pub fn settings(&self, path: &Path) -> Result<Settings, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+
+        let tz: chrono_tz::Tz = self.business.timezone.parse().map_err(|_| {
+            invalid(format!(
+                "business.timezone: unknown time zone '{}'",
+                self.business.timezone
+            ))
+        })?;
+        let hours = self
+            .business
+            .working_hours
+            .iter()
+            .map(|r| {
+                parse_hours(r).ok_or_else(|| {
+                    invalid(format!("business.working_hours: '{r}' is not HH:MM-HH:MM"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cal_err = |e: CalendarError| invalid(format!("business: {e}"));
+        let mut calendar = BusinessCalendar::new(tz, hours).map_err(cal_err)?;
+        for text in BusinessCalendar::shipped_files() {
+            let file = BusinessCalendar::parse_file(text).map_err(cal_err)?;
+            calendar.add_file(&file).map_err(cal_err)?;
+        }
+        for extra in &self.business.calendar_files {
+            let text = std::fs::read_to_string(extra).map_err(|source| ConfigError::Read {
+                path: extra.clone(),
+                source,
+            })?;
+            let file = BusinessCalendar::parse_file(&text).map_err(|e| ConfigError::Parse {
+                path: extra.clone(),
+                message: e.to_string(),
+            })?;
+            calendar.add_file(&file).map_err(cal_err)?;
+        }
+
+        let mut sla = SlaPolicy::default();
+        if let Some(p) = self.sla.due_soon_percent {
+            if p > 100 {
+                return Err(invalid(format!("sla.due_soon_percent: {p} is above 100")));
+            }
+            sla.set_due_soon_percent(p);
+        }
+        for (priority, target) in [
+            (Priority::P1, &self.sla.p1),
+            (Priority::P2, &self.sla.p2),
+            (Priority::P3, &self.sla.p3),
+            (Priority::P4, &self.sla.p4),
+        ] {
+            let Some(target) = target else { continue };
+            let mut t: SlaTarget = sla.target(priority);
+            let secs = |field: &str, v: &Option<String>| -> Result<Option<i64>, ConfigError> {
+                v.as_deref()
+                    .map(|s| {
+                        parse_duration(s).ok_or_else(|| {
+                            invalid(format!("sla.{priority}.{field}: '{s}' is not a duration such as 15m, 4h or 1h30m"))
+                        })
+                    })
+                    .transpose()
+            };
+            if let Some(s) = secs("first_response", &target.first_response)? {
+                t.first_response_secs = s;
+            }
+            if let Some(s) = secs("resolve", &target.resolve)? {
+                t.resolve_secs = s;
+            }
+            if let Some(c) = target.clock {
+                t.clock = c;
+            }
+            sla.set_target(priority, t);
+        }
+
+        let systems = if self.system.is_empty() {
+            default_systems()
+        } else {
+            self.system.clone()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for s in &systems {
+            let key_ok = !s.key.is_empty()
+                && s.key.len() <= 32
+                && s.key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !key_ok {
+                return Err(invalid(format!(
+                    "system.key '{}' must be 1–32 of a-z, 0-9, _",
+                    s.key
+                )));
+            }
+            if !seen.insert(s.key.as_str()) {
+                return Err(invalid(format!("system.key '{}' is listed twice", s.key)));
+            }
+        }
+
+        Ok(Settings {
+            server: self.server.clone(),
+            client: self.client.clone(),
+            calendar,
+            sla,
+            systems,
+        })
+    }
+}
+
+/// The ten core systems shipped with opsdesk.
+pub fn default_systems() -> Vec<SystemDef> {
+    toml::from_str::<SystemsFile>(DEFAULT_SYSTEMS)
+        .map(|f| f.system)
+        .expect("fixtures/systems.toml is valid (tested)")
+}
+
+/// `"08:30-17:30"` → working hours.
+fn parse_hours(range: &str) -> Option<WorkingHours> {
+    let (a, b) = range.split_once('-')?;
+    let t = |s: &str| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+    Some(WorkingHours {
+        start: t(a)?,
+        end: t(b)?,
+    })
+}
+
+/// `"1h30m"`, `"15m"`, `"45s"`, `"4h"` → seconds. Refuses empty, zero and unknown units.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: i64 = digits.parse().ok()?;
+        digits.clear();
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    (digits.is_empty() && total > 0).then_some(total)
+}
+
+/// Platform directories (XDG on Linux).
+pub fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "opsdesk")
+}
+
+/// `opsdesk.toml` in the platform config dir.
+pub fn default_config_path() -> PathBuf {
+    project_dirs()
+        .map(|d| d.config_dir().join("opsdesk.toml"))
+        .unwrap_or_else(|| PathBuf::from("opsdesk.toml"))
+}
+
+/// The server's data dir when neither `--data`, `OPSDESK_DATA` nor the config names one.
+pub fn default_data_dir() -> PathBuf {
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("opsdesk-data"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_hold_ten_systems() {
+        let s = Settings::default();
+        assert_eq!(s.systems.len(), 10);
+        assert_eq!(
+            s.systems[2],
+            SystemDef {
+                key: "trading".into(),
+                name: "交易".into()
+            }
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15m"), Some(900));
+        assert_eq!(parse_duration("1h30m"), Some(5400));
+        assert_eq!(parse_duration("4h"), Some(14400));
+        for bad in ["", "0m", "15", "1d", "h", "-5m", "99999999999999999999h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_key_parses() {
+        let text = r#"
+            [server]
+            listen = "127.0.0.1:9000"
+            data_dir = "/tmp/x"
+            max_body_bytes = 1000
+            max_upload_bytes = 2000
+            request_timeout_secs = 5
+            header_read_timeout_secs = 3
+            max_concurrent_requests = 10
+            max_event_streams = 4
+            sse_heartbeat_secs = 2
+            [client]
+            server = "http://127.0.0.1:9000"
+            token = "t"
+            [business]
+            timezone = "Asia/Shanghai"
+            working_hours = ["09:00-12:00", "13:00-18:00"]
+            [sla]
+            due_soon_percent = 30
+            [sla.P2]
+            first_response = "20m"
+            resolve = "6h"
+            clock = "continuous"
+            [[system]]
+            key = "trading"
+            name = "交易"
+        "#;
+        let cfg = Config::parse(text, Path::new("t.toml")).unwrap();
+        let s = cfg.settings(Path::new("t.toml")).unwrap();
+        assert_eq!(s.server.listen.port(), 9000);
+        let p2 = s.sla.target(Priority::P2);
+        assert_eq!(
+            (p2.first_response_secs, p2.resolve_secs, p2.clock),
+            (1200, 21600, ClockKind::Continuous)
+        );
+        assert_eq!(s.systems.len(), 1);
+        assert_eq!(s.calendar.hours().len(), 2);
+    }
+
+    #[test]
+    fn mistakes_name_the_file_and_the_key() {
+        let err = Config::parse("[server]\nlisten = \"x\"\nbogus = 1\n", Path::new("o.toml"))
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("o.toml:"), "{msg}");
+        assert!(msg.contains("line 2") || msg.contains("line 3"), "{msg}");
+
+        let cfg = Config::parse("[sla.P1]\nresolve = \"soon\"\n", Path::new("o.toml")).unwrap();
+        let msg = cfg.settings(Path::new("o.toml")).unwrap_err().to_string();
+        assert!(msg.contains("sla.P1.resolve"), "{msg}");
+
+        let cfg = Config::parse(
+            "[business]\ntimezone = \"Mars/Base\"\n",
+            Path::new("o.toml"),
+        )
+        .unwrap();
+        assert!(
+            cfg.settings(Path::new("o.toml"))
+                .unwrap_err()
+                .to_string()
+                .contains("Mars/Base")
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! Customer data that must not leak: phone, ID number, account and name.
+//!
+//! Each field is a newtype whose `Debug` and `Display` print only the masked form, so a stray
+//! `tracing` field, a `{:?}` in an error or a list view can never show the full value. The full
+//! value is reachable only through `expose()`, which the handler's detail view and storage use.
+//! Serde carries the full value (storage and the audited reveal need it); views that leave the
+//! handler's detail go through `Customer::masked()`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Replace every character but the first `head` and last `tail` with `*`. Short values are
+/// masked whole but for their last character, so a masked value never equals the original.
+fn mask_middle(value: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    if n == 0 {
+        return String::new();
+    }
+    let (head, tail) = if n > head + tail {
+        (head, tail)
+    } else {
+        (0, usize::from(n > 1))
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < head || i >= n - tail { *c } else { '*' })
+        .collect()
+}
+
+macro_rules! masked_newtype {
+    ($(#[$meta:meta])* $name:ident, $mask:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a value, trimming surrounding whitespace.
+            pub fn new(value: impl AsRef<str>) -> Self {
+                Self(value.as_ref().trim().to_string())
+            }
+
+            /// The full value, for storage and the handler's audited detail view only.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+
+            /// The masked form, as lists, logs and notifications show it.
+            pub fn masked(&self) -> String {
+                let mask: fn(&str) -> String = $mask;
+                mask(&self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.masked())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.masked())
+            }
+        }
+    };
+}
+
+masked_newtype!(
+    /// A mobile number: `138****1234`.
+    Phone,
+    |v| mask_middle(v, 3, 4)
+);
+
+masked_newtype!(
+    /// A resident ID number (居民身份证号): first 3 and last 4 shown.
+    IdNumber,
+    |v| mask_middle(v, 3, 4)
+);
+
+masked_newtype!(
+    /// A brokerage fund account (资金账号): first 4 and last 4 shown.
+    AccountNo,
+    |v| mask_middle(v, 4, 4)
+);
+
+masked_newtype!(
+    /// A customer's name: the family name shown, the rest starred (张**).
+    CustomerName,
+    |v| mask_middle(v, 1, 0)
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_as_the_contract_says() {
+        let cases: &[(&str, String, &str)] = &[
+            (
+                "phone",
+                Phone::new("13812341234").to_string(),
+                "138****1234",
+            ),
+            (
+                "id",
+                IdNumber::new("31010119900307123X").to_string(),
+                "310***********123X",
+            ),
+            (
+                "account",
+                AccountNo::new("310012345678").to_string(),
+                "3100****5678",
+            ),
+            ("name", CustomerName::new("张三丰").to_string(), "张**"),
+            ("short account", AccountNo::new("1234").to_string(), "***4"),
+            ("one char", CustomerName::new("张").to_string(), "*"),
+            ("empty", Phone::new("").to_string(), ""),
+        ];
+        for (what, got, want) in cases {
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_full_value() {
+        let phone = Phone::new("13812341234");
+        let shown = format!("{phone:?} {phone}");
+        assert!(!shown.contains("13812341234"), "{shown}");
+        assert_eq!(phone.expose(), "13812341234");
+    }
+
+    #[test]
+    fn serde_keeps_the_full_value_for_storage() {
+        let id = IdNumber::new(" 31010119900307123X ");
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"31010119900307123X\""
+        );
+    }
+
+    #[test]
+    fn mask_counts_characters_not_bytes() {
+        assert_eq!(mask_middle("欧阳娜娜", 1, 0), "欧***");
+    }
+}

@@ -1,0 +1,12 @@
+//! The pure domain: no IO, no async, no clock (time is always a parameter).
+
+pub mod calendar;
+pub mod lifecycle;
+pub mod mask;
+pub mod message;
+pub mod people;
+pub mod sanitize;
+pub mod sla;
+pub mod ticket;
+pub mod validate;
+pub mod view;

@@ -1,0 +1,121 @@
+//! Attachments: upload to a ticket, download by id.
+//!
+//! Downloads are served with `nosniff`, a sandboxing CSP and, for anything but a plain image,
+//! as a download, so an uploaded HTML or SVG file can never run in the server's origin.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::idempotency;
+use crate::domain::message::Attachment;
+use crate::domain::ticket::TicketId;
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult, ErrorBody};
+use crate::server::extract::{Path, Query};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The file's name as shown to people; paths and control characters are dropped.
+    pub filename: String,
+}
+
+/// The upload route, which has its own (larger) body limit.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/tickets/{id}/attachments", post(upload))
+}
+
+/// Upload a file as the raw request body.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", params(UploadQuery), tag = "attachments",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Attachment), (status = 413, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn upload(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<TicketId>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let idem = idempotency(
+        &headers,
+        &format!("POST /api/v1/tickets/{id}/attachments"),
+        &body,
+    )?;
+    let created = s
+        .desk
+        .add_attachment(&user, id, &q.filename, body, idem)
+        .await?;
+    let status = if created.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, axum::Json(created.value)))
+}
+
+/// Download an attachment's bytes.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn download(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Response> {
+    let (a, path) = s.desk.attachment(&user, id).await?;
+    let file = tokio::fs::File::open(&path).await.map_err(|e| {
+        tracing::error!(error = %e, attachment = id, "attachment file missing");
+        ApiError::not_found(format!("attachment {id} has no stored file"))
+    })?;
+    let inline = a.content_type.starts_with("image/");
+    let disposition = format!(
+        "{}; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        percent_encode(&a.filename)
+    );
+    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&a.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(a.size));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(response)
+}
+
+/// RFC 5987 encoding of a file name for `filename*=`.
+fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,230 @@
+//! `/api/v1/events` (Server-Sent Events) and `/api/v1/changes` (batch catch-up).
+//!
+//! Each SSE event's `id:` is the change sequence number, so a client that reconnects with
+//! `Last-Event-ID` (or `?since=`) gets exactly what it missed, read from the change table, and
+//! then the live feed. A subscriber that falls behind the in-memory buffer catches up from the
+//! table the same way; nothing is skipped. Comments every `sse_heartbeat_secs` keep proxies and
+//! jump hosts from closing an idle stream.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult, ErrorBody};
+use crate::server::extract::Query;
+use crate::server::metrics::Metrics;
+use crate::store::{Change, Store, changes};
+
+/// Changes read from the table per catch-up query.
+const CATCH_UP_PAGE: usize = 500;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/events", get(events))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Resume after this sequence number (same as the `Last-Event-ID` header, which wins).
+    pub since: Option<i64>,
+}
+
+/// The change stream: `event:` is the change kind, `data:` the change as JSON.
+#[utoipa::path(get, path = "/api/v1/events", params(EventsQuery), tag = "changes",
+    params(("Last-Event-ID" = Option<i64>, Header, description = "resume after this sequence number")),
+    responses((status = 200, content_type = "text/event-stream", body = Change), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn events(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<impl IntoResponse> {
+    caller.handler()?;
+    let resume = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request("Last-Event-ID must be a change sequence number")
+                })?,
+        ),
+        None => q.since,
+    };
+    let permit = s
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::unavailable("too many open event streams; retry shortly"))?;
+    // Subscribe before reading the position, so nothing committed in between is missed.
+    let live = s.desk.store.subscribe();
+    let last = match resume {
+        Some(n) => n.max(0),
+        None => s.desk.store.read(changes::latest).await?,
+    };
+    let heartbeat = Duration::from_secs(s.desk.settings.server.sse_heartbeat_secs.max(1));
+    let feed = Feed {
+        store: s.desk.store.clone(),
+        live,
+        last,
+        backlog: VecDeque::new(),
+        catching_up: true,
+        stopping: s.stopping.clone(),
+        _permit: StreamGuard::new(permit, s.metrics.clone()),
+    };
+    Ok(Sse::new(feed.into_stream())
+        .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat")))
+}
+
+/// Keeps the stream's permit and the open-streams gauge for as long as the stream lives.
+struct StreamGuard {
+    _permit: OwnedSemaphorePermit,
+    metrics: Arc<Metrics>,
+}
+
+impl StreamGuard {
+    fn new(permit: OwnedSemaphorePermit, metrics: Arc<Metrics>) -> Self {
+        metrics.event_streams.fetch_add(1, Ordering::Relaxed);
+        Self {
+            _permit: permit,
+            metrics,
+        }
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.metrics.event_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct Feed {
+    store: Store,
+    live: broadcast::Receiver<Arc<Change>>,
+    /// The newest sequence number sent (or skipped as already known).
+    last: i64,
+    backlog: VecDeque<Change>,
+    catching_up: bool,
+    stopping: watch::Receiver<bool>,
+    _permit: StreamGuard,
+}
+
+fn event(change: &Change) -> Event {
+    Event::default()
+        .id(change.seq.to_string())
+        .event(change.kind.clone())
+        .json_data(change)
+        .unwrap_or_else(|_| Event::default().comment("unencodable change"))
+}
+
+impl Feed {
+    fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> {
+        futures::stream::unfold(self, |mut feed| async move {
+            let change = feed.next_change().await?;
+            Some((Ok(event(&change)), feed))
+        })
+    }
+
+    /// The next change to send, or None when the stream should end.
+    async fn next_change(&mut self) -> Option<Change> {
+        loop {
+            if *self.stopping.borrow() {
+                return None;
+            }
+            if let Some(c) = self.backlog.pop_front() {
+                self.last = c.seq;
+                return Some(c);
+            }
+            if self.catching_up {
+                let since = self.last;
+                match self
+                    .store
+                    .read(move |conn| changes::since(conn, since, CATCH_UP_PAGE))
+                    .await
+                {
+                    Ok(page) if page.is_empty() => self.catching_up = false,
+                    Ok(page) => self.backlog.extend(page),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "event stream catch-up failed");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            tokio::select! {
+                received = self.live.recv() => match received {
+                    Ok(c) if c.seq <= self.last => continue,
+                    Ok(c) if c.seq == self.last + 1 => {
+                        self.last = c.seq;
+                        return Some((*c).clone());
+                    }
+                    // A gap (a job's rolled-back sequence, or a change that raced our position
+                    // read): let the table say what is really there.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = self.stopping.changed() => return None,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// Changes after this sequence number (0 for all).
+    pub since: Option<i64>,
+    /// 1–1000, default 500.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// The newest sequence number in the store.
+    pub latest: i64,
+    /// More changes follow the last one in this page.
+    pub more: bool,
+}
+
+/// Batch catch-up: the changes after `since`, oldest first.
+#[utoipa::path(get, path = "/api/v1/changes", params(ChangesQuery), tag = "changes",
+    responses((status = 200, body = ChangePage), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ChangesQuery>,
+) -> ApiResult<impl IntoResponse> {
+    caller.handler()?;
+    let since = q.since.unwrap_or(0).max(0);
+    let limit = q.limit.unwrap_or(CATCH_UP_PAGE);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1 to 1000"));
+    }
+    let (page, latest) = s
+        .desk
+        .store
+        .read(move |conn| Ok((changes::since(conn, since, limit)?, changes::latest(conn)?)))
+        .await?;
+    let more = page.last().is_some_and(|c| c.seq < latest);
+    Ok(axum::Json(ChangePage {
+        changes: page,
+        latest,
+        more,
+    }))
+}

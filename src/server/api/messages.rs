@@ -1,0 +1,52 @@
+//! `/api/v1/tickets/{id}/messages`: the conversation and internal notes.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+
+use super::idempotency;
+use crate::domain::message::Message;
+use crate::domain::ticket::TicketId;
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::error::{ApiResult, ErrorBody};
+use crate::server::extract::Path;
+use crate::server::no_store;
+use crate::service::messages::NewMessage;
+
+/// The conversation in order; internal notes only for handlers.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "messages",
+    responses((status = 200, body = Vec<Message>), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<TicketId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(([no_store()], axum::Json(s.desk.messages(&user, id).await?)))
+}
+
+/// Reply to the submitter, or add an internal note (`internal: true`, handlers only).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", request_body = NewMessage, tag = "messages",
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried post safe")),
+    responses((status = 201, body = Message), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<TicketId>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let crate::server::extract::Json(new) = super::parse_json::<NewMessage>(&headers, &body)?;
+    let idem = idempotency(
+        &headers,
+        &format!("POST /api/v1/tickets/{id}/messages"),
+        &body,
+    )?;
+    let created = s.desk.add_message(&user, id, new, idem).await?;
+    let status = if created.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, axum::Json(created.value)))
+}

@@ -1,0 +1,120 @@
+//! Health, metrics, the OpenAPI description, the configured systems and the caller.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::config::SystemDef;
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult};
+use crate::store::users::User;
+use crate::store::{changes, tickets};
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+    pub latest_seq: i64,
+    pub tickets: u64,
+}
+
+/// Liveness and readiness: answers only when the database can be read.
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = Health), (status = 503)))]
+pub async fn healthz(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let (latest_seq, tickets) = s
+        .desk
+        .store
+        .read(|conn| Ok((changes::latest(conn)?, tickets::count(conn)?)))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "health check cannot read the store");
+            ApiError::unavailable("the database cannot be read")
+        })?;
+    Ok(axum::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        latest_seq,
+        tickets,
+    }))
+}
+
+/// Prometheus text format.
+pub async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let (by_status, latest) = s
+        .desk
+        .store
+        .read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT status, count(*) FROM tickets GROUP BY status ORDER BY status",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+            })?;
+            let by_status = rows.collect::<Result<Vec<_>, _>>()?;
+            Ok((by_status, changes::latest(conn)?))
+        })
+        .await?;
+    let text = s.metrics.render(&by_status, latest);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    ))
+}
+
+/// The configured systems; a ticket's `system` holds a key.
+#[utoipa::path(get, path = "/api/v1/systems", tag = "meta", responses((status = 200, body = Vec<SystemDef>)))]
+pub async fn systems(State(s): State<AppState>, _caller: Caller) -> impl IntoResponse {
+    axum::Json(s.desk.settings.systems.clone())
+}
+
+/// The user the token belongs to.
+#[utoipa::path(get, path = "/api/v1/me", tag = "meta", responses((status = 200, body = User)))]
+pub async fn me(Caller(user): Caller) -> impl IntoResponse {
+    axum::Json(user)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "opsdesk", description = "Incident tickets for a brokerage's production-incident team. Authenticate with `Authorization: Bearer <token>` (`opsdesk admin user add NAME --role handler` prints one)."),
+    paths(
+        healthz, systems, me,
+        super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::patch,
+        super::tickets::transition, super::tickets::assign, super::tickets::link, super::tickets::customer,
+        super::tickets::audit,
+        super::messages::list, super::messages::create,
+        super::attachments::upload, super::attachments::download,
+        super::events::events, super::events::list,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The OpenAPI description, generated from the handlers' annotations.
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,62 @@
+//! The `/api/v1` routes, one file per resource.
+
+pub mod attachments;
+pub mod events;
+pub mod messages;
+pub mod meta;
+pub mod tickets;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+pub use super::extract::parse_json;
+use crate::service::Idempotency;
+
+/// Every bounded route (everything but the event stream and uploads).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .route("/api/v1/openapi.json", get(meta::openapi))
+        .route("/api/v1/systems", get(meta::systems))
+        .route("/api/v1/me", get(meta::me))
+        .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
+        .route(
+            "/api/v1/tickets/{id}",
+            get(tickets::get).patch(tickets::patch),
+        )
+        .route(
+            "/api/v1/tickets/{id}/transitions",
+            post(tickets::transition),
+        )
+        .route("/api/v1/tickets/{id}/assign", post(tickets::assign))
+        .route("/api/v1/tickets/{id}/links", post(tickets::link))
+        .route("/api/v1/tickets/{id}/customer", get(tickets::customer))
+        .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
+        .route(
+            "/api/v1/tickets/{id}/messages",
+            get(messages::list).post(messages::create),
+        )
+        .route("/api/v1/attachments/{id}", get(attachments::download))
+        .route("/api/v1/changes", get(events::list))
+}
+
+/// The `Idempotency-Key` of a creating request, bound to its route and body.
+pub fn idempotency(
+    headers: &HeaderMap,
+    route: &str,
+    body: &[u8],
+) -> ApiResult<Option<Idempotency>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let key = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
+            Ok(Some(Idempotency::new(key, route, body)?))
+        }
+    }
+}

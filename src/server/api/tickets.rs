@@ -1,0 +1,218 @@
+//! `/api/v1/tickets`: list, create, get, patch, transitions, assignment, links, reveal.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::idempotency;
+use crate::domain::ticket::{Category, Customer, Status, TicketId};
+use crate::domain::validate::NewTicket;
+use crate::domain::view::TicketView;
+use crate::server::AppState;
+use crate::server::auth::Caller;
+use crate::server::error::{ApiError, ApiResult, ErrorBody};
+use crate::server::extract::{Json, Path, Query};
+use crate::server::no_store;
+use crate::service::tickets::{AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};
+use crate::store::audit::AuditEntry;
+use crate::store::tickets::TicketFilter;
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+/// Filters of the ticket list. Lists are comma-separated.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// e.g. `new,triaging`
+    pub status: Option<String>,
+    pub system: Option<String>,
+    /// e.g. `data,program`
+    pub category: Option<String>,
+    /// A username, `me`, or `none` for unassigned.
+    pub assignee: Option<String>,
+    /// RFC 3339; tickets updated at or after it.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Only tickets not yet resolved or closed.
+    pub open: Option<bool>,
+    /// 1–1000, default 100.
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+fn words<T: std::str::FromStr<Err = crate::domain::ticket::UnknownWord>>(
+    list: &Option<String>,
+) -> ApiResult<Vec<T>> {
+    list.iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))
+        })
+        .collect()
+}
+
+impl ListQuery {
+    fn filter(&self, me: &str) -> ApiResult<TicketFilter> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::bad_request(format!(
+                "limit must be 1 to {MAX_LIMIT}"
+            )));
+        }
+        Ok(TicketFilter {
+            statuses: words::<Status>(&self.status)?,
+            systems: self
+                .system
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            categories: words::<Category>(&self.category)?,
+            assignee: match self.assignee.as_deref() {
+                None => None,
+                Some("none") => Some(None),
+                Some("me") => Some(Some(me.to_string())),
+                Some(name) => Some(Some(name.to_string())),
+            },
+            submitter: None,
+            updated_since: self.updated_since,
+            open_only: self.open.unwrap_or(false),
+            limit,
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+/// List tickets, most recently updated first. Submitters see only their own.
+#[utoipa::path(get, path = "/api/v1/tickets", params(ListQuery), tag = "tickets",
+    responses((status = 200, body = TicketPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let filter = q.filter(&user.username)?;
+    Ok((
+        [no_store()],
+        axum::Json(s.desk.tickets(&user, filter).await?),
+    ))
+}
+
+/// Create a ticket. With `Idempotency-Key`, a retry returns the first answer.
+#[utoipa::path(post, path = "/api/v1/tickets", request_body = NewTicket, tag = "tickets",
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried create safe")),
+    responses((status = 201, body = TicketView), (status = 200, description = "replayed answer", body = TicketView),
+        (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let Json(new) = super::parse_json::<NewTicket>(&headers, &body)?;
+    let idem = idempotency(&headers, "POST /api/v1/tickets", &body)?;
+    let created = s.desk.create_ticket(&user, new, idem).await?;
+    let status = if created.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, [no_store()], axum::Json(created.value)))
+}
+
+/// One ticket (customer data masked).
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<TicketId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(([no_store()], axum::Json(s.desk.ticket(&user, id).await?)))
+}
+
+/// Change fields; `version` must be the one last seen (409 with the current ticket if not).
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", request_body = TicketPatch, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn patch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TicketId>,
+    Json(p): Json<TicketPatch>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok(axum::Json(s.desk.patch_ticket(&user, id, p).await?))
+}
+
+/// Move a ticket through its lifecycle (409 with the allowed moves when refused).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/transitions", request_body = TransitionBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 409, body = ErrorBody)))]
+pub async fn transition(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TicketId>,
+    Json(b): Json<TransitionBody>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok(axum::Json(s.desk.transition(&user, id, b).await?))
+}
+
+/// Assign to a handler, or unassign with null.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", request_body = AssignBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 422, body = ErrorBody)))]
+pub async fn assign(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TicketId>,
+    Json(b): Json<AssignBody>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok(axum::Json(s.desk.assign(&user, id, b).await?))
+}
+
+/// Link as a duplicate of another ticket or to a parent incident (null target removes it).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/links", request_body = LinkBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 422, body = ErrorBody)))]
+pub async fn link(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TicketId>,
+    Json(b): Json<LinkBody>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok(axum::Json(s.desk.link(&user, id, b).await?))
+}
+
+/// The full customer block for the handler's detail view. Every call is audited.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/customer", tag = "tickets",
+    responses((status = 200, body = Customer), (status = 403, body = ErrorBody)))]
+pub async fn customer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TicketId>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok((
+        [no_store()],
+        axum::Json(s.desk.reveal_customer(&user, id).await?),
+    ))
+}
+
+/// Who changed or revealed what on a ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/audit", tag = "tickets",
+    responses((status = 200, body = Vec<AuditEntry>)))]
+pub async fn audit(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TicketId>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok(axum::Json(s.desk.audit_trail(&user, id).await?))
+}

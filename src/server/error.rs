@@ -1,0 +1,135 @@
+//! One error type for every API answer: `{"error": {"code", "message"}}` with the right status.
+//! Internal detail goes to the log, never to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::validate::FieldError;
+use crate::domain::view::TicketView;
+use crate::service::DeskError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+    pub current: Option<Box<TicketView>>,
+}
+
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    /// Field-level problems of a refused input, in Chinese and English.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+    /// On a version conflict: the ticket as it is now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<TicketView>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+            current: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+}
+
+impl From<DeskError> for ApiError {
+    fn from(e: DeskError) -> Self {
+        let message = e.to_string();
+        match e {
+            DeskError::NotFound(_) => ApiError::not_found(message),
+            DeskError::Forbidden(_) => ApiError::forbidden(message),
+            DeskError::Validation(v) => ApiError {
+                fields: v.0,
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    message,
+                )
+            },
+            DeskError::Transition(_) => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+            }
+            DeskError::StaleVersion { current } => ApiError {
+                current: Some(current),
+                ..ApiError::new(StatusCode::CONFLICT, "version_conflict", message)
+            },
+            DeskError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            DeskError::IdempotencyMismatch => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                message,
+            ),
+            DeskError::Store(crate::store::StoreError::Closed) => {
+                ApiError::unavailable("the server is shutting down")
+            }
+            DeskError::Store(err) => {
+                tracing::error!(error = %err, "store failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                )
+            }
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        DeskError::from(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                fields: self.fields,
+                current: self.current,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,70 @@
+//! Counters for `/metrics` in the Prometheus text format. A handful of atomics is all the
+//! server needs; a metrics framework would be more code than this.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+#[derive(Default)]
+pub struct Metrics {
+    /// Responses by status class: 1xx … 5xx.
+    responses: [AtomicU64; 5],
+    pub shed: AtomicU64,
+    pub event_streams: AtomicI64,
+}
+
+impl Metrics {
+    pub fn count_response(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Renders the counters plus the store figures read for this scrape.
+    pub fn render(&self, tickets_by_status: &[(String, u64)], latest_seq: i64) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_http_responses_total HTTP responses by status class."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_http_responses_total counter");
+        for (i, n) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "opsdesk_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_http_shed_total Requests refused with 503 because the server was at its concurrency limit."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_http_shed_total counter");
+        let _ = writeln!(
+            out,
+            "opsdesk_http_shed_total {}",
+            self.shed.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_event_streams Open /api/v1/events streams."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_event_streams gauge");
+        let _ = writeln!(
+            out,
+            "opsdesk_event_streams {}",
+            self.event_streams.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# HELP opsdesk_tickets Tickets by status.");
+        let _ = writeln!(out, "# TYPE opsdesk_tickets gauge");
+        for (status, n) in tickets_by_status {
+            let _ = writeln!(out, "opsdesk_tickets{{status=\"{status}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_change_seq The newest change sequence number."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_change_seq gauge");
+        let _ = writeln!(out, "opsdesk_change_seq {latest_seq}");
+        out
+    }
+}

@@ -1,0 +1,235 @@
+//! The companion server: `/api/v1` for handlers, scripts and ITSM, the SSE change stream,
+//! `/healthz`, `/metrics` and the OpenAPI description.
+//!
+//! Served through hyper-util rather than `axum::serve` because only that arms a header-read
+//! timeout against slow clients. Every request is bounded: body size, time, and concurrency
+//! (beyond the limit the server sheds load with 503 rather than queueing without bound).
+//! Event streams are long-lived, so they sit outside the timeout and the concurrency limit
+//! and have their own cap.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::service::Desk;
+use error::ApiError;
+use metrics::Metrics;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub desk: Desk,
+    pub metrics: Arc<Metrics>,
+    /// Permits for open event streams.
+    pub streams: Arc<Semaphore>,
+    /// Flips to true when the server shuts down, so event streams end and let it.
+    pub stopping: watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub fn new(desk: Desk, stopping: watch::Receiver<bool>) -> Self {
+        let streams = Arc::new(Semaphore::new(desk.settings.server.max_event_streams));
+        Self {
+            desk,
+            metrics: Arc::new(Metrics::default()),
+            streams,
+            stopping,
+        }
+    }
+}
+
+/// The whole HTTP surface with its limits; tests may drive it with `oneshot`.
+pub fn router(state: AppState) -> Router {
+    let cfg = &state.desk.settings.server;
+    let bounded = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new({
+            let metrics = state.metrics.clone();
+            move |_: tower::BoxError| {
+                let metrics = metrics.clone();
+                async move {
+                    metrics.shed.fetch_add(1, Ordering::Relaxed);
+                    ApiError::unavailable("the server is at its request limit; retry shortly")
+                }
+            }
+        }))
+        .load_shed()
+        .concurrency_limit(cfg.max_concurrent_requests)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(cfg.request_timeout_secs),
+        ));
+
+    let uploads =
+        api::attachments::upload_routes().layer(RequestBodyLimitLayer::new(cfg.max_upload_bytes));
+    let requests = api::routes()
+        .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
+        .merge(uploads)
+        .layer(bounded);
+    let streams = api::events::routes().layer(RequestBodyLimitLayer::new(0));
+
+    Router::new()
+        .merge(requests)
+        .merge(streams)
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            errors_as_json,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; see the server log",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+/// Counts every answer and gives error answers produced by layers (413 from the body limit,
+/// 405, 408 from the timeout) the API's JSON shape.
+async fn errors_as_json(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    state.metrics.count_response(status.as_u16());
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not accept that method",
+        ),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "unsupported content type")
+        }
+        s if s.is_server_error() => ("internal", "internal error; see the server log"),
+        _ => ("bad_request", "the request was refused"),
+    };
+    let mut answer = ApiError::new(status, code, message).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    answer
+}
+
+/// Serves `desk` on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish, ends event streams and checkpoints the database.
+pub async fn launch(
+    listener: TcpListener,
+    desk: Desk,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let state = AppState::new(desk.clone(), stop_rx);
+    let app = router(state);
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(
+            desk.settings.server.header_read_timeout_secs,
+        ));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let app = app.clone();
+                    async move { tower::ServiceExt::oneshot(app, req.map(Body::new)).await }
+                });
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish within the grace period");
+    }
+    let store = desk.store.clone();
+    let _ = tokio::task::spawn_blocking(move || store.shutdown()).await;
+    tracing::info!("database checkpointed; bye");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (and SIGHUP, a dropped SSH session).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+            _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `Cache-Control: no-store` for answers that carry customer data.
+pub fn no_store() -> (header::HeaderName, HeaderValue) {
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+}

@@ -1,0 +1,246 @@
+//! Conversation and attachment use cases.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::tickets::{load, publish, save};
+use super::{Created, Desk, DeskError, Idempotency};
+use crate::config::Settings;
+use crate::domain::lifecycle::{self, TransitionRequest};
+use crate::domain::message::{Attachment, Message, check_body, clean_filename};
+use crate::domain::ticket::{Status, TicketId};
+use crate::store::users::User;
+use crate::store::{StoreError, WriteCtx, attachments, changes, messages, tickets};
+
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    pub body: String,
+    /// An internal note for handlers; never shown to the submitter.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+/// Adds a message at `at` and applies what it means for the ticket: a handler's first public
+/// reply is the first response; a submitter answering a ticket that waits on them puts it back
+/// in the handler's hands (and the SLA clock running).
+pub(crate) fn insert_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    ticket_id: TicketId,
+    body: String,
+    internal: bool,
+    at: DateTime<Utc>,
+) -> Result<Message, DeskError> {
+    check_body(&body)?;
+    if internal && !actor.role.works_tickets() {
+        return Err(DeskError::Forbidden(
+            "only handlers may write internal notes".into(),
+        ));
+    }
+    let mut t = load(ctx, settings, actor, ticket_id, None)?;
+    let m = messages::insert(
+        ctx.conn,
+        &Message {
+            id: 0,
+            ticket_id,
+            author: actor.username.clone(),
+            author_role: actor.role,
+            internal,
+            body: body.trim().to_string(),
+            created_at: at,
+        },
+    )?;
+    let data = serde_json::to_value(&m).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    changes::append(
+        ctx,
+        "message.created",
+        Some(ticket_id),
+        &actor.username,
+        data,
+    )?;
+
+    let before = t.clone();
+    if actor.role.works_tickets() && !internal && t.first_responded_at.is_none() {
+        t.first_responded_at = Some(at);
+    }
+    if !actor.role.works_tickets() && t.status == Status::WaitingSubmitter {
+        let resume = TransitionRequest {
+            to: Some(Status::Triaging),
+            ..Default::default()
+        };
+        lifecycle::apply(&mut t, &resume, at)?;
+    }
+    if t != before {
+        let detail = serde_json::json!({"message": m.id, "status": t.status});
+        save(
+            ctx,
+            settings,
+            t,
+            &actor.username,
+            "ticket.answered",
+            detail,
+            at,
+        )?;
+    }
+    Ok(m)
+}
+
+impl Desk {
+    pub async fn add_message(
+        &self,
+        actor: &User,
+        ticket_id: TicketId,
+        new: NewMessage,
+        idem: Option<Idempotency>,
+    ) -> Result<Created<Message>, DeskError> {
+        let (settings, user) = (self.settings.clone(), actor.clone());
+        self.write_once(actor, idem, move |ctx| {
+            let at = ctx.now;
+            insert_in(ctx, &settings, &user, ticket_id, new.body, new.internal, at)
+        })
+        .await
+    }
+
+    /// The conversation; internal notes only for handlers.
+    pub async fn messages(
+        &self,
+        actor: &User,
+        ticket_id: TicketId,
+    ) -> Result<Vec<Message>, DeskError> {
+        let actor = actor.clone();
+        let found = self
+            .store
+            .read(move |conn| {
+                let Some(t) = tickets::get(conn, ticket_id)? else {
+                    return Ok(None);
+                };
+                if !actor.role.works_tickets() && t.submitter != actor.username {
+                    return Ok(None);
+                }
+                Ok(Some(messages::for_ticket(
+                    conn,
+                    ticket_id,
+                    actor.role.works_tickets(),
+                )?))
+            })
+            .await?;
+        found.ok_or_else(|| DeskError::NotFound(format!("ticket {ticket_id}")))
+    }
+
+    /// Stores an uploaded file for a ticket. The bytes are written and fsynced first; the row
+    /// follows in a write job, and the file is removed again if that job refuses.
+    pub async fn add_attachment(
+        &self,
+        actor: &User,
+        ticket_id: TicketId,
+        filename: &str,
+        bytes: bytes::Bytes,
+        idem: Option<Idempotency>,
+    ) -> Result<Created<Attachment>, DeskError> {
+        if bytes.is_empty() {
+            return Err(crate::domain::validate::ValidationErrors::one(
+                "file",
+                "文件为空",
+                "the file is empty",
+            )
+            .into());
+        }
+        let dir = self.store.attachments_dir();
+        let stored = tokio::task::spawn_blocking(move || attachments::write_file(&dir, &bytes))
+            .await
+            .map_err(|_| DeskError::Store(StoreError::Closed))??;
+        let content_type =
+            sniff_content_type(&self.store.attachments_dir().join(&stored.stored_name));
+        let (settings, user) = (self.settings.clone(), actor.clone());
+        let filename = clean_filename(filename);
+        let stored_name = stored.stored_name.clone();
+        let result = self
+            .write_once(actor, idem, move |ctx| {
+                let t = load(ctx, &settings, &user, ticket_id, None)?;
+                let a = attachments::insert(
+                    ctx.conn,
+                    &Attachment {
+                        id: 0,
+                        ticket_id,
+                        message_id: None,
+                        filename,
+                        content_type,
+                        size: stored.size,
+                        sha256: stored.sha256,
+                        stored_name: stored.stored_name,
+                        uploaded_by: user.username.clone(),
+                        created_at: ctx.now,
+                    },
+                )?;
+                let data =
+                    serde_json::to_value(&a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                changes::append(
+                    ctx,
+                    "attachment.created",
+                    Some(ticket_id),
+                    &user.username,
+                    data,
+                )?;
+                publish(ctx, &settings, "ticket.updated", &t, &user.username)?;
+                Ok(a)
+            })
+            .await;
+        let keep = matches!(&result, Ok(c) if !c.replayed);
+        if !keep {
+            let _ = std::fs::remove_file(self.store.attachments_dir().join(&stored_name));
+        }
+        result
+    }
+
+    /// An attachment's metadata and the path of its bytes, if `actor` may see its ticket.
+    pub async fn attachment(
+        &self,
+        actor: &User,
+        id: i64,
+    ) -> Result<(Attachment, PathBuf), DeskError> {
+        let actor = actor.clone();
+        let found = self
+            .store
+            .read(move |conn| {
+                let Some(a) = attachments::get(conn, id)? else {
+                    return Ok(None);
+                };
+                let Some(t) = tickets::get(conn, a.ticket_id)? else {
+                    return Ok(None);
+                };
+                let ok = actor.role.works_tickets() || t.submitter == actor.username;
+                Ok(ok.then_some(a))
+            })
+            .await?;
+        let a = found.ok_or_else(|| DeskError::NotFound(format!("attachment {id}")))?;
+        let path = self.store.attachments_dir().join(&a.stored_name);
+        Ok((a, path))
+    }
+}
+
+/// Decides the served type from the bytes, never from the client's name or header: the few
+/// types a browser may show inline, everything else a download.
+fn sniff_content_type(path: &std::path::Path) -> String {
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let t = if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        "image/webp"
+    } else if head.starts_with(b"%PDF-") {
+        "application/pdf"
+    } else {
+        "application/octet-stream"
+    };
+    t.to_string()
+}

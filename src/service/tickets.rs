@@ -1,0 +1,620 @@
+//! Ticket use cases: create, read, list, patch, transition, assign, link, reveal.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use super::{Created, Desk, DeskError, Idempotency};
+use crate::config::Settings;
+use crate::domain::lifecycle::{self, TransitionRequest};
+use crate::domain::ticket::{
+    Category, Channel, Customer, LinkKind, Priority, Status, Ticket, TicketId, TransferTarget,
+};
+use crate::domain::validate::{
+    self, FieldError, MAX_SHORT_TEXT_CHARS, MAX_TITLE_CHARS, MIN_TITLE_CHARS, NewTicket,
+    ValidationErrors,
+};
+use crate::domain::view::{SlaContext, TicketView, ticket_view};
+use crate::store::tickets::TicketFilter;
+use crate::store::users::User;
+use crate::store::{StoreError, WriteCtx, attachments, audit, changes, tickets, users};
+
+/// Distinguishes an absent field (leave alone) from an explicit `null` (clear it).
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A partial update; `version` must be the version the client last saw.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    pub version: i64,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub category: Option<Category>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub subcategory: Option<Option<String>>,
+    #[serde(default)]
+    pub system: Option<String>,
+    /// A handler's username, or null to unassign.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<String>>,
+}
+
+/// A lifecycle move. `version`, when given, must match the current one.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionBody {
+    pub to: Status,
+    #[serde(default)]
+    pub transfer_to: Option<TransferTarget>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub resolution: Option<String>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// A handler's username, or null to unassign.
+    pub assignee: Option<String>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    pub kind: LinkKind,
+    /// The ticket linked to, or null to remove the link.
+    pub target: Option<TicketId>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// One page of tickets.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketView>,
+    pub total: u64,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+fn not_found(id: TicketId) -> DeskError {
+    DeskError::NotFound(format!("ticket {id}"))
+}
+
+/// Whether `user` may see ticket `t` at all. A submitter sees only their own; anything else
+/// answers "not found", so ticket ids cannot be probed.
+fn visible(user: &User, t: &Ticket) -> bool {
+    user.role.works_tickets() || t.submitter == user.username
+}
+
+fn require_handler(user: &User) -> Result<(), DeskError> {
+    if user.role.works_tickets() {
+        Ok(())
+    } else {
+        Err(DeskError::Forbidden(format!(
+            "this needs a handler or admin; '{}' is a {}",
+            user.username,
+            user.role.as_str()
+        )))
+    }
+}
+
+/// Loads a ticket for a change by `user`, checking visibility and the expected version.
+pub(crate) fn load(
+    ctx: &WriteCtx<'_>,
+    settings: &Settings,
+    user: &User,
+    id: TicketId,
+    expected_version: Option<i64>,
+) -> Result<Ticket, DeskError> {
+    let t = tickets::get(ctx.conn, id)?
+        .filter(|t| visible(user, t))
+        .ok_or_else(|| not_found(id))?;
+    if let Some(v) = expected_version
+        && v != t.version
+    {
+        let attachments = attachments::for_ticket(ctx.conn, id)?;
+        let current = ticket_view(&t, attachments, &sla_ctx(settings), ctx.now);
+        return Err(DeskError::StaleVersion {
+            current: Box::new(current),
+        });
+    }
+    Ok(t)
+}
+
+fn sla_ctx(settings: &Settings) -> SlaContext<'_> {
+    SlaContext {
+        policy: &settings.sla,
+        calendar: &settings.calendar,
+    }
+}
+
+/// Renders the ticket, records the change on the stream and returns the view.
+pub(crate) fn publish(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    kind: &str,
+    t: &Ticket,
+    actor: &str,
+) -> Result<TicketView, DeskError> {
+    let attachments = attachments::for_ticket(ctx.conn, t.id)?;
+    let view = ticket_view(t, attachments, &sla_ctx(settings), ctx.now);
+    let data = serde_json::to_value(&view).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    changes::append(ctx, kind, Some(t.id), actor, data)?;
+    Ok(view)
+}
+
+/// Saves a changed ticket as its next version, audits what changed and publishes it.
+pub(crate) fn save(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    mut t: Ticket,
+    actor: &str,
+    action: &str,
+    detail: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<TicketView, DeskError> {
+    t.version += 1;
+    t.updated_at = at;
+    tickets::update(ctx.conn, &t)?;
+    audit::record(ctx.conn, at, actor, action, Some(t.id), &detail)?;
+    publish(ctx, settings, "ticket.updated", &t, actor)
+}
+
+/// Validates and stores a new ticket at `at`; the one path every channel takes.
+pub(crate) fn create_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    new: NewTicket,
+    at: DateTime<Utc>,
+) -> Result<(Ticket, TicketView), DeskError> {
+    validate::new_ticket(&new, &settings.system_keys())?;
+    let channel = new.channel.unwrap_or(Channel::Api);
+    if let Some(r) = &new.external_ref
+        && let Some(existing) = tickets::by_external_ref(ctx.conn, channel.as_str(), r.trim())?
+    {
+        return Err(DeskError::Conflict(format!(
+            "a {channel} ticket with external_ref '{}' already exists as #{existing}",
+            r.trim()
+        )));
+    }
+    let mut t = Ticket {
+        id: 0,
+        version: 1,
+        status: Status::New,
+        transfer_to: None,
+        priority: new.priority.unwrap_or(Priority::P3),
+        category: new.category.unwrap_or(Category::Consultation),
+        subcategory: new
+            .subcategory
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+        system: new.system.trim().to_string(),
+        channel,
+        title: new.title.trim().to_string(),
+        description: new.description.trim().to_string(),
+        customer: new.customer,
+        submitter: actor.username.clone(),
+        assignee: None,
+        created_at: at,
+        updated_at: at,
+        first_responded_at: None,
+        resolved_at: None,
+        closed_at: None,
+        resolution: None,
+        transfer_note: None,
+        links: Default::default(),
+        kb_article: None,
+        external_ref: new.external_ref.map(|r| r.trim().to_string()),
+        sla_pauses: Vec::new(),
+    };
+    t.id = tickets::insert(ctx.conn, &t)?;
+    audit::record(
+        ctx.conn,
+        at,
+        &actor.username,
+        "ticket.created",
+        Some(t.id),
+        &serde_json::json!({"channel": channel}),
+    )?;
+    let view = publish(ctx, settings, "ticket.created", &t, &actor.username)?;
+    Ok((t, view))
+}
+
+/// Applies a lifecycle move at `at` (shared with the demo loader, which replays history).
+pub(crate) fn transition_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    mut t: Ticket,
+    body: &TransitionBody,
+    at: DateTime<Utc>,
+) -> Result<TicketView, DeskError> {
+    require_handler(actor)?;
+    let req = TransitionRequest {
+        to: Some(body.to),
+        transfer_to: body.transfer_to,
+        note: body.note.clone(),
+        resolution: body.resolution.clone(),
+    };
+    let from = t.status;
+    lifecycle::apply(&mut t, &req, at)?;
+    if body.to == Status::Resolved
+        && let Some(resolution) = &t.resolution
+    {
+        // The submitter is told the answer in the conversation, where MSS shows it.
+        super::messages::insert_in(
+            ctx,
+            settings,
+            actor,
+            t.id,
+            format!("【已解决】{resolution}"),
+            false,
+            at,
+        )?;
+    }
+    let detail = serde_json::json!({"from": from, "to": t.status, "transfer_to": t.transfer_to, "note": body.note});
+    save(
+        ctx,
+        settings,
+        t,
+        &actor.username,
+        "ticket.transitioned",
+        detail,
+        at,
+    )
+}
+
+fn check_assignee(ctx: &WriteCtx<'_>, assignee: &Option<String>) -> Result<(), DeskError> {
+    if let Some(name) = assignee {
+        let ok = users::by_username(ctx.conn, name)?.is_some_and(|u| u.role.works_tickets());
+        if !ok {
+            return Err(ValidationErrors::one(
+                "assignee",
+                format!("处理人 '{name}' 不存在"),
+                format!("no handler named '{name}'"),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn patch_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    id: TicketId,
+    p: TicketPatch,
+) -> Result<TicketView, DeskError> {
+    require_handler(actor)?;
+    let before = load(ctx, settings, actor, id, Some(p.version))?;
+    let mut t = before.clone();
+    let mut errs = Vec::new();
+    if let Some(title) = &p.title {
+        let n = title.trim().chars().count();
+        if !(MIN_TITLE_CHARS..=MAX_TITLE_CHARS).contains(&n) {
+            errs.push(FieldError::new(
+                "title",
+                format!("标题应为 {MIN_TITLE_CHARS}–{MAX_TITLE_CHARS} 个字"),
+                format!("the title must be {MIN_TITLE_CHARS} to {MAX_TITLE_CHARS} characters"),
+            ));
+        }
+        t.title = title.trim().to_string();
+    }
+    if let Some(system) = &p.system {
+        if !settings.system_keys().contains(&system.as_str()) {
+            errs.push(FieldError::new(
+                "system",
+                "所选系统不存在",
+                format!("unknown system '{system}'"),
+            ));
+        }
+        t.system = system.clone();
+    }
+    if let Some(sub) = &p.subcategory {
+        let sub = sub
+            .as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        if sub
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SHORT_TEXT_CHARS)
+        {
+            errs.push(FieldError::new(
+                "subcategory",
+                "小类过长",
+                "the subcategory is too long",
+            ));
+        }
+        t.subcategory = sub;
+    }
+    if !errs.is_empty() {
+        return Err(ValidationErrors(errs).into());
+    }
+    if let Some(a) = &p.assignee {
+        check_assignee(ctx, a)?;
+        t.assignee = a.clone();
+    }
+    if let Some(v) = p.priority {
+        t.priority = v;
+    }
+    if let Some(v) = p.category {
+        t.category = v;
+    }
+    if t == before {
+        let attachments = attachments::for_ticket(ctx.conn, id)?;
+        return Ok(ticket_view(&t, attachments, &sla_ctx(settings), ctx.now));
+    }
+    let detail = serde_json::to_value(&p).unwrap_or_default();
+    let at = ctx.now;
+    save(
+        ctx,
+        settings,
+        t,
+        &actor.username,
+        "ticket.patched",
+        detail,
+        at,
+    )
+}
+
+fn link_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    id: TicketId,
+    body: LinkBody,
+) -> Result<TicketView, DeskError> {
+    require_handler(actor)?;
+    let mut t = load(ctx, settings, actor, id, body.version)?;
+    if let Some(target) = body.target {
+        if target == id {
+            return Err(ValidationErrors::one(
+                "target",
+                "工单不能关联自身",
+                "a ticket cannot link to itself",
+            )
+            .into());
+        }
+        // Follow the target's chain of the same kind: linking back to us would make a cycle.
+        let mut cursor = Some(target);
+        let mut hops = 0;
+        while let Some(c) = cursor {
+            let linked = tickets::get(ctx.conn, c)?.ok_or_else(|| {
+                DeskError::Validation(ValidationErrors::one(
+                    "target",
+                    format!("工单 {c} 不存在"),
+                    format!("ticket {c} does not exist"),
+                ))
+            })?;
+            if c == id || hops > 1000 {
+                return Err(ValidationErrors::one(
+                    "target",
+                    "关联会形成环",
+                    "the link would form a cycle",
+                )
+                .into());
+            }
+            cursor = match body.kind {
+                LinkKind::DuplicateOf => linked.links.duplicate_of,
+                LinkKind::Parent => linked.links.parent,
+            };
+            hops += 1;
+        }
+    }
+    match body.kind {
+        LinkKind::DuplicateOf => t.links.duplicate_of = body.target,
+        LinkKind::Parent => t.links.parent = body.target,
+    }
+    let detail = serde_json::json!({"kind": body.kind, "target": body.target});
+    let at = ctx.now;
+    save(
+        ctx,
+        settings,
+        t,
+        &actor.username,
+        "ticket.linked",
+        detail,
+        at,
+    )
+}
+
+impl Desk {
+    pub async fn create_ticket(
+        &self,
+        actor: &User,
+        new: NewTicket,
+        idem: Option<Idempotency>,
+    ) -> Result<Created<TicketView>, DeskError> {
+        let settings = self.settings.clone();
+        let actor = actor.clone();
+        let user = actor.clone();
+        self.write_once(&user, idem, move |ctx| {
+            let at = ctx.now;
+            create_in(ctx, &settings, &actor, new, at).map(|(_, view)| view)
+        })
+        .await
+    }
+
+    pub async fn ticket(&self, actor: &User, id: TicketId) -> Result<TicketView, DeskError> {
+        let settings = self.settings.clone();
+        let actor = actor.clone();
+        self.store
+            .read(move |conn| {
+                let t = tickets::get(conn, id)?;
+                let attachments = attachments::for_ticket(conn, id)?;
+                Ok((t, attachments))
+            })
+            .await
+            .map_err(DeskError::from)
+            .and_then(|(t, attachments)| {
+                let t = t
+                    .filter(|t| visible(&actor, t))
+                    .ok_or_else(|| not_found(id))?;
+                Ok(ticket_view(
+                    &t,
+                    attachments,
+                    &sla_ctx(&settings),
+                    Utc::now(),
+                ))
+            })
+    }
+
+    pub async fn tickets(
+        &self,
+        actor: &User,
+        mut filter: TicketFilter,
+    ) -> Result<TicketPage, DeskError> {
+        if !actor.role.works_tickets() {
+            filter.submitter = Some(actor.username.clone());
+        }
+        let settings = self.settings.clone();
+        let (limit, offset) = (filter.limit, filter.offset);
+        self.store
+            .read(move |conn| {
+                let (list, total) = tickets::list(conn, &filter)?;
+                let now = Utc::now();
+                let mut views = Vec::with_capacity(list.len());
+                for t in &list {
+                    views.push(ticket_view(
+                        t,
+                        attachments::for_ticket(conn, t.id)?,
+                        &sla_ctx(&settings),
+                        now,
+                    ));
+                }
+                Ok(TicketPage {
+                    tickets: views,
+                    total,
+                    offset,
+                    limit,
+                })
+            })
+            .await
+            .map_err(DeskError::from)
+    }
+
+    pub async fn patch_ticket(
+        &self,
+        actor: &User,
+        id: TicketId,
+        patch: TicketPatch,
+    ) -> Result<TicketView, DeskError> {
+        let (settings, actor) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| patch_in(ctx, &settings, &actor, id, patch))
+            .await
+    }
+
+    pub async fn transition(
+        &self,
+        actor: &User,
+        id: TicketId,
+        body: TransitionBody,
+    ) -> Result<TicketView, DeskError> {
+        let (settings, actor) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| {
+            require_handler(&actor)?;
+            let t = load(ctx, &settings, &actor, id, body.version)?;
+            let at = ctx.now;
+            transition_in(ctx, &settings, &actor, t, &body, at)
+        })
+        .await
+    }
+
+    pub async fn assign(
+        &self,
+        actor: &User,
+        id: TicketId,
+        body: AssignBody,
+    ) -> Result<TicketView, DeskError> {
+        let (settings, actor) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| {
+            require_handler(&actor)?;
+            let mut t = load(ctx, &settings, &actor, id, body.version)?;
+            check_assignee(ctx, &body.assignee)?;
+            if t.assignee == body.assignee {
+                let attachments = attachments::for_ticket(ctx.conn, id)?;
+                return Ok(ticket_view(&t, attachments, &sla_ctx(&settings), ctx.now));
+            }
+            let detail = serde_json::json!({"from": t.assignee, "to": body.assignee});
+            t.assignee = body.assignee;
+            let at = ctx.now;
+            save(
+                ctx,
+                &settings,
+                t,
+                &actor.username,
+                "ticket.assigned",
+                detail,
+                at,
+            )
+        })
+        .await
+    }
+
+    pub async fn link(
+        &self,
+        actor: &User,
+        id: TicketId,
+        body: LinkBody,
+    ) -> Result<TicketView, DeskError> {
+        let (settings, actor) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| link_in(ctx, &settings, &actor, id, body))
+            .await
+    }
+
+    /// The full customer block, for the handler's detail view; every reveal is audited.
+    pub async fn reveal_customer(&self, actor: &User, id: TicketId) -> Result<Customer, DeskError> {
+        let (settings, actor) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| {
+            require_handler(&actor)?;
+            let t = load(ctx, &settings, &actor, id, None)?;
+            audit::record(
+                ctx.conn,
+                ctx.now,
+                &actor.username,
+                "customer.revealed",
+                Some(id),
+                &serde_json::json!({}),
+            )?;
+            Ok(t.customer)
+        })
+        .await
+    }
+
+    /// Who changed or revealed what on a ticket, oldest first.
+    pub async fn audit_trail(
+        &self,
+        actor: &User,
+        id: TicketId,
+    ) -> Result<Vec<audit::AuditEntry>, DeskError> {
+        require_handler(actor)?;
+        let exists = self
+            .store
+            .read(move |conn| Ok(tickets::get(conn, id)?.is_some()))
+            .await?;
+        if !exists {
+            return Err(not_found(id));
+        }
+        Ok(self
+            .store
+            .read(move |conn| audit::for_ticket(conn, id))
+            .await?)
+    }
+}

@@ -1,0 +1,159 @@
+//! Schema migrations, numbered in code and tracked in `PRAGMA user_version`.
+//!
+//! Append a migration to `MIGRATIONS`; never edit one that has shipped. Each runs in its own
+//! transaction together with the version bump, so a crash mid-migration leaves the old schema.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: users, tokens, tickets, messages, attachments, the change log, audit, idempotency.
+    r#"
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        display_name  TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('handler', 'submitter', 'admin')),
+        password_hash TEXT,
+        city          TEXT,
+        created_at    TEXT NOT NULL,
+        disabled      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE api_tokens (
+        id           INTEGER PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        token_hash   TEXT NOT NULL UNIQUE,
+        label        TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        revoked_at   TEXT
+    );
+    CREATE TABLE tickets (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        version            INTEGER NOT NULL,
+        status             TEXT NOT NULL,
+        transfer_to        TEXT,
+        priority           TEXT NOT NULL,
+        category           TEXT NOT NULL,
+        subcategory        TEXT,
+        system             TEXT NOT NULL,
+        channel            TEXT NOT NULL,
+        title              TEXT NOT NULL,
+        description        TEXT NOT NULL,
+        customer_name      TEXT,
+        customer_account   TEXT,
+        customer_phone     TEXT,
+        customer_id_number TEXT,
+        submitter          TEXT NOT NULL,
+        assignee           TEXT,
+        created_at         TEXT NOT NULL,
+        updated_at         TEXT NOT NULL,
+        first_responded_at TEXT,
+        resolved_at        TEXT,
+        closed_at          TEXT,
+        resolution         TEXT,
+        transfer_note      TEXT,
+        duplicate_of       INTEGER REFERENCES tickets(id),
+        parent_id          INTEGER REFERENCES tickets(id),
+        kb_article         INTEGER,
+        external_ref       TEXT,
+        sla_pauses         TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (channel, external_ref)
+    );
+    CREATE INDEX tickets_updated ON tickets (updated_at);
+    CREATE INDEX tickets_status ON tickets (status, updated_at);
+    CREATE INDEX tickets_submitter ON tickets (submitter, updated_at);
+    CREATE INDEX tickets_created ON tickets (created_at, category, status, resolved_at);
+    CREATE INDEX tickets_customer_account ON tickets (customer_account, system);
+    CREATE TABLE messages (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+        author      TEXT NOT NULL,
+        author_role TEXT NOT NULL,
+        internal    INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX messages_ticket ON messages (ticket_id, id);
+    CREATE TABLE attachments (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket_id    INTEGER NOT NULL REFERENCES tickets(id),
+        message_id   INTEGER REFERENCES messages(id),
+        filename     TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        sha256       TEXT NOT NULL,
+        stored_name  TEXT NOT NULL UNIQUE,
+        uploaded_by  TEXT NOT NULL,
+        created_at   TEXT NOT NULL
+    );
+    CREATE INDEX attachments_ticket ON attachments (ticket_id, id);
+    CREATE TABLE changes (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        ticket_id INTEGER,
+        actor     TEXT NOT NULL,
+        data      TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        ticket_id INTEGER,
+        detail    TEXT NOT NULL
+    );
+    CREATE INDEX audit_ticket ON audit (ticket_id, id);
+    CREATE TABLE idempotency (
+        user_id      INTEGER NOT NULL,
+        key          TEXT NOT NULL,
+        route        TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status       INTEGER NOT NULL,
+        body         TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (user_id, key)
+    );
+    "#,
+];
+
+/// Brings the database to the newest schema this build knows.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(StoreError::TooNew(path.to_path_buf(), current));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "schema migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_refuse_newer_files() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        assert!(matches!(
+            migrate(&mut conn, Path::new("x")),
+            Err(StoreError::TooNew(_, 999))
+        ));
+    }
+}

@@ -1,0 +1,820 @@
+//! The ticket API against a real server on loopback.
+
+mod common;
+
+use common::{TestServer, error_code, good_ticket};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn create_get_list_patch_round_trip() {
+    let s = TestServer::start().await;
+    let t = s.new_ticket("委托下单提示资金不足").await;
+    let id = t["id"].as_i64().unwrap();
+    assert_eq!(t["status"], "new");
+    assert_eq!(t["version"], 1);
+    assert_eq!(t["channel"], "api");
+    assert_eq!(t["submitter"], "cm_test");
+    assert_eq!(t["priority"], "P3");
+    assert_eq!(t["category"], "consultation");
+    // Customer data is masked in every view.
+    assert_eq!(t["customer"]["phone"], "138****1234");
+    assert_eq!(t["customer"]["id_number"], "110***********002X");
+    assert_eq!(t["customer"]["account"], "3100****5678");
+    assert!(!t.to_string().contains("13812341234"));
+    assert!(t["resolve_due"].is_string() && t["first_response_due"].is_string());
+
+    let h = s.handler();
+    let got: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["title"], "委托下单提示资金不足");
+
+    let list: Value = h
+        .get(s.url("/api/v1/tickets?status=new&system=trading"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["tickets"][0]["id"], id);
+    let none: Value = h
+        .get(s.url("/api/v1/tickets?category=data"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["total"], 0);
+
+    let patched: Value = h
+        .patch(s.url(&format!("/api/v1/tickets/{id}")))
+        .json(&json!({"version": 1, "priority": "P1", "category": "program", "assignee": "h_test"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["version"], 2);
+    assert_eq!(patched["priority"], "P1");
+    assert_eq!(patched["assignee"], "h_test");
+    let mine: Value = h
+        .get(s.url("/api/v1/tickets?assignee=me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["total"], 1);
+    let unassigned: Value = h
+        .get(s.url("/api/v1/tickets?assignee=none"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unassigned["total"], 0);
+}
+
+#[tokio::test]
+async fn idempotent_retry_returns_the_first_answer_and_creates_nothing() {
+    let s = TestServer::start().await;
+    let c = s.submitter();
+    let post = || {
+        c.post(s.url("/api/v1/tickets"))
+            .header("Idempotency-Key", "retry-1")
+            .json(&good_ticket("行情刷新延迟"))
+    };
+    let first = post().send().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let seq = s.latest_seq().await;
+    let again = post().send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+    assert_eq!(s.latest_seq().await, seq, "a replay writes nothing");
+    let list: Value = s
+        .handler()
+        .get(s.url("/api/v1/tickets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+
+    // The same key with a different body is refused.
+    let other = c
+        .post(s.url("/api/v1/tickets"))
+        .header("Idempotency-Key", "retry-1")
+        .json(&good_ticket("另一个问题的标题"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(other, 422).await, "idempotency_key_reused");
+}
+
+#[tokio::test]
+async fn stale_version_conflicts_with_the_current_ticket() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("开户视频见证失败").await["id"]
+        .as_i64()
+        .unwrap();
+    let h = s.handler();
+    let url = s.url(&format!("/api/v1/tickets/{id}"));
+    let ok = h
+        .patch(&url)
+        .json(&json!({"version": 1, "priority": "P2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let seq = s.latest_seq().await;
+    let stale = h
+        .patch(&url)
+        .json(&json!({"version": 1, "priority": "P4"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "version_conflict");
+    assert_eq!(body["error"]["current"]["version"], 2);
+    assert_eq!(body["error"]["current"]["priority"], "P2");
+    assert_eq!(s.latest_seq().await, seq);
+}
+
+#[tokio::test]
+async fn lifecycle_through_the_api() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("融资融券担保比例异常").await["id"]
+        .as_i64()
+        .unwrap();
+    let h = s.handler();
+    let go = |body: Value| {
+        h.post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&body)
+            .send()
+    };
+
+    let bad = go(json!({"to": "resolved", "resolution": "x"}))
+        .await
+        .unwrap();
+    assert_eq!(error_code(bad, 409).await, "invalid_transition");
+
+    let t: Value = go(json!({"to": "triaging"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "triaging");
+    assert!(t["first_responded_at"].is_string());
+
+    let no_note = go(json!({"to": "transferred", "transfer_to": "dev"}))
+        .await
+        .unwrap();
+    assert_eq!(error_code(no_note, 409).await, "invalid_transition");
+    let t: Value = go(
+        json!({"to": "transferred", "transfer_to": "ops", "note": "UPDATE 股东卡状态，请审核脚本"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (t["status"].as_str(), t["transfer_to"].as_str()),
+        (Some("transferred"), Some("ops"))
+    );
+
+    let t: Value =
+        go(json!({"to": "resolved", "resolution": "运维已执行修复脚本，股东卡状态已恢复"}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(t["status"], "resolved");
+    assert_eq!(t["sla"]["resolve"]["state"], "met");
+    // The submitter sees the answer in the conversation.
+    let msgs: Value = s
+        .submitter()
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        msgs.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"].as_str().unwrap().contains("修复脚本"))
+    );
+
+    let t: Value = go(json!({"to": "closed"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "closed");
+    let t: Value = go(json!({"to": "triaging"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "triaging", "reopen");
+    assert!(t["resolved_at"].is_null());
+
+    // A stale version on a transition is refused too.
+    let stale = go(json!({"to": "waiting_submitter", "version": 1}))
+        .await
+        .unwrap();
+    assert_eq!(error_code(stale, 409).await, "version_conflict");
+}
+
+#[tokio::test]
+async fn waiting_on_the_submitter_pauses_and_their_answer_resumes() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("登录验证码收不到").await["id"]
+        .as_i64()
+        .unwrap();
+    let h = s.handler();
+    for to in ["triaging", "waiting_submitter"] {
+        let r = h
+            .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&json!({"to": to}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let t: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        t["sla"]["resolve"]["paused_reason"],
+        "waiting on the submitter"
+    );
+    let r = s
+        .submitter()
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "客户手机号是 13812341234，运营商移动"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "triaging");
+    assert_eq!(t["sla_pauses"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn messages_internal_notes_and_attachments() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("APP 闪退").await["id"].as_i64().unwrap();
+    let h = s.handler();
+    let murl = s.url(&format!("/api/v1/tickets/{id}/messages"));
+    assert_eq!(
+        h.post(&murl)
+            .json(&json!({"body": "请提供手机型号"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        h.post(&murl)
+            .json(&json!({"body": "ELK 查到 NPE", "internal": true}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let as_handler: Value = h.get(&murl).send().await.unwrap().json().await.unwrap();
+    assert_eq!(as_handler.as_array().unwrap().len(), 2);
+    let as_submitter: Value = s
+        .submitter()
+        .get(&murl)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_submitter.as_array().unwrap().len(),
+        1,
+        "internal notes stay internal"
+    );
+    let forbidden = s
+        .submitter()
+        .post(&murl)
+        .json(&json!({"body": "x", "internal": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(forbidden, 403).await, "forbidden");
+    let t: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        t["first_responded_at"].is_string(),
+        "a public reply is a first response"
+    );
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fake but starts like a png";
+    let up = s
+        .submitter()
+        .post(s.url(&format!(
+            "/api/v1/tickets/{id}/attachments?filename=../../截图.png"
+        )))
+        .body(png.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 201);
+    let a: Value = up.json().await.unwrap();
+    assert_eq!(a["filename"], "截图.png");
+    assert_eq!(a["content_type"], "image/png");
+    let aid = a["id"].as_i64().unwrap();
+    let down = h
+        .get(s.url(&format!("/api/v1/attachments/{aid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), 200);
+    assert_eq!(down.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        down.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert_eq!(down.bytes().await.unwrap().as_ref(), png);
+    // Another submitter cannot fetch it; it does not exist for them.
+    let other = s
+        .client(&s.other_submitter_token)
+        .get(s.url(&format!("/api/v1/attachments/{aid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(other, 404).await, "not_found");
+    // HTML is never served as HTML.
+    let html = s
+        .submitter()
+        .post(s.url(&format!("/api/v1/tickets/{id}/attachments?filename=x.html")))
+        .body("<script>alert(1)</script>")
+        .send()
+        .await
+        .unwrap();
+    let hid = html.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let down = h
+        .get(s.url(&format!("/api/v1/attachments/{hid}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.headers()["content-type"], "application/octet-stream");
+    assert!(
+        down.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+}
+
+#[tokio::test]
+async fn links_assignment_and_the_audited_reveal() {
+    let s = TestServer::start().await;
+    let a = s.new_ticket("行情延迟 3 秒").await["id"].as_i64().unwrap();
+    let b = s.new_ticket("行情刷新很慢").await["id"].as_i64().unwrap();
+    let h = s.handler();
+    let link = |from: i64, to: Value| {
+        h.post(s.url(&format!("/api/v1/tickets/{from}/links")))
+            .json(&json!({"kind": "duplicate_of", "target": to}))
+            .send()
+    };
+    let t: Value = link(b, json!(a)).await.unwrap().json().await.unwrap();
+    assert_eq!(t["links"]["duplicate_of"], a);
+    assert_eq!(
+        error_code(link(a, json!(b)).await.unwrap(), 422).await,
+        "validation_failed",
+        "no cycles"
+    );
+    assert_eq!(
+        error_code(link(a, json!(a)).await.unwrap(), 422).await,
+        "validation_failed",
+        "not itself"
+    );
+    assert_eq!(
+        error_code(link(a, json!(999_999)).await.unwrap(), 422).await,
+        "validation_failed"
+    );
+
+    let assign = |who: Value| {
+        h.post(s.url(&format!("/api/v1/tickets/{a}/assign")))
+            .json(&json!({"assignee": who}))
+            .send()
+    };
+    let t: Value = assign(json!("h_other"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["assignee"], "h_other");
+    assert_eq!(
+        error_code(assign(json!("cm_test")).await.unwrap(), 422).await,
+        "validation_failed",
+        "submitters are not handlers"
+    );
+    let t: Value = assign(Value::Null).await.unwrap().json().await.unwrap();
+    assert!(t["assignee"].is_null());
+
+    let full: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{a}/customer")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(full["phone"], "13812341234");
+    let audit: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{a}/audit")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "customer.revealed" && e["actor"] == "h_test")
+    );
+    let denied = s
+        .submitter()
+        .get(s.url(&format!("/api/v1/tickets/{a}/customer")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(denied, 403).await, "forbidden");
+}
+
+#[tokio::test]
+async fn auth_and_roles() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("三方存管绑卡失败").await["id"]
+        .as_i64()
+        .unwrap();
+    let anon = reqwest::Client::new();
+    assert_eq!(
+        error_code(
+            anon.get(s.url("/api/v1/tickets")).send().await.unwrap(),
+            401
+        )
+        .await,
+        "unauthorized"
+    );
+    let forged = s.client("odt_0000000000000000000000000000000000000000000000000000000000000000");
+    assert_eq!(
+        error_code(
+            forged.get(s.url("/api/v1/tickets")).send().await.unwrap(),
+            401
+        )
+        .await,
+        "unauthorized"
+    );
+    let garbage = s.client("not-a-token");
+    assert_eq!(
+        error_code(
+            garbage.get(s.url("/api/v1/tickets")).send().await.unwrap(),
+            401
+        )
+        .await,
+        "unauthorized"
+    );
+    let basic = anon
+        .get(s.url("/api/v1/tickets"))
+        .header("Authorization", "Basic dXNlcjpwdw==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(basic, 401).await, "unauthorized");
+
+    let sub = s.submitter();
+    let patch = sub
+        .patch(s.url(&format!("/api/v1/tickets/{id}")))
+        .json(&json!({"version": 1, "priority": "P1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(patch, 403).await, "forbidden");
+    let tr = sub
+        .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+        .json(&json!({"to": "triaging"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(tr, 403).await, "forbidden");
+    assert_eq!(
+        error_code(sub.get(s.url("/api/v1/events")).send().await.unwrap(), 403).await,
+        "forbidden"
+    );
+    assert_eq!(
+        error_code(sub.get(s.url("/api/v1/changes")).send().await.unwrap(), 403).await,
+        "forbidden"
+    );
+
+    // A submitter sees their own tickets only; another's is "not found", not "forbidden".
+    let other = s.client(&s.other_submitter_token);
+    assert_eq!(
+        error_code(
+            other
+                .get(s.url(&format!("/api/v1/tickets/{id}")))
+                .send()
+                .await
+                .unwrap(),
+            404
+        )
+        .await,
+        "not_found"
+    );
+    let list: Value = other
+        .get(s.url("/api/v1/tickets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 0);
+    let mine: Value = sub
+        .get(s.url("/api/v1/tickets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["total"], 1);
+    // Admins work tickets too.
+    let admin: Value = s
+        .client(&s.admin_token)
+        .get(s.url("/api/v1/tickets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin["total"], 1);
+}
+
+/// Every bad input gets its 4xx, the API's error shape, and writes nothing.
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("清算后持仓不对").await["id"].as_i64().unwrap();
+    let h = s.handler();
+    let sub = s.submitter();
+    let before = s.latest_seq().await;
+    let tickets = s.url("/api/v1/tickets");
+    let one = s.url(&format!("/api/v1/tickets/{id}"));
+    let json_post = |url: &str, body: &str| {
+        sub.post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        ("malformed JSON", json_post(&tickets, "{\"title\": "), 400, "malformed_json"),
+        ("not JSON at all", json_post(&tickets, "title=x"), 400, "malformed_json"),
+        ("unknown field", json_post(&tickets, &{
+            let mut t = good_ticket("多出来的字段");
+            t["severity"] = json!("high");
+            t.to_string()
+        }), 422, "invalid_body"),
+        ("wrong type", json_post(&tickets, &{
+            let mut t = good_ticket("类型错误的字段");
+            t["priority"] = json!(1);
+            t.to_string()
+        }), 422, "invalid_body"),
+        ("unknown enum word", json_post(&tickets, &{
+            let mut t = good_ticket("优先级写错了");
+            t["priority"] = json!("urgent");
+            t.to_string()
+        }), 422, "invalid_body"),
+        ("missing content type", sub.post(&tickets).body(good_ticket("没有类型头").to_string()), 415, "unsupported_media_type"),
+        ("one-line report", json_post(&tickets, &json!({"title": "交易不了", "description": "股票交易不了", "system": "trading", "customer": {"account": "310012345678"}}).to_string()), 422, "validation_failed"),
+        ("no customer identifier", json_post(&tickets, &{
+            let mut t = good_ticket("没有客户信息");
+            t["customer"] = json!({"name": "张三"});
+            t.to_string()
+        }), 422, "validation_failed"),
+        ("unknown system", json_post(&tickets, &{
+            let mut t = good_ticket("系统不存在的");
+            t["system"] = json!("spaceship");
+            t.to_string()
+        }), 422, "validation_failed"),
+        ("oversize body", json_post(&tickets, &{
+            let mut t = good_ticket("超大的请求体");
+            t["description"] = json!("字".repeat(1_000_000));
+            t.to_string()
+        }), 413, "body_too_large"),
+        ("bad idempotency key", json_post(&tickets, &good_ticket("幂等键不合法").to_string()).header("Idempotency-Key", "a b"), 422, "validation_failed"),
+        ("patch without version", h.patch(&one).json(&json!({"priority": "P1"})), 422, "invalid_body"),
+        ("patch unknown field", h.patch(&one).json(&json!({"version": 1, "status": "closed"})), 422, "invalid_body"),
+        ("patch bad title", h.patch(&one).json(&json!({"version": 1, "title": "x"})), 422, "validation_failed"),
+        ("bad transition", h.post(format!("{one}/transitions")).json(&json!({"to": "closed"})), 409, "invalid_transition"),
+        ("unknown status", h.post(format!("{one}/transitions")).json(&json!({"to": "done"})), 422, "invalid_body"),
+        ("stale version", h.patch(&one).json(&json!({"version": 7, "priority": "P1"})), 409, "version_conflict"),
+        ("missing ticket", h.get(s.url("/api/v1/tickets/424242")), 404, "not_found"),
+        ("missing ticket patch", h.patch(s.url("/api/v1/tickets/424242")).json(&json!({"version": 1})), 404, "not_found"),
+        ("non-numeric id", h.get(s.url("/api/v1/tickets/abc")), 400, "bad_request"),
+        ("bad filter", h.get(s.url("/api/v1/tickets?status=sleeping")), 400, "bad_request"),
+        ("bad limit", h.get(s.url("/api/v1/tickets?limit=0")), 400, "bad_request"),
+        ("unknown query", h.get(s.url("/api/v1/tickets?colour=red")), 400, "bad_request"),
+        ("empty message", h.post(format!("{one}/messages")).json(&json!({"body": "  "})), 422, "validation_failed"),
+        ("message on missing ticket", h.post(s.url("/api/v1/tickets/424242/messages")).json(&json!({"body": "你好"})), 404, "not_found"),
+        ("empty attachment", h.post(format!("{one}/attachments?filename=a.png")).body(Vec::<u8>::new()), 422, "validation_failed"),
+        ("attachment without name", h.post(format!("{one}/attachments")).body(vec![1u8, 2, 3]), 400, "bad_request"),
+        ("oversize attachment", h.post(format!("{one}/attachments?filename=big.png")).body(vec![0u8; 11 * 1024 * 1024]), 413, "body_too_large"),
+        ("wrong method", h.delete(&one), 405, "method_not_allowed"),
+        ("unknown endpoint", h.get(s.url("/api/v1/nothing")), 404, "not_found"),
+        ("bad Last-Event-ID", h.get(s.url("/api/v1/events")).header("Last-Event-ID", "yesterday"), 400, "bad_request"),
+    ];
+    for (what, request, status, code) in cases {
+        let r = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        assert_eq!(error_code(r, status).await, code, "{what}");
+    }
+    assert_eq!(s.latest_seq().await, before, "no bad input wrote anything");
+    let t: Value = h.get(&one).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (t["version"].as_i64(), t["status"].as_str()),
+        (Some(1), Some("new"))
+    );
+    // And the server still serves.
+    assert_eq!(reqwest::get(s.url("/healthz")).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn validation_errors_name_fields_in_both_languages() {
+    let s = TestServer::start().await;
+    let r = s
+        .submitter()
+        .post(s.url("/api/v1/tickets"))
+        .json(&json!({"title": "交易不了", "description": "股票交易不了", "system": "trading"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.unwrap();
+    let fields = v["error"]["fields"].as_array().unwrap();
+    let names: Vec<&str> = fields
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["description", "customer"]);
+    assert!(fields[0]["zh"].as_str().unwrap().contains("原始提示信息"));
+    assert!(fields[0]["en"].as_str().unwrap().contains("exact message"));
+}
+
+#[tokio::test]
+async fn restart_keeps_everything() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("理财赎回未到账").await["id"].as_i64().unwrap();
+    s.handler()
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "T+1 到账，请客户明天再看"}))
+        .send()
+        .await
+        .unwrap();
+    let dir = s.dir.clone();
+    let tmp = s.stop().await;
+    let s = TestServer::start_in(&dir, opsdesk::config::Settings::default()).await;
+    let h = s.handler();
+    let t: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["title"], "理财赎回未到账");
+    assert!(t["first_responded_at"].is_string());
+    let msgs: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(msgs.as_array().unwrap().len(), 1);
+    s.stop().await;
+    drop(tmp);
+}
+
+#[tokio::test]
+async fn meta_endpoints() {
+    let s = TestServer::start().await;
+    let health: Value = reqwest::get(s.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    s.new_ticket("新股申购额度为零").await;
+    let metrics = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("opsdesk_tickets{status=\"new\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("opsdesk_http_responses_total{class=\"2xx\"}"));
+    let spec: Value = reqwest::get(s.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with('3'));
+    for path in [
+        "/api/v1/tickets",
+        "/api/v1/tickets/{id}",
+        "/api/v1/events",
+        "/api/v1/changes",
+        "/api/v1/tickets/{id}/transitions",
+    ] {
+        assert!(spec["paths"][path].is_object(), "{path} documented");
+    }
+    let systems: Value = s
+        .handler()
+        .get(s.url("/api/v1/systems"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(systems[2], json!({"key": "trading", "name": "交易"}));
+    let me: Value = s
+        .handler()
+        .get(s.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "handler");
+}

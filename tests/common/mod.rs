@@ -1,0 +1,241 @@
+//! A real opsdesk server on an ephemeral loopback port with a temp data dir, and the users
+//! tests act as. Shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use opsdesk::config::Settings;
+use opsdesk::domain::people::Role;
+use opsdesk::service::Desk;
+use opsdesk::store::{Store, users};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub struct TestServer {
+    pub base: String,
+    pub dir: PathBuf,
+    pub handler_token: String,
+    pub handler2_token: String,
+    pub submitter_token: String,
+    pub other_submitter_token: String,
+    pub admin_token: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+async fn token_for(store: &Store, name: &'static str, role: Role) -> String {
+    store
+        .write(move |ctx| {
+            let user = match users::by_username(ctx.conn, name)? {
+                Some(u) => u,
+                None => users::insert(ctx.conn, name, name, role, None, None, ctx.now)?,
+            };
+            users::issue_token(ctx.conn, &user, "test", ctx.now)
+        })
+        .await
+        .expect("issue a test token")
+}
+
+impl TestServer {
+    /// A fresh server with an empty store and the test users.
+    pub async fn start() -> TestServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_in(&dir, Settings::default()).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on an existing data dir (for restart tests), with these settings.
+    pub async fn start_in(dir: &Path, settings: Settings) -> TestServer {
+        let store = Store::open(dir).expect("open store");
+        let handler_token = token_for(&store, "h_test", Role::Handler).await;
+        let handler2_token = token_for(&store, "h_other", Role::Handler).await;
+        let submitter_token = token_for(&store, "cm_test", Role::Submitter).await;
+        let other_submitter_token = token_for(&store, "cm_other", Role::Submitter).await;
+        let admin_token = token_for(&store, "admin_test", Role::Admin).await;
+        let desk = Desk::new(store, Arc::new(settings));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            opsdesk::server::launch(listener, desk, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server ran");
+        });
+        TestServer {
+            base,
+            dir: dir.to_path_buf(),
+            handler_token,
+            handler2_token,
+            submitter_token,
+            other_submitter_token,
+            admin_token,
+            stop: Some(tx),
+            task: Some(task),
+            _tmp: None,
+        }
+    }
+
+    /// Graceful shutdown; returns the temp dir so the data outlives the server.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        self._tmp.take()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn client(&self, token: &str) -> reqwest::Client {
+        let mut h = HeaderMap::new();
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("token header"),
+        );
+        reqwest::Client::builder()
+            .default_headers(h)
+            .build()
+            .expect("client")
+    }
+
+    pub fn handler(&self) -> reqwest::Client {
+        self.client(&self.handler_token)
+    }
+
+    pub fn submitter(&self) -> reqwest::Client {
+        self.client(&self.submitter_token)
+    }
+
+    /// Creates a valid ticket as the submitter and returns its JSON.
+    pub async fn new_ticket(&self, title: &str) -> Value {
+        let r = self
+            .submitter()
+            .post(self.url("/api/v1/tickets"))
+            .json(&good_ticket(title))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(
+            r.status(),
+            201,
+            "create: {}",
+            r.text().await.unwrap_or_default()
+        );
+        r.json().await.expect("json")
+    }
+
+    /// The number of rows in the change log: "nothing was written" means it did not move.
+    pub async fn latest_seq(&self) -> i64 {
+        let v: Value = reqwest::get(self.url("/healthz"))
+            .await
+            .expect("healthz")
+            .json()
+            .await
+            .expect("json");
+        v["latest_seq"].as_i64().expect("latest_seq")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A ticket that passes validation.
+pub fn good_ticket(title: &str) -> Value {
+    json!({
+        "title": title,
+        "description": "客户 310012345678 今天 10:05 在 APP 买入 600519 提示“可用资金不足”，实际可用资金 5 万元，已重新登录仍然失败",
+        "system": "trading",
+        "customer": {"name": "张三", "account": "310012345678", "phone": "13812341234", "id_number": "11010519491231002X"}
+    })
+}
+
+/// Asserts the API's error shape and returns the error code.
+pub async fn error_code(r: reqwest::Response, status: u16) -> String {
+    assert_eq!(r.status().as_u16(), status, "status");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(ct.starts_with("application/json"), "content-type {ct}");
+    let v: Value = r.json().await.expect("error body is JSON");
+    let msg = v["error"]["message"].as_str().expect("error.message");
+    assert!(!msg.is_empty());
+    v["error"]["code"].as_str().expect("error.code").to_string()
+}
+
+/// A minimal Server-Sent-Events reader over a streaming response.
+pub struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+/// One parsed event.
+#[derive(Debug, Clone, Default)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: String,
+}
+
+impl SseReader {
+    pub fn new(response: reqwest::Response) -> Self {
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (comments such as heartbeats are skipped), or None when the stream ends
+    /// or nothing arrives within `wait`.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut ev = SseEvent::default();
+                let mut has_field = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        ev.id = Some(v.trim().to_string());
+                        has_field = true;
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        ev.event = Some(v.trim().to_string());
+                        has_field = true;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        ev.data.push_str(v.trim_start());
+                        has_field = true;
+                    }
+                }
+                if has_field {
+                    return Some(ev);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
