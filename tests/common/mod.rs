@@ -239,3 +239,39 @@ impl SseReader {
         }
     }
 }
+
+/// The built `opsdesk` binary.
+pub fn binary() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_opsdesk"));
+    // Keep the user's own config and data out of tests.
+    cmd.env_remove("OPSDESK_SERVER")
+        .env_remove("OPSDESK_TOKEN")
+        .env_remove("OPSDESK_DATA");
+    cmd.env("OPSDESK_LOG", "warn");
+    cmd
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits until `/healthz` answers (bounded; panics on timeout).
+pub async fn wait_healthy(base: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server at {base} did not become healthy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
