@@ -51,6 +51,8 @@ pub fn write_file(dir: &Path, bytes: &[u8]) -> Result<StoredFile, StoreError> {
         .open(&path)?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    // The new name must be durable too, or a power loss could keep the row and lose the file.
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(StoredFile {
         stored_name,
         size: bytes.len() as i64,
