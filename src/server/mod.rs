@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -30,7 +29,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -46,6 +44,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct AppState {
     pub desk: Desk,
     pub metrics: Arc<Metrics>,
+    /// Permits for requests in flight (all but event streams).
+    pub requests: Arc<Semaphore>,
     /// Permits for open event streams.
     pub streams: Arc<Semaphore>,
     /// Flips to true when the server shuts down, so event streams end and let it.
@@ -54,10 +54,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(desk: Desk, stopping: watch::Receiver<bool>) -> Self {
-        let streams = Arc::new(Semaphore::new(desk.settings.server.max_event_streams));
+        let server = &desk.settings.server;
+        let requests = Arc::new(Semaphore::new(server.max_concurrent_requests.max(1)));
+        let streams = Arc::new(Semaphore::new(server.max_event_streams));
         Self {
             desk,
             metrics: Arc::new(Metrics::default()),
+            requests,
             streams,
             stopping,
         }
@@ -67,30 +70,19 @@ impl AppState {
 /// The whole HTTP surface with its limits; tests may drive it with `oneshot`.
 pub fn router(state: AppState) -> Router {
     let cfg = &state.desk.settings.server;
-    let bounded = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new({
-            let metrics = state.metrics.clone();
-            move |_: tower::BoxError| {
-                let metrics = metrics.clone();
-                async move {
-                    metrics.shed.fetch_add(1, Ordering::Relaxed);
-                    ApiError::unavailable("the server is at its request limit; retry shortly")
-                }
-            }
-        }))
-        .load_shed()
-        .concurrency_limit(cfg.max_concurrent_requests)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(cfg.request_timeout_secs),
-        ));
-
+    let timeout = TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        Duration::from_secs(cfg.request_timeout_secs),
+    );
     let uploads =
         api::attachments::upload_routes().layer(RequestBodyLimitLayer::new(cfg.max_upload_bytes));
+    // The concurrency limit is a middleware over one shared semaphore: `Router::layer` applies
+    // a layer to each route separately, which would give every route its own limit.
     let requests = api::routes()
         .layer(RequestBodyLimitLayer::new(cfg.max_body_bytes))
         .merge(uploads)
-        .layer(bounded);
+        .layer(timeout)
+        .layer(middleware::from_fn_with_state(state.clone(), shed_load));
     let streams = api::events::routes().layer(RequestBodyLimitLayer::new(0));
 
     Router::new()
@@ -111,6 +103,17 @@ pub fn router(state: AppState) -> Router {
             .into_response()
         }))
         .with_state(state)
+}
+
+/// Refuses a request with 503 when `max_concurrent_requests` are already in flight, instead of
+/// queueing without bound; the permit is held until the handler has answered.
+async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = state.requests.clone().try_acquire_owned() else {
+        state.metrics.shed.fetch_add(1, Ordering::Relaxed);
+        return ApiError::unavailable("the server is at its request limit; retry shortly")
+            .into_response();
+    };
+    next.run(req).await
 }
 
 /// Counts every answer and gives error answers produced by layers (413 from the body limit,
