@@ -12,6 +12,7 @@
 //! | `cli`     | the command line of DESIGN.md §3.                                     |
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod domain;
 pub mod server;

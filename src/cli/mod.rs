@@ -1,5 +1,7 @@
 //! The command line of DESIGN.md §3, one function per subcommand.
 
+mod ticket;
+
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::client::{ApiClient, Connection};
 use crate::config::{self, Config, Settings};
 use crate::domain::people::Role;
 use crate::service::Desk;
@@ -111,6 +114,16 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TicketCommand {
+    /// List tickets on the server (exit 1 when none match).
+    List(ticket::ListArgs),
+    /// Show one ticket (customer data masked).
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a ticket; prints its id.
+    New(ticket::NewArgs),
     /// Import tickets from an ITSM CSV export (columns in the README).
     Import {
         file: PathBuf,
@@ -153,10 +166,50 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             backup(&settings, &data, &file)
         }
         Some(Command::Admin(AdminCommand::User(cmd))) => runtime.block_on(user(settings, cmd)),
-        Some(Command::Ticket(TicketCommand::Import { file, json, data })) => {
-            runtime.block_on(import(settings, &data, &file, json))
+        Some(Command::Ticket(cmd)) => {
+            runtime.block_on(ticket_command(&cli.server, &cli.token, settings, cmd))
         }
     }
+}
+
+async fn ticket_command(
+    server: &Option<String>,
+    token: &Option<String>,
+    settings: Arc<Settings>,
+    cmd: TicketCommand,
+) -> anyhow::Result<ExitCode> {
+    // The import works on the data dir; the others talk to a server.
+    if let TicketCommand::Import { file, json, data } = cmd {
+        return import(settings, &data, &file, json).await;
+    }
+    let client = client(server, token, &settings)?;
+    match cmd {
+        TicketCommand::List(args) => ticket::list(&client, &args).await,
+        TicketCommand::Show { id, json } => {
+            ticket::show(&client, id, json, settings.calendar.tz()).await
+        }
+        TicketCommand::New(args) => ticket::new(&client, args).await,
+        TicketCommand::Import { .. } => Ok(ExitCode::SUCCESS), // answered above
+    }
+}
+
+/// The server to talk to: `--server`, `OPSDESK_SERVER`, the config, else the embedded default.
+fn client(
+    server: &Option<String>,
+    token: &Option<String>,
+    settings: &Settings,
+) -> anyhow::Result<ApiClient> {
+    let base = server
+        .clone()
+        .or_else(|| settings.client.server.clone())
+        .unwrap_or_else(|| format!("http://{}", settings.server.listen));
+    let Some(token) = token.clone().or_else(|| settings.client.token.clone()) else {
+        bail!(
+            "no API token: pass --token, set OPSDESK_TOKEN or client.token in opsdesk.toml \
+             (`opsdesk admin user add NAME --role handler` prints one)"
+        );
+    };
+    Ok(ApiClient::new(Connection { base, token })?)
 }
 
 fn data_dir(settings: &Settings, arg: &DataArg) -> PathBuf {

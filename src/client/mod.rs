@@ -1,0 +1,179 @@
+//! The HTTP client of the companion server's API, used by the CLI (and the TUI).
+//!
+//! Every ticket text that comes back is made terminal-safe here, where it enters the client,
+//! so no caller can forget to (DESIGN §4: untrusted text is inert in the terminal).
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::sanitize::terminal_safe;
+use crate::domain::validate::NewTicket;
+use crate::domain::view::TicketView;
+use crate::service::tickets::TicketPage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the server at {base}: {source}")]
+    Unreachable {
+        base: String,
+        source: reqwest::Error,
+    },
+    /// The server's own error answer.
+    #[error("{message} ({status} {code})")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        fields: Vec<String>,
+    },
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+/// Where the server is and who we are to it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub base: String,
+    pub token: String,
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    conn: Connection,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    pub fn new(conn: Connection) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let base = conn.base.trim_end_matches('/').to_string();
+        Ok(Self {
+            conn: Connection { base, ..conn },
+            http,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.conn.base)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let response = req
+            .bearer_auth(&self.conn.token)
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                base: self.conn.base.clone(),
+                source,
+            })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| ClientError::Protocol(e.to_string()));
+        }
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let error = &body["error"];
+        let text =
+            |v: &serde_json::Value| terminal_safe(v.as_str().unwrap_or_default()).into_owned();
+        Err(ClientError::Api {
+            status: status.as_u16(),
+            code: text(&error["code"]),
+            message: if error["message"].is_string() {
+                text(&error["message"])
+            } else {
+                status.to_string()
+            },
+            fields: error["fields"]
+                .as_array()
+                .map(|fs| {
+                    fs.iter()
+                        .map(|f| format!("{}: {}", text(&f["field"]), text(&f["zh"])))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    /// One page of tickets; `query` holds the list filters as the API names them.
+    pub async fn tickets<Q: Serialize + ?Sized>(
+        &self,
+        query: &Q,
+    ) -> Result<TicketPage, ClientError> {
+        let mut page: TicketPage = self
+            .send(self.http.get(self.url("/api/v1/tickets")).query(query))
+            .await?;
+        page.tickets.iter_mut().for_each(inert);
+        Ok(page)
+    }
+
+    pub async fn ticket(&self, id: i64) -> Result<TicketView, ClientError> {
+        let mut t: TicketView = self
+            .send(self.http.get(self.url(&format!("/api/v1/tickets/{id}"))))
+            .await?;
+        inert(&mut t);
+        Ok(t)
+    }
+
+    /// Creates a ticket; the idempotency key makes a retry of this call safe.
+    pub async fn create(
+        &self,
+        new: &NewTicket,
+        idempotency_key: &str,
+    ) -> Result<TicketView, ClientError> {
+        let req = self
+            .http
+            .post(self.url("/api/v1/tickets"))
+            .header("Idempotency-Key", idempotency_key)
+            .json(new);
+        let mut t: TicketView = self.send(req).await?;
+        inert(&mut t);
+        Ok(t)
+    }
+}
+
+/// Strips escape sequences and control characters from every text a ticket carries.
+pub fn inert(t: &mut TicketView) {
+    let clean = |s: &mut String| {
+        if let std::borrow::Cow::Owned(safe) = terminal_safe(s) {
+            *s = safe;
+        }
+    };
+    let clean_opt = |s: &mut Option<String>| {
+        if let Some(s) = s.as_mut() {
+            clean(s);
+        }
+    };
+    clean(&mut t.title);
+    clean(&mut t.description);
+    clean(&mut t.system);
+    clean(&mut t.submitter);
+    clean_opt(&mut t.subcategory);
+    clean_opt(&mut t.assignee);
+    clean_opt(&mut t.resolution);
+    clean_opt(&mut t.transfer_note);
+    clean_opt(&mut t.external_ref);
+    for v in [
+        &mut t.customer.name,
+        &mut t.customer.account,
+        &mut t.customer.phone,
+        &mut t.customer.id_number,
+    ] {
+        clean_opt(v);
+    }
+    for a in &mut t.attachments {
+        clean(&mut a.filename);
+    }
+}

@@ -1,0 +1,179 @@
+//! `opsdesk ticket list|show|new` against a real server on loopback.
+
+mod common;
+
+use common::{TestServer, binary, good_ticket};
+use serde_json::Value;
+
+fn run(s: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
+    let out = binary()
+        .env("OPSDESK_SERVER", &s.base)
+        .env("OPSDESK_TOKEN", token)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn new_list_show_round_trip() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    let (s2, token) = (s.clone(), s.submitter_token.clone());
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        let description =
+            "客户 310012345678 今天 10:05 买入 600519 提示“可用资金不足”，实际可用 5 万";
+        run(
+            &s2,
+            &token,
+            &[
+                "ticket",
+                "new",
+                "--system",
+                "trading",
+                "--title",
+                "委托失败提示资金不足",
+                "--description",
+                description,
+                "--account",
+                "310012345678",
+                "--phone",
+                "13812341234",
+                "--priority",
+                "P2",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let id: i64 = out.trim().parse().expect("prints the new id");
+
+    let handler = s.handler_token.clone();
+    let s2 = s.clone();
+    let (list, show, json) = tokio::task::spawn_blocking(move || {
+        (
+            run(&s2, &handler, &["ticket", "list", "--open"]),
+            run(&s2, &handler, &["ticket", "show", &id.to_string()]),
+            run(
+                &s2,
+                &handler,
+                &["ticket", "list", "--json", "--status", "new"],
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(list.0, 0, "{}", list.2);
+    assert!(
+        list.1.contains("委托失败提示资金不足") && list.1.contains("P2"),
+        "{}",
+        list.1
+    );
+    assert_eq!(show.0, 0, "{}", show.2);
+    assert!(
+        show.1.contains("138****1234") && !show.1.contains("13812341234"),
+        "masked: {}",
+        show.1
+    );
+    let page: Value = serde_json::from_str(&json.1).unwrap();
+    assert_eq!(page["total"], 1);
+}
+
+#[tokio::test]
+async fn refusals_explain_themselves_and_exit_2() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    let s2 = s.clone();
+    let token = s.handler_token.clone();
+    let (bad_ticket, empty, no_token, missing, bad_filter) =
+        tokio::task::spawn_blocking(move || {
+            let no_token = binary()
+                .env("OPSDESK_SERVER", &s2.base)
+                .args(["ticket", "list"])
+                .output()
+                .unwrap();
+            (
+                run(
+                    &s2,
+                    &token,
+                    &[
+                        "ticket",
+                        "new",
+                        "--system",
+                        "trading",
+                        "--title",
+                        "交易不了",
+                        "--description",
+                        "股票交易不了",
+                    ],
+                ),
+                run(&s2, &token, &["ticket", "list", "--status", "closed"]),
+                (
+                    no_token.status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&no_token.stderr).into_owned(),
+                ),
+                run(&s2, &token, &["ticket", "show", "4242"]),
+                run(&s2, &token, &["ticket", "list", "--status", "sleeping"]),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(bad_ticket.0, 2);
+    assert!(
+        bad_ticket.2.contains("客户账号") && bad_ticket.2.contains("customer"),
+        "{}",
+        bad_ticket.2
+    );
+    assert_eq!(empty.0, 1, "nothing found");
+    assert_eq!(no_token.0, 2);
+    assert!(no_token.1.contains("OPSDESK_TOKEN"), "{}", no_token.1);
+    assert_eq!(missing.0, 2);
+    assert!(missing.2.contains("not found"), "{}", missing.2);
+    assert_eq!(bad_filter.0, 2);
+    assert!(bad_filter.2.contains("sleeping"), "{}", bad_filter.2);
+}
+
+#[tokio::test]
+async fn hostile_text_reaches_the_terminal_inert() {
+    let s = std::sync::Arc::new(TestServer::start().await);
+    let mut t = good_ticket("标题\u{1b}]0;pwned\u{7}里有转义");
+    t["description"] = Value::String(format!(
+        "{}\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[6n\u{1b}[2J 结尾",
+        t["description"].as_str().unwrap()
+    ));
+    let created: Value = s
+        .submitter()
+        .post(s.url("/api/v1/tickets"))
+        .json(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let s2 = s.clone();
+    let token = s.handler_token.clone();
+    let (show, list) = tokio::task::spawn_blocking(move || {
+        (
+            run(&s2, &token, &["ticket", "show", &id.to_string()]),
+            run(&s2, &token, &["ticket", "list"]),
+        )
+    })
+    .await
+    .unwrap();
+    for (what, out) in [("show", &show.1), ("list", &list.1)] {
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}'),
+            "{what} printed an escape: {out:?}"
+        );
+    }
+    assert!(
+        show.1.contains("标题里有转义") && show.1.contains("结尾"),
+        "{}",
+        show.1
+    );
+}
