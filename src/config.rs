@@ -19,7 +19,7 @@ const DEFAULT_SYSTEMS: &str = include_str!("../fixtures/systems.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

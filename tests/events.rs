@@ -163,3 +163,36 @@ async fn shutdown_ends_open_streams_and_finishes() {
         "the stream ended with the server"
     );
 }
+
+#[tokio::test]
+async fn writes_by_another_process_reach_subscribers() {
+    let s = TestServer::start().await;
+    let mut stream = subscribe(&s, None).await;
+    let dir = s.dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        common::binary()
+            .args([
+                "ticket",
+                "import",
+                "tests/fixtures/itsm/sample.csv",
+                "--data",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = stream
+        .next(WAIT)
+        .await
+        .expect("the import's changes are published without a local write");
+    assert_eq!(ev.event.as_deref(), Some("ticket.created"));
+    let change: Value = serde_json::from_str(&ev.data).unwrap();
+    assert_eq!(change["data"]["channel"], "itsm");
+}

@@ -17,7 +17,7 @@ use crate::domain::people::Role;
 use crate::service::Desk;
 use crate::service::demo::DemoCredentials;
 use crate::service::import::RowOutcome;
-use crate::store::{Store, users};
+use crate::store::{DB_FILE, Store, users};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -225,6 +225,15 @@ fn open_desk(settings: &Arc<Settings>, dir: &Path) -> anyhow::Result<Desk> {
     Ok(Desk::new(store, settings.clone()))
 }
 
+/// Opens a data dir that must already hold opsdesk data (commands that only read or add to it).
+fn open_existing(settings: &Arc<Settings>, data: &DataArg) -> anyhow::Result<Desk> {
+    let dir = data_dir(settings, data);
+    if !dir.join(DB_FILE).exists() {
+        bail!("no opsdesk data in {}", dir.display());
+    }
+    open_desk(settings, &dir)
+}
+
 fn print_demo(creds: &DemoCredentials, base: &str) {
     if creds.seeded {
         eprintln!("Seeded the demo data: {} tickets.", creds.tickets);
@@ -300,17 +309,14 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
 
 fn backup(settings: &Arc<Settings>, data: &DataArg, file: &Path) -> anyhow::Result<ExitCode> {
     let dir = data_dir(settings, data);
-    if !dir.join("opsdesk.sqlite3").exists() {
+    if !dir.join(DB_FILE).exists() {
         bail!("no opsdesk data in {}", dir.display());
     }
     if file.exists() {
         bail!("{} exists; choose a new file name", file.display());
     }
-    let store = Store::open(&dir)?;
-    store
-        .backup_to(file)
+    crate::store::backup(&dir, file)
         .with_context(|| format!("backing up to {}", file.display()))?;
-    store.shutdown();
     eprintln!("backed up {} to {}", dir.display(), file.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -351,15 +357,17 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
                     )?;
                     users::issue_token(ctx.conn, &user, "cli", ctx.now)
                 })
-                .await?;
+                .await;
+            // Stop the writer (checkpointing the WAL) whether or not the write succeeded.
             desk.store.shutdown();
+            let token = token?;
             if std::io::stdout().is_terminal() {
                 eprintln!("Token (shown once; keep it safe):");
             }
             println!("{token}");
         }
         UserCommand::Token { name, data } => {
-            let desk = open_desk(&settings, &data_dir(&settings, &data))?;
+            let desk = open_existing(&settings, &data)?;
             let token = desk
                 .store
                 .write(move |ctx| {
@@ -368,13 +376,17 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
                     })?;
                     users::issue_token(ctx.conn, &user, "cli", ctx.now)
                 })
-                .await?;
+                .await;
+            // Stop the writer (checkpointing the WAL) whether or not the write succeeded.
             desk.store.shutdown();
+            let token = token?;
             println!("{token}");
         }
         UserCommand::List { data } => {
-            let desk = open_desk(&settings, &data_dir(&settings, &data))?;
-            for u in desk.store.read(users::all).await? {
+            let desk = open_existing(&settings, &data)?;
+            let all = desk.store.read(users::all).await;
+            desk.store.shutdown();
+            for u in all? {
                 println!(
                     "{:<20} {:<10} {}",
                     u.username,
@@ -382,7 +394,6 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
                     u.display_name
                 );
             }
-            desk.store.shutdown();
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -394,9 +405,11 @@ async fn import(
     file: &Path,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    let input = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    // A file that cannot be imported at all must not create or touch a data dir.
+    crate::service::import::read_header(&input)?;
     let desk = open_desk(&settings, &data_dir(&settings, data))?;
-    let outcomes = desk.import_itsm_csv(input).await;
+    let outcomes = desk.import_itsm_csv(&input).await;
     desk.store.shutdown();
     let outcomes = outcomes?;
     let (mut imported, mut skipped, mut refused) = (0, 0, 0);

@@ -115,7 +115,12 @@ pub async fn list(client: &ApiClient, args: &ListArgs) -> anyhow::Result<ExitCod
     if args.json {
         println!("{}", serde_json::to_string_pretty(&page)?);
     } else {
-        println!("    ID  {}  PRI  {}  {}  TITLE", fit("STATUS", 17), fit("SYSTEM", 14), fit("SLA", 9));
+        println!(
+            "    ID  {}  PRI  {}  {}  TITLE",
+            fit("STATUS", 17),
+            fit("SYSTEM", 14),
+            fit("SLA", 9)
+        );
         for t in &page.tickets {
             println!(
                 "{:>6}  {}  {}   {}  {}  {}",

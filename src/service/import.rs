@@ -10,8 +10,6 @@
 //! (data/program/consultation or 数据类/程序类/咨询类), `subcategory`, `priority` (P1–P4),
 //! `customer_name`, `customer_account`, `customer_phone`, `customer_id_number`, `submitter`.
 
-use std::io::Read;
-
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Serialize;
 
@@ -69,6 +67,10 @@ pub enum ImportError {
     Csv(#[from] csv::Error),
     #[error("unknown column '{0}'; known columns: {known}", known = COLUMNS.join(", "))]
     UnknownColumn(String),
+    #[error("column '{0}' appears twice")]
+    DuplicateColumn(String),
+    #[error("the file is neither UTF-8 nor GBK text; save it as CSV (UTF-8)")]
+    Encoding,
     #[error("missing required column '{0}'")]
     MissingColumn(&'static str),
     #[error(transparent)]
@@ -100,24 +102,54 @@ fn parse_category(s: &str) -> Option<Category> {
     })
 }
 
+/// The file's text: UTF-8 (with or without a BOM), else GBK/GB18030, the encoding of a
+/// "CSV" saved by Excel on Chinese Windows.
+fn decode(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(std::borrow::Cow::Borrowed(text));
+    }
+    encoding_rs::GB18030
+        .decode_without_bom_handling_and_without_replacement(bytes)
+        .ok_or(ImportError::Encoding)
+}
+
+/// Decodes the file and checks its header row: known columns, each once, the required ones
+/// present. Callers run it before touching a data dir, so a wrong file changes nothing.
+pub fn read_header(
+    bytes: &[u8],
+) -> Result<(std::borrow::Cow<'_, str>, csv::StringRecord), ImportError> {
+    let text = decode(bytes)?;
+    let headers = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+        .headers()?
+        .clone();
+    for (i, h) in headers.iter().enumerate() {
+        if !COLUMNS.contains(&h) {
+            return Err(ImportError::UnknownColumn(h.chars().take(40).collect()));
+        }
+        if headers.iter().take(i).any(|earlier| earlier == h) {
+            return Err(ImportError::DuplicateColumn(h.to_string()));
+        }
+    }
+    for r in REQUIRED {
+        if !headers.iter().any(|h| h == *r) {
+            return Err(ImportError::MissingColumn(r));
+        }
+    }
+    Ok((text, headers))
+}
+
 impl Desk {
-    /// Imports every row of `input`; returns one outcome per data row.
-    pub async fn import_itsm_csv(&self, input: impl Read) -> Result<Vec<RowOutcome>, ImportError> {
+    /// Imports every row of a CSV file's bytes (UTF-8, or GBK as Excel on Chinese Windows
+    /// saves it); returns one outcome per data row.
+    pub async fn import_itsm_csv(&self, bytes: &[u8]) -> Result<Vec<RowOutcome>, ImportError> {
+        let (text, headers) = read_header(bytes)?;
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .flexible(false)
-            .from_reader(input);
-        let headers = reader.headers()?.clone();
-        for h in headers.iter() {
-            if !COLUMNS.contains(&h) {
-                return Err(ImportError::UnknownColumn(h.chars().take(40).collect()));
-            }
-        }
-        for r in REQUIRED {
-            if !headers.iter().any(|h| h == *r) {
-                return Err(ImportError::MissingColumn(r));
-            }
-        }
+            .from_reader(text.as_bytes());
         self.ensure_itsm_user().await?;
         let tz = self.settings.calendar.tz();
         let mut outcomes = Vec::new();
@@ -166,6 +198,9 @@ impl Desk {
         let created_at = match field("created_at") {
             None => None,
             Some(s) => match parse_time(&s, tz) {
+                Some(t) if t > Utc::now() => {
+                    return refused(format!("created_at '{s}' is in the future"));
+                }
                 Some(t) => Some(t),
                 None => {
                     return refused(format!(
@@ -185,10 +220,12 @@ impl Desk {
                 }
             },
         };
-        let priority = match field("priority").map(|p| p.to_ascii_uppercase().parse::<Priority>()) {
+        let priority = match field("priority") {
             None => None,
-            Some(Ok(p)) => Some(p),
-            Some(Err(e)) => return refused(e.to_string()),
+            Some(p) => match p.to_ascii_uppercase().parse::<Priority>() {
+                Ok(p) => Some(p),
+                Err(_) => return refused(format!("priority '{p}' must be P1, P2, P3 or P4")),
+            },
         };
         let system = field("system").unwrap_or_default();
         let system = self

@@ -22,6 +22,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
@@ -29,11 +30,15 @@ use tokio::sync::{broadcast, oneshot};
 
 pub use changes::Change;
 
+/// The database file inside a data dir.
+pub const DB_FILE: &str = "opsdesk.sqlite3";
 /// Jobs collected into one transaction at most; bounds the latency of the first job in a
 /// batch when the queue is deep.
 const MAX_BATCH: usize = 512;
 /// Buffered change notifications per subscriber before it must catch up from the table.
 const CHANGE_BUFFER: usize = 4096;
+/// How often the writer looks for commits made by other processes.
+const FOREIGN_POLL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -104,13 +109,18 @@ impl Store {
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir)?;
         std::fs::create_dir_all(data_dir.join("attachments"))?;
-        let db_path = data_dir.join("opsdesk.sqlite3");
+        let db_path = data_dir.join(DB_FILE);
         let mut conn = open_conn(&db_path, false)?;
         schema::migrate(&mut conn, &db_path)?;
 
         let (tx, rx) = mpsc::channel::<Job>();
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
-        let publisher = changes.clone();
+        let publisher = Publisher {
+            tx: changes.clone(),
+            last_seq: changes::latest(&conn)?,
+            data_version: conn.pragma_query_value(None, "data_version", |r| r.get(0))?,
+            last_look: Instant::now(),
+        };
         let writer = thread::Builder::new()
             .name("opsdesk-writer".into())
             .spawn(move || writer_loop(conn, rx, publisher))?;
@@ -247,6 +257,19 @@ impl Store {
     }
 }
 
+/// Online backup of the store in `data_dir` to `dest` through SQLite's backup API: consistent
+/// with the WAL's contents, safe while a server writes. It opens the database read-only and
+/// runs no migration, so it never changes the store it copies.
+pub fn backup(data_dir: &Path, dest: &Path) -> Result<(), StoreError> {
+    let conn = open_conn(&data_dir.join(DB_FILE), true)?;
+    conn.backup(
+        rusqlite::MAIN_DB,
+        dest,
+        None::<fn(rusqlite::backup::Progress)>,
+    )?;
+    Ok(())
+}
+
 fn open_conn(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -267,20 +290,70 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn writer_loop(
-    conn: Connection,
-    jobs: mpsc::Receiver<Job>,
-    publisher: broadcast::Sender<Arc<Change>>,
-) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+/// Publishes committed changes to subscribers, in sequence order, each once.
+struct Publisher {
+    tx: broadcast::Sender<Arc<Change>>,
+    /// The newest sequence number published.
+    last_seq: i64,
+    /// `PRAGMA data_version` when last looked: it moves only on other connections' commits.
+    data_version: i64,
+    last_look: Instant,
+}
+
+impl Publisher {
+    fn publish(&mut self, change: Change) {
+        self.last_seq = self.last_seq.max(change.seq);
+        // No subscribers is fine: the change is in the table for catch-up.
+        let _ = self.tx.send(Arc::new(change));
+    }
+
+    /// Other processes (the CLI's import and admin commands) write to the same file; their
+    /// changes are published once seen, so subscribers never wait for the next local write.
+    fn publish_foreign(&mut self, conn: &Connection) {
+        self.last_look = Instant::now();
+        let version: i64 = match conn.pragma_query_value(None, "data_version", |r| r.get(0)) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read data_version");
+                return;
+            }
+        };
+        if version == self.data_version {
+            return;
+        }
+        self.data_version = version;
+        loop {
+            match changes::since(conn, self.last_seq, 500) {
+                Ok(page) if page.is_empty() => return,
+                Ok(page) => page.into_iter().for_each(|c| self.publish(c)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read other processes' changes");
+                    return;
+                }
             }
         }
-        run_batch(&conn, batch, &publisher);
+    }
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>, mut publisher: Publisher) {
+    loop {
+        match jobs.recv_timeout(FOREIGN_POLL) {
+            Ok(first) => {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                run_batch(&conn, batch, &mut publisher);
+                if publisher.last_look.elapsed() >= FOREIGN_POLL {
+                    publisher.publish_foreign(&conn);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => publisher.publish_foreign(&conn),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
     }
     // Channel closed: fold the WAL back so the data dir is one self-contained file.
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
@@ -288,7 +361,7 @@ fn writer_loop(
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &broadcast::Sender<Arc<Change>>) {
+fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &mut Publisher) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "cannot begin a write transaction");
         for job in batch {
@@ -334,8 +407,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &broadcast::Sender<A
                 finish(None);
             }
             for change in published {
-                // No subscribers is fine: the change is in the table for catch-up.
-                let _ = publisher.send(Arc::new(change));
+                publisher.publish(change);
             }
         }
         Err(e) => {

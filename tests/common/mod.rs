@@ -246,7 +246,9 @@ pub fn binary() -> std::process::Command {
     // Keep the user's own config and data out of tests.
     cmd.env_remove("OPSDESK_SERVER")
         .env_remove("OPSDESK_TOKEN")
-        .env_remove("OPSDESK_DATA");
+        .env_remove("OPSDESK_DATA")
+        .env_remove("OPSDESK_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/opsdesk-tests/config");
     cmd.env("OPSDESK_LOG", "warn");
     cmd
 }
