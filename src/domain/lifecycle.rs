@@ -318,33 +318,17 @@ mod properties {
 
 #[cfg(test)]
 fn tests_ticket() -> Ticket {
-    use super::ticket::{Category, Channel, Customer, Links, Priority};
+    use super::ticket::Channel;
+    use super::validate::NewTicket;
     let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 2, 0, 0).unwrap();
-    Ticket {
-        id: 1,
-        version: 1,
-        status: Status::New,
-        transfer_to: None,
-        priority: Priority::P3,
-        category: Category::Consultation,
-        subcategory: None,
-        system: "trading".into(),
-        channel: Channel::Mss,
+    let new = NewTicket {
         title: "委托下单失败".into(),
         description: "客户账号 310012345678 上午十点下单提示资金不足".into(),
-        customer: Customer::default(),
-        submitter: "cm_wang".into(),
-        assignee: None,
-        created_at: at,
-        updated_at: at,
-        first_responded_at: None,
-        resolved_at: None,
-        closed_at: None,
-        resolution: None,
-        transfer_note: None,
-        links: Links::default(),
-        kb_article: None,
-        external_ref: None,
-        sla_pauses: vec![],
+        system: "trading".into(),
+        ..Default::default()
+    };
+    Ticket {
+        id: 1,
+        ..Ticket::open(new, Channel::Mss, "cm_wang".into(), at)
     }
 }

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::mask::{AccountNo, CustomerName, IdNumber, Phone};
 use super::sla::SlaPause;
+use super::validate::NewTicket;
 
 pub type TicketId = i64;
 
@@ -247,6 +248,40 @@ pub struct Ticket {
     pub external_ref: Option<String>,
     /// When the SLA clocks were paused (waiting on the submitter); the last one may be open.
     pub sla_pauses: Vec<SlaPause>,
+}
+
+impl Ticket {
+    /// A new ticket as it enters the queue, from an already validated submission.
+    pub fn open(new: NewTicket, channel: Channel, submitter: String, at: DateTime<Utc>) -> Ticket {
+        let trimmed = |s: String| s.trim().to_string();
+        Ticket {
+            id: 0,
+            version: 1,
+            status: Status::New,
+            transfer_to: None,
+            priority: new.priority.unwrap_or(Priority::P3),
+            category: new.category.unwrap_or(Category::Consultation),
+            subcategory: new.subcategory.map(trimmed).filter(|s| !s.is_empty()),
+            system: trimmed(new.system),
+            channel,
+            title: trimmed(new.title),
+            description: trimmed(new.description),
+            customer: new.customer,
+            submitter,
+            assignee: None,
+            created_at: at,
+            updated_at: at,
+            first_responded_at: None,
+            resolved_at: None,
+            closed_at: None,
+            resolution: None,
+            transfer_note: None,
+            links: Links::default(),
+            kb_article: None,
+            external_ref: new.external_ref.map(trimmed),
+            sla_pauses: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]

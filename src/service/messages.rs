@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::tickets::{load, publish, save};
+use super::tickets::{load, publish, save, visible};
 use super::{Created, Desk, DeskError, Idempotency};
 use crate::config::Settings;
 use crate::domain::lifecycle::{self, TransitionRequest};
@@ -119,7 +119,7 @@ impl Desk {
                 let Some(t) = tickets::get(conn, ticket_id)? else {
                     return Ok(None);
                 };
-                if !actor.role.works_tickets() && t.submitter != actor.username {
+                if !visible(&actor, &t) {
                     return Ok(None);
                 }
                 Ok(Some(messages::for_ticket(
@@ -213,7 +213,7 @@ impl Desk {
                 let Some(t) = tickets::get(conn, a.ticket_id)? else {
                     return Ok(None);
                 };
-                let ok = actor.role.works_tickets() || t.submitter == actor.username;
+                let ok = visible(&actor, &t);
                 Ok(ok.then_some(a))
             })
             .await?;

@@ -97,7 +97,7 @@ fn not_found(id: TicketId) -> DeskError {
 
 /// Whether `user` may see ticket `t` at all. A submitter sees only their own; anything else
 /// answers "not found", so ticket ids cannot be probed.
-fn visible(user: &User, t: &Ticket) -> bool {
+pub(crate) fn visible(user: &User, t: &Ticket) -> bool {
     user.role.works_tickets() || t.submitter == user.username
 }
 
@@ -193,36 +193,7 @@ pub(crate) fn create_in(
             r.trim()
         )));
     }
-    let mut t = Ticket {
-        id: 0,
-        version: 1,
-        status: Status::New,
-        transfer_to: None,
-        priority: new.priority.unwrap_or(Priority::P3),
-        category: new.category.unwrap_or(Category::Consultation),
-        subcategory: new
-            .subcategory
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty()),
-        system: new.system.trim().to_string(),
-        channel,
-        title: new.title.trim().to_string(),
-        description: new.description.trim().to_string(),
-        customer: new.customer,
-        submitter: actor.username.clone(),
-        assignee: None,
-        created_at: at,
-        updated_at: at,
-        first_responded_at: None,
-        resolved_at: None,
-        closed_at: None,
-        resolution: None,
-        transfer_note: None,
-        links: Default::default(),
-        kb_article: None,
-        external_ref: new.external_ref.map(|r| r.trim().to_string()),
-        sla_pauses: Vec::new(),
-    };
+    let mut t = Ticket::open(new, channel, actor.username.clone(), at);
     t.id = tickets::insert(ctx.conn, &t)?;
     audit::record(
         ctx.conn,

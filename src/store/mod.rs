@@ -229,18 +229,6 @@ impl Store {
         self.inner.changes.subscribe()
     }
 
-    /// Online backup through SQLite's backup API, consistent with the WAL's contents.
-    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
-        self.read_blocking(|conn| {
-            conn.backup(
-                rusqlite::MAIN_DB,
-                dest,
-                None::<fn(rusqlite::backup::Progress)>,
-            )?;
-            Ok(())
-        })
-    }
-
     /// Stops the writer after the queued jobs, then checkpoints the WAL into the main file.
     /// Idempotent; later writes answer `Closed`.
     pub fn shutdown(&self) {
