@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod display;
 pub mod domain;
 pub mod server;
 pub mod service;

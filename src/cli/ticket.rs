@@ -3,10 +3,10 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use crate::display::fit;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::client::ApiClient;
 use crate::domain::mask::{AccountNo, CustomerName, IdNumber, Phone};
@@ -76,38 +76,8 @@ pub struct NewArgs {
     pub json: bool,
 }
 
-/// Pads or cuts `text` to `width` terminal columns, counting CJK characters as two.
-fn fit(text: &str, width: usize) -> String {
-    let single_line: String = text
-        .chars()
-        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
-        .collect();
-    if single_line.width() <= width {
-        let pad = width - single_line.width();
-        return format!("{single_line}{}", " ".repeat(pad));
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in single_line.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    used += 1;
-    format!("{out}{}", " ".repeat(width.saturating_sub(used)))
-}
-
 fn sla_word(t: &TicketView) -> &str {
-    let clock = if t.first_responded_at.is_none() {
-        &t.sla.first_response
-    } else {
-        &t.sla.resolve
-    };
-    clock.state.as_str()
+    crate::display::relevant_clock(t).state.as_str()
 }
 
 pub async fn list(client: &ApiClient, args: &ListArgs) -> anyhow::Result<ExitCode> {
@@ -251,17 +221,4 @@ pub async fn new(client: &ApiClient, args: NewArgs) -> anyhow::Result<ExitCode> 
         println!("{}", t.id);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fit;
-
-    #[test]
-    fn fit_counts_terminal_columns() {
-        assert_eq!(fit("交易", 6), "交易  ");
-        assert_eq!(fit("abc", 3), "abc");
-        assert_eq!(fit("行情延迟严重", 7), "行情延…");
-        assert_eq!(fit("a\nb", 4), "a b ");
-    }
 }

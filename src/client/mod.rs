@@ -3,6 +3,8 @@
 //! Every ticket text that comes back is made terminal-safe here, where it enters the client,
 //! so no caller can forget to (DESIGN §4: untrusted text is inert in the terminal).
 
+pub mod sync;
+
 use std::time::Duration;
 
 use serde::Serialize;
@@ -11,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::sanitize::terminal_safe;
 use crate::domain::validate::NewTicket;
 use crate::domain::view::TicketView;
-use crate::service::tickets::TicketPage;
+use crate::domain::view::{ChangePage, TicketPage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -43,7 +45,13 @@ pub struct Connection {
 pub struct ApiClient {
     conn: Connection,
     http: reqwest::Client,
+    /// For the event stream: no overall timeout, but a read timeout well above the server's
+    /// heartbeat, so a link that died silently (a jump host dropping it) is noticed.
+    stream_http: reqwest::Client,
 }
+
+/// Reading nothing for this long on the event stream means the link is dead.
+const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(45);
 
 impl ApiClient {
     pub fn new(conn: Connection) -> Result<Self, ClientError> {
@@ -52,11 +60,21 @@ impl ApiClient {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let stream_http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(STREAM_READ_TIMEOUT)
+            .build()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
         let base = conn.base.trim_end_matches('/').to_string();
         Ok(Self {
             conn: Connection { base, ..conn },
             http,
+            stream_http,
         })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.conn.base
     }
 
     fn url(&self, path: &str) -> String {
@@ -125,6 +143,61 @@ impl ApiClient {
             .await?;
         inert(&mut t);
         Ok(t)
+    }
+
+    /// The changes after `since`, oldest first.
+    pub async fn changes(&self, since: i64, limit: usize) -> Result<ChangePage, ClientError> {
+        let url = self.url(&format!("/api/v1/changes?since={since}&limit={limit}"));
+        self.send(self.http.get(url)).await
+    }
+
+    /// Opens the event stream after `since`; the caller reads the body as it arrives.
+    pub async fn events(&self, since: i64) -> Result<reqwest::Response, ClientError> {
+        let response = self
+            .stream_http
+            .get(self.url("/api/v1/events"))
+            .bearer_auth(&self.conn.token)
+            .header("Last-Event-ID", since.to_string())
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                base: self.conn.base.clone(),
+                source,
+            })?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(ClientError::Api {
+                status: response.status().as_u16(),
+                code: "stream_refused".into(),
+                message: format!("the event stream was refused ({})", response.status()),
+                fields: Vec::new(),
+            })
+        }
+    }
+
+    /// Who the token belongs to.
+    pub async fn me(&self) -> Result<crate::domain::people::User, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/me"))).await
+    }
+
+    /// A ticket's conversation, terminal-safe.
+    pub async fn messages(
+        &self,
+        id: i64,
+    ) -> Result<Vec<crate::domain::message::Message>, ClientError> {
+        let mut list: Vec<crate::domain::message::Message> = self
+            .send(
+                self.http
+                    .get(self.url(&format!("/api/v1/tickets/{id}/messages"))),
+            )
+            .await?;
+        for m in &mut list {
+            if let std::borrow::Cow::Owned(safe) = terminal_safe(&m.body) {
+                m.body = safe;
+            }
+        }
+        Ok(list)
     }
 
     /// Creates a ticket; the idempotency key makes a retry of this call safe.

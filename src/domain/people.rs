@@ -36,6 +36,16 @@ impl Role {
     }
 }
 
+/// A person who works with tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub city: Option<String>,
+}
+
 /// Usernames are short ASCII handles (`h_chen`, `cm_wang`) so they are safe in URLs, logs and
 /// terminals; the display name carries the Chinese name.
 pub fn valid_username(name: &str) -> bool {

@@ -170,3 +170,36 @@ pub fn ticket_view(
         attachments,
     }
 }
+
+/// One committed change, as the event stream and `/changes` carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Change {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// `ticket.created`, `ticket.updated`, `message.created`, `attachment.created`, …
+    pub kind: String,
+    pub ticket_id: Option<TicketId>,
+    pub actor: String,
+    /// The changed entity as the API shows it (customer data masked).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// One page of `/changes`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// The newest sequence number in the store.
+    pub latest: i64,
+    /// More changes follow the last one in this page.
+    pub more: bool,
+}
+
+/// One page of tickets.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketView>,
+    pub total: u64,
+    pub offset: usize,
+    pub limit: usize,
+}

@@ -14,7 +14,7 @@ use crate::domain::validate::{
     self, FieldError, MAX_SHORT_TEXT_CHARS, MAX_TITLE_CHARS, MIN_TITLE_CHARS, NewTicket,
     ValidationErrors,
 };
-use crate::domain::view::{SlaContext, TicketView, ticket_view};
+use crate::domain::view::{SlaContext, TicketPage, TicketView, ticket_view};
 use crate::store::tickets::TicketFilter;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, audit, changes, tickets, users};
@@ -80,15 +80,6 @@ pub struct LinkBody {
     pub target: Option<TicketId>,
     #[serde(default)]
     pub version: Option<i64>,
-}
-
-/// One page of tickets.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct TicketPage {
-    pub tickets: Vec<TicketView>,
-    pub total: u64,
-    pub offset: usize,
-    pub limit: usize,
 }
 
 fn not_found(id: TicketId) -> DeskError {

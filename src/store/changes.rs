@@ -1,26 +1,11 @@
 //! The change log: one row per committed change, its `seq` strictly increasing. It feeds the
 //! SSE stream (`id:` = seq), batch catch-up (`/changes?since=`) and client sync.
 
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{StoreError, WriteCtx, parse_ts, ts};
 use crate::domain::ticket::TicketId;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Change {
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    /// `ticket.created`, `ticket.updated`, `message.created`, `attachment.created`, …
-    pub kind: String,
-    pub ticket_id: Option<TicketId>,
-    pub actor: String,
-    /// The changed entity as the API shows it (customer data masked).
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
+pub use crate::domain::view::Change;
 
 /// Appends a change inside the current write; subscribers see it once the batch commits.
 pub fn append(

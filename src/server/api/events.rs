@@ -19,10 +19,11 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::Stream;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
+use crate::domain::view::ChangePage;
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
@@ -191,15 +192,6 @@ pub struct ChangesQuery {
     pub since: Option<i64>,
     /// 1–1000, default 500.
     pub limit: Option<usize>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ChangePage {
-    pub changes: Vec<Change>,
-    /// The newest sequence number in the store.
-    pub latest: i64,
-    /// More changes follow the last one in this page.
-    pub more: bool,
 }
 
 /// Batch catch-up: the changes after `since`, oldest first.

@@ -10,13 +10,14 @@ use utoipa::IntoParams;
 use super::idempotency;
 use crate::domain::ticket::{Category, Customer, Status, TicketId};
 use crate::domain::validate::NewTicket;
+use crate::domain::view::TicketPage;
 use crate::domain::view::TicketView;
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Json, Path, Query};
 use crate::server::no_store;
-use crate::service::tickets::{AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};
+use crate::service::tickets::{AssignBody, LinkBody, TicketPatch, TransitionBody};
 use crate::store::audit::AuditEntry;
 use crate::store::tickets::TicketFilter;
 

@@ -1,0 +1,126 @@
+//! Keeping a client in step with the server: catch up through `/api/v1/changes`, then follow
+//! `/api/v1/events`, and when the link drops, say so and reconnect with `Last-Event-ID` after a
+//! growing pause. Changes arrive in sequence order, each once, already made terminal-safe.
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::{ApiClient, ClientError, inert};
+use crate::domain::view::TicketView;
+use crate::store::Change;
+
+/// The link to the server as the status line shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Following the live stream.
+    Live,
+    /// The stream dropped; retrying after the given pause.
+    Reconnecting { attempt: u32, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub enum SyncEvent {
+    Link(Link),
+    Change(Box<Change>),
+}
+
+/// Longest pause between reconnection attempts; a jump host's link usually comes back sooner.
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
+
+/// Follows the server from sequence `since` until `events` is closed.
+pub async fn follow(client: ApiClient, mut since: i64, events: mpsc::Sender<SyncEvent>) {
+    let mut attempt = 0u32;
+    loop {
+        let result = follow_once(&client, &mut since, &events, &mut attempt).await;
+        if events.is_closed() {
+            return;
+        }
+        attempt += 1;
+        let reason = match result {
+            Ok(()) => "the server ended the stream".to_string(),
+            Err(e) => e.to_string(),
+        };
+        if events
+            .send(SyncEvent::Link(Link::Reconnecting { attempt, reason }))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let pause =
+            Duration::from_millis(250 * 2u64.saturating_pow(attempt.min(6))).min(MAX_BACKOFF);
+        tokio::time::sleep(pause).await;
+    }
+}
+
+async fn follow_once(
+    client: &ApiClient,
+    since: &mut i64,
+    events: &mpsc::Sender<SyncEvent>,
+    attempt: &mut u32,
+) -> Result<(), ClientError> {
+    // Catch up in pages first, so a long absence costs a few requests, not a long replay.
+    loop {
+        let page = client.changes(*since, 1000).await?;
+        for change in page.changes {
+            *since = change.seq;
+            if events
+                .send(SyncEvent::Change(Box::new(clean(change))))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+        }
+        if !page.more {
+            break;
+        }
+    }
+    let response = client.events(*since).await?;
+    *attempt = 0;
+    if events.send(SyncEvent::Link(Link::Live)).await.is_err() {
+        return Ok(());
+    }
+    let mut stream = response.bytes_stream().eventsource();
+    while let Some(event) = stream.next().await {
+        let event = event.map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if event.data.is_empty() {
+            continue;
+        }
+        let change: Change =
+            serde_json::from_str(&event.data).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if change.seq <= *since {
+            continue;
+        }
+        *since = change.seq;
+        if events
+            .send(SyncEvent::Change(Box::new(clean(change))))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Ticket snapshots in changes go through the same scrubbing as every other ticket text.
+fn clean(mut change: Change) -> Change {
+    if change.kind.starts_with("ticket.")
+        && let Ok(mut t) = serde_json::from_value::<TicketView>(change.data.clone())
+    {
+        inert(&mut t);
+        if let Ok(v) = serde_json::to_value(&t) {
+            change.data = v;
+        }
+    } else if let Some(body) = change.data.get_mut("body")
+        && let Some(text) = body.as_str()
+    {
+        *body =
+            serde_json::Value::String(crate::domain::sanitize::terminal_safe(text).into_owned());
+    }
+    change
+}

@@ -1,0 +1,103 @@
+//! Laying out text for a terminal, shared by the CLI and the TUI: widths counted in terminal
+//! columns (CJK characters take two), and SLA countdowns in a few characters.
+
+use chrono::{DateTime, Utc};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::domain::view::{ClockView, TicketView};
+
+/// Pads or cuts `text` to exactly `width` columns, marking a cut with `…`; newlines and tabs
+/// become spaces so a row stays one row.
+pub fn fit(text: &str, width: usize) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect();
+    if one_line.width() <= width {
+        let pad = width - one_line.width();
+        return format!("{one_line}{}", " ".repeat(pad));
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in one_line.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+        used += 1;
+    }
+    format!("{out}{}", " ".repeat(width.saturating_sub(used)))
+}
+
+/// The clock that matters now: the first response until there was one, then resolution.
+pub fn relevant_clock(t: &TicketView) -> &ClockView {
+    if t.first_responded_at.is_none() {
+        &t.sla.first_response
+    } else {
+        &t.sla.resolve
+    }
+}
+
+/// Under this much time left a clock shows as due soon, whatever its target.
+const DUE_SOON_SECS: i64 = 30 * 60;
+
+/// A countdown such as `2h13m`, `-25m` or `暂停`, and the SLA state to colour it by
+/// (`ok`, `due_soon`, `breached`, `paused`, `met`, `missed`), read at `now`.
+pub fn countdown(clock: &ClockView, now: DateTime<Utc>) -> (String, &'static str) {
+    match clock.state.as_str() {
+        "met" => return ("达成".into(), "met"),
+        "missed" => return ("超时".into(), "missed"),
+        "paused" => return ("暂停".into(), "paused"),
+        _ => {}
+    }
+    let left = (clock.due - now).num_seconds();
+    let state = if left <= 0 {
+        "breached"
+    } else if left < DUE_SOON_SECS || clock.state == "due_soon" {
+        "due_soon"
+    } else {
+        "ok"
+    };
+    (duration(left), state)
+}
+
+/// `-1h05m`, `2d3h`, `45m`, `30s`.
+pub fn duration(secs: i64) -> String {
+    let sign = if secs < 0 { "-" } else { "" };
+    let s = secs.unsigned_abs();
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sign}{s}s"),
+        (0, 0, m) => format!("{sign}{m}m"),
+        (0, h, m) => format!("{sign}{h}h{m:02}m"),
+        (d, h, _) => format!("{sign}{d}d{h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_counts_terminal_columns() {
+        assert_eq!(fit("交易", 6), "交易  ");
+        assert_eq!(fit("abc", 3), "abc");
+        assert_eq!(fit("行情延迟严重", 7), "行情延…");
+        assert_eq!(fit("行情延迟严重", 8), "行情延… ");
+        assert_eq!(fit("a\nb", 4), "a b ");
+        assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(30), "30s");
+        assert_eq!(duration(45 * 60), "45m");
+        assert_eq!(duration(-(3600 + 5 * 60)), "-1h05m");
+        assert_eq!(duration(2 * 86_400 + 3 * 3600 + 59), "2d3h");
+    }
+}
