@@ -154,10 +154,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => {
             if cli.server.is_some() || settings.client.server.is_some() {
-                bail!(
-                    "the terminal workstation (TUI) is not built yet (issue 5); use the API with this server, \
-                     or run `opsdesk` without --server for the embedded server"
-                );
+                let client = client(&cli.server, &cli.token, &settings)?;
+                let launch = crate::tui::Launch {
+                    client,
+                    settings,
+                    embedded: false,
+                    greeting: None,
+                };
+                runtime.block_on(crate::tui::run(launch))?;
+                return Ok(ExitCode::SUCCESS);
             }
             runtime.block_on(embedded(settings))
         }
@@ -191,6 +196,21 @@ async fn ticket_command(
         TicketCommand::New(args) => ticket::new(&client, args).await,
         TicketCommand::Import { .. } => Ok(ExitCode::SUCCESS), // answered above
     }
+}
+
+/// The workstation's log file, `opsdesk.log` in the platform state (or cache) dir.
+pub fn log_file() -> Option<std::fs::File> {
+    let dirs = config::project_dirs()?;
+    let dir = dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.cache_dir())
+        .to_path_buf();
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("opsdesk.log"))
+        .ok()
 }
 
 /// The server to talk to: `--server`, `OPSDESK_SERVER`, the config, else the embedded default.
@@ -293,18 +313,67 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             )
         })?;
     let base = format!("http://{}", listener.local_addr()?);
-    match desk.seed_demo().await {
-        Ok(creds) => print_demo(&creds, &base),
-        Err(e) => tracing::info!(error = %e, "not a demo data dir; no demo credentials printed"),
+    let demo = desk.seed_demo().await.ok();
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if !interactive {
+        // No terminal to draw on (a script, a service manager): serve in the foreground.
+        if let Some(creds) = &demo {
+            print_demo(creds, &base);
+        }
+        eprintln!(
+            "opsdesk embedded server on {base} (data in {})",
+            dir.display()
+        );
+        eprintln!("  API {base}/api/v1/openapi.json · health {base}/healthz · Ctrl-C to stop");
+        crate::server::launch(listener, desk, crate::server::shutdown_signal()).await?;
+        return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
-        "opsdesk embedded server on {base} (data in {})",
-        dir.display()
-    );
-    eprintln!("  API {base}/api/v1/openapi.json · health {base}/healthz · Ctrl-C to stop");
-    eprintln!("  The terminal workstation opens here once issue 5 lands.");
-    crate::server::launch(listener, desk, crate::server::shutdown_signal()).await?;
+    let token = match &demo {
+        Some(creds) => creds.handler_token.clone(),
+        None => local_handler_token(&desk).await?,
+    };
+    let greeting = demo.as_ref().map(|c| {
+        format!(
+            "演示数据 demo: 提交人 {} / {} · {base}",
+            c.submitter, c.password
+        )
+    });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::launch(listener, desk, async {
+        let _ = stop_rx.await;
+    }));
+    let client = ApiClient::new(Connection { base, token })?;
+    let result = crate::tui::run(crate::tui::Launch {
+        client,
+        settings,
+        embedded: true,
+        greeting,
+    })
+    .await;
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A token for the workstation on the embedded server: the first handler or admin of the data
+/// dir, under the label `embedded` (replaced at each start).
+async fn local_handler_token(desk: &Desk) -> anyhow::Result<String> {
+    let token = desk
+        .store
+        .write(|ctx| {
+            let all = users::all(ctx.conn)?;
+            let Some(user) = all
+                .into_iter()
+                .filter(|u| u.role.works_tickets())
+                .min_by_key(|u| u.id)
+            else {
+                return Ok(None);
+            };
+            users::issue_token(ctx.conn, &user, "embedded", ctx.now).map(Some)
+        })
+        .await?;
+    token.ok_or_else(|| anyhow!("this data dir has no handler; add one with `opsdesk admin user add NAME --role handler`"))
 }
 
 fn backup(settings: &Arc<Settings>, data: &DataArg, file: &Path) -> anyhow::Result<ExitCode> {

@@ -200,6 +200,79 @@ impl ApiClient {
         Ok(list)
     }
 
+    /// Posts a reply or an internal note; the key makes a retry safe.
+    pub async fn post_message(
+        &self,
+        id: i64,
+        body: &str,
+        internal: bool,
+        key: &str,
+    ) -> Result<(), ClientError> {
+        let req = self
+            .http
+            .post(self.url(&format!("/api/v1/tickets/{id}/messages")))
+            .header("Idempotency-Key", key)
+            .json(&serde_json::json!({"body": body, "internal": internal}));
+        self.send::<serde_json::Value>(req).await.map(|_| ())
+    }
+
+    /// A lifecycle move, checked against the version the handler saw.
+    pub async fn transition(
+        &self,
+        id: i64,
+        body: &crate::service::tickets::TransitionBody,
+    ) -> Result<TicketView, ClientError> {
+        let req = self
+            .http
+            .post(self.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(body);
+        let mut t: TicketView = self.send(req).await?;
+        inert(&mut t);
+        Ok(t)
+    }
+
+    pub async fn assign(
+        &self,
+        id: i64,
+        assignee: Option<&str>,
+        version: Option<i64>,
+    ) -> Result<TicketView, ClientError> {
+        let req = self
+            .http
+            .post(self.url(&format!("/api/v1/tickets/{id}/assign")))
+            .json(&serde_json::json!({"assignee": assignee, "version": version}));
+        let mut t: TicketView = self.send(req).await?;
+        inert(&mut t);
+        Ok(t)
+    }
+
+    /// A partial update as the API's PATCH body (`version` included).
+    pub async fn patch(
+        &self,
+        id: i64,
+        body: &serde_json::Value,
+    ) -> Result<TicketView, ClientError> {
+        let req = self
+            .http
+            .patch(self.url(&format!("/api/v1/tickets/{id}")))
+            .json(body);
+        let mut t: TicketView = self.send(req).await?;
+        inert(&mut t);
+        Ok(t)
+    }
+
+    /// The customer's full data for the detail view (audited by the server).
+    pub async fn reveal_customer(
+        &self,
+        id: i64,
+    ) -> Result<crate::domain::ticket::Customer, ClientError> {
+        self.send(
+            self.http
+                .get(self.url(&format!("/api/v1/tickets/{id}/customer"))),
+        )
+        .await
+    }
+
     /// Creates a ticket; the idempotency key makes a retry of this call safe.
     pub async fn create(
         &self,

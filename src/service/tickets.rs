@@ -49,7 +49,7 @@ pub struct TicketPatch {
 }
 
 /// A lifecycle move. `version`, when given, must match the current one.
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionBody {
     pub to: Status,

@@ -1,0 +1,903 @@
+//! The workstation's state and the only place it changes.
+//!
+//! `on_key`, `on_change`, `on_loaded` and `tick` update the state and return [`Effect`]s; they
+//! do no IO, so every behaviour here is testable without a terminal or a server. The loop in
+//! `tui::run` executes the effects and feeds their results back.
+
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::{Action, Context};
+use super::keymap::{Key, Keymap, Lookup};
+use super::panes::PaneId;
+use super::panes::queue::Queue;
+use super::panes::ticket::Detail;
+use crate::client::sync::Link;
+use crate::config::SystemDef;
+use crate::domain::lifecycle::allowed_from;
+use crate::domain::message::Message;
+use crate::domain::ticket::{Category, Customer, Priority, Status, TicketId, TransferTarget};
+use crate::domain::view::{Change, TicketView};
+use crate::service::tickets::TransitionBody;
+
+/// Work for the loop: everything that touches the network or the terminal.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Fetch a ticket's conversation.
+    LoadMessages(TicketId),
+    /// Change something on the server.
+    Call(Call),
+    /// Restart the sync from the last known change.
+    Resync,
+    Quit,
+}
+
+/// A change the handler asked the server for; `version` is the one they saw, so a ticket
+/// someone else changed meanwhile answers with a conflict instead of being overwritten.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    /// Assign to me and, if still new, start triage.
+    Take {
+        id: TicketId,
+        version: i64,
+        me: String,
+        start: bool,
+    },
+    Transition {
+        id: TicketId,
+        body: TransitionBody,
+    },
+    Message {
+        id: TicketId,
+        body: String,
+        internal: bool,
+        key: String,
+    },
+    Patch {
+        id: TicketId,
+        body: serde_json::Value,
+    },
+    Reveal(TicketId),
+}
+
+/// What an editor's text is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compose {
+    Reply(TicketId),
+    Note(TicketId),
+    Resolve {
+        id: TicketId,
+        version: i64,
+    },
+    Handoff {
+        id: TicketId,
+        version: i64,
+        to: TransferTarget,
+    },
+}
+
+impl Compose {
+    pub fn title(&self) -> String {
+        match self {
+            Compose::Reply(id) => format!("回复提交人 reply to the submitter · #{id}"),
+            Compose::Note(id) => format!("内部备注 internal note · #{id}"),
+            Compose::Resolve { id, .. } => format!("解决方案 resolution · #{id}"),
+            Compose::Handoff { id, to, .. } => format!("转{} hand-off · #{id}", to.label_zh()),
+        }
+    }
+}
+
+/// What a picker chooses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pick {
+    Status { id: TicketId, version: i64 },
+    TransferTarget { id: TicketId, version: i64 },
+    Priority { id: TicketId, version: i64 },
+    Category { id: TicketId, version: i64 },
+}
+
+impl Pick {
+    pub fn title(&self) -> &'static str {
+        match self {
+            Pick::Status { .. } => "状态 status",
+            Pick::TransferTarget { .. } => "转交给 transfer to",
+            Pick::Priority { .. } => "优先级 priority",
+            Pick::Category { .. } => "分类 category",
+        }
+    }
+}
+
+/// A transient message in the corner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub error: bool,
+    pub until: DateTime<Utc>,
+}
+
+/// What sits on top of the panes and takes the keys first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    /// Typing the queue's filter; `before` is restored on cancel.
+    Filter {
+        input: String,
+        before: String,
+    },
+    /// The command palette: every action by name.
+    Palette {
+        input: String,
+        selected: usize,
+    },
+    /// Multi-line text for a reply, a note, a resolution or a hand-off.
+    Editor {
+        purpose: Compose,
+        text: String,
+    },
+    /// One choice among a few (`options` are (label, value) pairs).
+    Picker {
+        purpose: Pick,
+        options: Vec<(String, String)>,
+        selected: usize,
+    },
+}
+
+/// How the workstation is connected, for the status line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Live,
+    Reconnecting { attempt: u32, reason: String },
+}
+
+pub struct App {
+    pub keymap: Keymap,
+    pub systems: Vec<SystemDef>,
+    pub tz: chrono_tz::Tz,
+    pub tickets: HashMap<TicketId, TicketView>,
+    pub queue: Queue,
+    pub detail: Option<Detail>,
+    pub focus: PaneId,
+    pub overlay: Option<Overlay>,
+    pub link: LinkState,
+    /// Where the server is, and whether this process runs it.
+    pub server: String,
+    pub embedded: bool,
+    pub me: Option<String>,
+    pub toasts: VecDeque<Toast>,
+    /// Keys typed so far of a multi-key binding.
+    pub pending: Vec<Key>,
+    pub now: DateTime<Utc>,
+    pub last_seq: i64,
+    /// Set when something visible changed; the loop renders only then.
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+const TOAST_SECS: i64 = 5;
+const MAX_TOASTS: usize = 4;
+
+impl App {
+    pub fn new(
+        keymap: Keymap,
+        systems: Vec<SystemDef>,
+        tz: chrono_tz::Tz,
+        server: String,
+        embedded: bool,
+        now: DateTime<Utc>,
+    ) -> App {
+        App {
+            keymap,
+            systems,
+            tz,
+            tickets: HashMap::new(),
+            queue: Queue::default(),
+            detail: None,
+            focus: PaneId::Queue,
+            overlay: None,
+            link: LinkState::Connecting,
+            server,
+            embedded,
+            me: None,
+            toasts: VecDeque::new(),
+            pending: Vec::new(),
+            now,
+            last_seq: 0,
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// The keymap sections that apply now, most specific first.
+    pub fn contexts(&self) -> Vec<Context> {
+        let mut out = Vec::with_capacity(3);
+        match &self.overlay {
+            Some(Overlay::Help { .. }) => out.push(Context::Help),
+            Some(Overlay::Filter { .. }) | Some(Overlay::Palette { .. }) => {
+                out.push(Context::Palette)
+            }
+            Some(Overlay::Editor { .. }) => out.push(Context::Editor),
+            Some(Overlay::Picker { .. }) => out.push(Context::Picker),
+            None => {}
+        }
+        out.push(self.focus.context());
+        out.push(Context::Global);
+        out
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+        self.toasts.push_back(Toast {
+            text: text.into(),
+            error,
+            until: self.now + chrono::Duration::seconds(TOAST_SECS),
+        });
+        while self.toasts.len() > MAX_TOASTS {
+            self.toasts.pop_front();
+        }
+        self.dirty = true;
+    }
+
+    /// The clock moved: countdowns change, toasts expire.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        self.toasts.retain(|t| t.until > now);
+        self.dirty = true;
+    }
+
+    pub fn set_link(&mut self, link: Link) {
+        self.link = match link {
+            Link::Live => LinkState::Live,
+            Link::Reconnecting { attempt, reason } => LinkState::Reconnecting { attempt, reason },
+        };
+        self.dirty = true;
+    }
+
+    fn refresh_queue(&mut self) {
+        let me = self.me.clone();
+        self.queue.refresh(&self.tickets, me.as_deref());
+    }
+
+    /// Tickets loaded in bulk (start-up).
+    pub fn on_tickets(&mut self, tickets: Vec<TicketView>) {
+        for t in tickets {
+            self.upsert(t);
+        }
+        self.refresh_queue();
+        self.dirty = true;
+    }
+
+    fn upsert(&mut self, t: TicketView) {
+        let newer = self
+            .tickets
+            .get(&t.id)
+            .is_none_or(|old| old.version <= t.version);
+        if newer {
+            self.tickets.insert(t.id, t);
+        }
+    }
+
+    /// A change from the server's stream.
+    pub fn on_change(&mut self, change: &Change) -> Vec<Effect> {
+        self.last_seq = self.last_seq.max(change.seq);
+        let mut effects = Vec::new();
+        if change.kind.starts_with("ticket.") {
+            if let Ok(t) = serde_json::from_value::<TicketView>(change.data.clone()) {
+                if change.kind == "ticket.created" && t.status == Status::New {
+                    self.toast(format!("新工单 #{} {}", t.id, t.title), false);
+                }
+                self.upsert(t);
+                self.refresh_queue();
+            }
+        } else if change.kind == "message.created"
+            && let Ok(m) = serde_json::from_value::<Message>(change.data.clone())
+        {
+            if let Some(d) = self.detail.as_mut().filter(|d| d.id == m.ticket_id) {
+                match d.messages.as_mut() {
+                    Some(list) if !list.iter().any(|x| x.id == m.id) => list.push(m.clone()),
+                    Some(_) => {}
+                    None => effects.push(Effect::LoadMessages(m.ticket_id)),
+                }
+            }
+            if self.me.as_deref() != Some(m.author.as_str()) && !m.internal {
+                let about = self
+                    .tickets
+                    .get(&m.ticket_id)
+                    .map(|t| t.title.clone())
+                    .unwrap_or_default();
+                self.toast(
+                    format!("#{} 新消息 {}: {}", m.ticket_id, m.author, about),
+                    false,
+                );
+            }
+        }
+        self.dirty = true;
+        effects
+    }
+
+    /// A conversation arrived.
+    pub fn on_messages(&mut self, id: TicketId, messages: Vec<Message>) {
+        if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
+            d.messages = Some(messages);
+            self.dirty = true;
+        }
+    }
+
+    /// A key press (releases and repeats are filtered out before).
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        self.dirty = true;
+        if self.type_into_overlay(&key) {
+            return Vec::new();
+        }
+        self.pending.push(Key::from_event(&key));
+        match self.keymap.lookup(&self.contexts(), &self.pending) {
+            Lookup::Action(action) => {
+                self.pending.clear();
+                self.update(action)
+            }
+            Lookup::Pending(_) => Vec::new(),
+            Lookup::None if self.pending.len() > 1 => {
+                // A started sequence led nowhere: the last key may still mean something alone.
+                self.pending.clear();
+                self.on_key(key)
+            }
+            Lookup::None => {
+                self.pending.clear();
+                Vec::new()
+            }
+        }
+    }
+
+    /// Text typed into the filter or the palette; true when the key was taken as text.
+    fn type_into_overlay(&mut self, key: &KeyEvent) -> bool {
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let (input, multiline) = match self.overlay.as_mut() {
+            Some(Overlay::Filter { input, .. }) | Some(Overlay::Palette { input, .. }) => {
+                (input, false)
+            }
+            Some(Overlay::Editor { text, .. }) => (text, true),
+            _ => return false,
+        };
+        match key.code {
+            KeyCode::Char(c) if plain => input.push(c),
+            KeyCode::Enter if plain && multiline => input.push('\n'),
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            _ => return false,
+        }
+        if let Some(Overlay::Palette { selected, .. }) = self.overlay.as_mut() {
+            *selected = 0;
+        }
+        self.live_filter();
+        true
+    }
+
+    /// The queue follows the filter as it is typed.
+    fn live_filter(&mut self) {
+        if let Some(Overlay::Filter { input, .. }) = &self.overlay {
+            self.queue.filter.text = input.clone();
+            self.refresh_queue();
+        }
+    }
+
+    /// Actions the palette offers for what was typed, best first.
+    pub fn palette_matches(&self, input: &str) -> Vec<Action> {
+        let needle = input.to_lowercase();
+        Action::ALL
+            .iter()
+            .copied()
+            .filter(|a| *a != Action::Noop)
+            .filter(|a| {
+                needle.is_empty()
+                    || a.name().contains(&needle)
+                    || a.about().to_lowercase().contains(&needle)
+            })
+            .collect()
+    }
+
+    /// The one place state changes in answer to an action.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        if let Some(overlay) = self.overlay.clone() {
+            return self.update_overlay(overlay, action);
+        }
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                return vec![Effect::Quit];
+            }
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Palette => {
+                self.overlay = Some(Overlay::Palette {
+                    input: String::new(),
+                    selected: 0,
+                })
+            }
+            Action::Refresh => return vec![Effect::Resync],
+            Action::NextPane => return self.go(self.focus.next()),
+            Action::PrevPane => return self.go(self.focus.prev()),
+            Action::PaneQueue => return self.go(PaneId::Queue),
+            Action::PaneTicket => return self.go(PaneId::Ticket),
+            Action::PaneLogs => return self.go(PaneId::Logs),
+            Action::PaneKb => return self.go(PaneId::Kb),
+            Action::PaneConstruct => return self.go(PaneId::Construct),
+            Action::PaneStats => return self.go(PaneId::Stats),
+            Action::PaneAlerts => return self.go(PaneId::Alerts),
+            Action::Back if self.focus == PaneId::Ticket => self.focus = PaneId::Queue,
+            Action::Filter if self.focus == PaneId::Queue => {
+                let before = self.queue.filter.text.clone();
+                self.overlay = Some(Overlay::Filter {
+                    input: before.clone(),
+                    before,
+                });
+            }
+            Action::Open if self.focus == PaneId::Queue => {
+                if let Some(id) = self.queue.selected_id() {
+                    return self.open(id);
+                }
+            }
+            Action::Take
+            | Action::Reply
+            | Action::Note
+            | Action::Transition
+            | Action::Transfer
+            | Action::Resolve
+            | Action::Close
+            | Action::Reopen
+            | Action::SetPriority
+            | Action::SetCategory
+            | Action::Reveal
+                if matches!(self.focus, PaneId::Ticket | PaneId::Queue) =>
+            {
+                return self.ticket_action(action);
+            }
+            Action::NextMatch | Action::PrevMatch if self.focus == PaneId::Queue => {
+                let down = action == Action::NextMatch;
+                self.queue.handle(
+                    if down { Action::Down } else { Action::Up },
+                    &self.tickets,
+                    self.me.as_deref(),
+                );
+            }
+            other => {
+                let me = self.me.clone();
+                match self.focus {
+                    PaneId::Queue => {
+                        self.queue.handle(other, &self.tickets, me.as_deref());
+                    }
+                    PaneId::Ticket => {
+                        if let Some(d) = self.detail.as_mut() {
+                            d.handle(other);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn update_overlay(&mut self, overlay: Overlay, action: Action) -> Vec<Effect> {
+        match (overlay, action) {
+            (Overlay::Help { .. }, Action::Back | Action::Help | Action::Quit) => {
+                self.overlay = None
+            }
+            (Overlay::Help { scroll }, Action::Down) => {
+                self.overlay = Some(Overlay::Help {
+                    scroll: scroll.saturating_add(1),
+                })
+            }
+            (Overlay::Help { scroll }, Action::Up) => {
+                self.overlay = Some(Overlay::Help {
+                    scroll: scroll.saturating_sub(1),
+                })
+            }
+            (Overlay::Filter { before, .. }, Action::Back | Action::Cancel) => {
+                self.overlay = None;
+                self.queue.filter.text = before;
+                self.refresh_queue();
+            }
+            (Overlay::Filter { .. }, Action::Open | Action::Submit) => self.overlay = None,
+            (Overlay::Palette { .. }, Action::Back | Action::Cancel) => self.overlay = None,
+            (Overlay::Palette { input, selected }, Action::Down) => {
+                let n = self.palette_matches(&input).len();
+                self.overlay = Some(Overlay::Palette {
+                    selected: (selected + 1).min(n.saturating_sub(1)),
+                    input,
+                });
+            }
+            (Overlay::Palette { input, selected }, Action::Up) => {
+                self.overlay = Some(Overlay::Palette {
+                    selected: selected.saturating_sub(1),
+                    input,
+                });
+            }
+            (Overlay::Editor { .. }, Action::Cancel | Action::Back) => self.overlay = None,
+            (Overlay::Editor { purpose, text }, Action::Submit) => {
+                return self.submit(purpose, text);
+            }
+            (Overlay::Editor { purpose, mut text }, Action::CannedReply) => {
+                text.push_str(&self.canned(&purpose));
+                self.overlay = Some(Overlay::Editor { purpose, text });
+            }
+            (Overlay::Picker { .. }, Action::Back | Action::Cancel) => self.overlay = None,
+            (
+                Overlay::Picker {
+                    purpose,
+                    options,
+                    selected,
+                },
+                Action::Down,
+            ) => {
+                let selected = (selected + 1).min(options.len().saturating_sub(1));
+                self.overlay = Some(Overlay::Picker {
+                    purpose,
+                    options,
+                    selected,
+                });
+            }
+            (
+                Overlay::Picker {
+                    purpose,
+                    options,
+                    selected,
+                },
+                Action::Up,
+            ) => {
+                self.overlay = Some(Overlay::Picker {
+                    purpose,
+                    options,
+                    selected: selected.saturating_sub(1),
+                });
+            }
+            (
+                Overlay::Picker {
+                    purpose,
+                    options,
+                    selected,
+                },
+                Action::Open | Action::Submit,
+            ) => {
+                self.overlay = None;
+                if let Some((_, value)) = options.get(selected) {
+                    return self.picked(purpose, value.clone());
+                }
+            }
+            (Overlay::Palette { input, selected }, Action::Open | Action::Submit) => {
+                self.overlay = None;
+                if let Some(chosen) = self.palette_matches(&input).get(selected).copied() {
+                    return self.update(chosen);
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn go(&mut self, pane: PaneId) -> Vec<Effect> {
+        self.focus = pane;
+        if pane == PaneId::Ticket
+            && self.detail.is_none()
+            && let Some(id) = self.queue.selected_id()
+        {
+            return self.open(id);
+        }
+        Vec::new()
+    }
+
+    fn open(&mut self, id: TicketId) -> Vec<Effect> {
+        self.focus = PaneId::Ticket;
+        if self.detail.as_ref().is_some_and(|d| d.id == id) {
+            return Vec::new();
+        }
+        self.detail = Some(Detail::new(id));
+        vec![Effect::LoadMessages(id)]
+    }
+
+    /// The ticket an action applies to: the open one in the ticket pane, the selected one in
+    /// the queue.
+    fn target(&self) -> Option<&TicketView> {
+        let id = match self.focus {
+            PaneId::Ticket => self.detail.as_ref().map(|d| d.id),
+            _ => self.queue.selected_id(),
+        }?;
+        self.tickets.get(&id)
+    }
+
+    fn ticket_action(&mut self, action: Action) -> Vec<Effect> {
+        let Some(t) = self.target() else {
+            self.toast("没有选中的工单 · no ticket selected", true);
+            return Vec::new();
+        };
+        let (id, version, status) = (t.id, t.version, t.status);
+        let move_to = |to: Status| {
+            Effect::Call(Call::Transition {
+                id,
+                body: transition(to, Some(version)),
+            })
+        };
+        match action {
+            Action::Take => match self.me.clone() {
+                Some(me) => {
+                    return vec![Effect::Call(Call::Take {
+                        id,
+                        version,
+                        me,
+                        start: status == Status::New,
+                    })];
+                }
+                None => self.toast("未登录 · not signed in", true),
+            },
+            Action::Reply => {
+                self.overlay = Some(Overlay::Editor {
+                    purpose: Compose::Reply(id),
+                    text: String::new(),
+                })
+            }
+            Action::Note => {
+                self.overlay = Some(Overlay::Editor {
+                    purpose: Compose::Note(id),
+                    text: String::new(),
+                })
+            }
+            Action::Resolve => {
+                return self.compose_if_allowed(
+                    status,
+                    Status::Resolved,
+                    Compose::Resolve { id, version },
+                );
+            }
+            Action::Transfer if allowed_from(status).contains(&Status::Transferred) => {
+                self.overlay = Some(picker(
+                    Pick::TransferTarget { id, version },
+                    TransferTarget::ALL.iter().map(|t| {
+                        (
+                            format!("{} {}", t.label_zh(), t.as_str()),
+                            t.as_str().to_string(),
+                        )
+                    }),
+                ));
+            }
+            Action::Close | Action::Reopen => {
+                let to = if action == Action::Close {
+                    Status::Closed
+                } else {
+                    Status::Triaging
+                };
+                let reopen_ok =
+                    action == Action::Close || matches!(status, Status::Resolved | Status::Closed);
+                if reopen_ok && allowed_from(status).contains(&to) {
+                    return vec![move_to(to)];
+                }
+                self.refuse(status, to);
+            }
+            Action::Transition => {
+                let options = allowed_from(status).iter().map(|s| {
+                    (
+                        format!("{} {}", s.label_zh(), s.as_str()),
+                        s.as_str().to_string(),
+                    )
+                });
+                self.overlay = Some(picker(Pick::Status { id, version }, options));
+            }
+            Action::SetPriority => {
+                self.overlay = Some(picker(
+                    Pick::Priority { id, version },
+                    Priority::ALL
+                        .iter()
+                        .map(|p| (p.as_str().to_string(), p.as_str().to_string())),
+                ));
+            }
+            Action::SetCategory => {
+                self.overlay = Some(picker(
+                    Pick::Category { id, version },
+                    Category::ALL.iter().map(|c| {
+                        (
+                            format!("{} {}", c.label_zh(), c.as_str()),
+                            c.as_str().to_string(),
+                        )
+                    }),
+                ));
+            }
+            Action::Reveal => return vec![Effect::Call(Call::Reveal(id))],
+            Action::Transfer => self.refuse(status, Status::Transferred),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn refuse(&mut self, from: Status, to: Status) {
+        let allowed: Vec<&str> = allowed_from(from).iter().map(|s| s.label_zh()).collect();
+        self.toast(
+            format!(
+                "{}的工单不能改为{}；可改为：{}",
+                from.label_zh(),
+                to.label_zh(),
+                allowed.join("、")
+            ),
+            true,
+        );
+    }
+
+    fn compose_if_allowed(&mut self, from: Status, to: Status, purpose: Compose) -> Vec<Effect> {
+        if allowed_from(from).contains(&to) {
+            self.overlay = Some(Overlay::Editor {
+                purpose,
+                text: String::new(),
+            });
+        } else {
+            self.refuse(from, to);
+        }
+        Vec::new()
+    }
+
+    fn picked(&mut self, purpose: Pick, value: String) -> Vec<Effect> {
+        match purpose {
+            Pick::Status { id, version } => {
+                let Ok(to) = value.parse::<Status>() else {
+                    return Vec::new();
+                };
+                match to {
+                    Status::Resolved => {
+                        self.overlay = Some(Overlay::Editor {
+                            purpose: Compose::Resolve { id, version },
+                            text: String::new(),
+                        })
+                    }
+                    Status::Transferred => {
+                        let options = TransferTarget::ALL.iter().map(|t| {
+                            (
+                                format!("{} {}", t.label_zh(), t.as_str()),
+                                t.as_str().to_string(),
+                            )
+                        });
+                        self.overlay = Some(picker(Pick::TransferTarget { id, version }, options));
+                    }
+                    to => {
+                        return vec![Effect::Call(Call::Transition {
+                            id,
+                            body: transition(to, Some(version)),
+                        })];
+                    }
+                }
+            }
+            Pick::TransferTarget { id, version } => {
+                if let Ok(to) = value.parse::<TransferTarget>() {
+                    self.overlay = Some(Overlay::Editor {
+                        purpose: Compose::Handoff { id, version, to },
+                        text: handoff_template(to),
+                    });
+                }
+            }
+            Pick::Priority { id, version } => {
+                return vec![Effect::Call(Call::Patch {
+                    id,
+                    body: serde_json::json!({"version": version, "priority": value}),
+                })];
+            }
+            Pick::Category { id, version } => {
+                return vec![Effect::Call(Call::Patch {
+                    id,
+                    body: serde_json::json!({"version": version, "category": value}),
+                })];
+            }
+        }
+        Vec::new()
+    }
+
+    fn submit(&mut self, purpose: Compose, text: String) -> Vec<Effect> {
+        if text.trim().is_empty() {
+            self.toast("内容为空 · nothing written", true);
+            self.overlay = Some(Overlay::Editor { purpose, text });
+            return Vec::new();
+        }
+        self.overlay = None;
+        let key = format!("tui-{}-{}", self.now.timestamp_micros(), text.len());
+        let call = match purpose {
+            Compose::Reply(id) => Call::Message {
+                id,
+                body: text,
+                internal: false,
+                key,
+            },
+            Compose::Note(id) => Call::Message {
+                id,
+                body: text,
+                internal: true,
+                key,
+            },
+            Compose::Resolve { id, version } => Call::Transition {
+                id,
+                body: TransitionBody {
+                    resolution: Some(text),
+                    ..transition(Status::Resolved, Some(version))
+                },
+            },
+            Compose::Handoff { id, version, to } => Call::Transition {
+                id,
+                body: TransitionBody {
+                    transfer_to: Some(to),
+                    note: Some(text),
+                    ..transition(Status::Transferred, Some(version))
+                },
+            },
+        };
+        vec![Effect::Call(call)]
+    }
+
+    /// A canned reply with its slots filled: `{客户}` the customer's masked name, `{工单号}`.
+    fn canned(&self, purpose: &Compose) -> String {
+        let id = match purpose {
+            Compose::Reply(id) | Compose::Note(id) => *id,
+            Compose::Resolve { id, .. } | Compose::Handoff { id, .. } => *id,
+        };
+        let customer = self
+            .tickets
+            .get(&id)
+            .and_then(|t| t.customer.name.clone())
+            .unwrap_or_else(|| "客户".into());
+        CANNED
+            .replace("{客户}", &customer)
+            .replace("{工单号}", &id.to_string())
+    }
+
+    /// The server answered a call.
+    pub fn on_done(&mut self, what: &str, result: Result<Option<Box<TicketView>>, String>) {
+        match result {
+            Ok(updated) => {
+                if let Some(t) = updated {
+                    self.upsert(*t);
+                    self.refresh_queue();
+                }
+                self.toast(what.to_string(), false);
+            }
+            Err(e) => self.toast(format!("{what}失败：{e}"), true),
+        }
+    }
+
+    /// The full customer block arrived for the open ticket.
+    pub fn on_revealed(&mut self, id: TicketId, customer: Customer) {
+        if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
+            d.revealed = Some(customer);
+            self.dirty = true;
+        }
+    }
+}
+
+/// The canned reply offered in the editor (`{客户}` and `{工单号}` are filled in).
+const CANNED: &str = "您好，关于{客户}的问题（工单 {工单号}），我们已经定位到原因，处理结果如下：";
+
+fn transition(to: Status, version: Option<i64>) -> TransitionBody {
+    TransitionBody {
+        to,
+        transfer_to: None,
+        note: None,
+        resolution: None,
+        version,
+    }
+}
+
+fn picker(purpose: Pick, options: impl Iterator<Item = (String, String)>) -> Overlay {
+    Overlay::Picker {
+        purpose,
+        options: options.collect(),
+        selected: 0,
+    }
+}
+
+/// What each receiving team needs, as a form to fill in.
+fn handoff_template(to: TransferTarget) -> String {
+    match to {
+        TransferTarget::Test => "复现步骤：\n环境（版本/机型）：\n",
+        TransferTarget::Dev => "疑似组件：\n证据（日志/埋点）：\n",
+        TransferTarget::Ops => "数据修复脚本（待审核）：\n影响范围：\n回滚方式：\n",
+        TransferTarget::Product => "需要修改的配置：\n期望值：\n",
+    }
+    .to_string()
+}

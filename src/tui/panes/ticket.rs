@@ -1,0 +1,240 @@
+//! One ticket: its facts, SLA clocks, customer block (masked), description, hand-off and
+//! resolution, attachments, and the conversation with internal notes marked.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use super::super::action::Action;
+use super::Ctx;
+use crate::display::countdown;
+use crate::domain::message::Message;
+use crate::domain::ticket::{Customer, MaskedCustomer, TicketId};
+use crate::domain::view::{ClockView, TicketView};
+
+/// The open ticket and what was loaded for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    pub id: TicketId,
+    /// None until the conversation has been fetched.
+    pub messages: Option<Vec<Message>>,
+    pub scroll: u16,
+    /// Lines that fit at the last render, for paging.
+    pub page: u16,
+    /// The full customer block, after an explicit (audited) reveal.
+    pub revealed: Option<Customer>,
+}
+
+impl Detail {
+    pub fn new(id: TicketId) -> Detail {
+        Detail {
+            id,
+            messages: None,
+            scroll: 0,
+            page: 10,
+            revealed: None,
+        }
+    }
+
+    /// Scrolling; returns false for actions that are not the pane's.
+    pub fn handle(&mut self, action: Action) -> bool {
+        match action {
+            Action::Down => self.scroll = self.scroll.saturating_add(1),
+            Action::Up => self.scroll = self.scroll.saturating_sub(1),
+            Action::PageDown => self.scroll = self.scroll.saturating_add(self.page.max(1)),
+            Action::PageUp => self.scroll = self.scroll.saturating_sub(self.page.max(1)),
+            Action::Top => self.scroll = 0,
+            Action::Bottom => self.scroll = u16::MAX / 2,
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
+        let theme = ctx.theme;
+        let Some(t) = ctx.tickets.get(&self.id) else {
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(focused));
+            Paragraph::new(Span::styled(
+                format!("工单 #{} 不在本地缓存中 · not loaded", self.id),
+                theme.muted(),
+            ))
+            .block(block)
+            .render(area, buf);
+            return;
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(focused))
+            .title(Line::from(vec![
+                Span::styled(format!(" #{} ", t.id), theme.title()),
+                Span::styled(format!("{} ", t.title), theme.title()),
+            ]));
+        let lines = self.lines(t, ctx);
+        self.page = area.height.saturating_sub(2);
+        let max_scroll = (lines.len() as u16).saturating_sub(self.page);
+        self.scroll = self.scroll.min(max_scroll);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((self.scroll, 0))
+            .block(block)
+            .render(area, buf);
+    }
+
+    fn lines<'a>(&self, t: &'a TicketView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+        let theme = ctx.theme;
+        let label = |s: &'static str| Span::styled(s, theme.muted());
+        let mut out = vec![
+            Line::from(vec![
+                label("状态 "),
+                Span::styled(t.status.label_zh(), theme.status(t.status.as_str())),
+                Span::raw(
+                    t.transfer_to
+                        .map(|x| format!(" → {}", x.label_zh()))
+                        .unwrap_or_default(),
+                ),
+                label("  优先级 "),
+                Span::styled(t.priority.as_str(), theme.priority(t.priority.as_str())),
+                label("  分类 "),
+                Span::raw(format!(
+                    "{}{}",
+                    t.category.label_zh(),
+                    t.subcategory
+                        .as_deref()
+                        .map(|s| format!("/{s}"))
+                        .unwrap_or_default()
+                )),
+            ]),
+            Line::from(vec![
+                label("系统 "),
+                Span::raw(ctx.system_name(&t.system)),
+                label("  渠道 "),
+                Span::raw(t.channel.as_str()),
+                label("  提交人 "),
+                Span::raw(t.submitter.as_str()),
+                label("  处理人 "),
+                Span::raw(t.assignee.as_deref().unwrap_or("-")),
+            ]),
+            clock_line("响应", &t.sla.first_response, ctx.now, ctx),
+            clock_line("解决", &t.sla.resolve, ctx.now, ctx),
+        ];
+        let c = match &self.revealed {
+            Some(full) => MaskedCustomer {
+                name: full.name.as_ref().map(|v| v.expose().to_string()),
+                account: full.account.as_ref().map(|v| v.expose().to_string()),
+                phone: full.phone.as_ref().map(|v| v.expose().to_string()),
+                id_number: full.id_number.as_ref().map(|v| v.expose().to_string()),
+            },
+            None => t.customer.clone(),
+        };
+        let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        out.push(Line::from(vec![
+            label("客户 "),
+            Span::raw(field(&c.name)),
+            label("  账号 "),
+            Span::raw(field(&c.account)),
+            label("  手机 "),
+            Span::raw(field(&c.phone)),
+            label("  证件 "),
+            Span::raw(field(&c.id_number)),
+        ]));
+        out.push(Line::from(""));
+        out.extend(
+            t.description
+                .lines()
+                .map(|l| Line::from(Span::styled(l, theme.text()))),
+        );
+        if let Some(note) = &t.transfer_note {
+            out.push(Line::from(""));
+            out.push(Line::from(label("转交说明 hand-off")));
+            out.extend(note.lines().map(|l| Line::from(Span::raw(l))));
+        }
+        if let Some(r) = &t.resolution {
+            out.push(Line::from(""));
+            out.push(Line::from(label("解决方案 resolution")));
+            out.extend(r.lines().map(|l| Line::from(Span::raw(l))));
+        }
+        if !t.attachments.is_empty() {
+            out.push(Line::from(""));
+            out.push(Line::from(label("附件 attachments")));
+            for a in &t.attachments {
+                out.push(Line::from(format!(
+                    "  [{}] {} ({} KB, {})",
+                    a.id,
+                    a.filename,
+                    (a.size + 1023) / 1024,
+                    a.content_type
+                )));
+            }
+        }
+        out.push(Line::from(""));
+        out.push(Line::from(label("对话 conversation")));
+        match &self.messages {
+            None => out.push(Line::from(Span::styled(
+                "  加载中 · loading…",
+                theme.muted(),
+            ))),
+            Some(list) if list.is_empty() => out.push(Line::from(Span::styled(
+                "  暂无消息 · no messages yet",
+                theme.muted(),
+            ))),
+            Some(list) => {
+                for m in list {
+                    let when = m
+                        .created_at
+                        .with_timezone(&ctx.tz)
+                        .format("%m-%d %H:%M")
+                        .to_string();
+                    let who = if m.internal {
+                        format!("{} [内部备注 internal]", m.author)
+                    } else {
+                        m.author.clone()
+                    };
+                    let style = if m.internal {
+                        theme.muted()
+                    } else {
+                        theme.header()
+                    };
+                    out.push(Line::from(vec![
+                        Span::styled(format!("  {when} "), theme.muted()),
+                        Span::styled(who, style),
+                    ]));
+                    out.extend(
+                        m.body
+                            .lines()
+                            .map(|l| Line::from(Span::raw(format!("    {l}")))),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+fn clock_line<'a>(
+    name: &'static str,
+    clock: &ClockView,
+    now: DateTime<Utc>,
+    ctx: &Ctx<'_>,
+) -> Line<'a> {
+    let (left, state) = countdown(clock, now);
+    let due = clock
+        .due
+        .with_timezone(&ctx.tz)
+        .format("%m-%d %H:%M")
+        .to_string();
+    let why = clock
+        .paused_reason_zh
+        .as_deref()
+        .map(|r| format!("（{r}）"))
+        .unwrap_or_default();
+    Line::from(vec![
+        Span::styled(format!("{name} "), ctx.theme.muted()),
+        Span::styled(left, ctx.theme.sla(state)),
+        Span::styled(format!("  截止 {due}{why}"), Style::default()),
+    ])
+}

@@ -1,0 +1,325 @@
+//! The workstation without a terminal or a server: `App` behaviour driven by keys and changes,
+//! and every pane and overlay rendered on ratatui's TestBackend at 80×24 and 120×40, in the
+//! default and mono themes, with a fixed clock and Chinese text.
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdesk::config::{Settings, default_systems};
+use opsdesk::domain::mask::{AccountNo, CustomerName, Phone};
+use opsdesk::domain::message::Message;
+use opsdesk::domain::people::Role;
+use opsdesk::domain::ticket::{Category, Channel, Customer, Priority, Ticket};
+use opsdesk::domain::validate::NewTicket;
+use opsdesk::domain::view::{Change, SlaContext, TicketView, ticket_view};
+use opsdesk::tui::app::{App, Effect, LinkState, Overlay};
+use opsdesk::tui::keymap::Keymap;
+use opsdesk::tui::panes::PaneId;
+use opsdesk::tui::theme::{Theme, ThemeEnv};
+use opsdesk::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+/// 2026-11-24 10:00 in Shanghai, a Tuesday inside working hours.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 2, 0, 0).unwrap()
+}
+
+fn ticket(id: i64, title: &str, system: &str, priority: Priority, minutes_ago: i64) -> TicketView {
+    let settings = Settings::default();
+    let new = NewTicket {
+        title: title.into(),
+        description: format!(
+            "客户 310012345678 在 APP 上操作时提示“{title}”，已重试三次仍然失败，请协助排查。"
+        ),
+        system: system.into(),
+        customer: Customer {
+            name: Some(CustomerName::new("王小明")),
+            account: Some(AccountNo::new("310012345678")),
+            phone: Some(Phone::new("13812341234")),
+            id_number: None,
+        },
+        category: Some(Category::Consultation),
+        priority: Some(priority),
+        ..Default::default()
+    };
+    let mut t = Ticket::open(
+        new,
+        Channel::Mss,
+        "cm_wang".into(),
+        now() - chrono::Duration::minutes(minutes_ago),
+    );
+    t.id = id;
+    let sla = SlaContext {
+        policy: &settings.sla,
+        calendar: &settings.calendar,
+    };
+    ticket_view(&t, Vec::new(), &sla, now())
+}
+
+fn app() -> App {
+    let (keymap, warnings) = Keymap::load("default", None).unwrap();
+    assert!(warnings.is_empty());
+    let mut app = App::new(
+        keymap,
+        default_systems(),
+        chrono_tz::Asia::Shanghai,
+        "http://127.0.0.1:7878".into(),
+        true,
+        now(),
+    );
+    app.me = Some("h_chen".into());
+    app.link = LinkState::Live;
+    app.on_tickets(vec![
+        ticket(101, "委托下单提示资金不足", "trading", Priority::P2, 50),
+        ticket(
+            102,
+            "开户视频见证一直排队",
+            "account_opening",
+            Priority::P3,
+            240,
+        ),
+        ticket(103, "三方存管银行卡绑定失败", "depository", Priority::P1, 5),
+        ticket(
+            104,
+            "行情刷新延迟三秒以上，客户反映看盘卡顿严重，希望尽快处理",
+            "market_data",
+            Priority::P4,
+            1000,
+        ),
+        ticket(105, "融资融券担保比例显示异常", "margin", Priority::P3, 30),
+    ]);
+    app
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn special(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn theme(name: &str) -> Theme {
+    let env = ThemeEnv {
+        no_color: false,
+        truecolor: false,
+    };
+    Theme::load(Some(name), None, &env).unwrap().0
+}
+
+fn screen(app: &mut App, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| view::draw(f, app, theme)).unwrap();
+    terminal
+}
+
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    terminal.backend().to_string()
+}
+
+#[test]
+fn the_queue_sorts_by_sla_and_opens_a_ticket() {
+    let mut a = app();
+    assert_eq!(a.queue.rows.len(), 5);
+    // The P2 already past its 30-minute response target leads; the P1 due in 10 minutes follows.
+    assert_eq!(&a.queue.rows[..2], &[101, 103]);
+    a.on_key(key('j'));
+    assert_eq!(a.queue.selected_id(), Some(a.queue.rows[1]));
+    let chosen = a.queue.selected_id().unwrap();
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert_eq!(effects, vec![Effect::LoadMessages(chosen)]);
+    assert_eq!(a.focus, PaneId::Ticket);
+    a.on_key(special(KeyCode::Esc));
+    assert_eq!(a.focus, PaneId::Queue);
+}
+
+#[test]
+fn keys_sort_filter_mark_and_jump() {
+    let mut a = app();
+    a.on_key(key('G'));
+    assert_eq!(a.queue.selected, 4);
+    a.on_key(key('g'));
+    a.on_key(key('g'));
+    assert_eq!(a.queue.selected, 0, "g g goes to the top");
+    let selected = a.queue.selected_id().unwrap();
+    a.on_key(key('s'));
+    assert_eq!(a.queue.sort.label(), "priority");
+    assert_eq!(a.queue.rows[0], 103);
+    assert_eq!(
+        a.queue.selected_id(),
+        Some(selected),
+        "the selection stays on its ticket"
+    );
+    a.on_key(key(' '));
+    assert!(a.queue.marks.contains(&selected));
+    a.on_key(key('/'));
+    for c in "存管".chars() {
+        a.on_key(key(c));
+    }
+    assert_eq!(a.queue.rows, vec![103]);
+    a.on_key(special(KeyCode::Esc));
+    assert_eq!(a.queue.rows.len(), 5, "cancel restores the filter");
+    a.on_key(key('/'));
+    a.on_key(key('1'));
+    a.on_key(key('0'));
+    a.on_key(key('4'));
+    a.on_key(special(KeyCode::Enter));
+    assert_eq!(a.queue.rows, vec![104], "a kept filter");
+    assert!(a.overlay.is_none());
+    a.on_key(key('3'));
+    assert_eq!(a.focus, PaneId::Logs);
+}
+
+#[test]
+fn a_new_ticket_on_the_stream_appears_without_a_key_press() {
+    let mut a = app();
+    let t = ticket(200, "登录验证码收不到", "app", Priority::P3, 0);
+    let change = Change {
+        seq: 9,
+        at: now(),
+        kind: "ticket.created".into(),
+        ticket_id: Some(200),
+        actor: "cm_li".into(),
+        data: serde_json::to_value(&t).unwrap(),
+    };
+    a.on_change(&change);
+    assert!(a.queue.rows.contains(&200));
+    assert_eq!(a.last_seq, 9);
+    assert!(a.toasts.iter().any(|t| t.text.contains("登录验证码收不到")));
+
+    // A resolved ticket leaves the queue.
+    let mut done = t.clone();
+    done.status = opsdesk::domain::ticket::Status::Resolved;
+    done.version = 2;
+    a.on_change(&Change {
+        seq: 10,
+        kind: "ticket.updated".into(),
+        data: serde_json::to_value(&done).unwrap(),
+        ..change
+    });
+    assert!(!a.queue.rows.contains(&200));
+}
+
+#[test]
+fn messages_arrive_for_the_open_ticket() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let id = a.detail.as_ref().unwrap().id;
+    a.on_messages(id, vec![]);
+    let m = Message {
+        id: 1,
+        ticket_id: id,
+        author: "cm_wang".into(),
+        author_role: Role::Submitter,
+        internal: false,
+        body: "客户说重启后还是不行".into(),
+        created_at: now(),
+    };
+    let change = Change {
+        seq: 3,
+        at: now(),
+        kind: "message.created".into(),
+        ticket_id: Some(id),
+        actor: "cm_wang".into(),
+        data: serde_json::to_value(&m).unwrap(),
+    };
+    a.on_change(&change);
+    a.on_change(&change);
+    assert_eq!(
+        a.detail.as_ref().unwrap().messages.as_ref().unwrap().len(),
+        1,
+        "once, even if delivered twice"
+    );
+}
+
+#[test]
+fn the_palette_runs_an_action_by_name() {
+    let mut a = app();
+    a.on_key(key(':'));
+    assert!(matches!(a.overlay, Some(Overlay::Palette { .. })));
+    for c in "pane_kb".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(special(KeyCode::Enter));
+    assert_eq!(a.focus, PaneId::Kb);
+    assert!(a.overlay.is_none());
+}
+
+#[test]
+fn screens_at_80x24_and_120x40() {
+    for (name, w, h) in [("80x24", 80, 24), ("120x40", 120, 40)] {
+        for theme_name in ["default", "mono"] {
+            let t = theme(theme_name);
+            let mut a = app();
+            insta::assert_snapshot!(
+                format!("queue_{name}_{theme_name}"),
+                text(&screen(&mut a, &t, w, h))
+            );
+
+            a.on_key(special(KeyCode::Enter));
+            let id = a.detail.as_ref().unwrap().id;
+            a.on_messages(
+                id,
+                vec![Message {
+                    id: 1,
+                    ticket_id: id,
+                    author: "h_chen".into(),
+                    author_role: Role::Handler,
+                    internal: true,
+                    body: "ELK 查到 10:05 委托请求超时".into(),
+                    created_at: now(),
+                }],
+            );
+            insta::assert_snapshot!(
+                format!("ticket_{name}_{theme_name}"),
+                text(&screen(&mut a, &t, w, h))
+            );
+
+            a.on_key(key('?'));
+            insta::assert_snapshot!(
+                format!("help_{name}_{theme_name}"),
+                text(&screen(&mut a, &t, w, h))
+            );
+            a.on_key(special(KeyCode::Esc));
+
+            a.on_key(key(':'));
+            insta::assert_snapshot!(
+                format!("palette_{name}_{theme_name}"),
+                text(&screen(&mut a, &t, w, h))
+            );
+            a.on_key(special(KeyCode::Esc));
+
+            a.on_key(key('4'));
+            a.link = LinkState::Reconnecting {
+                attempt: 2,
+                reason: "connection refused".into(),
+            };
+            insta::assert_snapshot!(
+                format!("kb_placeholder_reconnecting_{name}_{theme_name}"),
+                text(&screen(&mut a, &t, w, h))
+            );
+        }
+    }
+}
+
+#[test]
+fn mono_draws_without_colour_and_default_sets_no_background() {
+    for (theme_name, allow_fg) in [("mono", false), ("default", true)] {
+        let t = theme(theme_name);
+        let mut a = app();
+        let term = screen(&mut a, &t, 120, 40);
+        for cell in term.backend().buffer().content() {
+            assert!(
+                matches!(cell.bg, Color::Reset),
+                "{theme_name} set a background"
+            );
+            if !allow_fg {
+                assert!(
+                    matches!(cell.fg, Color::Reset),
+                    "{theme_name} used a colour"
+                );
+            }
+        }
+    }
+}
