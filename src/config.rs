@@ -35,6 +35,7 @@ pub enum ConfigError {
 pub struct Config {
     pub server: ServerConfig,
     pub client: ClientConfig,
+    pub tui: TuiConfig,
     pub business: BusinessConfig,
     pub sla: SlaConfig,
     /// Replaces the default ten systems when present.
@@ -76,6 +77,17 @@ impl Default for ServerConfig {
 pub struct ClientConfig {
     pub server: Option<String>,
     pub token: Option<String>,
+}
+
+/// The workstation's look and keys; `keymap.toml` and `theme.toml` in the config dir are laid
+/// over these.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TuiConfig {
+    /// A shipped keymap preset: `default` (vim-like) or `emacs`.
+    pub keymap: Option<String>,
+    /// A shipped theme (`default`, `dark`, `light`, `high-contrast`, `mono`) or a theme file.
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +156,7 @@ struct SystemsFile {
 pub struct Settings {
     pub server: ServerConfig,
     pub client: ClientConfig,
+    pub tui: TuiConfig,
     pub calendar: BusinessCalendar,
     pub sla: SlaPolicy,
     pub systems: Vec<SystemDef>,
@@ -288,6 +301,7 @@ impl Config {
         Ok(Settings {
             server: self.server.clone(),
             client: self.client.clone(),
+            tui: self.tui.clone(),
             calendar,
             sla,
             systems,
@@ -396,6 +410,9 @@ mod tests {
             [client]
             server = "http://127.0.0.1:9000"
             token = "t"
+            [tui]
+            keymap = "emacs"
+            theme = "dark"
             [business]
             timezone = "Asia/Shanghai"
             working_hours = ["09:00-12:00", "13:00-18:00"]

@@ -57,15 +57,15 @@ fn user_file(name: &str) -> Option<(PathBuf, String)> {
 
 /// Loads keymap and theme, reporting every problem before the terminal is taken over.
 pub fn load_look(settings: &Settings) -> anyhow::Result<(Keymap, Theme, Vec<String>)> {
-    let _ = settings;
     let keys = user_file("keymap.toml");
+    let preset = settings.tui.keymap.as_deref().unwrap_or("default");
     let (keymap, key_warnings) = Keymap::load(
-        "default",
+        preset,
         keys.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
     )?;
     let theme_file = user_file("theme.toml");
     let (theme, theme_warnings) = Theme::load(
-        None,
+        settings.tui.theme.as_deref(),
         theme_file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
         &ThemeEnv::from_env(),
     )?;
