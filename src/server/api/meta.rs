@@ -73,6 +73,14 @@ pub async fn systems(State(s): State<AppState>, _caller: Caller) -> impl IntoRes
     axum::Json(s.desk.settings.systems.clone())
 }
 
+/// The people tickets can be assigned to: handlers and admins (for handlers only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "meta", responses((status = 200, body = Vec<User>), (status = 403)))]
+pub async fn users(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
+    caller.handler()?;
+    let all = s.desk.store.read(crate::store::users::all).await?;
+    Ok(axum::Json(all.into_iter().filter(|u| u.role.works_tickets()).collect::<Vec<_>>()))
+}
+
 /// The user the token belongs to.
 #[utoipa::path(get, path = "/api/v1/me", tag = "meta", responses((status = 200, body = User)))]
 pub async fn me(Caller(user): Caller) -> impl IntoResponse {
@@ -83,7 +91,7 @@ pub async fn me(Caller(user): Caller) -> impl IntoResponse {
 #[openapi(
     info(title = "opsdesk", description = "Incident tickets for a brokerage's production-incident team. Authenticate with `Authorization: Bearer <token>` (`opsdesk admin user add NAME --role handler` prints one)."),
     paths(
-        healthz, systems, me,
+        healthz, systems, me, users,
         super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::patch,
         super::tickets::transition, super::tickets::assign, super::tickets::link, super::tickets::customer,
         super::tickets::audit,

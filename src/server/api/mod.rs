@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(meta::openapi))
         .route("/api/v1/systems", get(meta::systems))
         .route("/api/v1/me", get(meta::me))
+        .route("/api/v1/users", get(meta::users))
         .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
         .route(
             "/api/v1/tickets/{id}",
