@@ -11,7 +11,7 @@ use opsdesk::domain::people::Role;
 use opsdesk::domain::ticket::{Category, Channel, Customer, Priority, Ticket};
 use opsdesk::domain::validate::NewTicket;
 use opsdesk::domain::view::{Change, SlaContext, TicketView, ticket_view};
-use opsdesk::tui::app::{App, Effect, LinkState, Overlay};
+use opsdesk::tui::app::{App, Call, Effect, LinkState, Overlay};
 use opsdesk::tui::keymap::Keymap;
 use opsdesk::tui::panes::PaneId;
 use opsdesk::tui::theme::{Theme, ThemeEnv};
@@ -322,4 +322,88 @@ fn mono_draws_without_colour_and_default_sets_no_background() {
             }
         }
     }
+}
+
+fn pick(a: &mut App, label_part: &str) {
+    let Some(Overlay::Picker { options, .. }) = &a.overlay else {
+        panic!("no picker: {:?}", a.overlay)
+    };
+    let index = options
+        .iter()
+        .position(|(label, _)| label.contains(label_part))
+        .unwrap_or_else(|| panic!("{label_part} not in {options:?}"));
+    for _ in 0..index {
+        a.on_key(special(KeyCode::Down));
+    }
+    a.on_key(special(KeyCode::Enter));
+}
+
+#[test]
+fn filters_by_status_system_and_assignee_from_pickers() {
+    let mut a = app();
+    a.on_key(key('f'));
+    a.on_key(key('y'));
+    pick(&mut a, "融资融券");
+    assert_eq!(a.queue.rows, vec![105]);
+    assert!(a.queue.summary().contains("system: margin"));
+    a.on_key(key('f'));
+    a.on_key(key('x'));
+    assert_eq!(a.queue.rows.len(), 5, "f x clears every filter");
+    a.on_key(key('f'));
+    a.on_key(key('a'));
+    pick(&mut a, "未指派");
+    assert_eq!(a.queue.rows.len(), 5, "all unassigned");
+}
+
+#[test]
+fn assign_and_priority_become_versioned_patches() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let id = a.detail.as_ref().unwrap().id;
+    a.on_key(key('a'));
+    assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
+    a.on_key(special(KeyCode::Esc));
+    a.on_key(key('p'));
+    a.on_key(special(KeyCode::Down));
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::Call(Call::Patch {
+            id,
+            body: serde_json::json!({"version": 1, "priority": "P2"})
+        })]
+    );
+}
+
+#[test]
+fn similar_reports_are_offered_and_bulk_work_previews_the_marked() {
+    let mut a = app();
+    a.on_tickets(vec![ticket(
+        106,
+        "行情刷新延迟严重",
+        "market_data",
+        Priority::P3,
+        20,
+    )]);
+    let options = a.similar_to(104);
+    assert!(options.iter().any(|(_, v)| v == "106"), "{options:?}");
+
+    a.on_key(key(' '));
+    a.on_key(key(' '));
+    a.on_key(key('B'));
+    let Some(Overlay::Picker { options, .. }) = &a.overlay else {
+        panic!("no bulk menu")
+    };
+    assert!(
+        options[0].0.contains('#'),
+        "the marked tickets are named: {options:?}"
+    );
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert_eq!(effects.len(), 2);
+    assert!(
+        effects.iter().all(
+            |e| matches!(e, Effect::Call(Call::Take { me, start: true, .. }) if me == "h_chen")
+        )
+    );
+    assert!(a.queue.marks.is_empty());
 }

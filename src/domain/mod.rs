@@ -6,6 +6,7 @@ pub mod mask;
 pub mod message;
 pub mod people;
 pub mod sanitize;
+pub mod similar;
 pub mod sla;
 pub mod ticket;
 pub mod validate;

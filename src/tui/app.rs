@@ -92,10 +92,34 @@ impl Compose {
 /// What a picker chooses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Pick {
-    Status { id: TicketId, version: i64 },
-    TransferTarget { id: TicketId, version: i64 },
-    Priority { id: TicketId, version: i64 },
-    Category { id: TicketId, version: i64 },
+    Status {
+        id: TicketId,
+        version: i64,
+    },
+    TransferTarget {
+        id: TicketId,
+        version: i64,
+    },
+    Priority {
+        id: TicketId,
+        version: i64,
+    },
+    Category {
+        id: TicketId,
+        version: i64,
+    },
+    Assignee {
+        id: TicketId,
+        version: i64,
+    },
+    /// Open one of the tickets that look like the same problem.
+    Similar,
+    FilterStatus,
+    FilterSystem,
+    FilterCategory,
+    FilterAssignee,
+    /// What to do with the marked tickets.
+    Bulk,
 }
 
 impl Pick {
@@ -105,6 +129,13 @@ impl Pick {
             Pick::TransferTarget { .. } => "转交给 transfer to",
             Pick::Priority { .. } => "优先级 priority",
             Pick::Category { .. } => "分类 category",
+            Pick::Assignee { .. } => "处理人 assignee",
+            Pick::Similar => "相似工单 similar open tickets",
+            Pick::FilterStatus => "按状态筛选 status",
+            Pick::FilterSystem => "按系统筛选 system",
+            Pick::FilterCategory => "按分类筛选 category",
+            Pick::FilterAssignee => "按处理人筛选 assignee",
+            Pick::Bulk => "批量操作 bulk",
         }
     }
 }
@@ -168,6 +199,9 @@ pub struct App {
     pub server: String,
     pub embedded: bool,
     pub me: Option<String>,
+    /// Who tickets can be assigned to (from `/api/v1/users`); assignees seen on tickets are
+    /// offered too.
+    pub handlers: Vec<String>,
     pub toasts: VecDeque<Toast>,
     /// Keys typed so far of a multi-key binding.
     pub pending: Vec<Key>,
@@ -203,6 +237,7 @@ impl App {
             server,
             embedded,
             me: None,
+            handlers: Vec::new(),
             toasts: VecDeque::new(),
             pending: Vec::new(),
             now,
@@ -442,6 +477,49 @@ impl App {
                     return self.open(id);
                 }
             }
+            Action::FilterStatus
+            | Action::FilterSystem
+            | Action::FilterCategory
+            | Action::FilterAssignee
+                if self.focus == PaneId::Queue =>
+            {
+                self.overlay = Some(self.filter_picker(action));
+            }
+            Action::Bulk if self.focus == PaneId::Queue => self.bulk_picker(),
+            Action::Similar | Action::Assign
+                if matches!(self.focus, PaneId::Ticket | PaneId::Queue) =>
+            {
+                if let Some(overlay) =
+                    self.target()
+                        .map(|t| (t.id, t.version))
+                        .map(|(id, version)| {
+                            if action == Action::Assign {
+                                let mut options =
+                                    vec![("不指派 unassign".to_string(), String::new())];
+                                options
+                                    .extend(self.assignable().into_iter().map(|h| (h.clone(), h)));
+                                Overlay::Picker {
+                                    purpose: Pick::Assignee { id, version },
+                                    options,
+                                    selected: 0,
+                                }
+                            } else {
+                                let options = self.similar_to(id);
+                                Overlay::Picker {
+                                    purpose: Pick::Similar,
+                                    options,
+                                    selected: 0,
+                                }
+                            }
+                        })
+                {
+                    if matches!(&overlay, Overlay::Picker { options, .. } if options.is_empty()) {
+                        self.toast("没有相似的未结工单 · no similar open tickets", false);
+                    } else {
+                        self.overlay = Some(overlay);
+                    }
+                }
+            }
             Action::Take
             | Action::Reply
             | Action::Note
@@ -598,6 +676,175 @@ impl App {
         }
         self.detail = Some(Detail::new(id));
         vec![Effect::LoadMessages(id)]
+    }
+
+    fn filter_picker(&self, action: Action) -> Overlay {
+        let any = ("全部 any".to_string(), String::new());
+        let (purpose, rest): (Pick, Vec<(String, String)>) = match action {
+            Action::FilterStatus => (
+                Pick::FilterStatus,
+                Status::ALL
+                    .iter()
+                    .filter(|s| s.is_open())
+                    .map(|s| {
+                        (
+                            format!("{} {}", s.label_zh(), s.as_str()),
+                            s.as_str().to_string(),
+                        )
+                    })
+                    .collect(),
+            ),
+            Action::FilterSystem => (
+                Pick::FilterSystem,
+                self.systems
+                    .iter()
+                    .map(|s| (format!("{} {}", s.name, s.key), s.key.clone()))
+                    .collect(),
+            ),
+            Action::FilterCategory => (
+                Pick::FilterCategory,
+                Category::ALL
+                    .iter()
+                    .map(|c| {
+                        (
+                            format!("{} {}", c.label_zh(), c.as_str()),
+                            c.as_str().to_string(),
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => {
+                let mut options = vec![("未指派 unassigned".to_string(), "-".to_string())];
+                options.extend(self.assignable().into_iter().map(|h| (h.clone(), h)));
+                (Pick::FilterAssignee, options)
+            }
+        };
+        Overlay::Picker {
+            purpose,
+            options: std::iter::once(any).chain(rest).collect(),
+            selected: 0,
+        }
+    }
+
+    /// Handlers from the server, then anyone seen assigned, then me; each once.
+    fn assignable(&self) -> Vec<String> {
+        let mut seen: Vec<String> = self
+            .tickets
+            .values()
+            .filter_map(|t| t.assignee.clone())
+            .collect();
+        seen.sort();
+        let mut unique: Vec<String> = Vec::new();
+        for h in self
+            .handlers
+            .iter()
+            .cloned()
+            .chain(seen)
+            .chain(self.me.clone())
+        {
+            if !unique.contains(&h) {
+                unique.push(h);
+            }
+        }
+        unique
+    }
+
+    /// Open tickets that look like the same problem as `id`, as picker options.
+    pub fn similar_to(&self, id: TicketId) -> Vec<(String, String)> {
+        let Some(t) = self.tickets.get(&id) else {
+            return Vec::new();
+        };
+        crate::domain::similar::similar(t, self.tickets.values())
+            .into_iter()
+            .take(8)
+            .filter_map(|other| self.tickets.get(&other))
+            .map(|o| {
+                (
+                    format!("#{} {} {}", o.id, o.status.label_zh(), o.title),
+                    o.id.to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The bulk menu; its options name the marked tickets, so the change is previewed.
+    fn bulk_picker(&mut self) {
+        if self.queue.marks.is_empty() {
+            self.toast("先用空格标记工单 · mark tickets first (space)", true);
+            return;
+        }
+        let mut ids: Vec<TicketId> = self.queue.marks.iter().copied().collect();
+        ids.sort_unstable();
+        let list = ids
+            .iter()
+            .map(|id| format!("#{id}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let n = ids.len();
+        let options = vec![
+            (
+                format!("受理（指派给我）take {n}: {list}"),
+                "take".to_string(),
+            ),
+            (
+                format!("设为 P2 priority {n}: {list}"),
+                "priority:P2".to_string(),
+            ),
+            (
+                format!("设为 P3 priority {n}: {list}"),
+                "priority:P3".to_string(),
+            ),
+            (
+                format!("关闭已解决的 close {n}: {list}"),
+                "close".to_string(),
+            ),
+        ];
+        self.overlay = Some(Overlay::Picker {
+            purpose: Pick::Bulk,
+            options,
+            selected: 0,
+        });
+    }
+
+    /// One call per marked ticket; each answers with its own result line.
+    fn bulk(&mut self, what: &str) -> Vec<Effect> {
+        let mut ids: Vec<TicketId> = self.queue.marks.iter().copied().collect();
+        ids.sort_unstable();
+        let mut effects = Vec::new();
+        for id in ids {
+            let Some(t) = self.tickets.get(&id) else {
+                continue;
+            };
+            let (version, status) = (t.version, t.status);
+            let call = match what {
+                "take" => self.me.clone().map(|me| Call::Take {
+                    id,
+                    version,
+                    me,
+                    start: status == Status::New,
+                }),
+                "close" if allowed_from(status).contains(&Status::Closed) => {
+                    Some(Call::Transition {
+                        id,
+                        body: transition(Status::Closed, Some(version)),
+                    })
+                }
+                "close" => {
+                    self.toast(
+                        format!("#{id} {}，不能关闭 · skipped", status.label_zh()),
+                        true,
+                    );
+                    None
+                }
+                p => p.strip_prefix("priority:").map(|priority| Call::Patch {
+                    id,
+                    body: serde_json::json!({"version": version, "priority": priority}),
+                }),
+            };
+            effects.extend(call.map(Effect::Call));
+        }
+        self.queue.marks.clear();
+        effects
     }
 
     /// The ticket an action applies to: the open one in the ticket pane, the selected one in
@@ -787,7 +1034,31 @@ impl App {
                     body: serde_json::json!({"version": version, "category": value}),
                 })];
             }
+            Pick::Assignee { id, version } => {
+                let assignee = (!value.is_empty()).then_some(value);
+                return vec![Effect::Call(Call::Patch {
+                    id,
+                    body: serde_json::json!({"version": version, "assignee": assignee}),
+                })];
+            }
+            Pick::Similar => {
+                if let Ok(id) = value.parse::<TicketId>() {
+                    return self.open(id);
+                }
+            }
+            Pick::FilterStatus => self.queue.filter.status = value.parse().ok(),
+            Pick::FilterSystem => self.queue.filter.system = (!value.is_empty()).then_some(value),
+            Pick::FilterCategory => self.queue.filter.category = value.parse().ok(),
+            Pick::FilterAssignee => {
+                self.queue.filter.assignee = match value.as_str() {
+                    "" => None,
+                    "-" => Some(None),
+                    name => Some(Some(name.to_string())),
+                }
+            }
+            Pick::Bulk => return self.bulk(&value),
         }
+        self.refresh_queue();
         Vec::new()
     }
 

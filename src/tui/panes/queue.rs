@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState, Widget};
 use super::super::action::Action;
 use super::Ctx;
 use crate::display::{countdown, fit, relevant_clock};
-use crate::domain::ticket::{Status, TicketId};
+use crate::domain::ticket::{Category, Status, TicketId};
 use crate::domain::view::TicketView;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +46,9 @@ pub struct QueueFilter {
     pub text: String,
     pub status: Option<Status>,
     pub system: Option<String>,
+    pub category: Option<Category>,
+    /// `Some(None)`: unassigned only.
+    pub assignee: Option<Option<String>>,
     pub mine: bool,
 }
 
@@ -183,6 +186,14 @@ impl Queue {
         }
         if let Some(s) = &self.filter.system {
             parts.push(format!("system: {s}"));
+        }
+        if let Some(c) = self.filter.category {
+            parts.push(format!("category: {c}"));
+        }
+        match &self.filter.assignee {
+            Some(Some(a)) => parts.push(format!("assignee: {a}")),
+            Some(None) => parts.push("unassigned".into()),
+            None => {}
         }
         if !self.filter.text.is_empty() {
             parts.push(format!("/{}", self.filter.text));

@@ -142,6 +142,14 @@ impl Detail {
             label("  证件 "),
             Span::raw(field(&c.id_number)),
         ]));
+        let similar = crate::domain::similar::similar(t, ctx.tickets.values());
+        if !similar.is_empty() {
+            let ids: Vec<String> = similar.iter().take(5).map(|id| format!("#{id}")).collect();
+            out.push(Line::from(vec![
+                label("相似 similar "),
+                Span::styled(ids.join(" "), theme.key_hint()),
+            ]));
+        }
         out.push(Line::from(""));
         out.extend(
             t.description
