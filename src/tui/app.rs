@@ -36,7 +36,7 @@ pub enum Effect {
 
 /// A change the handler asked the server for; `version` is the one they saw, so a ticket
 /// someone else changed meanwhile answers with a conflict instead of being overwritten.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Call {
     /// Assign to me and, if still new, start triage.
     Take {
@@ -336,6 +336,11 @@ impl App {
                     Some(_) => {}
                     None => effects.push(Effect::LoadMessages(m.ticket_id)),
                 }
+            }
+            let open_here = self.focus == PaneId::Ticket
+                && self.detail.as_ref().is_some_and(|d| d.id == m.ticket_id);
+            if m.author_role == crate::domain::people::Role::Submitter && !open_here {
+                self.queue.unread.insert(m.ticket_id);
             }
             if self.me.as_deref() != Some(m.author.as_str()) && !m.internal {
                 let about = self
@@ -671,6 +676,7 @@ impl App {
 
     fn open(&mut self, id: TicketId) -> Vec<Effect> {
         self.focus = PaneId::Ticket;
+        self.queue.unread.remove(&id);
         if self.detail.as_ref().is_some_and(|d| d.id == id) {
             return Vec::new();
         }

@@ -60,6 +60,8 @@ pub struct Queue {
     pub sort: SortKey,
     pub filter: QueueFilter,
     pub marks: HashSet<TicketId>,
+    /// Tickets with a submitter's follow-up the handler has not opened since.
+    pub unread: HashSet<TicketId>,
     /// Rows that fit on screen at the last render, for paging.
     pub page: usize,
 }
@@ -72,6 +74,7 @@ impl Default for Queue {
             sort: SortKey::SlaDue,
             filter: QueueFilter::default(),
             marks: HashSet::new(),
+            unread: HashSet::new(),
             page: 10,
         }
     }
@@ -201,6 +204,9 @@ impl Queue {
         if !self.marks.is_empty() {
             parts.push(format!("{} marked", self.marks.len()));
         }
+        if !self.unread.is_empty() {
+            parts.push(format!("{} unread", self.unread.len()));
+        }
         parts.join(" · ")
     }
 
@@ -220,7 +226,14 @@ impl Queue {
         let rows = self.rows.iter().filter_map(|id| tickets.get(id)).map(|t| {
             let clock = relevant_clock(t);
             let (label, state) = countdown(clock, now);
-            let mark = if self.marks.contains(&t.id) { "*" } else { " " };
+            // `*` marked for bulk work wins over `●` an unread follow-up.
+            let mark = if self.marks.contains(&t.id) {
+                "*"
+            } else if self.unread.contains(&t.id) {
+                "●"
+            } else {
+                " "
+            };
             Row::new(vec![
                 Cell::from(Span::styled(mark, theme.marked())),
                 Cell::from(t.id.to_string()),
