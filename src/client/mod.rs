@@ -125,6 +125,13 @@ impl ApiClient {
         })
     }
 
+    /// Sends a request that answers with a ticket, and makes the ticket terminal-safe.
+    async fn ticket_answer(&self, req: reqwest::RequestBuilder) -> Result<TicketView, ClientError> {
+        let mut t: TicketView = self.send(req).await?;
+        inert(&mut t);
+        Ok(t)
+    }
+
     /// One page of tickets; `query` holds the list filters as the API names them.
     pub async fn tickets<Q: Serialize + ?Sized>(
         &self,
@@ -226,9 +233,7 @@ impl ApiClient {
             .http
             .post(self.url(&format!("/api/v1/tickets/{id}/transitions")))
             .json(body);
-        let mut t: TicketView = self.send(req).await?;
-        inert(&mut t);
-        Ok(t)
+        self.ticket_answer(req).await
     }
 
     pub async fn assign(
@@ -241,9 +246,7 @@ impl ApiClient {
             .http
             .post(self.url(&format!("/api/v1/tickets/{id}/assign")))
             .json(&serde_json::json!({"assignee": assignee, "version": version}));
-        let mut t: TicketView = self.send(req).await?;
-        inert(&mut t);
-        Ok(t)
+        self.ticket_answer(req).await
     }
 
     /// A partial update as the API's PATCH body (`version` included).
@@ -256,9 +259,7 @@ impl ApiClient {
             .http
             .patch(self.url(&format!("/api/v1/tickets/{id}")))
             .json(body);
-        let mut t: TicketView = self.send(req).await?;
-        inert(&mut t);
-        Ok(t)
+        self.ticket_answer(req).await
     }
 
     /// The customer's full data for the detail view (audited by the server).
@@ -284,9 +285,7 @@ impl ApiClient {
             .post(self.url("/api/v1/tickets"))
             .header("Idempotency-Key", idempotency_key)
             .json(new);
-        let mut t: TicketView = self.send(req).await?;
-        inert(&mut t);
-        Ok(t)
+        self.ticket_answer(req).await
     }
 }
 

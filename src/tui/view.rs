@@ -82,15 +82,7 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) {
                 .iter()
                 .map(|(label, _)| ListItem::new(Span::styled(label.clone(), theme.text())))
                 .collect();
-            let mut state = ListState::default().with_selected(Some(selected));
-            StatefulWidget::render(
-                List::new(items)
-                    .block(block)
-                    .highlight_style(theme.selection()),
-                rect,
-                buf,
-                &mut state,
-            );
+            render_list(items, block, selected, rect, buf, theme);
         }
         Some(Overlay::Filter { input, .. }) => {
             let line = Line::from(vec![
@@ -334,6 +326,18 @@ fn render_palette(
             ]))
         })
         .collect();
+    render_list(items, block, selected, rect, buf, theme);
+}
+
+/// A list in a box with its selected row highlighted (pickers and the palette).
+fn render_list(
+    items: Vec<ListItem<'_>>,
+    block: Block<'_>,
+    selected: usize,
+    rect: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
     let mut state = ListState::default().with_selected(Some(selected));
     StatefulWidget::render(
         List::new(items)
