@@ -818,3 +818,76 @@ async fn meta_endpoints() {
         .unwrap();
     assert_eq!(me["role"], "handler");
 }
+
+#[tokio::test]
+async fn an_ops_script_is_approved_by_a_second_handler() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("股东卡状态与交易系统不一致").await["id"]
+        .as_i64()
+        .unwrap();
+    let h = s.handler();
+    let go = |body: Value| {
+        h.post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&body)
+            .send()
+    };
+    go(json!({"to": "triaging"})).await.unwrap();
+    let approve = |c: reqwest::Client| {
+        c.post(s.url(&format!("/api/v1/tickets/{id}/approve-script")))
+            .json(&json!({}))
+            .send()
+    };
+    assert_eq!(
+        error_code(approve(s.handler()).await.unwrap(), 409).await,
+        "approval_refused",
+        "not an ops transfer yet"
+    );
+    let t: Value = go(json!({"to": "transferred", "transfer_to": "ops", "note": "UPDATE acct SET card_status='N' WHERE acct='310012345678';"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["transferred_by"], "h_test");
+    assert!(t["script_approved_by"].is_null());
+    assert_eq!(
+        error_code(approve(s.handler()).await.unwrap(), 409).await,
+        "approval_refused",
+        "not by its author"
+    );
+    let t: Value = approve(s.client(&s.handler2_token))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["script_approved_by"], "h_other");
+    assert_eq!(
+        error_code(approve(s.client(&s.admin_token)).await.unwrap(), 409).await,
+        "approval_refused",
+        "once"
+    );
+    let submitter = s
+        .submitter()
+        .post(s.url(&format!("/api/v1/tickets/{id}/approve-script")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(submitter, 403).await, "forbidden");
+    let audit: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}/audit")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "script.approved" && e["actor"] == "h_other")
+    );
+}

@@ -131,6 +131,9 @@ pub fn apply(
         Status::Transferred => {
             ticket.transfer_to = req.transfer_to;
             ticket.transfer_note = req.note.as_ref().map(|n| n.trim().to_string());
+            // A new hand-off needs its own review.
+            ticket.script_approved_by = None;
+            ticket.script_approved_at = None;
         }
         Status::Resolved => {
             ticket.resolved_at = Some(at);
@@ -149,6 +152,37 @@ pub fn apply(
         ticket.transfer_to = None;
     }
     ticket.status = to;
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    #[error("only a ticket transferred to ops carries a data-fix script to approve")]
+    NotAnOpsTransfer,
+    #[error("the handler who wrote the script cannot approve it; a second handler must review it")]
+    OwnScript,
+    #[error("the script was already approved by {0}")]
+    AlreadyApproved(String),
+}
+
+/// Records a second handler's approval of the data-fix script an ops transfer carries; ops
+/// runs a script only once it is approved (运维审查后执行).
+pub fn approve_script(
+    ticket: &mut Ticket,
+    approver: &str,
+    at: DateTime<Utc>,
+) -> Result<(), ApprovalError> {
+    if ticket.status != Status::Transferred || ticket.transfer_to != Some(TransferTarget::Ops) {
+        return Err(ApprovalError::NotAnOpsTransfer);
+    }
+    if let Some(by) = &ticket.script_approved_by {
+        return Err(ApprovalError::AlreadyApproved(by.clone()));
+    }
+    if ticket.transferred_by.as_deref() == Some(approver) {
+        return Err(ApprovalError::OwnScript);
+    }
+    ticket.script_approved_by = Some(approver.to_string());
+    ticket.script_approved_at = Some(at);
     Ok(())
 }
 
@@ -205,6 +239,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_ops_script_needs_a_second_handler() {
+        let at = Utc::now();
+        let mut t = ticket(Status::Triaging);
+        let ops = TransitionRequest {
+            to: Some(Status::Transferred),
+            transfer_to: Some(TransferTarget::Ops),
+            note: Some("UPDATE stock_holder SET status = 'N' WHERE acct = '3100…';".into()),
+            resolution: None,
+        };
+        apply(&mut t, &ops, at).unwrap();
+        t.transferred_by = Some("h_chen".into());
+        assert_eq!(
+            approve_script(&mut t, "h_chen", at),
+            Err(ApprovalError::OwnScript)
+        );
+        approve_script(&mut t, "h_lin", at).unwrap();
+        assert_eq!(
+            approve_script(&mut t, "h_wang", at),
+            Err(ApprovalError::AlreadyApproved("h_lin".into()))
+        );
+        // A new transfer resets the review.
+        apply(&mut t, &req(Status::Triaging), at).unwrap();
+        apply(&mut t, &ops, at).unwrap();
+        assert_eq!(t.script_approved_by, None);
+        let mut dev = ticket(Status::Triaging);
+        apply(&mut dev, &req(Status::Transferred), at).unwrap();
+        assert_eq!(
+            approve_script(&mut dev, "h_lin", at),
+            Err(ApprovalError::NotAnOpsTransfer)
+        );
     }
 
     #[test]

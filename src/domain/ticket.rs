@@ -242,6 +242,11 @@ pub struct Ticket {
     pub resolution: Option<String>,
     /// The handler's hand-off note of the latest transfer.
     pub transfer_note: Option<String>,
+    /// Who made the latest transfer: the way back to the ticket's handler.
+    pub transferred_by: Option<String>,
+    /// For a transfer to ops: the second handler who reviewed and approved the data-fix script.
+    pub script_approved_by: Option<String>,
+    pub script_approved_at: Option<DateTime<Utc>>,
     pub links: Links,
     pub kb_article: Option<i64>,
     /// The ticket number in the system it came from (ITSM), unique per channel.
@@ -276,6 +281,9 @@ impl Ticket {
             closed_at: None,
             resolution: None,
             transfer_note: None,
+            transferred_by: None,
+            script_approved_by: None,
+            script_approved_at: None,
             links: Links::default(),
             kb_article: None,
             external_ref: new.external_ref.map(trimmed),

@@ -68,6 +68,13 @@ pub struct TicketView {
     pub resolution: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_by: Option<String>,
+    /// For an ops transfer: who approved the data-fix script (a second handler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_approved_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_approved_at: Option<DateTime<Utc>>,
     pub links: Links,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kb_article: Option<i64>,
@@ -162,6 +169,9 @@ pub fn ticket_view(
         closed_at: t.closed_at,
         resolution: t.resolution.clone(),
         transfer_note: t.transfer_note.clone(),
+        transferred_by: t.transferred_by.clone(),
+        script_approved_by: t.script_approved_by.clone(),
+        script_approved_at: t.script_approved_at,
         links: t.links.clone(),
         kb_article: t.kb_article,
         external_ref: t.external_ref.clone(),

@@ -87,6 +87,9 @@ impl From<DeskError> for ApiError {
             DeskError::Transition(_) => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
             }
+            DeskError::Approval(_) => {
+                ApiError::new(StatusCode::CONFLICT, "approval_refused", message)
+            }
             DeskError::StaleVersion { current } => ApiError {
                 current: Some(current),
                 ..ApiError::new(StatusCode::CONFLICT, "version_conflict", message)

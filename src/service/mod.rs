@@ -39,6 +39,8 @@ pub enum DeskError {
     Validation(#[from] ValidationErrors),
     #[error("{0}")]
     Transition(#[from] TransitionError),
+    #[error("{0}")]
+    Approval(#[from] crate::domain::lifecycle::ApprovalError),
     #[error("the ticket was changed by someone else (now version {})", .current.version)]
     StaleVersion { current: Box<TicketView> },
     #[error("{0}")]

@@ -216,6 +216,9 @@ pub(crate) fn transition_in(
     };
     let from = t.status;
     lifecycle::apply(&mut t, &req, at)?;
+    if t.status == Status::Transferred {
+        t.transferred_by = Some(actor.username.clone());
+    }
     if body.to == Status::Resolved
         && let Some(resolution) = &t.resolution
     {
@@ -539,6 +542,33 @@ impl Desk {
         let (settings, actor) = (self.settings.clone(), actor.clone());
         self.write(move |ctx| link_in(ctx, &settings, &actor, id, body))
             .await
+    }
+
+    /// A second handler approves the data-fix script of an ops transfer.
+    pub async fn approve_script(
+        &self,
+        actor: &User,
+        id: TicketId,
+        version: Option<i64>,
+    ) -> Result<TicketView, DeskError> {
+        let (settings, actor) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| {
+            require_handler(&actor)?;
+            let mut t = load(ctx, &settings, &actor, id, version)?;
+            let at = ctx.now;
+            lifecycle::approve_script(&mut t, &actor.username, at)?;
+            let detail = serde_json::json!({"script": t.transfer_note});
+            save(
+                ctx,
+                &settings,
+                t,
+                &actor.username,
+                "script.approved",
+                detail,
+                at,
+            )
+        })
+        .await
     }
 
     /// The full customer block, for the handler's detail view; every reveal is audited.

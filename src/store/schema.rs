@@ -118,6 +118,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, key)
     );
     "#,
+    // 2: who transferred a ticket, and the second handler's approval of an ops script.
+    r#"
+    ALTER TABLE tickets ADD COLUMN transferred_by TEXT;
+    ALTER TABLE tickets ADD COLUMN script_approved_by TEXT;
+    ALTER TABLE tickets ADD COLUMN script_approved_at TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

@@ -11,7 +11,8 @@ use crate::domain::ticket::{Category, Customer, Links, Status, Ticket, TicketId}
 const COLUMNS: &str = "id, version, status, transfer_to, priority, category, subcategory, system, channel, \
     title, description, customer_name, customer_account, customer_phone, customer_id_number, \
     submitter, assignee, created_at, updated_at, first_responded_at, resolved_at, closed_at, \
-    resolution, transfer_note, duplicate_of, parent_id, kb_article, external_ref, sla_pauses";
+    resolution, transfer_note, duplicate_of, parent_id, kb_article, external_ref, sla_pauses, \
+    transferred_by, script_approved_by, script_approved_at";
 
 fn word<T: std::str::FromStr>(s: String) -> Result<T, StoreError>
 where
@@ -57,6 +58,9 @@ fn from_row(r: &Row<'_>) -> Result<Ticket, StoreError> {
         },
         kb_article: r.get(26)?,
         external_ref: r.get(27)?,
+        transferred_by: r.get(29)?,
+        script_approved_by: r.get(30)?,
+        script_approved_at: parse_opt_ts(r.get(31)?)?,
         sla_pauses: serde_json::from_str(&r.get::<_, String>(28)?)
             .map_err(|e| StoreError::Corrupt(format!("sla_pauses: {e}")))?,
     })
@@ -72,9 +76,10 @@ pub fn insert(conn: &Connection, t: &Ticket) -> Result<TicketId, StoreError> {
         "INSERT INTO tickets (version, status, transfer_to, priority, category, subcategory, system, channel, \
          title, description, customer_name, customer_account, customer_phone, customer_id_number, \
          submitter, assignee, created_at, updated_at, first_responded_at, resolved_at, closed_at, \
-         resolution, transfer_note, duplicate_of, parent_id, kb_article, external_ref, sla_pauses) \
+         resolution, transfer_note, duplicate_of, parent_id, kb_article, external_ref, sla_pauses, \
+         transferred_by, script_approved_by, script_approved_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+         ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
     )?
     .execute(params![
         t.version,
@@ -105,6 +110,9 @@ pub fn insert(conn: &Connection, t: &Ticket) -> Result<TicketId, StoreError> {
         t.kb_article,
         t.external_ref,
         pauses_json(t)?,
+        t.transferred_by,
+        t.script_approved_by,
+        t.script_approved_at.map(ts),
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -117,7 +125,8 @@ pub fn update(conn: &Connection, t: &Ticket) -> Result<(), StoreError> {
             "UPDATE tickets SET version = ?2, status = ?3, transfer_to = ?4, priority = ?5, category = ?6, \
              subcategory = ?7, system = ?8, title = ?9, description = ?10, assignee = ?11, updated_at = ?12, \
              first_responded_at = ?13, resolved_at = ?14, closed_at = ?15, resolution = ?16, \
-             transfer_note = ?17, duplicate_of = ?18, parent_id = ?19, kb_article = ?20, sla_pauses = ?21 \
+             transfer_note = ?17, duplicate_of = ?18, parent_id = ?19, kb_article = ?20, sla_pauses = ?21, \
+             transferred_by = ?22, script_approved_by = ?23, script_approved_at = ?24 \
              WHERE id = ?1 AND version = ?2 - 1",
         )?
         .execute(params![
@@ -142,6 +151,9 @@ pub fn update(conn: &Connection, t: &Ticket) -> Result<(), StoreError> {
             t.links.parent,
             t.kb_article,
             pauses_json(t)?,
+            t.transferred_by,
+            t.script_approved_by,
+            t.script_approved_at.map(ts),
         ])?;
     if n != 1 {
         return Err(StoreError::Corrupt(format!(

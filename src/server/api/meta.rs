@@ -78,7 +78,11 @@ pub async fn systems(State(s): State<AppState>, _caller: Caller) -> impl IntoRes
 pub async fn users(State(s): State<AppState>, caller: Caller) -> ApiResult<impl IntoResponse> {
     caller.handler()?;
     let all = s.desk.store.read(crate::store::users::all).await?;
-    Ok(axum::Json(all.into_iter().filter(|u| u.role.works_tickets()).collect::<Vec<_>>()))
+    Ok(axum::Json(
+        all.into_iter()
+            .filter(|u| u.role.works_tickets())
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// The user the token belongs to.
@@ -94,6 +98,7 @@ pub async fn me(Caller(user): Caller) -> impl IntoResponse {
         healthz, systems, me, users,
         super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::patch,
         super::tickets::transition, super::tickets::assign, super::tickets::link, super::tickets::customer,
+        super::tickets::approve_script,
         super::tickets::audit,
         super::messages::list, super::messages::create,
         super::attachments::upload, super::attachments::download,

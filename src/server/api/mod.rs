@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/tickets/{id}/assign", post(tickets::assign))
         .route("/api/v1/tickets/{id}/links", post(tickets::link))
+        .route(
+            "/api/v1/tickets/{id}/approve-script",
+            post(tickets::approve_script),
+        )
         .route("/api/v1/tickets/{id}/customer", get(tickets::customer))
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
         .route(

@@ -191,6 +191,30 @@ pub async fn link(
     Ok(axum::Json(s.desk.link(&user, id, b).await?))
 }
 
+/// The body of an approval: the version the approver reviewed.
+#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// A second handler approves the data-fix script of an ops transfer (409 for the script's
+/// author, a non-ops ticket, or a second approval).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/approve-script", request_body = ApproveBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 409, body = ErrorBody)))]
+pub async fn approve_script(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TicketId>,
+    Json(b): Json<ApproveBody>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok(axum::Json(
+        s.desk.approve_script(&user, id, b.version).await?,
+    ))
+}
+
 /// The full customer block for the handler's detail view. Every call is audited.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/customer", tag = "tickets",
     responses((status = 200, body = Customer), (status = 403, body = ErrorBody)))]
