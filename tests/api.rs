@@ -358,13 +358,19 @@ async fn messages_internal_notes_and_attachments() {
         "a public reply is a first response"
     );
 
-    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR fake but starts like a png";
+    // A real screenshot, with an HTML payload glued after it: stored re-encoded, payload gone.
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(40, 30, image::Rgb([200, 30, 30]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut upload = png.clone();
+    upload.extend_from_slice(b"<html><script>alert(1)</script></html>");
     let up = s
         .submitter()
         .post(s.url(&format!(
             "/api/v1/tickets/{id}/attachments?filename=../../截图.png"
         )))
-        .body(png.to_vec())
+        .body(upload)
         .send()
         .await
         .unwrap();
@@ -386,7 +392,28 @@ async fn messages_internal_notes_and_attachments() {
             .unwrap()
             .contains("sandbox")
     );
-    assert_eq!(down.bytes().await.unwrap().as_ref(), png);
+    let stored = down.bytes().await.unwrap();
+    assert_eq!(image::load_from_memory(&stored).unwrap().width(), 40);
+    assert!(
+        !stored.windows(7).any(|w| w == b"<script"),
+        "the glued payload is gone"
+    );
+    // Something that only looks like a PNG is refused, with a message for the phone.
+    let fake = s
+        .submitter()
+        .post(s.url(&format!("/api/v1/tickets/{id}/attachments?filename=x.png")))
+        .body(b"\x89PNG\r\n\x1a\nnot really a png".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fake.status(), 422);
+    let body: Value = fake.json().await.unwrap();
+    assert!(
+        !body["error"]["fields"][0]["zh"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
     // Another submitter cannot fetch it; it does not exist for them.
     let other = s
         .client(&s.other_submitter_token)

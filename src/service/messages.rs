@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::images::{self, ImageError, Limits};
 use super::tickets::{load, publish, save, visible};
 use super::{Created, Desk, DeskError, Idempotency};
 use crate::config::Settings;
 use crate::domain::lifecycle::{self, TransitionRequest};
 use crate::domain::message::{Attachment, Message, check_body, clean_filename};
 use crate::domain::ticket::{Status, TicketId};
+use crate::domain::validate::ValidationErrors;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, changes, messages, tickets};
 
@@ -150,12 +152,27 @@ impl Desk {
             )
             .into());
         }
+        // Images are decoded and re-encoded: EXIF (with GPS) and anything glued after the
+        // picture are dropped, and a decompression bomb is refused before it allocates.
+        let (bytes, content_type) = match sniff_content_type(&bytes) {
+            image if image.starts_with("image/") => {
+                let limits = Limits {
+                    max_bytes: self.settings.server.max_upload_bytes,
+                    ..Limits::default()
+                };
+                let processed =
+                    tokio::task::spawn_blocking(move || images::process(&bytes, &limits))
+                        .await
+                        .map_err(|_| DeskError::Store(StoreError::Closed))?
+                        .map_err(image_refused)?;
+                (processed.bytes, processed.content_type.to_string())
+            }
+            other => (bytes.to_vec(), other.to_string()),
+        };
         let dir = self.store.attachments_dir();
         let stored = tokio::task::spawn_blocking(move || attachments::write_file(&dir, &bytes))
             .await
             .map_err(|_| DeskError::Store(StoreError::Closed))??;
-        let content_type =
-            sniff_content_type(&self.store.attachments_dir().join(&stored.stored_name));
         let (settings, user) = (self.settings.clone(), actor.clone());
         let filename = clean_filename(filename);
         let stored_name = stored.stored_name.clone();
@@ -223,15 +240,20 @@ impl Desk {
     }
 }
 
+/// An image that cannot be stored: the uploader's mistake (422), or ours when re-encoding fails.
+fn image_refused(e: ImageError) -> DeskError {
+    match e {
+        ImageError::Encode(detail) => DeskError::Store(StoreError::Corrupt(format!(
+            "re-encoding an image: {detail}"
+        ))),
+        other => ValidationErrors::one("file", other.message_zh(), other.to_string()).into(),
+    }
+}
+
 /// Decides the served type from the bytes, never from the client's name or header: the few
 /// types a browser may show inline, everything else a download.
-fn sniff_content_type(path: &std::path::Path) -> String {
-    let mut head = [0u8; 16];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-        .unwrap_or(0);
-    let head = &head[..n];
-    let t = if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+fn sniff_content_type(head: &[u8]) -> &'static str {
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
         "image/png"
     } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         "image/jpeg"
@@ -241,6 +263,5 @@ fn sniff_content_type(path: &std::path::Path) -> String {
         "application/pdf"
     } else {
         "application/octet-stream"
-    };
-    t.to_string()
+    }
 }

@@ -5,6 +5,7 @@
 //! way. Access rules (a submitter sees only their own tickets) live here too, not in handlers.
 
 pub mod demo;
+pub mod images;
 pub mod import;
 pub mod messages;
 pub mod tickets;
