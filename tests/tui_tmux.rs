@@ -60,6 +60,7 @@ impl Tmux {
             ])
             .env("XDG_STATE_HOME", home.join("state"))
             .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
             .env_remove("NO_COLOR")
             .status()
             .expect("tmux runs");

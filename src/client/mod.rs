@@ -3,6 +3,7 @@
 //! Every ticket text that comes back is made terminal-safe here, where it enters the client,
 //! so no caller can forget to (DESIGN §4: untrusted text is inert in the terminal).
 
+pub mod cache;
 pub mod sync;
 
 use std::time::Duration;
@@ -183,6 +184,11 @@ impl ApiClient {
         }
     }
 
+    /// The handlers and admins tickets can be assigned to.
+    pub async fn users(&self) -> Result<Vec<crate::domain::people::User>, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/users"))).await
+    }
+
     /// Who the token belongs to.
     pub async fn me(&self) -> Result<crate::domain::people::User, ClientError> {
         self.send(self.http.get(self.url("/api/v1/me"))).await
@@ -309,6 +315,8 @@ pub fn inert(t: &mut TicketView) {
     clean_opt(&mut t.assignee);
     clean_opt(&mut t.resolution);
     clean_opt(&mut t.transfer_note);
+    clean_opt(&mut t.transferred_by);
+    clean_opt(&mut t.script_approved_by);
     clean_opt(&mut t.external_ref);
     for v in [
         &mut t.customer.name,

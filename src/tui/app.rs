@@ -182,7 +182,15 @@ pub enum Overlay {
 pub enum LinkState {
     Connecting,
     Live,
-    Reconnecting { attempt: u32, reason: String },
+    Reconnecting {
+        attempt: u32,
+        reason: String,
+    },
+    /// The server could not be reached at start-up: the cached queue is shown, writes queue.
+    Offline {
+        attempt: u32,
+        reason: String,
+    },
 }
 
 pub struct App {
@@ -207,6 +215,8 @@ pub struct App {
     pub pending: Vec<Key>,
     pub now: DateTime<Utc>,
     pub last_seq: i64,
+    /// Writes waiting in the offline outbox.
+    pub outbox: usize,
     /// Set when something visible changed; the loop renders only then.
     pub dirty: bool,
     pub quit: bool,
@@ -242,6 +252,7 @@ impl App {
             pending: Vec::new(),
             now,
             last_seq: 0,
+            outbox: 0,
             dirty: true,
             quit: false,
         }
@@ -288,6 +299,12 @@ impl App {
             Link::Live => LinkState::Live,
             Link::Reconnecting { attempt, reason } => LinkState::Reconnecting { attempt, reason },
         };
+        self.dirty = true;
+    }
+
+    /// The server cannot be reached: work from the cache.
+    pub fn set_offline(&mut self, attempt: u32, reason: String) {
+        self.link = LinkState::Offline { attempt, reason };
         self.dirty = true;
     }
 

@@ -4,6 +4,10 @@
 //! One `select!` merges key presses, the change stream, a 1 Hz tick (SLA countdowns) and the
 //! results of effects; `App` changes state, this loop does the IO and redraws only when
 //! something changed, at most every ~16 ms.
+//!
+//! The local cache (`client::cache`) lets start-up paint the queue before the network answers
+//! and keeps the workstation readable offline; writes the server cannot take then wait in its
+//! outbox and are replayed, in order, when the link is live again.
 
 pub mod action;
 pub mod app;
@@ -13,6 +17,7 @@ pub mod terminal;
 pub mod theme;
 pub mod view;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,22 +26,45 @@ use anyhow::Context as _;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use crate::client::ApiClient;
-use crate::client::sync::{self, SyncEvent};
+use crate::client::cache::{Cache, CacheError, CacheThread, Outgoing, origin_of};
+use crate::client::sync::{self, Link, SyncEvent};
+use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
 use crate::domain::message::Message;
-use crate::domain::ticket::{Customer, TicketId};
-use crate::domain::view::TicketView;
-use app::{App, Call, Effect};
+use crate::domain::people::User;
+use crate::domain::ticket::{Customer, Status, TicketId};
+use crate::domain::view::{Change, TicketView};
+use crate::service::tickets::TransitionBody;
+use app::{App, Call, Effect, LinkState};
 use keymap::Keymap;
 use theme::{Theme, ThemeEnv};
 
-/// Results of effects, fed back into the app.
+/// Results of effects and background work, fed back into the app.
 enum Loaded {
     Messages(TicketId, Result<Vec<Message>, String>),
+    /// A call's outcome: what to say, and the ticket as the server now has it.
     Done(String, Result<Option<Box<TicketView>>, String>),
     Revealed(TicketId, Customer),
+    /// A call (named by `label`) waits in the outbox; `offline`: because the server could not
+    /// be reached (else it queued behind earlier writes).
+    Queued {
+        label: String,
+        offline: bool,
+    },
+    Toast(String, bool),
+    /// Start-up reached the server.
+    Connected(Box<Connected>),
+    /// Start-up cannot reach the server yet; it keeps trying.
+    Offline {
+        attempt: u32,
+        reason: String,
+    },
+    /// The server turned this workstation away: quit with this.
+    Refused(String),
+    /// An outbox replay finished.
+    Replayed(Result<Replay, CacheError>),
 }
 
 /// How the workstation was started.
@@ -78,41 +106,26 @@ pub fn load_look(settings: &Settings) -> anyhow::Result<(Keymap, Theme, Vec<Stri
 }
 
 /// Runs the workstation until the handler quits or the terminal goes away.
+///
+/// With a cache of this server, the cached queue is painted before any network call and the
+/// server is reached in the background (the workstation starts offline if it cannot be); with
+/// none, the server must answer before the terminal is taken over.
 pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let (keymap, theme, warnings) = load_look(&launch.settings)?;
     for w in &warnings {
         eprintln!("opsdesk: {w}");
     }
     let client = launch.client;
-    let me = client
-        .me()
-        .await
-        .with_context(|| format!("connecting to {}", client.base()))?;
-    if !me.role.works_tickets() {
-        anyhow::bail!(
-            "'{}' is a {}; the workstation is for handlers",
-            me.username,
-            me.role.as_str()
-        );
-    }
-    let since = client.changes(0, 1).await?.latest;
-    let mut tickets = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = client
-            .tickets(&[
-                ("open", "true".to_string()),
-                ("limit", "1000".to_string()),
-                ("offset", offset.to_string()),
-            ])
-            .await?;
-        offset += page.tickets.len();
-        let done = page.tickets.is_empty() || offset as u64 >= page.total;
-        tickets.extend(page.tickets);
-        if done {
-            break;
+    let (cache, cached, cache_note) = match open_cache(client.base()).await {
+        Ok(Some((cache, cached))) => (Some(cache), cached, None),
+        Ok(None) => (None, Cached::default(), None),
+        Err(e) => {
+            tracing::warn!(error = %e, "running without the local cache");
+            let path = cache_path(client.base()).unwrap_or_default();
+            let note = format!("本地缓存不可用 · no local cache ({}): {e}", path.display());
+            (None, Cached::default(), Some(note))
         }
-    }
+    };
 
     let settings = launch.settings;
     let mut app = App::new(
@@ -123,20 +136,45 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         launch.embedded,
         chrono::Utc::now(),
     );
-    app.me = Some(me.username.clone());
-    app.last_seq = since;
-    app.on_tickets(tickets);
+    let (sync_tx, mut sync_rx) = mpsc::channel::<SyncEvent>(1024);
+    let (loaded_tx, mut loaded_rx) = mpsc::channel::<Loaded>(64);
+    let mut work = Work::new(client, cache, sync_tx, loaded_tx);
+    work.queued = cached.queued;
+    if cached.last_seq > 0 {
+        app.me = cached.username;
+        app.last_seq = cached.last_seq;
+        app.on_tickets(cached.tickets);
+        work.known = Some(Known {
+            last_seq: cached.last_seq,
+            origin: cached.origin,
+        });
+        work.start_connecting();
+    } else {
+        let connected = reach(&work.client, work.cache.as_ref(), None)
+            .await
+            .with_context(|| format!("connecting to {}", work.client.base()))?;
+        work.connected(&mut app, connected);
+    }
     for w in warnings {
         app.toast(w, true);
+    }
+    if let Some(note) = cache_note {
+        app.toast(note, true);
+    }
+    if work.queued > 0 {
+        app.toast(
+            format!(
+                "{} 条离线待发 · queued offline: {}",
+                work.queued, work.queued
+            ),
+            false,
+        );
     }
     if let Some(g) = launch.greeting {
         app.toast(g, false);
     }
 
     let mut guard = terminal::TerminalGuard::new()?;
-    let (sync_tx, mut sync_rx) = mpsc::channel::<SyncEvent>(1024);
-    let mut follower = tokio::spawn(sync::follow(client.clone(), since, sync_tx.clone()));
-    let (loaded_tx, mut loaded_rx) = mpsc::channel::<Loaded>(64);
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let frame_gap = Duration::from_millis(16);
@@ -145,6 +183,10 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     tokio::pin!(stop);
 
     loop {
+        if app.outbox != work.queued {
+            app.outbox = work.queued;
+            app.dirty = true;
+        }
         if app.dirty && last_draw.elapsed() >= frame_gap {
             guard.terminal().draw(|f| view::draw(f, &mut app, &theme))?;
             app.dirty = false;
@@ -165,130 +207,882 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
                 // The terminal is gone (a dropped SSH session): quit like a normal exit.
                 Some(Err(_)) | None => vec![Effect::Quit],
             },
-            Some(event) = sync_rx.recv() => match event {
-                SyncEvent::Link(link) => { app.set_link(link); Vec::new() }
-                SyncEvent::Change(change) => app.on_change(&change),
-            },
-            Some(loaded) = loaded_rx.recv() => {
-                match loaded {
-                    Loaded::Messages(id, Ok(list)) => app.on_messages(id, list),
-                    Loaded::Messages(id, Err(e)) => app.toast(format!("#{id}: {e}"), true),
-                    Loaded::Done(what, result) => app.on_done(&what, result),
-                    Loaded::Revealed(id, customer) => app.on_revealed(id, customer),
-                }
+            Some(event) = sync_rx.recv() => work.on_sync(&mut app, event, &mut sync_rx),
+            Some(loaded) = loaded_rx.recv() => work.on_loaded(&mut app, loaded)?,
+            _ = tick.tick() => {
+                app.tick(chrono::Utc::now());
+                work.on_tick(&app);
                 Vec::new()
             }
-            _ = tick.tick() => { app.tick(chrono::Utc::now()); Vec::new() }
             _ = tokio::time::sleep(redraw_in), if app.dirty => Vec::new(),
             () = &mut stop => vec![Effect::Quit],
         };
         for effect in effects {
-            match effect {
-                Effect::Quit => {
-                    follower.abort();
-                    return Ok(());
-                }
-                Effect::LoadMessages(id) => {
-                    let (client, tx) = (client.clone(), loaded_tx.clone());
-                    tokio::spawn(async move {
-                        let result = client.messages(id).await.map_err(|e| e.to_string());
-                        let _ = tx.send(Loaded::Messages(id, result)).await;
-                    });
-                }
-                Effect::Call(call) => {
-                    let (client, tx) = (client.clone(), loaded_tx.clone());
-                    tokio::spawn(async move {
-                        let loaded = perform(&client, call).await;
-                        let _ = tx.send(loaded).await;
-                    });
-                }
-                Effect::Resync => {
-                    follower.abort();
-                    follower =
-                        tokio::spawn(sync::follow(client.clone(), app.last_seq, sync_tx.clone()));
-                    app.toast("正在同步 · syncing", false);
-                }
+            if work.execute(&mut app, effect) {
+                work.stop().await;
+                return Ok(());
             }
         }
     }
 }
 
-/// Carries out a call; the ticket as the server now has it comes back with the outcome.
-async fn perform(client: &ApiClient, call: Call) -> Loaded {
-    let said = |e: crate::client::ClientError| e.to_string();
+/// Where following the server can resume: what the cache holds.
+#[derive(Clone, Debug)]
+struct Known {
+    last_seq: i64,
+    origin: Option<String>,
+}
+
+/// What start-up reads from the cache.
+#[derive(Default)]
+struct Cached {
+    tickets: Vec<TicketView>,
+    last_seq: i64,
+    origin: Option<String>,
+    username: Option<String>,
+    queued: usize,
+}
+
+/// The server reached: who we are to it, and where following it starts.
+struct Connected {
+    me: User,
+    /// Who tickets can be assigned to; empty when the list could not be read.
+    handlers: Vec<String>,
+    since: i64,
+    /// The open queue, loaded because the cache could not be continued (or there was none).
+    snapshot: Option<Vec<TicketView>>,
+    /// Queued writes dropped because the server's history is not the one they were made in.
+    dropped: usize,
+}
+
+/// `OPSDESK_CACHE` names the cache file (`off`: none); else one per server in the platform
+/// cache dir.
+fn cache_path(server: &str) -> Option<PathBuf> {
+    match std::env::var_os("OPSDESK_CACHE") {
+        Some(v) if v == "off" => None,
+        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => Cache::default_path(server),
+    }
+}
+
+/// Opens this server's cache on its own thread and reads what start-up paints.
+async fn open_cache(server: &str) -> Result<Option<(CacheThread, Cached)>, CacheError> {
+    let Some(path) = cache_path(server) else {
+        return Ok(None);
+    };
+    let server = server.to_string();
+    let opened = tokio::task::spawn_blocking(move || -> Result<_, CacheError> {
+        let cache = Cache::open(&path, &server)?;
+        let cached = Cached {
+            tickets: cache.load_open_tickets()?,
+            last_seq: cache.last_seq()?,
+            origin: cache.origin()?,
+            username: cache.username()?,
+            queued: cache.outbox_len()?,
+        };
+        Ok((cache, cached))
+    })
+    .await
+    .map_err(|_| CacheError::Stopped)??;
+    let (cache, cached) = opened;
+    Ok(Some((CacheThread::start(cache)?, cached)))
+}
+
+/// The workstation is for those who work tickets; anyone else is turned away before anything
+/// of theirs is cached.
+fn check_role(me: &User) -> Result<(), ClientError> {
+    if me.role.works_tickets() {
+        return Ok(());
+    }
+    Err(ClientError::Api {
+        status: 403,
+        code: "not_a_handler".into(),
+        message: format!(
+            "'{}' is a {}; the workstation is for handlers",
+            me.username,
+            me.role.as_str()
+        ),
+        fields: Vec::new(),
+    })
+}
+
+/// Reaches the server: who we are, and where to follow from. What the cache knows is
+/// continued when the server's change log is the one it came from and reaches as far;
+/// otherwise the open queue is loaded afresh and replaces the cached copy.
+async fn reach(
+    client: &ApiClient,
+    cache: Option<&CacheThread>,
+    known: Option<Known>,
+) -> Result<Connected, ClientError> {
+    let me = client.me().await?;
+    check_role(&me)?;
+    // The assignee picker still works from the tickets' assignees if this fails.
+    let handlers = client.users().await.map(|list| list.into_iter().map(|u| u.username).collect()).unwrap_or_default();
+    let head = client.changes(0, 1).await?;
+    let origin = head.changes.first().map(origin_of);
+    if let Some(k) = &known
+        && k.origin == origin
+        && head.latest >= k.last_seq
+    {
+        return Ok(Connected {
+            me,
+            handlers,
+            since: k.last_seq,
+            snapshot: None,
+            dropped: 0,
+        });
+    }
+    // Another server behind the same URL: cached ticket numbers would name other tickets.
+    // (The same log but shorter is a restored backup: its tickets are ours, writes may stay.)
+    let other_history = known.as_ref().is_some_and(|k| k.origin != origin);
+    let since = head.latest;
+    let tickets = load_open(client).await?;
+    let mut dropped = 0;
+    if let Some(cache) = cache {
+        let snapshot = tickets.clone();
+        let stored = cache
+            .ask(move |c| -> Result<usize, CacheError> {
+                let dropped = if other_history {
+                    c.forget_history()?
+                } else {
+                    0
+                };
+                c.put_tickets(&snapshot, since)?;
+                if let Some(origin) = origin {
+                    c.set_origin(&origin)?;
+                }
+                Ok(dropped)
+            })
+            .await
+            .and_then(|r| r);
+        match stored {
+            Ok(n) => dropped = n,
+            Err(e) => tracing::warn!(error = %e, "could not store the open queue in the cache"),
+        }
+    }
+    Ok(Connected {
+        me,
+        handlers,
+        since,
+        snapshot: Some(tickets),
+        dropped,
+    })
+}
+
+/// Every open ticket, in pages.
+async fn load_open(client: &ApiClient) -> Result<Vec<TicketView>, ClientError> {
+    let mut tickets = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = client
+            .tickets(&[
+                ("open", "true".to_string()),
+                ("limit", "1000".to_string()),
+                ("offset", offset.to_string()),
+            ])
+            .await?;
+        offset += page.tickets.len();
+        let done = page.tickets.is_empty() || offset as u64 >= page.total;
+        tickets.extend(page.tickets);
+        if done {
+            return Ok(tickets);
+        }
+    }
+}
+
+/// A growing pause between attempts to reach the server, as the sync's reconnects use.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250 * 2u64.saturating_pow(attempt.min(6))).min(Duration::from_secs(15))
+}
+
+/// How long a live link waits before trying the outbox again after it could not all be sent.
+const OUTBOX_RETRY: Duration = Duration::from_secs(30);
+/// Changes taken from the channel into one cache transaction, at most.
+const BATCH: usize = 512;
+
+/// The loop's side of the work: the connection, the cache, and the tasks running for the app.
+struct Work {
+    client: ApiClient,
+    cache: Option<CacheThread>,
+    sync_tx: mpsc::Sender<SyncEvent>,
+    loaded_tx: mpsc::Sender<Loaded>,
+    /// What the cache held at start-up, until the server is reached.
+    known: Option<Known>,
+    /// Reaches the server at start-up, retrying while it cannot.
+    connector: Option<JoinHandle<()>>,
+    /// Follows the server once reached.
+    follower: Option<JoinHandle<()>>,
+    /// Writes waiting in the outbox, as far as this process knows.
+    queued: usize,
+    replaying: bool,
+    /// When to try the outbox again while the link stays live.
+    retry_at: Option<tokio::time::Instant>,
+}
+
+impl Work {
+    fn new(
+        client: ApiClient,
+        cache: Option<CacheThread>,
+        sync_tx: mpsc::Sender<SyncEvent>,
+        loaded_tx: mpsc::Sender<Loaded>,
+    ) -> Work {
+        Work {
+            client,
+            cache,
+            sync_tx,
+            loaded_tx,
+            known: None,
+            connector: None,
+            follower: None,
+            queued: 0,
+            replaying: false,
+            retry_at: None,
+        }
+    }
+
+    /// Reaches the server in the background, while the cached queue is on screen.
+    fn start_connecting(&mut self) {
+        if let Some(task) = self.connector.take() {
+            task.abort();
+        }
+        let (client, cache, tx) = (
+            self.client.clone(),
+            self.cache.clone(),
+            self.loaded_tx.clone(),
+        );
+        let known = self.known.clone();
+        self.connector = Some(tokio::spawn(async move {
+            let mut attempt = 0u32;
+            loop {
+                let loaded = match reach(&client, cache.as_ref(), known.clone()).await {
+                    Ok(c) => Loaded::Connected(Box::new(c)),
+                    Err(
+                        e @ ClientError::Api {
+                            status: 401 | 403, ..
+                        },
+                    ) => Loaded::Refused(format!("{}: {e}", client.base())),
+                    Err(e) => {
+                        attempt += 1;
+                        Loaded::Offline {
+                            attempt,
+                            reason: e.to_string(),
+                        }
+                    }
+                };
+                let again = matches!(loaded, Loaded::Offline { .. });
+                if tx.send(loaded).await.is_err() || !again {
+                    return;
+                }
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }));
+    }
+
+    /// The server answered at last (or at once): follow it from where the cache stops.
+    fn connected(&mut self, app: &mut App, c: Connected) {
+        self.connector = None;
+        self.known = None;
+        app.me = Some(c.me.username.clone());
+        app.handlers = c.handlers;
+        let username = c.me.username.clone();
+        self.submit("remember the user", move |cache| {
+            cache.set_username(&username)
+        });
+        if let Some(tickets) = c.snapshot {
+            app.tickets.clear();
+            app.on_tickets(tickets);
+        }
+        if c.dropped > 0 {
+            self.queued = 0;
+            app.toast(
+                format!(
+                    "服务器数据已更换，丢弃 {n} 条离线待发 · the server's data changed; {n} queued writes dropped",
+                    n = c.dropped
+                ),
+                true,
+            );
+        }
+        app.last_seq = c.since;
+        self.follow(c.since);
+    }
+
+    fn follow(&mut self, since: i64) {
+        if let Some(task) = self.follower.take() {
+            task.abort();
+        }
+        self.follower = Some(tokio::spawn(sync::follow(
+            self.client.clone(),
+            since,
+            self.sync_tx.clone(),
+        )));
+    }
+
+    /// A cache write that nobody waits for; a failure is logged (the server still has it).
+    fn submit(
+        &self,
+        what: &'static str,
+        job: impl FnOnce(&mut Cache) -> Result<(), CacheError> + Send + 'static,
+    ) {
+        if let Some(cache) = &self.cache {
+            cache.submit(move |c| {
+                if let Err(e) = job(c) {
+                    tracing::warn!(error = %e, "cache: could not {what}");
+                }
+            });
+        }
+    }
+
+    /// Whatever the stream has queued is handled at once and written in one transaction.
+    fn on_sync(
+        &mut self,
+        app: &mut App,
+        first: SyncEvent,
+        rx: &mut mpsc::Receiver<SyncEvent>,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut batch: Vec<Change> = Vec::new();
+        let mut next = Some(first);
+        while let Some(event) = next.take() {
+            match event {
+                SyncEvent::Link(link) => self.on_link(app, link),
+                SyncEvent::Change(change) => {
+                    effects.extend(app.on_change(&change));
+                    batch.push(*change);
+                }
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            self.submit("apply changes", move |cache| cache.apply(&batch));
+        }
+        effects
+    }
+
+    fn on_link(&mut self, app: &mut App, link: Link) {
+        let back = link == Link::Live && app.link != LinkState::Live;
+        app.set_link(link);
+        if back {
+            self.replay();
+        }
+    }
+
+    /// Tries the outbox again when the link stayed live but something could not be sent.
+    fn on_tick(&mut self, app: &App) {
+        if app.link == LinkState::Live
+            && !self.replaying
+            && self
+                .retry_at
+                .is_some_and(|at| at <= tokio::time::Instant::now())
+        {
+            self.retry_at = None;
+            self.replay();
+        }
+    }
+
+    fn replay(&mut self) {
+        let Some(cache) = self.cache.clone() else {
+            return;
+        };
+        if self.replaying {
+            return;
+        }
+        self.replaying = true;
+        let (client, tx) = (self.client.clone(), self.loaded_tx.clone());
+        tokio::spawn(async move {
+            let result = replay_outbox(&client, &cache).await;
+            let _ = tx.send(Loaded::Replayed(result)).await;
+        });
+    }
+
+    fn on_loaded(&mut self, app: &mut App, loaded: Loaded) -> anyhow::Result<Vec<Effect>> {
+        match loaded {
+            Loaded::Messages(id, Ok(list)) => app.on_messages(id, list),
+            Loaded::Messages(id, Err(e)) => app.toast(format!("#{id}: {e}"), true),
+            Loaded::Done(what, result) => app.on_done(&what, result),
+            Loaded::Revealed(id, customer) => app.on_revealed(id, customer),
+            Loaded::Toast(text, error) => app.toast(text, error),
+            Loaded::Queued { label, offline } => {
+                self.queued += 1;
+                if offline {
+                    app.toast(
+                        format!("{label}：已离线保存，恢复后自动发送 · queued offline"),
+                        false,
+                    );
+                }
+                if app.link == LinkState::Live {
+                    // The link looks live: send it from the outbox soon, not on a reconnect.
+                    let wait = if offline {
+                        OUTBOX_RETRY / 3
+                    } else {
+                        Duration::ZERO
+                    };
+                    self.retry_at = Some(tokio::time::Instant::now() + wait);
+                }
+            }
+            Loaded::Connected(c) => self.connected(app, *c),
+            Loaded::Offline { attempt, reason } => {
+                if attempt == 1 {
+                    app.toast(
+                        "离线 offline · 显示缓存的工单，写入将排队 showing the cached queue; writes are queued",
+                        true,
+                    );
+                }
+                app.set_offline(attempt, reason);
+            }
+            Loaded::Refused(why) => anyhow::bail!(why),
+            Loaded::Replayed(result) => {
+                self.replaying = false;
+                match result {
+                    Ok(replay) => {
+                        self.queued = replay.left;
+                        if replay.left > 0 {
+                            self.retry_at = Some(tokio::time::Instant::now() + OUTBOX_RETRY);
+                        }
+                        for r in replay.results {
+                            show_replayed(app, r);
+                        }
+                    }
+                    Err(e) => app.toast(
+                        format!("离线待发无法读取 · cannot read the outbox: {e}"),
+                        true,
+                    ),
+                }
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Runs one effect; true when the workstation should quit.
+    fn execute(&mut self, app: &mut App, effect: Effect) -> bool {
+        match effect {
+            Effect::Quit => return true,
+            Effect::LoadMessages(id) => self.load_messages(id),
+            Effect::Call(call) => self.call(app, call),
+            Effect::Resync => {
+                if self.connector.is_some() {
+                    // Still reaching the server: try now instead of after the pause.
+                    self.start_connecting();
+                    app.toast("正在连接 · connecting", false);
+                } else {
+                    self.follow(app.last_seq);
+                    app.toast("正在同步 · syncing", false);
+                }
+            }
+        }
+        false
+    }
+
+    /// The cached conversation at once (when the cache holds all of it), then the server's.
+    fn load_messages(&self, id: TicketId) {
+        let (client, cache, tx) = (
+            self.client.clone(),
+            self.cache.clone(),
+            self.loaded_tx.clone(),
+        );
+        tokio::spawn(async move {
+            let mut shown = false;
+            if let Some(cache) = &cache
+                && let Ok(Ok(Some(list))) = cache.ask(move |c| c.messages(id)).await
+            {
+                shown = true;
+                let _ = tx.send(Loaded::Messages(id, Ok(list))).await;
+            }
+            let loaded = match client.messages(id).await {
+                Ok(list) => {
+                    if let Some(cache) = &cache {
+                        let stored = list.clone();
+                        cache.submit(move |c| {
+                            if let Err(e) = c.put_messages(id, &stored) {
+                                tracing::warn!(error = %e, "cache: could not store a conversation");
+                            }
+                        });
+                    }
+                    Loaded::Messages(id, Ok(list))
+                }
+                Err(ClientError::Unreachable { .. }) if shown => Loaded::Toast(
+                    format!("#{id} 离线：显示缓存的对话 · offline: the cached conversation"),
+                    false,
+                ),
+                Err(ClientError::Unreachable { .. }) => Loaded::Messages(
+                    id,
+                    Err("离线，对话未缓存 · offline; this conversation is not cached".into()),
+                ),
+                Err(e) => Loaded::Messages(id, Err(e.to_string())),
+            };
+            let _ = tx.send(loaded).await;
+        });
+    }
+
+    /// Sends a call; one the server cannot take now goes to the outbox. While writes wait
+    /// there, a new one queues behind them so the server sees them in the handler's order.
+    fn call(&mut self, app: &App, call: Call) {
+        let (client, cache, tx) = (
+            self.client.clone(),
+            self.cache.clone(),
+            self.loaded_tx.clone(),
+        );
+        if (self.queued > 0 || self.replaying)
+            && is_write(&call)
+            && let Some(cache) = cache.clone()
+        {
+            let (label, offline) = (label(&call), app.link != LinkState::Live);
+            tokio::spawn(async move {
+                let loaded = queue(&cache, call, label, offline).await;
+                let _ = tx.send(loaded).await;
+            });
+            return;
+        }
+        tokio::spawn(async move {
+            let (label, done) = (label(&call), success(&call));
+            let loaded = match perform(&client, call).await {
+                Ok(Performed::Ticket(t)) => Loaded::Done(done, Ok(t)),
+                Ok(Performed::Revealed(id, customer)) => Loaded::Revealed(id, customer),
+                Err(NotDone {
+                    error: error @ ClientError::Unreachable { .. },
+                    rest: Some(rest),
+                }) => match &cache {
+                    Some(cache) => queue(cache, rest, label, true).await,
+                    None => Loaded::Done(label, Err(explain(&error))),
+                },
+                Err(NotDone { error, .. }) => Loaded::Done(label, Err(explain(&error))),
+            };
+            let _ = tx.send(loaded).await;
+        });
+    }
+
+    /// Stops the background work and lets the cache finish what it was given.
+    async fn stop(&mut self) {
+        for task in [self.connector.take(), self.follower.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+        }
+        if let Some(cache) = &self.cache {
+            let _ = tokio::time::timeout(Duration::from_secs(2), cache.flush()).await;
+        }
+    }
+}
+
+/// Puts a call in the outbox and says so.
+async fn queue(cache: &CacheThread, call: Call, label: String, offline: bool) -> Loaded {
+    match cache.ask(move |c| c.enqueue(&call)).await.and_then(|r| r) {
+        Ok(_) => Loaded::Queued { label, offline },
+        Err(e) => Loaded::Done(
+            label,
+            Err(format!("未能离线保存 · could not queue it: {e}")),
+        ),
+    }
+}
+
+/// A message carries the key the server deduplicates it by; a transition or a patch carries
+/// the version it was made against, so its content is its key (see [`Outgoing`]).
+impl Outgoing for Call {
+    fn idempotency_key(&self) -> Option<String> {
+        match self {
+            Call::Message { key, .. } => Some(key.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Writes can wait in the outbox; a read (the customer reveal) is only worth doing now.
+fn is_write(call: &Call) -> bool {
+    !matches!(call, Call::Reveal(_))
+}
+
+/// What a call is, for toasts about it.
+fn label(call: &Call) -> String {
     match call {
+        Call::Take { id, .. } => format!("#{id} 受理 take"),
+        Call::Transition { id, body } => format!("#{id} → {}", body.to.label_zh()),
+        Call::Message {
+            id, internal: true, ..
+        } => format!("#{id} 备注 note"),
+        Call::Message { id, .. } => format!("#{id} 回复 reply"),
+        Call::Patch { id, .. } => format!("#{id} 修改 update"),
+        Call::Reveal(id) => format!("#{id} 客户信息 customer"),
+    }
+}
+
+/// What to say when a call went through.
+fn success(call: &Call) -> String {
+    match call {
+        Call::Take { id, .. } => format!("#{id} 已受理 taken"),
+        Call::Message {
+            id, internal: true, ..
+        } => format!("#{id} 备注已保存 note saved"),
+        Call::Message { id, .. } => format!("#{id} 回复已发送 reply sent"),
+        Call::Patch { id, .. } => format!("#{id} 已更新 updated"),
+        Call::Transition { .. } | Call::Reveal(_) => label(call),
+    }
+}
+
+/// The server's refusal in plain words; a version conflict says that nothing was overwritten.
+fn explain(error: &ClientError) -> String {
+    match error {
+        ClientError::Api {
+            status: 409, code, ..
+        } if code == "version_conflict" => {
+            // The gist first: a toast is narrow at 80 columns.
+            "版本冲突，他人已修改，未覆盖 · version conflict: someone changed it meanwhile; \
+             nothing was overwritten"
+                .to_string()
+        }
+        ClientError::Api { fields, .. } if !fields.is_empty() => {
+            format!("{error}: {}", fields.join("; "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What a call achieved.
+enum Performed {
+    /// The ticket as the server now has it, when the call answers with one.
+    Ticket(Option<Box<TicketView>>),
+    Revealed(TicketId, Customer),
+}
+
+/// A call that did not go through, and what of it is still to send (`None` for a read).
+struct NotDone {
+    error: ClientError,
+    rest: Option<Call>,
+}
+
+/// Carries out a call against the server.
+async fn perform(client: &ApiClient, call: Call) -> Result<Performed, NotDone> {
+    let unsent = |call: &Call| {
+        let rest = is_write(call).then(|| call.clone());
+        move |error| NotDone { error, rest }
+    };
+    let ticket = |t: TicketView| Performed::Ticket(Some(Box::new(t)));
+    match &call {
         Call::Take {
             id,
             version,
             me,
             start,
         } => {
-            let result = async {
-                let t = client
-                    .assign(id, Some(&me), Some(version))
-                    .await
-                    .map_err(said)?;
-                if !start {
-                    return Ok(Some(Box::new(t)));
-                }
-                let body = crate::service::tickets::TransitionBody {
-                    to: crate::domain::ticket::Status::Triaging,
-                    transfer_to: None,
-                    note: None,
-                    resolution: None,
-                    version: Some(t.version),
-                };
-                client
-                    .transition(id, &body)
-                    .await
-                    .map(|t| Some(Box::new(t)))
-                    .map_err(said)
+            let t = client
+                .assign(*id, Some(me), Some(*version))
+                .await
+                .map_err(unsent(&call))?;
+            if !start {
+                return Ok(ticket(t));
             }
-            .await;
-            Loaded::Done(format!("#{id} 已受理 taken"), result)
+            // Assigned; what is left to send is the start of triage, at the new version.
+            let rest = Call::Transition {
+                id: *id,
+                body: transition(Status::Triaging, t.version),
+            };
+            client
+                .transition(*id, &transition(Status::Triaging, t.version))
+                .await
+                .map(ticket)
+                .map_err(unsent(&rest))
         }
-        Call::Transition { id, body } => {
-            let what = format!("#{id} → {}", body.to.label_zh());
-            Loaded::Done(
-                what,
-                client
-                    .transition(id, &body)
-                    .await
-                    .map(|t| Some(Box::new(t)))
-                    .map_err(said),
-            )
-        }
+        Call::Transition { id, body } => client
+            .transition(*id, body)
+            .await
+            .map(ticket)
+            .map_err(unsent(&call)),
         Call::Message {
             id,
             body,
             internal,
             key,
-        } => {
-            let what = if internal {
-                format!("#{id} 备注已保存 note saved")
-            } else {
-                format!("#{id} 回复已发送 reply sent")
-            };
-            Loaded::Done(
-                what,
-                client
-                    .post_message(id, &body, internal, &key)
-                    .await
-                    .map(|()| None)
-                    .map_err(said),
-            )
+        } => client
+            .post_message(*id, body, *internal, key)
+            .await
+            .map(|()| Performed::Ticket(None))
+            .map_err(unsent(&call)),
+        Call::Patch { id, body } => client
+            .patch(*id, body)
+            .await
+            .map(ticket)
+            .map_err(unsent(&call)),
+        Call::Reveal(id) => client
+            .reveal_customer(*id)
+            .await
+            .map(|c| Performed::Revealed(*id, c))
+            .map_err(unsent(&call)),
+    }
+}
+
+fn transition(to: Status, version: i64) -> TransitionBody {
+    TransitionBody {
+        to,
+        transfer_to: None,
+        note: None,
+        resolution: None,
+        version: Some(version),
+    }
+}
+
+/// Gives up on a write the server keeps failing (not counting an absent server).
+const MAX_ATTEMPTS: u32 = 5;
+
+/// What one outbox replay did.
+#[derive(Debug)]
+pub struct Replay {
+    pub results: Vec<Replayed>,
+    /// Writes still waiting.
+    pub left: usize,
+}
+
+/// One queued write, replayed.
+#[derive(Debug)]
+pub enum Replayed {
+    /// Sent and removed; the ticket as the server now has it, when the call answers with one.
+    Sent {
+        done: String,
+        ticket: Option<Box<TicketView>>,
+    },
+    /// Refused by the server (a version conflict, a rule): removed, never retried.
+    Refused { label: String, error: ClientError },
+    /// Not sent now and kept; the replay stops here so later writes keep their order.
+    Kept { label: String, error: ClientError },
+    /// Failed too often: removed.
+    GaveUp { label: String, error: ClientError },
+}
+
+/// Sends the outbox in order. A write made against a version that one of our own earlier
+/// writes moved is sent against the version that write produced — the server still refuses
+/// it if anyone else changed the ticket in between.
+pub async fn replay_outbox(client: &ApiClient, cache: &CacheThread) -> Result<Replay, CacheError> {
+    let queued = cache.ask(|c| c.outbox::<Call>()).await??;
+    // Per ticket: the version a queued write was made against → the version ours produced.
+    let mut moved: HashMap<TicketId, (i64, i64)> = HashMap::new();
+    let mut results = Vec::new();
+    for q in queued {
+        let seen = seen_version(&q.call);
+        let call = match seen.and_then(|(id, v)| moved.get(&id).filter(|m| m.0 == v)) {
+            Some(&(_, now)) => with_version(q.call.clone(), now),
+            None => q.call.clone(),
+        };
+        let (label, done) = (label(&call), success(&call));
+        let (id, original) = (q.id, q.call);
+        let outcome = perform(client, call.clone()).await;
+        let (result, stop) = match outcome {
+            Ok(performed) => {
+                let ticket = match performed {
+                    Performed::Ticket(t) => t,
+                    Performed::Revealed(..) => None,
+                };
+                if let (Some((tid, v)), Some(t)) = (seen, &ticket) {
+                    moved.insert(tid, (v, t.version));
+                }
+                cache.ask(move |c| c.done(id)).await??;
+                (Replayed::Sent { done, ticket }, false)
+            }
+            Err(NotDone { error, rest }) => match verdict(&error) {
+                Verdict::Absent => {
+                    let keep = rest.unwrap_or(call);
+                    if keep != original {
+                        cache.ask(move |c| c.replace(id, &keep)).await??;
+                    }
+                    (Replayed::Kept { label, error }, true)
+                }
+                Verdict::Refused => {
+                    cache.ask(move |c| c.done(id)).await??;
+                    (Replayed::Refused { label, error }, false)
+                }
+                Verdict::Later if q.attempts + 1 >= MAX_ATTEMPTS => {
+                    cache.ask(move |c| c.done(id)).await??;
+                    (Replayed::GaveUp { label, error }, false)
+                }
+                Verdict::Later => {
+                    let (keep, said) = (rest.unwrap_or(call), error.to_string());
+                    cache
+                        .ask(move |c| {
+                            if keep != original {
+                                c.replace(id, &keep)?;
+                            }
+                            c.failed(id, &said)
+                        })
+                        .await??;
+                    (Replayed::Kept { label, error }, true)
+                }
+            },
+        };
+        results.push(result);
+        if stop {
+            break;
         }
-        Call::Patch { id, body } => Loaded::Done(
-            format!("#{id} 已更新 updated"),
-            client
-                .patch(id, &body)
-                .await
-                .map(|t| Some(Box::new(t)))
-                .map_err(said),
-        ),
-        Call::Reveal(id) => match client.reveal_customer(id).await {
-            Ok(customer) => Loaded::Revealed(id, customer),
-            Err(e) => Loaded::Done(format!("#{id} 客户信息 customer"), Err(said(e))),
+    }
+    let left = cache.ask(|c| c.outbox_len()).await??;
+    Ok(Replay { results, left })
+}
+
+enum Verdict {
+    /// The server is not there (or does not know us right now): keep, stop, try later.
+    Absent,
+    /// The server said no for a reason a retry will not change: drop and say so.
+    Refused,
+    /// The server failed: keep, count, try later.
+    Later,
+}
+
+fn verdict(error: &ClientError) -> Verdict {
+    match error {
+        ClientError::Unreachable { .. } => Verdict::Absent,
+        // A refused token is fixed by the handler, not by dropping their writes.
+        ClientError::Api { status: 401, .. } => Verdict::Absent,
+        ClientError::Api {
+            status: 408 | 429, ..
+        } => Verdict::Later,
+        ClientError::Api { status, .. } if (400..500).contains(status) => Verdict::Refused,
+        ClientError::Api { .. } | ClientError::Protocol(_) => Verdict::Later,
+    }
+}
+
+/// The ticket and version a write was made against, if it carries one.
+fn seen_version(call: &Call) -> Option<(TicketId, i64)> {
+    match call {
+        Call::Take { id, version, .. } => Some((*id, *version)),
+        Call::Transition { id, body } => body.version.map(|v| (*id, v)),
+        Call::Patch { id, body } => body
+            .get("version")
+            .and_then(serde_json::Value::as_i64)
+            .map(|v| (*id, v)),
+        Call::Message { .. } | Call::Reveal(_) => None,
+    }
+}
+
+fn with_version(call: Call, version: i64) -> Call {
+    match call {
+        Call::Take { id, me, start, .. } => Call::Take {
+            id,
+            version,
+            me,
+            start,
         },
+        Call::Transition { id, mut body } => {
+            body.version = Some(version);
+            Call::Transition { id, body }
+        }
+        Call::Patch { id, mut body } => {
+            if let Some(v) = body.get_mut("version") {
+                *v = serde_json::Value::from(version);
+            }
+            Call::Patch { id, body }
+        }
+        other => other,
+    }
+}
+
+fn show_replayed(app: &mut App, replayed: Replayed) {
+    match replayed {
+        Replayed::Sent { done, ticket } => app.on_done(&done, Ok(ticket)),
+        Replayed::Refused { label, error } => {
+            app.toast(format!("{label} 未发送：{}", explain(&error)), true)
+        }
+        Replayed::Kept { .. } => {}
+        Replayed::GaveUp { label, error } => app.toast(
+            format!("{label} 多次失败，已放弃 · gave up: {}", explain(&error)),
+            true,
+        ),
     }
 }

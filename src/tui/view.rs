@@ -125,6 +125,7 @@ fn render_status(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
             format!("○ 重连 reconnecting ({attempt})"),
             theme.alert("error"),
         ),
+        LinkState::Offline { .. } => ("○ 离线 offline".to_string(), theme.alert("error")),
     };
     let mut spans = vec![
         Span::styled(link, style),
@@ -135,6 +136,12 @@ fn render_status(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
     }
     if let Some(me) = &app.me {
         spans.push(Span::styled(format!("  {me}"), theme.text()));
+    }
+    if app.outbox > 0 {
+        spans.push(Span::styled(
+            format!("  待发 {} queued", app.outbox),
+            theme.alert("warn"),
+        ));
     }
     let hint = if app.pending.is_empty() {
         key_hints(app)

@@ -248,7 +248,9 @@ pub fn binary() -> std::process::Command {
         .env_remove("OPSDESK_TOKEN")
         .env_remove("OPSDESK_DATA")
         .env_remove("OPSDESK_CONFIG")
-        .env("XDG_CONFIG_HOME", "/nonexistent/opsdesk-tests/config");
+        .env("XDG_CONFIG_HOME", "/nonexistent/opsdesk-tests/config")
+        // The workstation's cache belongs to the test, not to the developer's cache dir.
+        .env("OPSDESK_CACHE", "off");
     cmd.env("OPSDESK_LOG", "warn");
     cmd
 }

@@ -1,0 +1,780 @@
+//! The workstation's local copy of one server: the open queue, conversations and the position
+//! in the change log, so start-up paints at once and a dropped link leaves everything readable;
+//! and the outbox of writes made while the server could not be reached, sent again in order
+//! when it can.
+//!
+//! One SQLite file per server, named by a hash of its URL, so two servers never mix. A cache
+//! file is input like the network: every text read back is made terminal-safe again.
+//! rusqlite blocks: the workstation drives a [`Cache`] through a [`CacheThread`], never on its
+//! async workers. May touch: the file, `client::inert`, `domain` types.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::inert;
+use crate::domain::message::Message;
+use crate::domain::sanitize::terminal_safe;
+use crate::domain::ticket::{Status, TicketId};
+use crate::domain::view::{Change, TicketView};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cache file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the cache {path} was written by a newer opsdesk (schema {found}; this one knows {known})"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot encode for the cache: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("the cache thread has stopped")]
+    Stopped,
+}
+
+/// Numbered in code and tracked in `PRAGMA user_version`; append, never edit.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first cache.
+    r#"
+    CREATE TABLE tickets (
+        id          INTEGER PRIMARY KEY,
+        version     INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        json        TEXT NOT NULL
+    );
+    CREATE INDEX tickets_by_status ON tickets (status);
+    CREATE TABLE messages (
+        id          INTEGER PRIMARY KEY,
+        ticket_id   INTEGER NOT NULL,
+        json        TEXT NOT NULL
+    );
+    CREATE INDEX messages_by_ticket ON messages (ticket_id, id);
+    -- Tickets whose whole conversation is here (fetched, or followed since the ticket was
+    -- created): a partial one is never shown as if it were all.
+    CREATE TABLE conversations (
+        ticket_id   INTEGER PRIMARY KEY
+    );
+    CREATE TABLE meta (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    );
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        call            TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT
+    );
+    "#,
+];
+
+/// A write the outbox can hold.
+pub trait Outgoing: Serialize + DeserializeOwned {
+    /// The key that makes sending this twice do it once. `None`: the call's own content is its
+    /// key (a transition or a patch carries the version it was made against, so the same
+    /// content is the same intent).
+    fn idempotency_key(&self) -> Option<String>;
+}
+
+/// One write waiting in the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queued<C> {
+    /// Its place in the outbox; replays go in this order.
+    pub id: i64,
+    pub call: C,
+    /// Times the server answered with an error worth retrying (not counting an absent server).
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// The local copy of one server.
+pub struct Cache {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Cache {
+    /// The cache file for `server` in the platform cache dir.
+    pub fn default_path(server: &str) -> Option<PathBuf> {
+        let dirs = crate::config::project_dirs()?;
+        Some(dirs.cache_dir().join(file_name(server)))
+    }
+
+    /// Opens (or creates) the cache at `path` for `server`. A file that holds another server's
+    /// copy is emptied first, outbox included: its ticket numbers mean other tickets here.
+    pub fn open(path: &Path, server: &str) -> Result<Cache, CacheError> {
+        let io = |source| CacheError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        keep_private(path).map_err(io)?;
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL, not FULL: everything here but the outbox can be fetched again, and in WAL
+        // mode NORMAL never corrupts the file; it can only lose the last commits to a power
+        // cut (a killed process loses nothing). The outbox, the one thing only this file
+        // holds, is written with FULL (see `enqueue`).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        migrate(&mut conn, path)?;
+        let mut cache = Cache {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let server = normalise(server);
+        match cache.meta("server")? {
+            Some(s) if s == server => {}
+            other => {
+                if let Some(previous) = other {
+                    let dropped = cache.forget_history()?;
+                    tracing::warn!(
+                        path = %path.display(),
+                        %previous,
+                        dropped,
+                        "the cache held another server's copy; emptied it"
+                    );
+                }
+                cache.set_meta("server", &server)?;
+            }
+        }
+        Ok(cache)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The cached open tickets, made terminal-safe again.
+    pub fn load_open_tickets(&self) -> Result<Vec<TicketView>, CacheError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT json FROM tickets WHERE status NOT IN (?1, ?2) ORDER BY id")?;
+        let rows = stmt.query_map(
+            params![Status::Resolved.as_str(), Status::Closed.as_str()],
+            |r| r.get::<_, String>(0),
+        )?;
+        let mut out = Vec::new();
+        for json in rows {
+            match decode::<TicketView>(&json?) {
+                Ok(mut t) if t.status.is_open() => {
+                    inert(&mut t);
+                    out.push(t);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable cached ticket"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest change applied; 0 for an empty cache.
+    pub fn last_seq(&self) -> Result<i64, CacheError> {
+        Ok(self
+            .meta("last_seq")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Applies changes from the server in one transaction. A ticket is kept at its highest
+    /// version, so changes applied twice or out of order end in the same state.
+    pub fn apply(&mut self, changes: &[Change]) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        let mut top = meta_in(&tx, "last_seq")?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        // Followed from the very start (an empty server at the first load): the first change
+        // is the log's origin.
+        if top == 0
+            && meta_in(&tx, "origin")?.is_none()
+            && let Some(first) = changes.iter().min_by_key(|c| c.seq)
+        {
+            set_meta_in(&tx, "origin", &origin_of(first))?;
+        }
+        for change in changes {
+            top = top.max(change.seq);
+            if change.kind.starts_with("ticket.") {
+                match serde_json::from_value::<TicketView>(change.data.clone()) {
+                    Ok(t) => {
+                        upsert_ticket(&tx, &t)?;
+                        if change.kind == "ticket.created" {
+                            // Followed from its birth: its whole conversation will be here.
+                            tx.execute(
+                                "INSERT OR IGNORE INTO conversations (ticket_id) VALUES (?1)",
+                                [t.id],
+                            )?;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(seq = change.seq, error = %e, "unreadable ticket change")
+                    }
+                }
+            } else if change.kind == "message.created" {
+                match serde_json::from_value::<Message>(change.data.clone()) {
+                    Ok(m) => insert_message(&tx, &m)?,
+                    Err(e) => {
+                        tracing::warn!(seq = change.seq, error = %e, "unreadable message change")
+                    }
+                }
+            }
+        }
+        set_meta_in(&tx, "last_seq", &top.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A snapshot of the open queue as of change `seq` replaces what was cached (initial load,
+    /// or a server whose change log no longer continues ours). The outbox stays.
+    pub fn put_tickets(&mut self, tickets: &[TicketView], seq: i64) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch("DELETE FROM tickets; DELETE FROM messages; DELETE FROM conversations;")?;
+        for t in tickets {
+            upsert_ticket(&tx, t)?;
+        }
+        set_meta_in(&tx, "last_seq", &seq.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A ticket's whole conversation, terminal-safe; `None` when the cache does not hold all of
+    /// it (never fetched while online).
+    pub fn messages(&self, ticket: TicketId) -> Result<Option<Vec<Message>>, CacheError> {
+        let whole: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT ticket_id FROM conversations WHERE ticket_id = ?1",
+                [ticket],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if whole.is_none() {
+            return Ok(None);
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT json FROM messages WHERE ticket_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([ticket], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            match decode::<Message>(&json?) {
+                Ok(m) if m.ticket_id == ticket => out.push(m),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable cached message"),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Stores a ticket's whole conversation as the server sent it.
+    pub fn put_messages(&mut self, ticket: TicketId, list: &[Message]) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        for m in list.iter().filter(|m| m.ticket_id == ticket) {
+            insert_message(&tx, m)?;
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO conversations (ticket_id) VALUES (?1)",
+            [ticket],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Who used this cache last (the queue's "mine" works offline too).
+    pub fn username(&self) -> Result<Option<String>, CacheError> {
+        Ok(self
+            .meta("username")?
+            .map(|u| terminal_safe(&u).into_owned()))
+    }
+
+    pub fn set_username(&mut self, username: &str) -> Result<(), CacheError> {
+        self.set_meta("username", username)
+    }
+
+    /// What identifies the server's change log (see [`origin_of`]), so a server that was
+    /// replaced by another with the same URL is noticed.
+    pub fn origin(&self) -> Result<Option<String>, CacheError> {
+        self.meta("origin")
+    }
+
+    pub fn set_origin(&mut self, origin: &str) -> Result<(), CacheError> {
+        self.set_meta("origin", origin)
+    }
+
+    /// Drops everything but the server's URL, outbox included; returns how many queued writes
+    /// were dropped. For a file that held another server's copy.
+    pub fn forget_history(&mut self) -> Result<usize, CacheError> {
+        let tx = self.conn.transaction()?;
+        let dropped: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+        tx.execute_batch(
+            "DELETE FROM tickets; DELETE FROM messages; DELETE FROM conversations;
+             DELETE FROM outbox; DELETE FROM meta WHERE key <> 'server';",
+        )?;
+        tx.commit()?;
+        Ok(usize::try_from(dropped).unwrap_or(0))
+    }
+
+    /// Queues a write; false when the same write (by its key) is already queued.
+    pub fn enqueue<C: Outgoing>(&mut self, call: &C) -> Result<bool, CacheError> {
+        let json = serde_json::to_string(call)?;
+        let key = call.idempotency_key().unwrap_or_else(|| content_key(&json));
+        self.durably(|conn| {
+            let added = conn.execute(
+                "INSERT INTO outbox (idempotency_key, call, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+                params![key, json, Utc::now().to_rfc3339()],
+            )?;
+            Ok(added == 1)
+        })
+    }
+
+    /// The queued writes, oldest first. Rows this build cannot read are left in place (a newer
+    /// opsdesk may have written them) and skipped.
+    pub fn outbox<C: Outgoing>(&self) -> Result<Vec<Queued<C>>, CacheError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, call, attempts, last_error FROM outbox ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, json, attempts, last_error) = row?;
+            match serde_json::from_str::<C>(&json) {
+                Ok(call) => out.push(Queued {
+                    id,
+                    call,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    last_error: last_error.map(|e| terminal_safe(&e).into_owned()),
+                }),
+                Err(e) => tracing::warn!(id, error = %e, "skipping an unreadable outbox entry"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many writes wait.
+    pub fn outbox_len(&self) -> Result<usize, CacheError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// The write went through (or was refused for good): it leaves the outbox.
+    pub fn done(&mut self, id: i64) -> Result<(), CacheError> {
+        self.durably(|conn| conn.execute("DELETE FROM outbox WHERE id = ?1", [id]))?;
+        Ok(())
+    }
+
+    /// The server answered with an error worth retrying later.
+    pub fn failed(&mut self, id: i64, error: &str) -> Result<(), CacheError> {
+        self.durably(|conn| {
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Part of a write went through; what is left takes its place in the queue (and its
+    /// order). If that very write is already queued, this entry just leaves.
+    pub fn replace<C: Outgoing>(&mut self, id: i64, call: &C) -> Result<(), CacheError> {
+        let json = serde_json::to_string(call)?;
+        let key = call.idempotency_key().unwrap_or_else(|| content_key(&json));
+        self.durably(|conn| {
+            let changed = conn.execute(
+                "UPDATE OR IGNORE outbox SET call = ?2, idempotency_key = ?3 WHERE id = ?1",
+                params![id, json, key],
+            )?;
+            if changed == 0 {
+                conn.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs an outbox write with `synchronous=FULL`: a queued reply is the only copy of what
+    /// the handler wrote, so it must survive a power cut, not only a crash.
+    fn durably<T>(
+        &mut self,
+        write: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, CacheError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let result = write(&self.conn);
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(result?)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), CacheError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+/// What identifies a server's change log: its first change (a replaced server's log starts at
+/// another instant).
+pub fn origin_of(first: &Change) -> String {
+    format!("{}@{}", first.seq, first.at.to_rfc3339())
+}
+
+/// Reads a cached JSON text with every string in it made terminal-safe, whichever field it
+/// is in (so a field added later is covered too).
+fn decode<T: DeserializeOwned>(json: &str) -> serde_json::Result<T> {
+    if plainly_safe(json) {
+        return serde_json::from_str(json);
+    }
+    let mut value: serde_json::Value = serde_json::from_str(json)?;
+    scrub(&mut value);
+    serde_json::from_value(value)
+}
+
+/// True when decoding `json` cannot yield anything unsafe: no unsafe character as such, and
+/// no escape but the harmless ones (`\n`, `\t`, `\"`, `\\`, `\/`) — the usual case, which
+/// then skips the slower scrubbing path.
+fn plainly_safe(json: &str) -> bool {
+    let mut chars = json.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && !matches!(chars.next(), Some('n' | 't' | '"' | '\\' | '/')) {
+            return false;
+        }
+    }
+    matches!(terminal_safe(json), Cow::Borrowed(_))
+}
+
+fn scrub(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Cow::Owned(safe) = terminal_safe(text) {
+                *text = safe;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+fn meta_in(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<String>> {
+    tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+fn set_meta_in(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// Stores `t` unless a newer version is already there.
+fn upsert_ticket(tx: &Transaction<'_>, t: &TicketView) -> Result<(), CacheError> {
+    let json = serde_json::to_string(t)?;
+    tx.prepare_cached(
+        "INSERT INTO tickets (id, version, status, updated_at, json) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
+             updated_at = excluded.updated_at, json = excluded.json
+         WHERE excluded.version >= tickets.version",
+    )?
+    .execute(params![
+        t.id,
+        t.version,
+        t.status.as_str(),
+        t.updated_at.to_rfc3339(),
+        json
+    ])?;
+    Ok(())
+}
+
+fn insert_message(tx: &Transaction<'_>, m: &Message) -> Result<(), CacheError> {
+    let json = serde_json::to_string(m)?;
+    tx.prepare_cached("INSERT OR REPLACE INTO messages (id, ticket_id, json) VALUES (?1, ?2, ?3)")?
+        .execute(params![m.id, m.ticket_id, json])?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CacheError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if current > known {
+        return Err(CacheError::TooNew {
+            path: path.to_path_buf(),
+            found: current,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The same server written with or without a trailing slash is one server.
+fn normalise(server: &str) -> String {
+    server.trim().trim_end_matches('/').to_string()
+}
+
+fn file_name(server: &str) -> String {
+    let digest = Sha256::digest(normalise(server).as_bytes());
+    format!("server-{}.sqlite3", hex::encode(&digest[..8]))
+}
+
+fn content_key(json: &str) -> String {
+    format!("content-{}", hex::encode(Sha256::digest(json.as_bytes())))
+}
+
+/// The cache holds internal notes and masked customer data: readable by its owner only, from
+/// the moment the file exists (SQLite gives its `-wal` and `-shm` files the same mode).
+#[cfg(unix)]
+fn keep_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn keep_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+type Job = Box<dyn FnOnce(&mut Cache) + Send>;
+
+/// A [`Cache`] on its own thread: jobs run one at a time in the order they were sent, so the
+/// async loop never waits on the disk.
+#[derive(Clone)]
+pub struct CacheThread {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl CacheThread {
+    /// Moves `cache` to a new thread, which ends when the last handle is dropped.
+    pub fn start(cache: Cache) -> Result<CacheThread, CacheError> {
+        let path = cache.path.clone();
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("opsdesk-cache".into())
+            .spawn(move || {
+                let mut cache = cache;
+                while let Ok(job) = queue.recv() {
+                    job(&mut cache);
+                }
+            })
+            .map_err(|source| CacheError::Io { path, source })?;
+        Ok(CacheThread { jobs })
+    }
+
+    /// Runs `job` after everything sent before it, without waiting for it.
+    pub fn submit(&self, job: impl FnOnce(&mut Cache) + Send + 'static) {
+        if self.jobs.send(Box::new(job)).is_err() {
+            tracing::warn!("the cache thread has stopped; a cache write was dropped");
+        }
+    }
+
+    /// Runs `job` after everything sent before it and returns its answer.
+    pub async fn ask<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Cache) -> R + Send + 'static,
+    ) -> Result<R, CacheError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |cache: &mut Cache| {
+                let _ = tx.send(job(cache));
+            }))
+            .map_err(|_| CacheError::Stopped)?;
+        rx.await.map_err(|_| CacheError::Stopped)
+    }
+
+    /// Waits until everything sent so far is written.
+    pub async fn flush(&self) -> Result<(), CacheError> {
+        self.ask(|_| ()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Note {
+        ticket: i64,
+        text: String,
+        key: Option<String>,
+    }
+
+    impl Outgoing for Note {
+        fn idempotency_key(&self) -> Option<String> {
+            self.key.clone()
+        }
+    }
+
+    fn note(text: &str, key: Option<&str>) -> Note {
+        Note {
+            ticket: 1,
+            text: text.into(),
+            key: key.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn only_harmless_escapes_take_the_direct_path() {
+        assert!(plainly_safe(r#"{"a":"一\n二\t\"三\" \\u001b \/"}"#));
+        for hostile in [
+            r#"{"a":"\u001b[6n"}"#,
+            r#"{"a":"\r"}"#,
+            r#"{"a":"\b"}"#,
+            r#"{"a":"\f"}"#,
+            "{\"a\":\"\u{202e}\"}",
+        ] {
+            assert!(!plainly_safe(hostile), "{hostile}");
+        }
+        let t: serde_json::Value = decode(r#"{"a":["x\u001b]52;c;eA==\u0007y"]}"#).unwrap();
+        assert_eq!(t["a"][0], "xy");
+    }
+
+    #[test]
+    fn a_file_per_server_url() {
+        assert_eq!(file_name("http://a:1"), file_name("http://a:1/"));
+        assert_ne!(file_name("http://a:1"), file_name("http://a:2"));
+        assert!(file_name("http://a:1").ends_with(".sqlite3"));
+    }
+
+    #[test]
+    fn migrations_apply_once_and_refuse_newer_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite3");
+        drop(Cache::open(&path, "http://x").unwrap());
+        let cache = Cache::open(&path, "http://x").unwrap();
+        let v: i64 = cache
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        cache.conn.pragma_update(None, "user_version", 999).unwrap();
+        drop(cache);
+        assert!(matches!(
+            Cache::open(&path, "http://x"),
+            Err(CacheError::TooNew { found: 999, .. })
+        ));
+    }
+
+    #[test]
+    fn the_same_write_is_queued_once_and_by_content_when_it_has_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(&dir.path().join("c.sqlite3"), "http://x").unwrap();
+        assert!(cache.enqueue(&note("a", Some("k1"))).unwrap());
+        assert!(!cache.enqueue(&note("a", Some("k1"))).unwrap());
+        assert!(cache.enqueue(&note("b", None)).unwrap());
+        assert!(!cache.enqueue(&note("b", None)).unwrap());
+        assert!(cache.enqueue(&note("c", None)).unwrap());
+        let texts: Vec<String> = cache
+            .outbox::<Note>()
+            .unwrap()
+            .into_iter()
+            .map(|q| q.call.text)
+            .collect();
+        assert_eq!(texts, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn replace_keeps_the_place_and_folds_into_an_identical_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(&dir.path().join("c.sqlite3"), "http://x").unwrap();
+        cache.enqueue(&note("a", None)).unwrap();
+        cache.enqueue(&note("b", None)).unwrap();
+        let first = cache.outbox::<Note>().unwrap()[0].id;
+        cache.replace(first, &note("a2", None)).unwrap();
+        let texts: Vec<String> = cache
+            .outbox::<Note>()
+            .unwrap()
+            .into_iter()
+            .map(|q| q.call.text)
+            .collect();
+        assert_eq!(texts, ["a2", "b"]);
+        cache.replace(first, &note("b", None)).unwrap();
+        assert_eq!(cache.outbox_len().unwrap(), 1);
+    }
+
+    #[test]
+    fn unreadable_outbox_rows_are_skipped_not_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(&dir.path().join("c.sqlite3"), "http://x").unwrap();
+        cache
+            .conn
+            .execute(
+                "INSERT INTO outbox (idempotency_key, call, created_at) VALUES ('x', '{', 'now')",
+                [],
+            )
+            .unwrap();
+        cache.enqueue(&note("a", None)).unwrap();
+        assert_eq!(cache.outbox::<Note>().unwrap().len(), 1);
+        assert_eq!(cache.outbox_len().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_thread_runs_jobs_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c.sqlite3"), "http://x").unwrap();
+        let thread = CacheThread::start(cache).unwrap();
+        for text in ["a", "b", "c"] {
+            thread.submit(move |c| {
+                c.enqueue(&note(text, None)).unwrap();
+            });
+        }
+        let texts = thread
+            .ask(|c| c.outbox::<Note>().unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|q| q.call.text)
+            .collect::<Vec<_>>();
+        assert_eq!(texts, ["a", "b", "c"]);
+    }
+}
