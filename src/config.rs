@@ -40,6 +40,7 @@ pub struct Config {
     pub sla: SlaConfig,
     /// Replaces the default ten systems when present.
     pub system: Vec<SystemDef>,
+    pub notify: NotifyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,6 +152,221 @@ struct SystemsFile {
     system: Vec<SystemDef>,
 }
 
+/// `[notify]`: where notifications of new tickets, replies, resolutions and follow-ups go.
+/// Every channel is optional; with none configured nothing is queued.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// The server's address as people reach it, for links in messages (`http(s)://…`).
+    pub public_url: Option<String>,
+    pub smtp: Option<SmtpConfig>,
+    pub wecom: Option<WecomConfig>,
+    pub webhooks: Vec<WebhookConfig>,
+    /// How long one delivery may take before it counts as failed.
+    pub timeout: String,
+    /// The first retry waits this long; each further one twice as long as the one before.
+    pub retry_base: String,
+    /// The longest wait between two attempts.
+    pub retry_max: String,
+    /// A notification still undelivered this long after it was queued is given up (and kept,
+    /// with its last error, for the record).
+    pub give_up_after: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            smtp: None,
+            wecom: None,
+            webhooks: Vec::new(),
+            timeout: "5s".into(),
+            retry_base: "5s".into(),
+            retry_max: "10m".into(),
+            give_up_after: "24h".into(),
+        }
+    }
+}
+
+/// `[notify.smtp]`: mail to the handlers' address(es) for new tickets and follow-ups.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    /// Default: 25 without TLS, 587 with STARTTLS, 465 with implicit TLS.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: SmtpTls,
+    pub from: String,
+    pub to: Vec<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text; for a relay on loopback or a trusted segment only.
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+impl SmtpConfig {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        })
+    }
+}
+
+/// `[notify.wecom]`: a WeCom (企业微信) group robot's webhook address.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WecomConfig {
+    pub url: String,
+}
+
+/// `[[notify.webhooks]]`: a generic JSON webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+}
+
+/// The validated `[notify]` section: URLs checked, durations parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// Without a trailing slash.
+    pub public_url: Option<String>,
+    pub smtp: Option<SmtpConfig>,
+    pub wecom: Option<String>,
+    pub webhooks: Vec<String>,
+    pub timeout: std::time::Duration,
+    pub retry: crate::domain::notify::RetryPolicy,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifyConfig::default()
+            .settings()
+            .expect("the built-in notify defaults are valid")
+    }
+}
+
+impl NotifySettings {
+    /// Whether any channel is configured: without one, nothing is queued.
+    pub fn any_channel(&self) -> bool {
+        self.smtp.is_some() || self.wecom.is_some() || !self.webhooks.is_empty()
+    }
+}
+
+impl NotifyConfig {
+    fn settings(&self) -> Result<NotifySettings, String> {
+        let duration = |key: &str, v: &str| {
+            parse_duration(v)
+                .map(|s| std::time::Duration::from_secs(s.unsigned_abs()))
+                .ok_or_else(|| {
+                    format!("notify.{key}: '{v}' is not a duration such as 5s, 10m or 24h")
+                })
+        };
+        let timeout = duration("timeout", &self.timeout)?;
+        let retry = crate::domain::notify::RetryPolicy {
+            base: duration("retry_base", &self.retry_base)?,
+            max: duration("retry_max", &self.retry_max)?,
+            give_up_after: duration("give_up_after", &self.give_up_after)?,
+        };
+        if retry.max < retry.base {
+            return Err("notify.retry_max is shorter than notify.retry_base".into());
+        }
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(|u| {
+                check_http_url("notify.public_url", u).map(|u| u.trim_end_matches('/').to_string())
+            })
+            .transpose()?;
+        let wecom = self
+            .wecom
+            .as_ref()
+            .map(|w| check_http_url("notify.wecom.url", &w.url))
+            .transpose()?;
+        let webhooks = self
+            .webhooks
+            .iter()
+            .map(|w| check_http_url("notify.webhooks.url", &w.url))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(smtp) = &self.smtp {
+            check_smtp(smtp)?;
+        }
+        Ok(NotifySettings {
+            public_url,
+            smtp: self.smtp.clone(),
+            wecom,
+            webhooks,
+            timeout,
+            retry,
+        })
+    }
+}
+
+/// An endpoint address must be an absolute `http` or `https` URL with a host; nothing else
+/// (file:, ftp:, a bare path) is ever fetched.
+fn check_http_url(key: &str, url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("{key}: '{url}' is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "{key}: '{url}' must start with http:// or https://"
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{key}: '{url}' names no host"));
+    }
+    Ok(url.to_string())
+}
+
+fn check_smtp(smtp: &SmtpConfig) -> Result<(), String> {
+    if smtp.host.trim().is_empty() {
+        return Err("notify.smtp.host is empty".into());
+    }
+    let mailbox = |key: &str, v: &str| {
+        v.parse::<lettre::message::Mailbox>()
+            .map(drop)
+            .map_err(|e| format!("notify.smtp.{key}: '{v}' is not an e-mail address: {e}"))
+    };
+    mailbox("from", &smtp.from)?;
+    if smtp.to.is_empty() {
+        return Err("notify.smtp.to: name at least one address".into());
+    }
+    for to in &smtp.to {
+        mailbox("to", to)?;
+    }
+    if smtp.username.is_some() != smtp.password.is_some() {
+        return Err("notify.smtp: give both username and password, or neither".into());
+    }
+    // A password must never cross a network in clear; loopback (a local relay) is the exception.
+    let loopback = smtp.host == "localhost"
+        || smtp
+            .host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if smtp.tls == SmtpTls::None && smtp.password.is_some() && !loopback {
+        return Err(format!(
+            "notify.smtp: a password with tls = \"none\" would cross the network in clear; use \"starttls\" or \"tls\" for {}",
+            smtp.host
+        ));
+    }
+    Ok(())
+}
+
 /// What the running program works with, derived once from [`Config`].
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -160,11 +376,34 @@ pub struct Settings {
     pub calendar: BusinessCalendar,
     pub sla: SlaPolicy,
     pub systems: Vec<SystemDef>,
+    pub notify: NotifySettings,
 }
 
 impl Settings {
     pub fn system_keys(&self) -> Vec<&str> {
         self.systems.iter().map(|s| s.key.as_str()).collect()
+    }
+
+    /// The system's display name (its key when it is not configured).
+    pub fn system_name<'a>(&'a self, key: &'a str) -> &'a str {
+        self.systems
+            .iter()
+            .find(|s| s.key == key)
+            .map_or(key, |s| s.name.as_str())
+    }
+
+    /// These settings with every notification channel removed: for replaying history (the
+    /// demo loader, the ITSM import), which must not page anyone.
+    pub fn without_notifications(&self) -> Settings {
+        Settings {
+            notify: NotifySettings {
+                smtp: None,
+                wecom: None,
+                webhooks: Vec::new(),
+                ..self.notify.clone()
+            },
+            ..self.clone()
+        }
     }
 }
 
@@ -298,6 +537,8 @@ impl Config {
             }
         }
 
+        let notify = self.notify.settings().map_err(invalid)?;
+
         Ok(Settings {
             server: self.server.clone(),
             client: self.client.clone(),
@@ -305,6 +546,7 @@ impl Config {
             calendar,
             sla,
             systems,
+            notify,
         })
     }
 }
@@ -461,5 +703,97 @@ mod tests {
                 .to_string()
                 .contains("Mars/Base")
         );
+    }
+
+    #[test]
+    fn notify_section_parses_and_defaults_to_silence() {
+        assert!(!Settings::default().notify.any_channel());
+        let text = r#"
+            [notify]
+            public_url = "http://desk.example:7878/"
+            timeout = "3s"
+            retry_base = "1s"
+            retry_max = "1m"
+            give_up_after = "2h"
+            [notify.smtp]
+            host = "127.0.0.1"
+            port = 2525
+            tls = "none"
+            from = "opsdesk@example.com"
+            to = ["oncall@example.com", "值班 <duty@example.com>"]
+            username = "u"
+            password = "p"
+            [notify.wecom]
+            url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"
+            [[notify.webhooks]]
+            url = "http://127.0.0.1:9000/hook"
+            [[notify.webhooks]]
+            url = "https://hooks.example/opsdesk"
+        "#;
+        let s = Config::parse(text, Path::new("n.toml"))
+            .unwrap()
+            .settings(Path::new("n.toml"))
+            .unwrap();
+        let n = &s.notify;
+        assert!(n.any_channel());
+        assert_eq!(n.public_url.as_deref(), Some("http://desk.example:7878"));
+        assert_eq!(n.timeout, std::time::Duration::from_secs(3));
+        assert_eq!(n.retry.base, std::time::Duration::from_secs(1));
+        assert_eq!(n.retry.give_up_after, std::time::Duration::from_secs(7200));
+        assert_eq!(n.webhooks.len(), 2);
+        let smtp = n.smtp.as_ref().unwrap();
+        assert_eq!((smtp.port(), smtp.tls), (2525, SmtpTls::None));
+        assert!(!s.without_notifications().notify.any_channel());
+    }
+
+    #[test]
+    fn notify_mistakes_are_refused_with_the_key() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[[notify.webhooks]]\nurl = \"file:///etc/passwd\"\n",
+                "notify.webhooks.url",
+            ),
+            (
+                "[[notify.webhooks]]\nurl = \"127.0.0.1:9000/hook\"\n",
+                "notify.webhooks.url",
+            ),
+            ("[notify.wecom]\nurl = \"ftp://x/y\"\n", "notify.wecom.url"),
+            ("[notify]\npublic_url = \"desk\"\n", "notify.public_url"),
+            ("[notify]\nretry_base = \"soon\"\n", "notify.retry_base"),
+            (
+                "[notify]\nretry_base = \"10m\"\nretry_max = \"1m\"\n",
+                "notify.retry_max",
+            ),
+            (
+                "[notify.smtp]\nhost = \"h\"\nfrom = \"not an address\"\nto = [\"a@b.c\"]\n",
+                "notify.smtp.from",
+            ),
+            (
+                "[notify.smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\nto = []\n",
+                "notify.smtp.to",
+            ),
+            (
+                "[notify.smtp]\nhost = \"mail.example\"\ntls = \"none\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\nusername = \"u\"\npassword = \"p\"\n",
+                "in clear",
+            ),
+        ];
+        for (text, want) in cases {
+            let cfg = Config::parse(text, Path::new("n.toml")).unwrap();
+            let msg = cfg.settings(Path::new("n.toml")).unwrap_err().to_string();
+            assert!(
+                msg.starts_with("n.toml:") && msg.contains(want),
+                "{text}: {msg}"
+            );
+        }
+        for text in [
+            "[notify]\nbogus = 1\n",
+            "[notify.wecom]\nurl = \"http://x\"\nkey = \"k\"\n",
+            "[notify.smtp]\nhost = \"h\"\ntls = \"ssl\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\n",
+        ] {
+            let msg = Config::parse(text, Path::new("n.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with("n.toml:"), "{text}: {msg}");
+        }
     }
 }

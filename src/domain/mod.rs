@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod lifecycle;
 pub mod mask;
 pub mod message;
+pub mod notify;
 pub mod people;
 pub mod sanitize;
 pub mod similar;

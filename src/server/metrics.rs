@@ -4,12 +4,18 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use crate::store::notifications::Counts;
+
 #[derive(Default)]
 pub struct Metrics {
     /// Responses by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
     pub shed: AtomicU64,
     pub event_streams: AtomicI64,
+    /// Notifications delivered by the notify worker since start.
+    pub notify_sent: AtomicU64,
+    /// Failed delivery attempts since start (each retry that fails counts again).
+    pub notify_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -19,7 +25,12 @@ impl Metrics {
     }
 
     /// Renders the counters plus the store figures read for this scrape.
-    pub fn render(&self, tickets_by_status: &[(String, u64)], latest_seq: i64) -> String {
+    pub fn render(
+        &self,
+        tickets_by_status: &[(String, u64)],
+        latest_seq: i64,
+        notifications: &Counts,
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -65,6 +76,38 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE opsdesk_change_seq gauge");
         let _ = writeln!(out, "opsdesk_change_seq {latest_seq}");
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_notifications Undelivered notifications: pending (not tried yet), retrying (failed, will be tried again), failed (given up)."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_notifications gauge");
+        for (state, n) in [
+            ("pending", notifications.pending),
+            ("retrying", notifications.retrying),
+            ("failed", notifications.failed),
+        ] {
+            let _ = writeln!(out, "opsdesk_notifications{{state=\"{state}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_notifications_sent_total Notifications delivered since start."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_notifications_sent_total counter");
+        let _ = writeln!(
+            out,
+            "opsdesk_notifications_sent_total {}",
+            self.notify_sent.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_notification_failures_total Failed notification delivery attempts since start."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_notification_failures_total counter");
+        let _ = writeln!(
+            out,
+            "opsdesk_notification_failures_total {}",
+            self.notify_failures.load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -5,12 +5,14 @@
 //! timeout against slow clients. Every request is bounded: body size, time, and concurrency
 //! (beyond the limit the server sheds load with 503 rather than queueing without bound).
 //! Event streams are long-lived, so they sit outside the timeout and the concurrency limit
-//! and have their own cap.
+//! and have their own cap. Background jobs (`jobs/`: the notify worker) run beside the
+//! requests and stop with the server.
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod jobs;
 pub mod metrics;
 
 use std::future::Future;
@@ -150,14 +152,20 @@ async fn errors_as_json(State(state): State<AppState>, req: Request, next: Next)
 }
 
 /// Serves `desk` on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish, ends event streams and checkpoints the database.
+/// finish, ends event streams, stops the background jobs and checkpoints the database.
 pub async fn launch(
     listener: TcpListener,
     desk: Desk,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let state = AppState::new(desk.clone(), stop_rx);
+    let state = AppState::new(desk.clone(), stop_rx.clone());
+    let notifier = jobs::notify::spawn(
+        desk.store.clone(),
+        desk.settings.notify.clone(),
+        state.metrics.clone(),
+        stop_rx,
+    );
     let app = router(state);
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -206,6 +214,13 @@ pub async fn launch(
         .is_err()
     {
         tracing::warn!("some connections did not finish within the grace period");
+    }
+    // The worker records the outcomes it has before it stops, so it ends before the store.
+    if tokio::time::timeout(SHUTDOWN_GRACE, notifier)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the notify worker did not stop within the grace period");
     }
     let store = desk.store.clone();
     let _ = tokio::task::spawn_blocking(move || store.shutdown()).await;

@@ -216,7 +216,8 @@ impl Desk {
     /// Seeds the demo data into an empty store (a store with any user is left alone), then
     /// issues a fresh token for the first demo handler.
     pub async fn seed_demo(&self) -> Result<DemoCredentials, DeskError> {
-        let settings = self.settings.clone();
+        // Replayed history pages no one.
+        let settings = self.settings.without_notifications();
         let demo_users = users()?;
         let handler = demo_users
             .iter()

@@ -152,6 +152,8 @@ impl Desk {
             .from_reader(text.as_bytes());
         self.ensure_itsm_user().await?;
         let tz = self.settings.calendar.tz();
+        // Imported tickets are history from the legacy system: they page no one.
+        let quiet = std::sync::Arc::new(self.settings.without_notifications());
         let mut outcomes = Vec::new();
         for record in reader.records() {
             let record = match record {
@@ -175,7 +177,7 @@ impl Desk {
                     .filter(|v| !v.is_empty())
                     .map(str::to_string)
             };
-            outcomes.push(self.import_row(line, &field, tz).await);
+            outcomes.push(self.import_row(line, &field, tz, &quiet).await);
         }
         Ok(outcomes)
     }
@@ -185,6 +187,7 @@ impl Desk {
         line: u64,
         field: &dyn Fn(&str) -> Option<String>,
         tz: chrono_tz::Tz,
+        quiet: &std::sync::Arc<crate::config::Settings>,
     ) -> RowOutcome {
         let external_ref = field("external_ref");
         let refused = |reason: String| RowOutcome::Refused {
@@ -252,7 +255,7 @@ impl Desk {
             external_ref: Some(reference.clone()),
         };
         let submitter = field("submitter");
-        let settings = self.settings.clone();
+        let settings = quiet.clone();
         let reference_in = reference.clone();
         let result = self
             .write(move |ctx| {

@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::images::{self, ImageError, Limits};
-use super::tickets::{load, publish, save, visible};
-use super::{Created, Desk, DeskError, Idempotency};
+use super::tickets::{load, publish, save, view_of, visible};
+use super::{Created, Desk, DeskError, Idempotency, notify};
 use crate::config::Settings;
 use crate::domain::lifecycle::{self, TransitionRequest};
 use crate::domain::message::{Attachment, Message, check_body, clean_filename};
-use crate::domain::ticket::{Status, TicketId};
+use crate::domain::notify::Event;
+use crate::domain::ticket::{Status, Ticket, TicketId};
 use crate::domain::validate::ValidationErrors;
+use crate::domain::view::TicketView;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, changes, messages, tickets};
 
@@ -26,9 +28,9 @@ pub struct NewMessage {
     pub internal: bool,
 }
 
-/// Adds a message at `at` and applies what it means for the ticket: a handler's first public
-/// reply is the first response; a submitter answering a ticket that waits on them puts it back
-/// in the handler's hands (and the SLA clock running).
+/// Adds a message at `at`, applies what it means for the ticket (see [`record_in`]) and queues
+/// its notification: a handler's public reply tells the submitter, a submitter's message tells
+/// the handlers; internal notes tell no one.
 pub(crate) fn insert_in(
     ctx: &mut WriteCtx<'_>,
     settings: &Settings,
@@ -38,6 +40,58 @@ pub(crate) fn insert_in(
     internal: bool,
     at: DateTime<Utc>,
 ) -> Result<Message, DeskError> {
+    let (m, t, saved) = record_in(ctx, settings, actor, ticket_id, body, internal, at)?;
+    let event = match (internal, actor.role.works_tickets()) {
+        (true, _) => None,
+        // A handler answering their own ticket needs no message about it.
+        (false, true) => (actor.username != t.submitter).then_some(Event::Replied),
+        (false, false) => Some(Event::FollowUp),
+    };
+    if let Some(event) = event.filter(|e| notify::wanted(settings, *e)) {
+        let view = match saved {
+            Some(view) => view,
+            None => view_of(ctx, settings, &t)?,
+        };
+        notify::enqueue(
+            ctx,
+            settings,
+            event,
+            &t.customer,
+            &view,
+            Some(&m),
+            &actor.username,
+        )?;
+    }
+    Ok(m)
+}
+
+/// [`insert_in`] for a message that is part of a larger change whose own notification
+/// carries it (the resolution note of a resolve).
+pub(crate) fn insert_quiet_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    ticket_id: TicketId,
+    body: String,
+    internal: bool,
+    at: DateTime<Utc>,
+) -> Result<Message, DeskError> {
+    record_in(ctx, settings, actor, ticket_id, body, internal, at).map(|(m, _, _)| m)
+}
+
+/// Stores a message and applies what it means for the ticket: a handler's first public reply
+/// is the first response; a submitter answering a ticket that waits on them puts it back in
+/// the handler's hands (and the SLA clock running). Returns the message, the ticket as it is
+/// now, and its view when the ticket itself changed.
+fn record_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    ticket_id: TicketId,
+    body: String,
+    internal: bool,
+    at: DateTime<Utc>,
+) -> Result<(Message, Ticket, Option<TicketView>), DeskError> {
     check_body(&body)?;
     if internal && !actor.role.works_tickets() {
         return Err(DeskError::Forbidden(
@@ -77,19 +131,20 @@ pub(crate) fn insert_in(
         };
         lifecycle::apply(&mut t, &resume, at)?;
     }
+    let mut saved = None;
     if t != before {
         let detail = serde_json::json!({"message": m.id, "status": t.status});
-        save(
+        saved = Some(save(
             ctx,
             settings,
-            t,
+            t.clone(),
             &actor.username,
             "ticket.answered",
             detail,
             at,
-        )?;
+        )?);
     }
-    Ok(m)
+    Ok((m, t, saved))
 }
 
 impl Desk {

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod images;
 pub mod import;
 pub mod messages;
+pub mod notify;
 pub mod tickets;
 
 use std::sync::Arc;

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::{Created, Desk, DeskError, Idempotency};
 use crate::config::Settings;
 use crate::domain::lifecycle::{self, TransitionRequest};
+use crate::domain::notify::Event;
 use crate::domain::ticket::{
     Category, Channel, Customer, LinkKind, Priority, Status, Ticket, TicketId, TransferTarget,
 };
@@ -134,6 +135,16 @@ fn sla_ctx(settings: &Settings) -> SlaContext<'_> {
     }
 }
 
+/// The ticket as the API shows it now, without recording anything.
+pub(crate) fn view_of(
+    ctx: &WriteCtx<'_>,
+    settings: &Settings,
+    t: &Ticket,
+) -> Result<TicketView, DeskError> {
+    let attachments = attachments::for_ticket(ctx.conn, t.id)?;
+    Ok(ticket_view(t, attachments, &sla_ctx(settings), ctx.now))
+}
+
 /// Renders the ticket, records the change on the stream and returns the view.
 pub(crate) fn publish(
     ctx: &mut WriteCtx<'_>,
@@ -195,6 +206,15 @@ pub(crate) fn create_in(
         &serde_json::json!({"channel": channel}),
     )?;
     let view = publish(ctx, settings, "ticket.created", &t, &actor.username)?;
+    super::notify::enqueue(
+        ctx,
+        settings,
+        Event::Created,
+        &t.customer,
+        &view,
+        None,
+        &actor.username,
+    )?;
     Ok((t, view))
 }
 
@@ -222,8 +242,9 @@ pub(crate) fn transition_in(
     if body.to == Status::Resolved
         && let Some(resolution) = &t.resolution
     {
-        // The submitter is told the answer in the conversation, where MSS shows it.
-        super::messages::insert_in(
+        // The submitter is told the answer in the conversation, where MSS shows it; the
+        // resolve's own notification carries it, so the message adds none of its own.
+        super::messages::insert_quiet_in(
             ctx,
             settings,
             actor,
@@ -234,7 +255,9 @@ pub(crate) fn transition_in(
         )?;
     }
     let detail = serde_json::json!({"from": from, "to": t.status, "transfer_to": t.transfer_to, "note": body.note});
-    save(
+    let resolved = from != Status::Resolved && t.status == Status::Resolved;
+    let customer = resolved.then(|| t.customer.clone());
+    let view = save(
         ctx,
         settings,
         t,
@@ -242,7 +265,19 @@ pub(crate) fn transition_in(
         "ticket.transitioned",
         detail,
         at,
-    )
+    )?;
+    if let Some(customer) = customer {
+        super::notify::enqueue(
+            ctx,
+            settings,
+            Event::Resolved,
+            &customer,
+            &view,
+            None,
+            &actor.username,
+        )?;
+    }
+    Ok(view)
 }
 
 fn check_assignee(ctx: &WriteCtx<'_>, assignee: &Option<String>) -> Result<(), DeskError> {

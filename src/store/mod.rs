@@ -14,6 +14,7 @@ pub mod audit;
 pub mod changes;
 pub mod idempotency;
 pub mod messages;
+pub mod notifications;
 mod schema;
 pub mod tickets;
 pub mod users;

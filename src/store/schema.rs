@@ -124,6 +124,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tickets ADD COLUMN script_approved_by TEXT;
     ALTER TABLE tickets ADD COLUMN script_approved_at TEXT;
     "#,
+    // 3: the notification queue. A row is queued in the transaction of the change it tells
+    // about; `sent_at` set = delivered; `next_attempt_at` NULL while unsent = given up.
+    r#"
+    CREATE TABLE notifications (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel         TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        ticket_id       INTEGER,
+        payload         TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error      TEXT,
+        sent_at         TEXT
+    );
+    CREATE INDEX notifications_unsent ON notifications (next_attempt_at) WHERE sent_at IS NULL;
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

@@ -11,7 +11,7 @@ use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
 use crate::store::users::User;
-use crate::store::{changes, tickets};
+use crate::store::{changes, notifications, tickets};
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -43,7 +43,7 @@ pub async fn healthz(State(s): State<AppState>) -> ApiResult<impl IntoResponse> 
 
 /// Prometheus text format.
 pub async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let (by_status, latest) = s
+    let (by_status, latest, notifications) = s
         .desk
         .store
         .read(|conn| {
@@ -54,10 +54,14 @@ pub async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> 
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
             })?;
             let by_status = rows.collect::<Result<Vec<_>, _>>()?;
-            Ok((by_status, changes::latest(conn)?))
+            Ok((
+                by_status,
+                changes::latest(conn)?,
+                notifications::counts(conn)?,
+            ))
         })
         .await?;
-    let text = s.metrics.render(&by_status, latest);
+    let text = s.metrics.render(&by_status, latest, &notifications);
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -1,0 +1,542 @@
+//! Notifications end to end: a real server queues them with each change, and its worker
+//! delivers them to real receivers on loopback — a small SMTP server, a generic webhook and a
+//! WeCom-style robot endpoint — masked, retried, and kept across a restart.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use base64::Engine;
+use common::{TestServer, free_port, good_ticket};
+use opsdesk::config::{Config, Settings};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// Every wait in these tests gives up after this long.
+const WAIT: Duration = Duration::from_secs(20);
+/// Customer values of `good_ticket` that must never leave the server in full.
+const SECRETS: [&str; 3] = ["13812341234", "310012345678", "11010519491231002X"];
+
+/// Polls `check` until it yields a value, or panics after [`WAIT`].
+async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One message the SMTP receiver accepted.
+#[derive(Clone, Debug)]
+struct Mail {
+    rcpt: Vec<String>,
+    /// Everything between DATA and the final dot, as sent.
+    raw: String,
+}
+
+impl Mail {
+    /// The text body, decoded from its transfer encoding (base64).
+    fn text(&self) -> String {
+        let (_, body) = self.raw.split_once("\r\n\r\n").expect("headers and a body");
+        let compact: String = body.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .expect("a base64 body");
+        String::from_utf8(bytes).expect("UTF-8 text")
+    }
+}
+
+/// A loopback SMTP server speaking just enough of the protocol for a client to hand over mail.
+struct SmtpReceiver {
+    port: u16,
+    mails: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl SmtpReceiver {
+    async fn start() -> SmtpReceiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let port = listener.local_addr().expect("addr").port();
+        let mails = Arc::new(Mutex::new(Vec::new()));
+        let kept = mails.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(smtp_session(stream, kept.clone()));
+            }
+        });
+        SmtpReceiver { port, mails }
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().expect("mails").clone()
+    }
+}
+
+async fn smtp_session(stream: tokio::net::TcpStream, mails: Arc<Mutex<Vec<Mail>>>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let mut rcpt = Vec::new();
+    if write.write_all(b"220 loopback ESMTP\r\n").await.is_err() {
+        return;
+    }
+    while let Ok(Some(line)) = lines.next_line().await {
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        let answer: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" => b"250 loopback\r\n",
+            "RCPT" => {
+                rcpt.push(line[4..].trim().to_string());
+                b"250 OK\r\n"
+            }
+            "DATA" => {
+                if write.write_all(b"354 go ahead\r\n").await.is_err() {
+                    return;
+                }
+                let mut raw = String::new();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if l == "." {
+                        break;
+                    }
+                    raw.push_str(&l);
+                    raw.push_str("\r\n");
+                }
+                mails.lock().expect("mails").push(Mail {
+                    rcpt: std::mem::take(&mut rcpt),
+                    raw,
+                });
+                b"250 queued\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            }
+            _ => b"250 OK\r\n",
+        };
+        if write.write_all(answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// What the HTTP receiver got: (path, JSON body).
+type Received = Arc<Mutex<Vec<(String, Value)>>>;
+
+#[derive(Clone)]
+struct Hooks {
+    received: Received,
+    /// WeCom answers with this error code to the first N robot messages (rate limited).
+    wecom_refusals: Arc<Mutex<u32>>,
+}
+
+/// A loopback HTTP receiver: `/hook` (a generic webhook) and `/wecom` (a WeCom group robot,
+/// answering as WeCom does: HTTP 200 with an `errcode`).
+struct HttpReceiver {
+    addr: SocketAddr,
+    hooks: Hooks,
+}
+
+impl HttpReceiver {
+    async fn start_on(port: u16, wecom_refusals: u32) -> HttpReceiver {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind the receiver");
+        let addr = listener.local_addr().expect("addr");
+        let hooks = Hooks {
+            received: Arc::default(),
+            wecom_refusals: Arc::new(Mutex::new(wecom_refusals)),
+        };
+        let app = axum::Router::new()
+            .route("/hook", post(hook))
+            .route("/wecom", post(wecom))
+            .with_state(hooks.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        HttpReceiver { addr, hooks }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn bodies(&self, path: &str) -> Vec<Value> {
+        self.hooks
+            .received
+            .lock()
+            .expect("received")
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// The webhook bodies of `event` about ticket `id`.
+    fn events(&self, event: &str, id: i64) -> Vec<Value> {
+        self.bodies("/hook")
+            .into_iter()
+            .filter(|v| v["event"] == event && v["ticket"]["id"] == id)
+            .collect()
+    }
+}
+
+async fn hook(State(h): State<Hooks>, Json(body): Json<Value>) -> &'static str {
+    h.received
+        .lock()
+        .expect("received")
+        .push(("/hook".into(), body));
+    "ok"
+}
+
+async fn wecom(State(h): State<Hooks>, Json(body): Json<Value>) -> Json<Value> {
+    {
+        let mut refusals = h.wecom_refusals.lock().expect("refusals");
+        if *refusals > 0 {
+            *refusals -= 1;
+            return Json(json!({"errcode": 45009, "errmsg": "api freq out of limit"}));
+        }
+    }
+    h.received
+        .lock()
+        .expect("received")
+        .push(("/wecom".into(), body));
+    Json(json!({"errcode": 0, "errmsg": "ok"}))
+}
+
+fn settings(notify: &str) -> Settings {
+    let path = Path::new("notify-test.toml");
+    Config::parse(notify, path)
+        .and_then(|c| c.settings(path))
+        .expect("test settings")
+}
+
+/// The `/metrics` value of `series` (e.g. `opsdesk_notifications{state="pending"}`).
+async fn metric(s: &TestServer, series: &str) -> u64 {
+    let text = reqwest::get(s.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{series} not in /metrics:\n{text}"))
+}
+
+/// Waits until nothing is pending or retrying.
+async fn drained(s: &TestServer) {
+    eventually("the queue to drain", async || {
+        let pending = metric(s, "opsdesk_notifications{state=\"pending\"}").await;
+        let retrying = metric(s, "opsdesk_notifications{state=\"retrying\"}").await;
+        (pending + retrying == 0).then_some(())
+    })
+    .await;
+}
+
+fn assert_masked(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "{what} carries {secret}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn every_event_reaches_its_channels_masked() {
+    let smtp = SmtpReceiver::start().await;
+    // The robot refuses its first message, as WeCom does when rate limited: it is retried.
+    let http = HttpReceiver::start_on(0, 1).await;
+    let config = format!(
+        r#"
+        [notify]
+        public_url = "http://desk.example:7878"
+        retry_base = "1s"
+        retry_max = "2s"
+        [notify.smtp]
+        host = "127.0.0.1"
+        port = {}
+        tls = "none"
+        from = "opsdesk@example.com"
+        to = ["oncall@example.com"]
+        [notify.wecom]
+        url = "{}"
+        [[notify.webhooks]]
+        url = "{}"
+        "#,
+        smtp.port,
+        http.url("/wecom"),
+        http.url("/hook"),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start_in(dir.path(), settings(&config)).await;
+
+    // A new ticket: to the handlers, by mail, robot and webhook.
+    let t = s.new_ticket("客户买入提示资金不足").await;
+    let id = t["id"].as_i64().expect("id");
+    let created = eventually("ticket.created at the webhook", async || {
+        http.events("ticket.created", id).pop()
+    })
+    .await;
+    assert_eq!(created["audience"], "handlers");
+    assert_eq!(created["ticket"]["title"], "客户买入提示资金不足");
+    assert_eq!(created["ticket"]["system"], "trading");
+    assert_eq!(created["ticket"]["system_name"], "交易");
+    assert_eq!(created["ticket"]["customer"]["phone"], "138****1234");
+    assert_eq!(created["ticket"]["customer"]["account"], "3100****5678");
+    assert_eq!(
+        created["url"],
+        format!("http://desk.example:7878/api/v1/tickets/{id}")
+    );
+    let mail = eventually("the new-ticket mail", async || smtp.mails().pop()).await;
+    assert_eq!(mail.rcpt, ["TO:<oncall@example.com>"]);
+    let text = mail.text();
+    assert!(text.contains(&format!("新工单 #{id}")), "{text}");
+    assert!(text.contains("138****1234"), "{text}");
+    assert!(
+        text.contains(&format!("opsdesk ticket show {id}")),
+        "{text}"
+    );
+    let robot = eventually("the robot message, after its refusal", async || {
+        http.bodies("/wecom").pop()
+    })
+    .await;
+    assert_eq!(robot["msgtype"], "markdown");
+    let content = robot["markdown"]["content"].as_str().expect("content");
+    assert!(content.contains(&format!("【新工单】#{id}")), "{content}");
+    assert!(content.len() <= 4096);
+
+    // A handler's public reply and the resolve: to the submitter.
+    let h = s.handler();
+    let messages = s.url(&format!("/api/v1/tickets/{id}/messages"));
+    let transitions = s.url(&format!("/api/v1/tickets/{id}/transitions"));
+    let r = h
+        .post(&messages)
+        .json(&json!({"body": "请客户清除缓存后重新登录，账号 310012345678 已解锁"}))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(r.status(), 201);
+    let replied = eventually("ticket.replied", async || {
+        http.events("ticket.replied", id).pop()
+    })
+    .await;
+    assert_eq!(replied["audience"], "submitter");
+    assert_eq!(replied["recipient"], "cm_test");
+    assert_eq!(replied["message"]["author"], "h_test");
+    assert_eq!(
+        replied["url"],
+        format!("http://desk.example:7878/mss/tickets/{id}")
+    );
+    for to in [
+        json!({"to": "triaging"}),
+        json!({"to": "resolved", "resolution": "已为客户解锁账户"}),
+    ] {
+        let r = h.post(&transitions).json(&to).send().await.expect("move");
+        assert_eq!(r.status(), 200, "{to}");
+    }
+    let resolved = eventually("ticket.resolved", async || {
+        http.events("ticket.resolved", id).pop()
+    })
+    .await;
+    assert_eq!(resolved["recipient"], "cm_test");
+    assert_eq!(resolved["ticket"]["status"], "resolved");
+    assert_eq!(resolved["ticket"]["resolution"], "已为客户解锁账户");
+
+    // The submitter writes again: to the handlers, mail included.
+    let r = s
+        .submitter()
+        .post(&messages)
+        .json(&json!({"body": "客户手机 13812341234 仍收不到验证码"}))
+        .send()
+        .await
+        .expect("follow-up");
+    assert_eq!(r.status(), 201);
+    let follow_up = eventually("ticket.follow_up", async || {
+        http.events("ticket.follow_up", id).pop()
+    })
+    .await;
+    assert_eq!(follow_up["audience"], "handlers");
+    assert!(follow_up.get("recipient").is_none());
+    assert_eq!(
+        follow_up["message"]["body"],
+        "客户手机 138****1234 仍收不到验证码"
+    );
+
+    drained(&s).await;
+    // Mail goes to the handlers' address only: the new ticket and the follow-up.
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(
+        mails[1].text().contains("提交人追问"),
+        "{}",
+        mails[1].text()
+    );
+    let hooks: Vec<&str> = http
+        .bodies("/hook")
+        .iter()
+        .filter_map(|v| v["event"].as_str().map(str::to_string))
+        .map(|e| match e.as_str() {
+            "ticket.created" => "created",
+            "ticket.replied" => "replied",
+            "ticket.resolved" => "resolved",
+            "ticket.follow_up" => "follow_up",
+            _ => "other",
+        })
+        .collect();
+    let mut sorted = hooks.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["created", "follow_up", "replied", "resolved"]);
+    assert_eq!(http.bodies("/wecom").len(), 4);
+    assert!(metric(&s, "opsdesk_notification_failures_total").await >= 1);
+    assert_eq!(
+        metric(&s, "opsdesk_notifications{state=\"failed\"}").await,
+        0
+    );
+
+    // Nothing left the server unmasked, on any channel.
+    for mail in &mails {
+        assert_masked("a mail", &mail.raw);
+        assert_masked("a mail", &mail.text());
+    }
+    for (path, body) in http.hooks.received.lock().expect("received").iter() {
+        assert_masked(path, &body.to_string());
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_dead_webhook_blocks_nothing_and_gets_everything_after_a_restart() {
+    let port = free_port();
+    let config = format!(
+        r#"
+        [notify]
+        timeout = "2s"
+        retry_base = "1s"
+        retry_max = "2s"
+        [[notify.webhooks]]
+        url = "http://127.0.0.1:{port}/hook"
+        "#
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start_in(dir.path(), settings(&config)).await;
+
+    // Nothing listens on the port: submissions are answered all the same.
+    let first = s.new_ticket("行情刷新延迟三秒以上").await;
+    let second = s.new_ticket("银证转账提示通道繁忙").await;
+    eventually("a failed attempt and its retry", async || {
+        (metric(&s, "opsdesk_notification_failures_total").await >= 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        metric(&s, "opsdesk_notifications{state=\"retrying\"}").await,
+        2
+    );
+    s.stop().await;
+    let conn = rusqlite::Connection::open(dir.path().join(opsdesk::store::DB_FILE))
+        .expect("open the store");
+    for r in opsdesk::store::notifications::all(&conn).expect("rows") {
+        let error = r.last_error.clone().unwrap_or_default();
+        assert!(!error.is_empty() && r.sent_at.is_none(), "{r:?}");
+        // Errors are kept without the endpoint's URL (a WeCom URL carries its key).
+        assert!(!error.contains("/hook"), "{error}");
+    }
+    drop(conn);
+
+    // The receiver comes up; the restarted server delivers what the first one could not.
+    let http = HttpReceiver::start_on(port, 0).await;
+    let s = TestServer::start_in(dir.path(), settings(&config)).await;
+    for t in [&first, &second] {
+        let id = t["id"].as_i64().expect("id");
+        let body = eventually("the delivery after the restart", async || {
+            http.events("ticket.created", id).pop()
+        })
+        .await;
+        assert_masked("a webhook", &body.to_string());
+    }
+    drained(&s).await;
+    assert_eq!(http.bodies("/hook").len(), 2, "each delivered once");
+    assert_eq!(
+        metric(&s, "opsdesk_notifications{state=\"failed\"}").await,
+        0
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_endpoint_times_out_and_is_retried() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    let config = format!(
+        r#"
+        [notify]
+        timeout = "1s"
+        retry_base = "1s"
+        retry_max = "1s"
+        [[notify.webhooks]]
+        url = "http://127.0.0.1:{port}/hook"
+        "#
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start_in(dir.path(), settings(&config)).await;
+    for i in 0..3 {
+        s.new_ticket(&format!("委托查询页面空白第{i}次")).await;
+    }
+    eventually("timeouts counted as failures", async || {
+        (metric(&s, "opsdesk_notification_failures_total").await >= 6).then_some(())
+    })
+    .await;
+    s.stop().await;
+    held.abort();
+
+    let conn = rusqlite::Connection::open(dir.path().join(opsdesk::store::DB_FILE))
+        .expect("open the store");
+    let rows = opsdesk::store::notifications::all(&conn).expect("rows");
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        assert!(r.sent_at.is_none() && r.next_attempt_at.is_some(), "{r:?}");
+        assert!(r.attempts >= 1, "{r:?}");
+        let error = r.last_error.unwrap_or_default();
+        assert!(error.contains("no answer within"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_queued_without_a_channel() {
+    let s = TestServer::start().await;
+    let t = s
+        .submitter()
+        .post(s.url("/api/v1/tickets"))
+        .json(&good_ticket("客户登录提示密码错误"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(t.status(), 201);
+    for state in ["pending", "retrying", "failed"] {
+        let series = format!("opsdesk_notifications{{state=\"{state}\"}}");
+        assert_eq!(metric(&s, &series).await, 0, "{state}");
+    }
+    let dir = s.dir.clone();
+    let _tmp = s.stop().await;
+    let conn =
+        rusqlite::Connection::open(dir.join(opsdesk::store::DB_FILE)).expect("open the store");
+    assert!(
+        opsdesk::store::notifications::all(&conn)
+            .expect("rows")
+            .is_empty()
+    );
+}
