@@ -407,3 +407,78 @@ fn similar_reports_are_offered_and_bulk_work_previews_the_marked() {
     );
     assert!(a.queue.marks.is_empty());
 }
+
+#[test]
+fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
+    let mut a = app();
+    a.on_tickets(vec![ticket(
+        106,
+        "行情刷新延迟严重",
+        "market_data",
+        Priority::P3,
+        20,
+    )]);
+    while a.queue.selected_id() != Some(106) {
+        a.on_key(key('j'));
+    }
+    a.on_key(special(KeyCode::Enter));
+    a.on_key(key('d'));
+    let Some(Overlay::Prompt { input, .. }) = &a.overlay else {
+        panic!("no prompt: {:?}", a.overlay)
+    };
+    assert!(!input.is_empty(), "a similar ticket is offered");
+    for _ in 0..input.chars().count() {
+        a.on_key(special(KeyCode::Backspace));
+    }
+    for c in "#104".chars() {
+        a.on_key(key(c));
+    }
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::Call(Call::Link {
+            id: 106,
+            kind: opsdesk::domain::ticket::LinkKind::DuplicateOf,
+            target: Some(104),
+            version: 1
+        })]
+    );
+    a.on_key(key('P'));
+    for c in "abc".chars() {
+        a.on_key(key(c));
+    }
+    assert!(
+        a.on_key(special(KeyCode::Enter)).is_empty(),
+        "not a ticket number"
+    );
+    assert!(a.toasts.iter().any(|t| t.error && t.text.contains("abc")));
+
+    // Attachments: none yet, then one to save.
+    a.on_key(key('A'));
+    assert!(a.overlay.is_none());
+    let mut t = a.tickets[&106].clone();
+    t.version = 2;
+    t.attachments.push(opsdesk::domain::message::Attachment {
+        id: 7,
+        ticket_id: 106,
+        message_id: None,
+        filename: "截图.png".into(),
+        content_type: "image/png".into(),
+        size: 2048,
+        sha256: String::new(),
+        stored_name: String::new(),
+        uploaded_by: "cm_wang".into(),
+        created_at: now(),
+    });
+    a.on_tickets(vec![t]);
+    a.on_key(key('A'));
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::Save {
+            ticket: 106,
+            attachment: 7,
+            filename: "截图.png".into()
+        }]
+    );
+}

@@ -184,6 +184,53 @@ impl ApiClient {
         }
     }
 
+    /// Links a ticket as a duplicate of another, or to a parent incident (None removes it).
+    pub async fn link(
+        &self,
+        id: i64,
+        kind: crate::domain::ticket::LinkKind,
+        target: Option<i64>,
+        version: i64,
+    ) -> Result<TicketView, ClientError> {
+        let body = serde_json::json!({"kind": kind, "target": target, "version": version});
+        self.ticket_answer(
+            self.http
+                .post(self.url(&format!("/api/v1/tickets/{id}/links")))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// An attachment's bytes.
+    pub async fn download(&self, attachment: i64) -> Result<Vec<u8>, ClientError> {
+        let response = self
+            .http
+            .get(self.url(&format!("/api/v1/attachments/{attachment}")))
+            .bearer_auth(&self.conn.token)
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                base: self.conn.base.clone(),
+                source,
+            })?;
+        if !response.status().is_success() {
+            return Err(ClientError::Api {
+                status: response.status().as_u16(),
+                code: "download_failed".into(),
+                message: format!(
+                    "the attachment could not be fetched ({})",
+                    response.status()
+                ),
+                fields: Vec::new(),
+            });
+        }
+        response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
     /// The handlers and admins tickets can be assigned to.
     pub async fn users(&self) -> Result<Vec<crate::domain::people::User>, ClientError> {
         self.send(self.http.get(self.url("/api/v1/users"))).await

@@ -18,7 +18,9 @@ use crate::client::sync::Link;
 use crate::config::SystemDef;
 use crate::domain::lifecycle::allowed_from;
 use crate::domain::message::Message;
-use crate::domain::ticket::{Category, Customer, Priority, Status, TicketId, TransferTarget};
+use crate::domain::ticket::{
+    Category, Customer, LinkKind, Priority, Status, TicketId, TransferTarget,
+};
 use crate::domain::view::{Change, TicketView};
 use crate::service::tickets::TransitionBody;
 
@@ -29,6 +31,12 @@ pub enum Effect {
     LoadMessages(TicketId),
     /// Change something on the server.
     Call(Call),
+    /// Save an attachment to a file.
+    Save {
+        ticket: TicketId,
+        attachment: i64,
+        filename: String,
+    },
     /// Restart the sync from the last known change.
     Resync,
     Quit,
@@ -59,6 +67,12 @@ pub enum Call {
         id: TicketId,
         body: serde_json::Value,
     },
+    Link {
+        id: TicketId,
+        kind: LinkKind,
+        target: Option<TicketId>,
+        version: i64,
+    },
     Reveal(TicketId),
 }
 
@@ -85,6 +99,33 @@ impl Compose {
             Compose::Note(id) => format!("内部备注 internal note · #{id}"),
             Compose::Resolve { id, .. } => format!("解决方案 resolution · #{id}"),
             Compose::Handoff { id, to, .. } => format!("转{} hand-off · #{id}", to.label_zh()),
+        }
+    }
+}
+
+/// What a one-line prompt asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    Link {
+        id: TicketId,
+        version: i64,
+        kind: LinkKind,
+    },
+}
+
+impl Prompt {
+    pub fn title(&self) -> String {
+        match self {
+            Prompt::Link {
+                id,
+                kind: LinkKind::DuplicateOf,
+                ..
+            } => format!("#{id} 重复于工单号 duplicate of #"),
+            Prompt::Link {
+                id,
+                kind: LinkKind::Parent,
+                ..
+            } => format!("#{id} 父事件工单号 parent incident #"),
         }
     }
 }
@@ -120,6 +161,10 @@ pub enum Pick {
     FilterAssignee,
     /// What to do with the marked tickets.
     Bulk,
+    /// An attachment of the ticket, to save.
+    Attachment {
+        id: TicketId,
+    },
 }
 
 impl Pick {
@@ -136,6 +181,7 @@ impl Pick {
             Pick::FilterCategory => "按分类筛选 category",
             Pick::FilterAssignee => "按处理人筛选 assignee",
             Pick::Bulk => "批量操作 bulk",
+            Pick::Attachment { .. } => "附件：选中后保存 attachments: enter saves",
         }
     }
 }
@@ -168,6 +214,11 @@ pub enum Overlay {
     Editor {
         purpose: Compose,
         text: String,
+    },
+    /// A ticket number to link to (empty removes the link).
+    Prompt {
+        purpose: Prompt,
+        input: String,
     },
     /// One choice among a few (`options` are (label, value) pairs).
     Picker {
@@ -263,9 +314,9 @@ impl App {
         let mut out = Vec::with_capacity(3);
         match &self.overlay {
             Some(Overlay::Help { .. }) => out.push(Context::Help),
-            Some(Overlay::Filter { .. }) | Some(Overlay::Palette { .. }) => {
-                out.push(Context::Palette)
-            }
+            Some(Overlay::Filter { .. })
+            | Some(Overlay::Palette { .. })
+            | Some(Overlay::Prompt { .. }) => out.push(Context::Palette),
             Some(Overlay::Editor { .. }) => out.push(Context::Editor),
             Some(Overlay::Picker { .. }) => out.push(Context::Picker),
             None => {}
@@ -414,9 +465,9 @@ impl App {
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         let (input, multiline) = match self.overlay.as_mut() {
-            Some(Overlay::Filter { input, .. }) | Some(Overlay::Palette { input, .. }) => {
-                (input, false)
-            }
+            Some(Overlay::Filter { input, .. })
+            | Some(Overlay::Palette { input, .. })
+            | Some(Overlay::Prompt { input, .. }) => (input, false),
             Some(Overlay::Editor { text, .. }) => (text, true),
             _ => return false,
         };
@@ -553,6 +604,10 @@ impl App {
             | Action::SetPriority
             | Action::SetCategory
             | Action::Reveal
+            | Action::LinkDuplicate
+            | Action::LinkParent
+            | Action::Attachments
+            | Action::SaveAttachment
                 if matches!(self.focus, PaneId::Ticket | PaneId::Queue) =>
             {
                 return self.ticket_action(action);
@@ -605,6 +660,32 @@ impl App {
             }
             (Overlay::Filter { .. }, Action::Open | Action::Submit) => self.overlay = None,
             (Overlay::Palette { .. }, Action::Back | Action::Cancel) => self.overlay = None,
+            (Overlay::Prompt { .. }, Action::Back | Action::Cancel) => self.overlay = None,
+            (
+                Overlay::Prompt {
+                    purpose: Prompt::Link { id, version, kind },
+                    input,
+                },
+                Action::Open | Action::Submit,
+            ) => {
+                self.overlay = None;
+                let wanted = input.trim().trim_start_matches('#');
+                let target = if wanted.is_empty() {
+                    None
+                } else {
+                    wanted.parse::<TicketId>().ok()
+                };
+                if !wanted.is_empty() && target.is_none() {
+                    self.toast(format!("'{wanted}' 不是工单号 · not a ticket number"), true);
+                    return Vec::new();
+                }
+                return vec![Effect::Call(Call::Link {
+                    id,
+                    kind,
+                    target,
+                    version,
+                })];
+            }
             (Overlay::Palette { input, selected }, Action::Down) => {
                 let n = self.palette_matches(&input).len();
                 self.overlay = Some(Overlay::Palette {
@@ -976,6 +1057,57 @@ impl App {
                 ));
             }
             Action::Reveal => return vec![Effect::Call(Call::Reveal(id))],
+            Action::LinkDuplicate | Action::LinkParent => {
+                let kind = if action == Action::LinkDuplicate {
+                    LinkKind::DuplicateOf
+                } else {
+                    LinkKind::Parent
+                };
+                // The likeliest original is offered: the most similar open ticket.
+                let input = if kind == LinkKind::DuplicateOf {
+                    self.similar_to(id)
+                        .first()
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                self.overlay = Some(Overlay::Prompt {
+                    purpose: Prompt::Link { id, version, kind },
+                    input,
+                });
+            }
+            Action::Attachments | Action::SaveAttachment => {
+                let options: Vec<(String, String)> = self
+                    .tickets
+                    .get(&id)
+                    .map(|t| {
+                        t.attachments
+                            .iter()
+                            .map(|a| {
+                                (
+                                    format!(
+                                        "{} ({} KB, {})",
+                                        a.filename,
+                                        (a.size + 1023) / 1024,
+                                        a.content_type
+                                    ),
+                                    a.id.to_string(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if options.is_empty() {
+                    self.toast("没有附件 · no attachments", false);
+                } else {
+                    self.overlay = Some(Overlay::Picker {
+                        purpose: Pick::Attachment { id },
+                        options,
+                        selected: 0,
+                    });
+                }
+            }
             Action::Transfer => self.refuse(status, Status::Transferred),
             _ => {}
         }
@@ -1080,6 +1212,23 @@ impl App {
                 }
             }
             Pick::Bulk => return self.bulk(&value),
+            Pick::Attachment { id } => {
+                let chosen = value.parse::<i64>().ok().and_then(|aid| {
+                    self.tickets
+                        .get(&id)?
+                        .attachments
+                        .iter()
+                        .find(|a| a.id == aid)
+                        .map(|a| (aid, a.filename.clone()))
+                });
+                if let Some((attachment, filename)) = chosen {
+                    return vec![Effect::Save {
+                        ticket: id,
+                        attachment,
+                        filename,
+                    }];
+                }
+            }
         }
         self.refresh_queue();
         Vec::new()

@@ -317,7 +317,11 @@ async fn reach(
     let me = client.me().await?;
     check_role(&me)?;
     // The assignee picker still works from the tickets' assignees if this fails.
-    let handlers = client.users().await.map(|list| list.into_iter().map(|u| u.username).collect()).unwrap_or_default();
+    let handlers = client
+        .users()
+        .await
+        .map(|list| list.into_iter().map(|u| u.username).collect())
+        .unwrap_or_default();
     let head = client.changes(0, 1).await?;
     let origin = head.changes.first().map(origin_of);
     if let Some(k) = &known
@@ -660,6 +664,22 @@ impl Work {
             Effect::Quit => return true,
             Effect::LoadMessages(id) => self.load_messages(id),
             Effect::Call(call) => self.call(app, call),
+            Effect::Save {
+                ticket,
+                attachment,
+                filename,
+            } => {
+                let (client, tx) = (self.client.clone(), self.loaded_tx.clone());
+                tokio::spawn(async move {
+                    let said = match save_attachment(&client, ticket, attachment, &filename).await {
+                        Ok(path) => {
+                            Loaded::Toast(format!("已保存 saved: {}", path.display()), false)
+                        }
+                        Err(e) => Loaded::Toast(format!("#{ticket} {filename}: {e}"), true),
+                    };
+                    let _ = tx.send(said).await;
+                });
+            }
             Effect::Resync => {
                 if self.connector.is_some() {
                     // Still reaching the server: try now instead of after the pause.
@@ -803,6 +823,12 @@ fn label(call: &Call) -> String {
         } => format!("#{id} 备注 note"),
         Call::Message { id, .. } => format!("#{id} 回复 reply"),
         Call::Patch { id, .. } => format!("#{id} 修改 update"),
+        Call::Link {
+            id,
+            target: Some(t),
+            ..
+        } => format!("#{id} 关联 link → #{t}"),
+        Call::Link { id, .. } => format!("#{id} 取消关联 unlink"),
         Call::Reveal(id) => format!("#{id} 客户信息 customer"),
     }
 }
@@ -816,7 +842,7 @@ fn success(call: &Call) -> String {
         } => format!("#{id} 备注已保存 note saved"),
         Call::Message { id, .. } => format!("#{id} 回复已发送 reply sent"),
         Call::Patch { id, .. } => format!("#{id} 已更新 updated"),
-        Call::Transition { .. } | Call::Reveal(_) => label(call),
+        Call::Transition { .. } | Call::Link { .. } | Call::Reveal(_) => label(call),
     }
 }
 
@@ -900,6 +926,16 @@ async fn perform(client: &ApiClient, call: Call) -> Result<Performed, NotDone> {
             .map_err(unsent(&call)),
         Call::Patch { id, body } => client
             .patch(*id, body)
+            .await
+            .map(ticket)
+            .map_err(unsent(&call)),
+        Call::Link {
+            id,
+            kind,
+            target,
+            version,
+        } => client
+            .link(*id, *kind, *target, *version)
             .await
             .map(ticket)
             .map_err(unsent(&call)),
@@ -1047,6 +1083,7 @@ fn seen_version(call: &Call) -> Option<(TicketId, i64)> {
             .get("version")
             .and_then(serde_json::Value::as_i64)
             .map(|v| (*id, v)),
+        Call::Link { id, version, .. } => Some((*id, *version)),
         Call::Message { .. } | Call::Reveal(_) => None,
     }
 }
@@ -1069,6 +1106,14 @@ fn with_version(call: Call, version: i64) -> Call {
             }
             Call::Patch { id, body }
         }
+        Call::Link {
+            id, kind, target, ..
+        } => Call::Link {
+            id,
+            kind,
+            target,
+            version,
+        },
         other => other,
     }
 }
@@ -1085,4 +1130,38 @@ fn show_replayed(app: &mut App, replayed: Replayed) {
             true,
         ),
     }
+}
+
+/// Where saved attachments go: `OPSDESK_DOWNLOADS`, else the platform download dir, else the
+/// current dir.
+fn download_dir() -> PathBuf {
+    std::env::var_os("OPSDESK_DOWNLOADS")
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::UserDirs::new().and_then(|d| d.download_dir().map(|p| p.to_path_buf()))
+        })
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Fetches an attachment and writes it as `<ticket>-<attachment>-<name>`, never overwriting.
+async fn save_attachment(
+    client: &ApiClient,
+    ticket: TicketId,
+    attachment: i64,
+    filename: &str,
+) -> anyhow::Result<PathBuf> {
+    let bytes = client.download(attachment).await?;
+    let dir = download_dir();
+    let name = format!(
+        "{ticket}-{attachment}-{}",
+        crate::domain::message::clean_filename(filename)
+    );
+    let path = dir.join(name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut file, &bytes)?;
+    Ok(path)
 }

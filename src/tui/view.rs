@@ -84,6 +84,15 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) {
                 .collect();
             render_list(items, block, selected, rect, buf, theme);
         }
+        Some(Overlay::Prompt { purpose, input }) => {
+            let line = Line::from(vec![
+                Span::styled(purpose.title(), theme.key_hint()),
+                Span::styled(input, theme.text()),
+                Span::styled("▏", theme.muted()),
+            ]);
+            Clear.render(status, buf);
+            line.render(status, buf);
+        }
         Some(Overlay::Filter { input, .. }) => {
             let line = Line::from(vec![
                 Span::styled("/", theme.key_hint()),
