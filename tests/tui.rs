@@ -482,3 +482,15 @@ fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
         }]
     );
 }
+
+#[test]
+fn a_second_handler_approves_an_ops_script_from_the_ticket() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let id = a.detail.as_ref().unwrap().id;
+    let effects = a.on_key(key('Y'));
+    assert_eq!(
+        effects,
+        vec![Effect::Call(Call::ApproveScript { id, version: 1 })]
+    );
+}

@@ -201,6 +201,17 @@ impl ApiClient {
         .await
     }
 
+    /// A second handler approves an ops transfer's data-fix script.
+    pub async fn approve_script(&self, id: i64, version: i64) -> Result<TicketView, ClientError> {
+        let body = serde_json::json!({ "version": version });
+        self.ticket_answer(
+            self.http
+                .post(self.url(&format!("/api/v1/tickets/{id}/approve-script")))
+                .json(&body),
+        )
+        .await
+    }
+
     /// An attachment's bytes.
     pub async fn download(&self, attachment: i64) -> Result<Vec<u8>, ClientError> {
         let response = self

@@ -93,6 +93,7 @@ actions! {
     Attachments = "attachments": "list the attachments",
     SaveAttachment = "save_attachment": "save the selected attachment to a file",
     Similar = "similar": "show similar open tickets",
+    ApproveScript = "approve_script": "approve an ops transfer's data-fix script (a second handler)",
     // Editors.
     Submit = "submit": "send what was written",
     Cancel = "cancel": "discard what was written",

@@ -73,6 +73,10 @@ pub enum Call {
         target: Option<TicketId>,
         version: i64,
     },
+    ApproveScript {
+        id: TicketId,
+        version: i64,
+    },
     Reveal(TicketId),
 }
 
@@ -606,6 +610,7 @@ impl App {
             | Action::Reveal
             | Action::LinkDuplicate
             | Action::LinkParent
+            | Action::ApproveScript
             | Action::Attachments
             | Action::SaveAttachment
                 if matches!(self.focus, PaneId::Ticket | PaneId::Queue) =>
@@ -1057,6 +1062,9 @@ impl App {
                 ));
             }
             Action::Reveal => return vec![Effect::Call(Call::Reveal(id))],
+            Action::ApproveScript => {
+                return vec![Effect::Call(Call::ApproveScript { id, version })];
+            }
             Action::LinkDuplicate | Action::LinkParent => {
                 let kind = if action == Action::LinkDuplicate {
                     LinkKind::DuplicateOf

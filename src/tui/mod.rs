@@ -829,6 +829,7 @@ fn label(call: &Call) -> String {
             ..
         } => format!("#{id} 关联 link → #{t}"),
         Call::Link { id, .. } => format!("#{id} 取消关联 unlink"),
+        Call::ApproveScript { id, .. } => format!("#{id} 脚本已审批 script approved"),
         Call::Reveal(id) => format!("#{id} 客户信息 customer"),
     }
 }
@@ -842,7 +843,10 @@ fn success(call: &Call) -> String {
         } => format!("#{id} 备注已保存 note saved"),
         Call::Message { id, .. } => format!("#{id} 回复已发送 reply sent"),
         Call::Patch { id, .. } => format!("#{id} 已更新 updated"),
-        Call::Transition { .. } | Call::Link { .. } | Call::Reveal(_) => label(call),
+        Call::Transition { .. }
+        | Call::Link { .. }
+        | Call::ApproveScript { .. }
+        | Call::Reveal(_) => label(call),
     }
 }
 
@@ -936,6 +940,11 @@ async fn perform(client: &ApiClient, call: Call) -> Result<Performed, NotDone> {
             version,
         } => client
             .link(*id, *kind, *target, *version)
+            .await
+            .map(ticket)
+            .map_err(unsent(&call)),
+        Call::ApproveScript { id, version } => client
+            .approve_script(*id, *version)
             .await
             .map(ticket)
             .map_err(unsent(&call)),
@@ -1083,7 +1092,9 @@ fn seen_version(call: &Call) -> Option<(TicketId, i64)> {
             .get("version")
             .and_then(serde_json::Value::as_i64)
             .map(|v| (*id, v)),
-        Call::Link { id, version, .. } => Some((*id, *version)),
+        Call::Link { id, version, .. } | Call::ApproveScript { id, version } => {
+            Some((*id, *version))
+        }
         Call::Message { .. } | Call::Reveal(_) => None,
     }
 }
@@ -1114,6 +1125,7 @@ fn with_version(call: Call, version: i64) -> Call {
             target,
             version,
         },
+        Call::ApproveScript { id, .. } => Call::ApproveScript { id, version },
         other => other,
     }
 }
