@@ -475,6 +475,16 @@ fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
     let effects = a.on_key(special(KeyCode::Enter));
     assert_eq!(
         effects,
+        vec![Effect::Preview {
+            ticket: 106,
+            attachment: 7,
+            filename: "截图.png".into()
+        }]
+    );
+    a.on_key(key('w'));
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert_eq!(
+        effects,
         vec![Effect::Save {
             ticket: 106,
             attachment: 7,

@@ -189,6 +189,28 @@ async fn a_handler_works_a_new_ticket_from_the_keyboard() {
         .unwrap();
     assert_eq!(messages[0]["body"], "请客户重新做一次风险测评");
 
+    // The submitter's screenshot can be looked at in the terminal.
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(120, 80, |x, _| image::Rgb([(x * 2) as u8, 80, 200]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let up = s
+        .submitter()
+        .post(s.url(&format!(
+            "/api/v1/tickets/{id}/attachments?filename=截图.png"
+        )))
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 201);
+    tmux.wait_for("附件").await;
+    tmux.keys(&["A"]);
+    tmux.wait_for("截图.png").await;
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("▀").await;
+    tmux.keys(&["Escape"]);
+
     // A state-machine refusal is shown plainly, and changes nothing.
     tmux.keys(&["C"]);
     tmux.wait_for("不能改为").await;

@@ -37,6 +37,12 @@ pub enum Effect {
         attachment: i64,
         filename: String,
     },
+    /// Show an image attachment in the terminal.
+    Preview {
+        ticket: TicketId,
+        attachment: i64,
+        filename: String,
+    },
     /// Restart the sync from the last known change.
     Resync,
     Quit,
@@ -168,6 +174,8 @@ pub enum Pick {
     /// An attachment of the ticket, to save.
     Attachment {
         id: TicketId,
+        /// Enter saves (else it shows images and saves other files).
+        save: bool,
     },
 }
 
@@ -185,7 +193,8 @@ impl Pick {
             Pick::FilterCategory => "按分类筛选 category",
             Pick::FilterAssignee => "按处理人筛选 assignee",
             Pick::Bulk => "批量操作 bulk",
-            Pick::Attachment { .. } => "附件：选中后保存 attachments: enter saves",
+            Pick::Attachment { save: true, .. } => "附件：回车保存 attachments: enter saves",
+            Pick::Attachment { save: false, .. } => "附件：回车查看 attachments: enter shows",
         }
     }
 }
@@ -213,6 +222,11 @@ pub enum Overlay {
     Palette {
         input: String,
         selected: usize,
+    },
+    /// A screenshot drawn in the terminal.
+    Preview {
+        title: String,
+        image: Box<super::preview::Preview>,
     },
     /// Multi-line text for a reply, a note, a resolution or a hand-off.
     Editor {
@@ -272,6 +286,8 @@ pub struct App {
     pub last_seq: i64,
     /// Writes waiting in the offline outbox.
     pub outbox: usize,
+    /// Whether pictures may be drawn in colour (not under NO_COLOR or the mono theme).
+    pub colour: bool,
     /// Set when something visible changed; the loop renders only then.
     pub dirty: bool,
     pub quit: bool,
@@ -308,6 +324,7 @@ impl App {
             now,
             last_seq: 0,
             outbox: 0,
+            colour: true,
             dirty: true,
             quit: false,
         }
@@ -317,7 +334,7 @@ impl App {
     pub fn contexts(&self) -> Vec<Context> {
         let mut out = Vec::with_capacity(3);
         match &self.overlay {
-            Some(Overlay::Help { .. }) => out.push(Context::Help),
+            Some(Overlay::Help { .. }) | Some(Overlay::Preview { .. }) => out.push(Context::Help),
             Some(Overlay::Filter { .. })
             | Some(Overlay::Palette { .. })
             | Some(Overlay::Prompt { .. }) => out.push(Context::Palette),
@@ -666,6 +683,10 @@ impl App {
             (Overlay::Filter { .. }, Action::Open | Action::Submit) => self.overlay = None,
             (Overlay::Palette { .. }, Action::Back | Action::Cancel) => self.overlay = None,
             (Overlay::Prompt { .. }, Action::Back | Action::Cancel) => self.overlay = None,
+            (
+                Overlay::Preview { .. },
+                Action::Back | Action::Cancel | Action::Open | Action::Quit,
+            ) => self.overlay = None,
             (
                 Overlay::Prompt {
                     purpose: Prompt::Link { id, version, kind },
@@ -1110,7 +1131,10 @@ impl App {
                     self.toast("没有附件 · no attachments", false);
                 } else {
                     self.overlay = Some(Overlay::Picker {
-                        purpose: Pick::Attachment { id },
+                        purpose: Pick::Attachment {
+                            id,
+                            save: action == Action::SaveAttachment,
+                        },
                         options,
                         selected: 0,
                     });
@@ -1220,21 +1244,36 @@ impl App {
                 }
             }
             Pick::Bulk => return self.bulk(&value),
-            Pick::Attachment { id } => {
+            Pick::Attachment { id, save } => {
                 let chosen = value.parse::<i64>().ok().and_then(|aid| {
                     self.tickets
                         .get(&id)?
                         .attachments
                         .iter()
                         .find(|a| a.id == aid)
-                        .map(|a| (aid, a.filename.clone()))
+                        .map(|a| {
+                            (
+                                aid,
+                                a.filename.clone(),
+                                a.content_type.starts_with("image/"),
+                            )
+                        })
                 });
-                if let Some((attachment, filename)) = chosen {
-                    return vec![Effect::Save {
-                        ticket: id,
-                        attachment,
-                        filename,
-                    }];
+                if let Some((attachment, filename, image)) = chosen {
+                    let effect = if image && !save {
+                        Effect::Preview {
+                            ticket: id,
+                            attachment,
+                            filename,
+                        }
+                    } else {
+                        Effect::Save {
+                            ticket: id,
+                            attachment,
+                            filename,
+                        }
+                    };
+                    return vec![effect];
                 }
             }
         }
@@ -1310,6 +1349,15 @@ impl App {
             }
             Err(e) => self.toast(format!("{what}失败：{e}"), true),
         }
+    }
+
+    /// A screenshot was decoded for showing.
+    pub fn on_preview(&mut self, title: String, image: super::preview::Preview) {
+        self.overlay = Some(Overlay::Preview {
+            title,
+            image: Box::new(image),
+        });
+        self.dirty = true;
     }
 
     /// The full customer block arrived for the open ticket.

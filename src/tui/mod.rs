@@ -13,6 +13,7 @@ pub mod action;
 pub mod app;
 pub mod keymap;
 pub mod panes;
+pub mod preview;
 pub mod terminal;
 pub mod theme;
 pub mod view;
@@ -54,6 +55,8 @@ enum Loaded {
         offline: bool,
     },
     Toast(String, bool),
+    /// A screenshot decoded for showing.
+    Preview(String, Box<preview::Preview>),
     /// Start-up reached the server.
     Connected(Box<Connected>),
     /// Start-up cannot reach the server yet; it keeps trying.
@@ -136,6 +139,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         launch.embedded,
         chrono::Utc::now(),
     );
+    app.colour = !ThemeEnv::from_env().no_color && theme.name() != "mono";
     let (sync_tx, mut sync_rx) = mpsc::channel::<SyncEvent>(1024);
     let (loaded_tx, mut loaded_rx) = mpsc::channel::<Loaded>(64);
     let mut work = Work::new(client, cache, sync_tx, loaded_tx);
@@ -607,6 +611,7 @@ impl Work {
             Loaded::Done(what, result) => app.on_done(&what, result),
             Loaded::Revealed(id, customer) => app.on_revealed(id, customer),
             Loaded::Toast(text, error) => app.toast(text, error),
+            Loaded::Preview(title, image) => app.on_preview(title, *image),
             Loaded::Queued { label, offline } => {
                 self.queued += 1;
                 if offline {
@@ -664,6 +669,30 @@ impl Work {
             Effect::Quit => return true,
             Effect::LoadMessages(id) => self.load_messages(id),
             Effect::Call(call) => self.call(app, call),
+            Effect::Preview {
+                ticket,
+                attachment,
+                filename,
+            } => {
+                let (client, tx) = (self.client.clone(), self.loaded_tx.clone());
+                tokio::spawn(async move {
+                    let decoded = match client.download(attachment).await {
+                        Ok(bytes) => {
+                            tokio::task::spawn_blocking(move || preview::Preview::decode(&bytes))
+                                .await
+                                .unwrap_or_else(|e| Err(e.to_string()))
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let said = match decoded {
+                        Ok(image) => {
+                            Loaded::Preview(format!("#{ticket} {filename}"), Box::new(image))
+                        }
+                        Err(e) => Loaded::Toast(format!("#{ticket} {filename}: {e}"), true),
+                    };
+                    let _ = tx.send(said).await;
+                });
+            }
             Effect::Save {
                 ticket,
                 attachment,

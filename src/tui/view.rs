@@ -84,6 +84,21 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) {
                 .collect();
             render_list(items, block, selected, rect, buf, theme);
         }
+        Some(Overlay::Preview { title, image }) => {
+            let rect = centered(
+                main,
+                main.width.saturating_sub(4),
+                main.height.saturating_sub(2),
+            );
+            Clear.render(rect, buf);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(true))
+                .title(Span::styled(format!(" {title} (esc) "), theme.title()));
+            let inner = block.inner(rect);
+            block.render(rect, buf);
+            image.render(inner, buf, app.colour);
+        }
         Some(Overlay::Prompt { purpose, input }) => {
             let line = Line::from(vec![
                 Span::styled(purpose.title(), theme.key_hint()),
