@@ -504,3 +504,31 @@ fn a_second_handler_approves_an_ops_script_from_the_ticket() {
         vec![Effect::Call(Call::ApproveScript { id, version: 1 })]
     );
 }
+
+#[test]
+fn a_long_queue_scrolls_to_keep_the_selection_on_screen() {
+    let mut a = app();
+    a.on_tickets(
+        (1000..1300)
+            .map(|i| {
+                ticket(
+                    i,
+                    &format!("批量测试工单第{i}号"),
+                    "trading",
+                    Priority::P4,
+                    600,
+                )
+            })
+            .collect(),
+    );
+    let t = theme("default");
+    a.on_key(key('G'));
+    let last = *a.queue.rows.last().unwrap();
+    let shown = text(&screen(&mut a, &t, 80, 24));
+    assert!(shown.contains(&format!("第{last}号")), "{shown}");
+    a.on_key(key('g'));
+    a.on_key(key('g'));
+    let first = a.queue.rows[0].to_string();
+    let shown = text(&screen(&mut a, &t, 80, 24));
+    assert!(shown.contains(&format!("│  {first}")), "{shown}");
+}

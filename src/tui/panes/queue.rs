@@ -64,6 +64,9 @@ pub struct Queue {
     pub unread: HashSet<TicketId>,
     /// Rows that fit on screen at the last render, for paging.
     pub page: usize,
+    /// The first visible row: only the rows on screen are built each frame, so a queue of
+    /// thousands costs what a page costs.
+    pub offset: usize,
 }
 
 impl Default for Queue {
@@ -76,6 +79,7 @@ impl Default for Queue {
             marks: HashSet::new(),
             unread: HashSet::new(),
             page: 10,
+            offset: 0,
         }
     }
 }
@@ -221,9 +225,17 @@ impl Queue {
             ]));
         let inner_height = area.height.saturating_sub(3) as usize;
         self.page = inner_height.max(1);
+        // Keep the selection on screen, scrolling as little as possible.
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + self.page {
+            self.offset = self.selected + 1 - self.page;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(self.page));
+        let visible = &self.rows[self.offset..(self.offset + self.page).min(self.rows.len())];
         let header =
             Row::new(["", "#", "P", "状态", "SLA", "系统", "处理人", "标题"]).style(theme.header());
-        let rows = self.rows.iter().filter_map(|id| tickets.get(id)).map(|t| {
+        let rows = visible.iter().filter_map(|id| tickets.get(id)).map(|t| {
             let clock = relevant_clock(t);
             let (label, state) = countdown(clock, now);
             // `*` marked for bulk work wins over `●` an unread follow-up.
@@ -267,8 +279,8 @@ impl Queue {
             .block(block)
             .row_highlight_style(theme.selection())
             .column_spacing(1);
-        let mut state =
-            TableState::default().with_selected((!self.rows.is_empty()).then_some(self.selected));
+        let mut state = TableState::default()
+            .with_selected((!self.rows.is_empty()).then_some(self.selected - self.offset));
         ratatui::widgets::StatefulWidget::render(table, area, buf, &mut state);
         if self.rows.is_empty() {
             let msg = if self.filter == QueueFilter::default() {
