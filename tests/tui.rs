@@ -303,6 +303,66 @@ fn screens_at_80x24_and_120x40() {
     }
 }
 
+/// The overlays of ticket work and the other placeholder panes, at both sizes and in both
+/// themes: the reply editor with Chinese text, the transfer picker, the link prompt, the
+/// queue filter being typed, a screenshot preview, and offline with writes waiting.
+#[test]
+fn overlays_and_placeholders() {
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(60, 40, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 6) as u8, 120])
+    })
+    .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+    .unwrap();
+    let picture = opsdesk::tui::preview::Preview::decode(&png).unwrap();
+    for (name, w, h) in [("80x24", 80, 24), ("120x40", 120, 40)] {
+        for theme_name in ["default", "mono"] {
+            let t = theme(theme_name);
+            let shot = |a: &mut App, what: &str| {
+                insta::assert_snapshot!(
+                    format!("{what}_{name}_{theme_name}"),
+                    text(&screen(a, &t, w, h))
+                );
+            };
+            let mut a = app();
+            a.colour = theme_name != "mono";
+            a.on_key(key('/'));
+            for c in "存管".chars() {
+                a.on_key(key(c));
+            }
+            shot(&mut a, "filter_typing");
+            a.on_key(special(KeyCode::Esc));
+            a.on_key(special(KeyCode::Enter));
+            a.on_key(key('r'));
+            for c in "您好，请客户重新登录后再试。".chars() {
+                a.on_key(key(c));
+            }
+            a.on_key(special(KeyCode::Enter));
+            for c in "如仍失败请截图".chars() {
+                a.on_key(key(c));
+            }
+            shot(&mut a, "reply_editor");
+            a.on_key(special(KeyCode::Esc));
+            a.on_key(key('x'));
+            shot(&mut a, "transfer_picker");
+            a.on_key(special(KeyCode::Esc));
+            a.on_key(key('P'));
+            a.on_key(key('1'));
+            shot(&mut a, "link_prompt");
+            a.on_key(special(KeyCode::Esc));
+            a.on_preview("#101 截图.png".into(), picture.clone());
+            shot(&mut a, "screenshot_preview");
+            a.on_key(special(KeyCode::Esc));
+            a.set_offline(1, "connection refused".into());
+            a.outbox = 2;
+            for pane in ['3', '5', '6', '7'] {
+                a.on_key(key(pane));
+                shot(&mut a, &format!("pane_{pane}_offline"));
+            }
+        }
+    }
+}
+
 #[test]
 fn mono_draws_without_colour_and_default_sets_no_background() {
     for (theme_name, allow_fg) in [("mono", false), ("default", true)] {
