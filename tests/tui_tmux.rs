@@ -267,3 +267,79 @@ async fn escape_sequences_in_a_ticket_do_nothing() {
     );
     tmux.keys(&["q"]);
 }
+
+#[tokio::test]
+async fn offline_the_handler_keeps_reading_and_writes_wait_until_the_server_returns() {
+    if !tmux_available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let token = tokio::task::spawn_blocking({
+        let dir = data.path().to_path_buf();
+        move || common::lasting_handler_token(&dir)
+    })
+    .await
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    let id = s.new_ticket("理财赎回迟迟未到账").await["id"]
+        .as_i64()
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} --server {} --token {token}",
+        env!("CARGO_BIN_EXE_opsdesk"),
+        s.base
+    );
+    let tmux = Tmux::start(&command, home.path());
+    tmux.wait_for("理财赎回迟迟未到账").await;
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("对话").await;
+
+    // The server goes away: the ticket stays readable and a reply waits in the outbox.
+    s.stop().await;
+    tmux.wait_for("重连").await;
+    tmux.keys(&["r"]);
+    tmux.wait_for("回复提交人").await;
+    tmux.literal("T+1 到账，请客户明天上午再查看");
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("待发 1").await;
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("理财赎回迟迟未到账"),
+        "still readable offline:\n{screen}"
+    );
+
+    // Back on the same address: the outbox replays, once.
+    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    tmux.wait_for("在线 live").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let messages: Value = s
+            .handler()
+            .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sent = messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["body"] == "T+1 到账，请客户明天上午再查看")
+            .count();
+        if sent == 1 {
+            break;
+        }
+        assert!(sent < 2, "sent twice");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queued reply never arrived:\n{}",
+            tmux.screen()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tmux.keys(&["q"]);
+}

@@ -51,6 +51,11 @@ impl TestServer {
 
     /// A server on an existing data dir (for restart tests), with these settings.
     pub async fn start_in(dir: &Path, settings: Settings) -> TestServer {
+        Self::start_on(dir, settings, "127.0.0.1:0").await
+    }
+
+    /// A server on a given address (a restart on the same port, for clients that keep the URL).
+    pub async fn start_on(dir: &Path, settings: Settings, addr: &str) -> TestServer {
         let store = Store::open(dir).expect("open store");
         let handler_token = token_for(&store, "h_test", Role::Handler).await;
         let handler2_token = token_for(&store, "h_other", Role::Handler).await;
@@ -58,9 +63,7 @@ impl TestServer {
         let other_submitter_token = token_for(&store, "cm_other", Role::Submitter).await;
         let admin_token = token_for(&store, "admin_test", Role::Admin).await;
         let desk = Desk::new(store, Arc::new(settings));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -278,4 +281,32 @@ pub async fn wait_healthy(base: &str) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// A handler token under its own label, so restarts (which re-issue the `test` tokens) keep it.
+pub fn lasting_handler_token(dir: &Path) -> String {
+    let store = Store::open(dir).expect("open store");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let token = rt
+        .block_on(store.write(|ctx| {
+            let user = match users::by_username(ctx.conn, "h_test")? {
+                Some(u) => u,
+                None => users::insert(
+                    ctx.conn,
+                    "h_test",
+                    "h_test",
+                    Role::Handler,
+                    None,
+                    None,
+                    ctx.now,
+                )?,
+            };
+            users::issue_token(ctx.conn, &user, "lasting", ctx.now)
+        }))
+        .expect("token");
+    store.shutdown();
+    token
 }
