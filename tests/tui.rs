@@ -384,7 +384,7 @@ fn mono_draws_without_colour_and_default_sets_no_background() {
     }
 }
 
-fn pick(a: &mut App, label_part: &str) {
+fn pick(a: &mut App, label_part: &str) -> Vec<Effect> {
     let Some(Overlay::Picker { options, .. }) = &a.overlay else {
         panic!("no picker: {:?}", a.overlay)
     };
@@ -395,7 +395,7 @@ fn pick(a: &mut App, label_part: &str) {
     for _ in 0..index {
         a.on_key(special(KeyCode::Down));
     }
-    a.on_key(special(KeyCode::Enter));
+    a.on_key(special(KeyCode::Enter))
 }
 
 #[test]
@@ -591,4 +591,36 @@ fn a_long_queue_scrolls_to_keep_the_selection_on_screen() {
     let first = a.queue.rows[0].to_string();
     let shown = text(&screen(&mut a, &t, 80, 24));
     assert!(shown.contains(&format!("│  {first}")), "{shown}");
+}
+
+#[test]
+fn system_and_category_with_subcategory_are_set_from_the_keyboard() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let id = a.detail.as_ref().unwrap().id;
+    a.on_key(key('y'));
+    let effects = pick(&mut a, "清算");
+    assert_eq!(
+        effects,
+        vec![Effect::Call(Call::Patch {
+            id,
+            body: serde_json::json!({"version": 1, "system": "clearing"})
+        })]
+    );
+    a.on_key(key('c'));
+    pick(&mut a, "数据类");
+    let Some(Overlay::Prompt { .. }) = &a.overlay else {
+        panic!("no subcategory prompt: {:?}", a.overlay)
+    };
+    for c in "资金".chars() {
+        a.on_key(key(c));
+    }
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::Call(Call::Patch {
+            id,
+            body: serde_json::json!({"version": 1, "category": "data", "subcategory": "资金"})
+        })]
+    );
 }

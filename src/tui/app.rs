@@ -121,6 +121,12 @@ pub enum Prompt {
         version: i64,
         kind: LinkKind,
     },
+    /// The free subcategory under a chosen category (empty clears it).
+    Subcategory {
+        id: TicketId,
+        version: i64,
+        category: Category,
+    },
 }
 
 impl Prompt {
@@ -136,6 +142,9 @@ impl Prompt {
                 kind: LinkKind::Parent,
                 ..
             } => format!("#{id} 父事件工单号 parent incident #"),
+            Prompt::Subcategory { id, category, .. } => {
+                format!("#{id} {} 小类 subcategory: ", category.label_zh())
+            }
         }
     }
 }
@@ -156,6 +165,10 @@ pub enum Pick {
         version: i64,
     },
     Category {
+        id: TicketId,
+        version: i64,
+    },
+    System {
         id: TicketId,
         version: i64,
     },
@@ -186,6 +199,7 @@ impl Pick {
             Pick::TransferTarget { .. } => "转交给 transfer to",
             Pick::Priority { .. } => "优先级 priority",
             Pick::Category { .. } => "分类 category",
+            Pick::System { .. } => "系统 system",
             Pick::Assignee { .. } => "处理人 assignee",
             Pick::Similar => "相似工单 similar open tickets",
             Pick::FilterStatus => "按状态筛选 status",
@@ -624,6 +638,7 @@ impl App {
             | Action::Reopen
             | Action::SetPriority
             | Action::SetCategory
+            | Action::SetSystem
             | Action::Reveal
             | Action::LinkDuplicate
             | Action::LinkParent
@@ -710,6 +725,26 @@ impl App {
                     kind,
                     target,
                     version,
+                })];
+            }
+            (
+                Overlay::Prompt {
+                    purpose:
+                        Prompt::Subcategory {
+                            id,
+                            version,
+                            category,
+                        },
+                    input,
+                },
+                Action::Open | Action::Submit,
+            ) => {
+                self.overlay = None;
+                let sub = input.trim();
+                let sub = (!sub.is_empty()).then_some(sub);
+                return vec![Effect::Call(Call::Patch {
+                    id,
+                    body: serde_json::json!({"version": version, "category": category, "subcategory": sub}),
                 })];
             }
             (Overlay::Palette { input, selected }, Action::Down) => {
@@ -1082,6 +1117,13 @@ impl App {
                     }),
                 ));
             }
+            Action::SetSystem => {
+                let options = self
+                    .systems
+                    .iter()
+                    .map(|s| (format!("{} {}", s.name, s.key), s.key.clone()));
+                self.overlay = Some(picker(Pick::System { id, version }, options));
+            }
             Action::Reveal => return vec![Effect::Call(Call::Reveal(id))],
             Action::ApproveScript => {
                 return vec![Effect::Call(Call::ApproveScript { id, version })];
@@ -1216,9 +1258,27 @@ impl App {
                 })];
             }
             Pick::Category { id, version } => {
+                if let Ok(category) = value.parse::<Category>() {
+                    // The subcategory is free text: offer the current one to keep or change.
+                    let input = self
+                        .tickets
+                        .get(&id)
+                        .and_then(|t| t.subcategory.clone())
+                        .unwrap_or_default();
+                    self.overlay = Some(Overlay::Prompt {
+                        purpose: Prompt::Subcategory {
+                            id,
+                            version,
+                            category,
+                        },
+                        input,
+                    });
+                }
+            }
+            Pick::System { id, version } => {
                 return vec![Effect::Call(Call::Patch {
                     id,
-                    body: serde_json::json!({"version": version, "category": value}),
+                    body: serde_json::json!({"version": version, "system": value}),
                 })];
             }
             Pick::Assignee { id, version } => {
