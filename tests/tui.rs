@@ -624,3 +624,53 @@ fn system_and_category_with_subcategory_are_set_from_the_keyboard() {
         })]
     );
 }
+
+#[test]
+fn bulk_assign_transfer_and_parent_act_on_every_marked_ticket() {
+    let mut a = app();
+    let marked = |a: &mut App| {
+        a.on_key(key('g'));
+        a.on_key(key('g'));
+        a.on_key(key(' '));
+        a.on_key(key(' '));
+        a.on_key(key('B'));
+    };
+    marked(&mut a);
+    pick(&mut a, "assign");
+    let effects = pick(&mut a, "h_chen");
+    assert_eq!(effects.len(), 2);
+    assert!(effects.iter().all(
+        |e| matches!(e, Effect::Call(Call::Patch { body, .. }) if body["assignee"] == "h_chen")
+    ));
+
+    marked(&mut a);
+    pick(&mut a, "link to a parent");
+    for c in "#104".chars() {
+        a.on_key(key(c));
+    }
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert!(effects.iter().all(|e| matches!(
+        e,
+        Effect::Call(Call::Link {
+            target: Some(104),
+            ..
+        })
+    )));
+    assert!(!effects.is_empty());
+
+    // New tickets cannot be transferred before triage: each is skipped with a line saying so.
+    marked(&mut a);
+    pick(&mut a, "transfer");
+    pick(&mut a, "研发");
+    a.on_key(key('x'));
+    let effects = a.on_key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL));
+    assert!(effects.is_empty());
+    assert!(
+        a.toasts
+            .iter()
+            .filter(|t| t.text.contains("不能转交"))
+            .count()
+            >= 2
+    );
+    assert!(a.queue.marks.is_empty());
+}

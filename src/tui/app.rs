@@ -100,6 +100,10 @@ pub enum Compose {
         version: i64,
         to: TransferTarget,
     },
+    /// One hand-off note for every marked ticket.
+    BulkHandoff {
+        to: TransferTarget,
+    },
 }
 
 impl Compose {
@@ -109,6 +113,9 @@ impl Compose {
             Compose::Note(id) => format!("内部备注 internal note · #{id}"),
             Compose::Resolve { id, .. } => format!("解决方案 resolution · #{id}"),
             Compose::Handoff { id, to, .. } => format!("转{} hand-off · #{id}", to.label_zh()),
+            Compose::BulkHandoff { to } => {
+                format!("批量转{} hand-off for the marked tickets", to.label_zh())
+            }
         }
     }
 }
@@ -121,6 +128,8 @@ pub enum Prompt {
         version: i64,
         kind: LinkKind,
     },
+    /// The parent incident for every marked ticket.
+    BulkParent,
     /// The free subcategory under a chosen category (empty clears it).
     Subcategory {
         id: TicketId,
@@ -142,6 +151,7 @@ impl Prompt {
                 kind: LinkKind::Parent,
                 ..
             } => format!("#{id} 父事件工单号 parent incident #"),
+            Prompt::BulkParent => "批量关联父事件工单号 parent incident #".to_string(),
             Prompt::Subcategory { id, category, .. } => {
                 format!("#{id} {} 小类 subcategory: ", category.label_zh())
             }
@@ -184,6 +194,8 @@ pub enum Pick {
     FilterAssignee,
     /// What to do with the marked tickets.
     Bulk,
+    BulkAssign,
+    BulkTransfer,
     /// An attachment of the ticket, to save.
     Attachment {
         id: TicketId,
@@ -207,6 +219,8 @@ impl Pick {
             Pick::FilterCategory => "按分类筛选 category",
             Pick::FilterAssignee => "按处理人筛选 assignee",
             Pick::Bulk => "批量操作 bulk",
+            Pick::BulkAssign => "批量指派给 assign the marked to",
+            Pick::BulkTransfer => "批量转交给 transfer the marked to",
             Pick::Attachment { save: true, .. } => "附件：回车保存 attachments: enter saves",
             Pick::Attachment { save: false, .. } => "附件：回车查看 attachments: enter shows",
         }
@@ -729,6 +743,21 @@ impl App {
             }
             (
                 Overlay::Prompt {
+                    purpose: Prompt::BulkParent,
+                    input,
+                },
+                Action::Open | Action::Submit,
+            ) => {
+                self.overlay = None;
+                let wanted = input.trim().trim_start_matches('#');
+                if wanted.parse::<TicketId>().is_err() {
+                    self.toast(format!("'{wanted}' 不是工单号 · not a ticket number"), true);
+                    return Vec::new();
+                }
+                return self.bulk(&format!("parent:{wanted}"));
+            }
+            (
+                Overlay::Prompt {
                     purpose:
                         Prompt::Subcategory {
                             id,
@@ -959,6 +988,15 @@ impl App {
                 format!("设为 P3 priority {n}: {list}"),
                 "priority:P3".to_string(),
             ),
+            (format!("指派给… assign {n}: {list}"), "assign".to_string()),
+            (
+                format!("转交… transfer {n}: {list}"),
+                "transfer".to_string(),
+            ),
+            (
+                format!("关联父事件… link to a parent {n}: {list}"),
+                "parent".to_string(),
+            ),
             (
                 format!("关闭已解决的 close {n}: {list}"),
                 "close".to_string(),
@@ -1000,6 +1038,46 @@ impl App {
                         true,
                     );
                     None
+                }
+                p if p.starts_with("assign:") => Some(Call::Patch {
+                    id,
+                    body: serde_json::json!({"version": version, "assignee": p.trim_start_matches("assign:")}),
+                }),
+                p if p.starts_with("parent:") => p
+                    .trim_start_matches("parent:")
+                    .parse::<TicketId>()
+                    .ok()
+                    .filter(|parent| *parent != id)
+                    .map(|parent| Call::Link {
+                        id,
+                        kind: LinkKind::Parent,
+                        target: Some(parent),
+                        version,
+                    }),
+                p if p.starts_with("transfer:") => {
+                    let (to, note) = p
+                        .trim_start_matches("transfer:")
+                        .split_once('\n')
+                        .unwrap_or_default();
+                    match to.parse::<TransferTarget>() {
+                        Ok(to) if allowed_from(status).contains(&Status::Transferred) => {
+                            Some(Call::Transition {
+                                id,
+                                body: TransitionBody {
+                                    transfer_to: Some(to),
+                                    note: Some(note.to_string()),
+                                    ..transition(Status::Transferred, Some(version))
+                                },
+                            })
+                        }
+                        _ => {
+                            self.toast(
+                                format!("#{id} {}，不能转交 · skipped", status.label_zh()),
+                                true,
+                            );
+                            None
+                        }
+                    }
                 }
                 p => p.strip_prefix("priority:").map(|priority| Call::Patch {
                     id,
@@ -1303,7 +1381,37 @@ impl App {
                     name => Some(Some(name.to_string())),
                 }
             }
-            Pick::Bulk => return self.bulk(&value),
+            Pick::Bulk => match value.as_str() {
+                "assign" => {
+                    let options = self.assignable().into_iter().map(|h| (h.clone(), h));
+                    self.overlay = Some(picker(Pick::BulkAssign, options));
+                }
+                "transfer" => {
+                    let options = TransferTarget::ALL.iter().map(|t| {
+                        (
+                            format!("{} {}", t.label_zh(), t.as_str()),
+                            t.as_str().to_string(),
+                        )
+                    });
+                    self.overlay = Some(picker(Pick::BulkTransfer, options));
+                }
+                "parent" => {
+                    self.overlay = Some(Overlay::Prompt {
+                        purpose: Prompt::BulkParent,
+                        input: String::new(),
+                    })
+                }
+                _ => return self.bulk(&value),
+            },
+            Pick::BulkAssign => return self.bulk(&format!("assign:{value}")),
+            Pick::BulkTransfer => {
+                if let Ok(to) = value.parse::<TransferTarget>() {
+                    self.overlay = Some(Overlay::Editor {
+                        purpose: Compose::BulkHandoff { to },
+                        text: handoff_template(to),
+                    });
+                }
+            }
             Pick::Attachment { id, save } => {
                 let chosen = value.parse::<i64>().ok().and_then(|aid| {
                     self.tickets
@@ -1350,6 +1458,7 @@ impl App {
         self.overlay = None;
         let key = format!("tui-{}-{}", self.now.timestamp_micros(), text.len());
         let call = match purpose {
+            Compose::BulkHandoff { to } => return self.bulk(&format!("transfer:{to}\n{text}")),
             Compose::Reply(id) => Call::Message {
                 id,
                 body: text,
@@ -1384,17 +1493,20 @@ impl App {
     /// A canned reply with its slots filled: `{客户}` the customer's masked name, `{工单号}`.
     fn canned(&self, purpose: &Compose) -> String {
         let id = match purpose {
-            Compose::Reply(id) | Compose::Note(id) => *id,
-            Compose::Resolve { id, .. } | Compose::Handoff { id, .. } => *id,
+            Compose::Reply(id) | Compose::Note(id) => Some(*id),
+            Compose::Resolve { id, .. } | Compose::Handoff { id, .. } => Some(*id),
+            Compose::BulkHandoff { .. } => None,
         };
-        let customer = self
-            .tickets
-            .get(&id)
+        let customer = id
+            .and_then(|id| self.tickets.get(&id))
             .and_then(|t| t.customer.name.clone())
             .unwrap_or_else(|| "客户".into());
+        let number = id
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| "（见各工单）".into());
         CANNED
             .replace("{客户}", &customer)
-            .replace("{工单号}", &id.to_string())
+            .replace("{工单号}", &number)
     }
 
     /// The server answered a call.
