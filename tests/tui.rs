@@ -674,3 +674,34 @@ fn bulk_assign_transfer_and_parent_act_on_every_marked_ticket() {
     );
     assert!(a.queue.marks.is_empty());
 }
+
+#[test]
+fn the_ticket_shows_its_timeline() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let id = a.detail.as_ref().unwrap().id;
+    let entry = |action: &str, detail: serde_json::Value| opsdesk::domain::view::TimelineEntry {
+        at: "2026-11-24T01:30:00.000Z".into(),
+        actor: "h_chen".into(),
+        action: action.into(),
+        detail,
+    };
+    a.on_timeline(
+        id,
+        vec![
+            entry("ticket.created", serde_json::json!({})),
+            entry(
+                "ticket.transitioned",
+                serde_json::json!({"from": "new", "to": "triaging"}),
+            ),
+        ],
+    );
+    a.on_key(key('G'));
+    let shown = text(&screen(&mut a, &theme("default"), 120, 40));
+    assert!(
+        shown.contains("时间线")
+            && shown.contains("11-24 09:30")
+            && shown.contains("new → triaging"),
+        "{shown}"
+    );
+}

@@ -242,6 +242,27 @@ impl ApiClient {
             .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// Who changed or revealed what on a ticket, oldest first; terminal-safe.
+    pub async fn timeline(
+        &self,
+        id: i64,
+    ) -> Result<Vec<crate::domain::view::TimelineEntry>, ClientError> {
+        let mut list: Vec<crate::domain::view::TimelineEntry> = self
+            .send(
+                self.http
+                    .get(self.url(&format!("/api/v1/tickets/{id}/audit"))),
+            )
+            .await?;
+        for e in &mut list {
+            for text in [&mut e.at, &mut e.actor, &mut e.action] {
+                if let std::borrow::Cow::Owned(safe) = terminal_safe(text) {
+                    *text = safe;
+                }
+            }
+        }
+        Ok(list)
+    }
+
     /// The handlers and admins tickets can be assigned to.
     pub async fn users(&self) -> Result<Vec<crate::domain::people::User>, ClientError> {
         self.send(self.http.get(self.url("/api/v1/users"))).await

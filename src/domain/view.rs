@@ -181,6 +181,16 @@ pub fn ticket_view(
     }
 }
 
+/// One line of a ticket's timeline: who did what, when (from `GET /tickets/{id}/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
 /// One committed change, as the event stream and `/changes` carry it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Change {

@@ -1523,6 +1523,14 @@ impl App {
         }
     }
 
+    /// The open ticket's timeline arrived.
+    pub fn on_timeline(&mut self, id: TicketId, entries: Vec<crate::domain::view::TimelineEntry>) {
+        if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
+            d.timeline = Some(entries);
+            self.dirty = true;
+        }
+    }
+
     /// A screenshot was decoded for showing.
     pub fn on_preview(&mut self, title: String, image: super::preview::Preview) {
         self.overlay = Some(Overlay::Preview {

@@ -45,6 +45,7 @@ use theme::{Theme, ThemeEnv};
 /// Results of effects and background work, fed back into the app.
 enum Loaded {
     Messages(TicketId, Result<Vec<Message>, String>),
+    Timeline(TicketId, Vec<crate::domain::view::TimelineEntry>),
     /// A call's outcome: what to say, and the ticket as the server now has it.
     Done(String, Result<Option<Box<TicketView>>, String>),
     Revealed(TicketId, Customer),
@@ -611,6 +612,7 @@ impl Work {
             Loaded::Done(what, result) => app.on_done(&what, result),
             Loaded::Revealed(id, customer) => app.on_revealed(id, customer),
             Loaded::Toast(text, error) => app.toast(text, error),
+            Loaded::Timeline(id, entries) => app.on_timeline(id, entries),
             Loaded::Preview(title, image) => app.on_preview(title, *image),
             Loaded::Queued { label, offline } => {
                 self.queued += 1;
@@ -761,6 +763,10 @@ impl Work {
                 Err(e) => Loaded::Messages(id, Err(e.to_string())),
             };
             let _ = tx.send(loaded).await;
+            // The timeline is read live only; offline the pane says it is not loaded.
+            if let Ok(entries) = client.timeline(id).await {
+                let _ = tx.send(Loaded::Timeline(id, entries)).await;
+            }
         });
     }
 

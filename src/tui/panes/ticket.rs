@@ -13,7 +13,7 @@ use super::Ctx;
 use crate::display::countdown;
 use crate::domain::message::Message;
 use crate::domain::ticket::{Customer, MaskedCustomer, TicketId};
-use crate::domain::view::{ClockView, TicketView};
+use crate::domain::view::{ClockView, TicketView, TimelineEntry};
 
 /// The open ticket and what was loaded for it.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,8 @@ pub struct Detail {
     pub page: u16,
     /// The full customer block, after an explicit (audited) reveal.
     pub revealed: Option<Customer>,
+    /// Who did what on the ticket, when loaded.
+    pub timeline: Option<Vec<TimelineEntry>>,
 }
 
 impl Detail {
@@ -36,6 +38,7 @@ impl Detail {
             scroll: 0,
             page: 10,
             revealed: None,
+            timeline: None,
         }
     }
 
@@ -217,6 +220,29 @@ impl Detail {
                             .map(|l| Line::from(Span::raw(format!("    {l}")))),
                     );
                 }
+            }
+        }
+        if let Some(entries) = &self.timeline {
+            out.push(Line::from(""));
+            out.push(Line::from(label("时间线 timeline")));
+            for e in entries {
+                let when = chrono::DateTime::parse_from_rfc3339(&e.at)
+                    .map(|t| t.with_timezone(&ctx.tz).format("%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|_| e.at.clone());
+                let what = match (e.detail.get("from"), e.detail.get("to")) {
+                    (Some(from), Some(to)) if e.action == "ticket.transitioned" => {
+                        format!(
+                            "{} → {}",
+                            from.as_str().unwrap_or("-"),
+                            to.as_str().unwrap_or("-")
+                        )
+                    }
+                    _ => String::new(),
+                };
+                out.push(Line::from(vec![
+                    Span::styled(format!("  {when} "), theme.muted()),
+                    Span::raw(format!("{} {} {what}", e.actor, e.action)),
+                ]));
             }
         }
         out
