@@ -705,3 +705,23 @@ fn the_ticket_shows_its_timeline() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_resize_to_200x60_and_back_to_80x24_redraws() {
+    let mut a = app();
+    let t = theme("default");
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| view::draw(f, &mut a, &t)).unwrap();
+    terminal.backend_mut().resize(200, 60);
+    terminal.autoresize().unwrap();
+    terminal.draw(|f| view::draw(f, &mut a, &t)).unwrap();
+    let wide = text(&terminal);
+    assert!(
+        wide.contains("7 告警 Alerts") && wide.contains("委托下单提示资金不足"),
+        "{wide}"
+    );
+    terminal.backend_mut().resize(80, 24);
+    terminal.autoresize().unwrap();
+    terminal.draw(|f| view::draw(f, &mut a, &t)).unwrap();
+    assert_eq!(text(&terminal), text(&screen(&mut a, &t, 80, 24)));
+}
