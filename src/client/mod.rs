@@ -255,9 +255,7 @@ impl ApiClient {
             .await?;
         for e in &mut list {
             for text in [&mut e.at, &mut e.actor, &mut e.action] {
-                if let std::borrow::Cow::Owned(safe) = terminal_safe(text) {
-                    *text = safe;
-                }
+                make_safe(text);
             }
         }
         Ok(list)
@@ -285,9 +283,7 @@ impl ApiClient {
             )
             .await?;
         for m in &mut list {
-            if let std::borrow::Cow::Owned(safe) = terminal_safe(&m.body) {
-                m.body = safe;
-            }
+            make_safe(&mut m.body);
         }
         Ok(list)
     }
@@ -374,13 +370,16 @@ impl ApiClient {
     }
 }
 
+/// Makes one text terminal-safe in place (allocating only when something was removed).
+pub fn make_safe(text: &mut String) {
+    if let std::borrow::Cow::Owned(safe) = terminal_safe(text) {
+        *text = safe;
+    }
+}
+
 /// Strips escape sequences and control characters from every text a ticket carries.
 pub fn inert(t: &mut TicketView) {
-    let clean = |s: &mut String| {
-        if let std::borrow::Cow::Owned(safe) = terminal_safe(s) {
-            *s = safe;
-        }
-    };
+    let clean = make_safe;
     let clean_opt = |s: &mut Option<String>| {
         if let Some(s) = s.as_mut() {
             clean(s);
