@@ -166,13 +166,20 @@ impl Cache {
 
     /// The cached open tickets, made terminal-safe again.
     pub fn load_open_tickets(&self) -> Result<Vec<TicketView>, CacheError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT json FROM tickets WHERE status NOT IN (?1, ?2) ORDER BY id")?;
-        let rows = stmt.query_map(
-            params![Status::Resolved.as_str(), Status::Closed.as_str()],
-            |r| r.get::<_, String>(0),
-        )?;
+        // Naming the open statuses (rather than `NOT IN` the closed ones) lets SQLite use the
+        // status index instead of scanning a cache that is mostly closed tickets.
+        let open: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.as_str())
+            .collect();
+        let marks = vec!["?"; open.len()].join(", ");
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT json FROM tickets WHERE status IN ({marks}) ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(open.iter()), |r| {
+            r.get::<_, String>(0)
+        })?;
         let mut out = Vec::new();
         for json in rows {
             match decode::<TicketView>(&json?) {
