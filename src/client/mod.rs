@@ -247,17 +247,25 @@ impl ApiClient {
         &self,
         id: i64,
     ) -> Result<Vec<crate::domain::view::TimelineEntry>, ClientError> {
-        let mut list: Vec<crate::domain::view::TimelineEntry> = self
-            .send(
-                self.http
-                    .get(self.url(&format!("/api/v1/tickets/{id}/audit"))),
-            )
-            .await?;
-        for e in &mut list {
-            for text in [&mut e.at, &mut e.actor, &mut e.action] {
-                make_safe(text);
-            }
-        }
+        self.safe_list(
+            &format!("/api/v1/tickets/{id}/audit"),
+            |e: &mut crate::domain::view::TimelineEntry| {
+                for text in [&mut e.at, &mut e.actor, &mut e.action] {
+                    make_safe(text);
+                }
+            },
+        )
+        .await
+    }
+
+    /// A list from the API with `clean` applied to each item where it enters the client.
+    async fn safe_list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        clean: impl Fn(&mut T),
+    ) -> Result<Vec<T>, ClientError> {
+        let mut list: Vec<T> = self.send(self.http.get(self.url(path))).await?;
+        list.iter_mut().for_each(clean);
         Ok(list)
     }
 
@@ -276,16 +284,11 @@ impl ApiClient {
         &self,
         id: i64,
     ) -> Result<Vec<crate::domain::message::Message>, ClientError> {
-        let mut list: Vec<crate::domain::message::Message> = self
-            .send(
-                self.http
-                    .get(self.url(&format!("/api/v1/tickets/{id}/messages"))),
-            )
-            .await?;
-        for m in &mut list {
-            make_safe(&mut m.body);
-        }
-        Ok(list)
+        self.safe_list(
+            &format!("/api/v1/tickets/{id}/messages"),
+            |m: &mut crate::domain::message::Message| make_safe(&mut m.body),
+        )
+        .await
     }
 
     /// Posts a reply or an internal note; the key makes a retry safe.
