@@ -41,6 +41,77 @@ pub struct Config {
     /// Replaces the default ten systems when present.
     pub system: Vec<SystemDef>,
     pub notify: NotifyConfig,
+    pub mss: MssConfig,
+}
+
+/// `[mss]`: the submitters' pages. Durations are written like `15m`, `2h`, `1h30m`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MssConfig {
+    /// A session unused this long ends.
+    pub session_idle: String,
+    /// A session ends this long after login however busy it is.
+    pub session_max: String,
+    /// Wrong passwords in a row before the username is locked.
+    pub lockout_after: u32,
+    /// The first lock; each further wrong password doubles it, up to a day.
+    pub lockout: String,
+    /// Screenshots per submission or reply.
+    pub max_screenshots: usize,
+    /// Marks the session cookie `Secure`. Defaults to on when `notify.public_url` is https
+    /// (opsdesk behind a TLS-terminating proxy); plain-HTTP loopback needs it off.
+    pub secure_cookies: Option<bool>,
+}
+
+impl Default for MssConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: "2h".into(),
+            session_max: "12h".into(),
+            lockout_after: 5,
+            lockout: "5m".into(),
+            max_screenshots: 5,
+            secure_cookies: None,
+        }
+    }
+}
+
+/// [`MssConfig`] checked and in the units the pages use.
+#[derive(Debug, Clone)]
+pub struct MssSettings {
+    pub session_idle: chrono::Duration,
+    pub session_max: chrono::Duration,
+    pub lockout_after: u32,
+    pub lockout: chrono::Duration,
+    pub max_screenshots: usize,
+    pub secure_cookies: bool,
+}
+
+impl MssConfig {
+    fn settings(&self, public_url: Option<&str>) -> Result<MssSettings, String> {
+        let duration = |field: &str, v: &str| {
+            parse_duration(v)
+                .filter(|s| *s > 0)
+                .map(chrono::Duration::seconds)
+                .ok_or_else(|| format!("mss.{field}: '{v}' is not a duration such as 15m or 2h"))
+        };
+        if self.lockout_after == 0 {
+            return Err("mss.lockout_after must be at least 1".into());
+        }
+        if self.max_screenshots > 20 {
+            return Err("mss.max_screenshots must be at most 20".into());
+        }
+        Ok(MssSettings {
+            session_idle: duration("session_idle", &self.session_idle)?,
+            session_max: duration("session_max", &self.session_max)?,
+            lockout_after: self.lockout_after,
+            lockout: duration("lockout", &self.lockout)?,
+            max_screenshots: self.max_screenshots,
+            secure_cookies: self
+                .secure_cookies
+                .unwrap_or_else(|| public_url.is_some_and(|u| u.starts_with("https://"))),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -377,6 +448,7 @@ pub struct Settings {
     pub sla: SlaPolicy,
     pub systems: Vec<SystemDef>,
     pub notify: NotifySettings,
+    pub mss: MssSettings,
 }
 
 impl Settings {
@@ -538,6 +610,10 @@ impl Config {
         }
 
         let notify = self.notify.settings().map_err(invalid)?;
+        let mss = self
+            .mss
+            .settings(notify.public_url.as_deref())
+            .map_err(invalid)?;
 
         Ok(Settings {
             server: self.server.clone(),
@@ -547,6 +623,7 @@ impl Config {
             sla,
             systems,
             notify,
+            mss,
         })
     }
 }

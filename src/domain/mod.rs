@@ -1,6 +1,7 @@
 //! The pure domain: no IO, no async, no clock (time is always a parameter).
 
 pub mod calendar;
+pub mod help;
 pub mod lifecycle;
 pub mod mask;
 pub mod message;

@@ -56,9 +56,32 @@ pub fn valid_username(name: &str) -> bool {
         && name.as_bytes()[0].is_ascii_lowercase()
 }
 
+/// How long a username is locked after its `failures`-th wrong password in a row: nothing
+/// before `after` failures, then `base`, doubling with each further failure, at most a day.
+/// Backoff rather than a fixed lock keeps a guesser slow without locking the owner out for long.
+pub fn lockout(failures: u32, after: u32, base: chrono::Duration) -> Option<chrono::Duration> {
+    if failures < after {
+        return None;
+    }
+    let doublings = (failures - after).min(16);
+    let day = chrono::Duration::days(1);
+    Some((base * 2i32.pow(doublings)).min(day))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lockout_backs_off_and_caps() {
+        let m = chrono::Duration::minutes;
+        assert_eq!(lockout(4, 5, m(5)), None);
+        assert_eq!(lockout(5, 5, m(5)), Some(m(5)));
+        assert_eq!(lockout(6, 5, m(5)), Some(m(10)));
+        assert_eq!(lockout(8, 5, m(5)), Some(m(40)));
+        assert_eq!(lockout(60, 5, m(5)), Some(chrono::Duration::days(1)));
+        assert_eq!(lockout(u32::MAX, 5, m(5)), Some(chrono::Duration::days(1)));
+    }
 
     #[test]
     fn usernames() {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod metrics;
+pub mod mss;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -86,11 +87,20 @@ pub fn router(state: AppState) -> Router {
         .layer(timeout)
         .layer(middleware::from_fn_with_state(state.clone(), shed_load));
     let streams = api::events::routes().layer(RequestBodyLimitLayer::new(0));
+    let pages = mss::routes(&state.desk.settings)
+        .layer(middleware::from_fn_with_state(state.clone(), shed_load));
 
     Router::new()
         .merge(requests)
         .merge(streams)
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .merge(pages)
+        .fallback(|uri: axum::http::Uri| async move {
+            if mss::is_page(uri.path()) {
+                mss::layer_error(StatusCode::NOT_FOUND)
+            } else {
+                ApiError::not_found("no such endpoint").into_response()
+            }
+        })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             errors_as_json,
@@ -119,17 +129,20 @@ async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// Counts every answer and gives error answers produced by layers (413 from the body limit,
-/// 405, 408 from the timeout) the API's JSON shape.
+/// 405, 408 from the timeout) the API's JSON shape, or on the MSS pages a page.
 async fn errors_as_json(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let page = mss::is_page(req.uri().path());
     let response = next.run(req).await;
     let status = response.status();
     state.metrics.count_response(status.as_u16());
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    let content_type = response.headers().get(header::CONTENT_TYPE);
+    let is_json = content_type.is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_html = content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json || is_html {
         return response;
+    }
+    if page {
+        return mss::layer_error(status);
     }
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),

@@ -13,10 +13,30 @@ use super::{Desk, DeskError};
 use crate::domain::ticket::{Category, Channel, Customer, Priority, Status, TransferTarget};
 use crate::domain::validate::NewTicket;
 use crate::store::users::{self, User};
-use crate::store::{Rejected, StoreError, WriteCtx, tickets};
+use crate::store::{Rejected, StoreError, WriteCtx, help, tickets};
 
 const USERS: &str = include_str!("../../fixtures/demo/users.toml");
 const TICKETS: &str = include_str!("../../fixtures/demo/tickets.json");
+const HELP: &str = include_str!("../../fixtures/help/articles.toml");
+
+#[derive(Debug, Deserialize)]
+struct HelpFile {
+    article: Vec<HelpArticleFixture>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HelpArticleFixture {
+    system: Option<String>,
+    title: String,
+    body: String,
+}
+
+fn help_articles() -> Result<Vec<HelpArticleFixture>, StoreError> {
+    toml::from_str::<HelpFile>(HELP)
+        .map(|f| f.article)
+        .map_err(|e| StoreError::Corrupt(format!("fixtures/help/articles.toml: {e}")))
+}
 
 /// Every demo account's password. Demo data only: never seed it into a real data dir.
 pub const DEMO_PASSWORD: &str = "opsdesk-demo";
@@ -138,6 +158,9 @@ fn seed_in(
             StoreError::Corrupt(format!("demo user '{name}' is not in users.toml")).into()
         })
     };
+    for a in help_articles()? {
+        help::insert(ctx.conn, a.system.as_deref(), &a.title, a.body.trim(), now)?;
+    }
     for d in demo_tickets()? {
         let created = now - Duration::minutes(d.created_minutes_ago);
         let new = NewTicket {
@@ -263,6 +286,15 @@ mod tests {
 
     #[test]
     fn fixtures_parse() {
+        let articles = help_articles().unwrap();
+        let systems: Vec<String> = crate::config::default_systems()
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        assert!(articles.len() >= 10);
+        for a in &articles {
+            assert!(systems.contains(a.system.as_ref().unwrap()), "{}", a.title);
+        }
         let users = users().unwrap();
         assert!(users.iter().filter(|u| u.role == "handler").count() >= 8);
         let tickets = demo_tickets().unwrap();

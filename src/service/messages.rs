@@ -1,5 +1,6 @@
 //! Conversation and attachment use cases.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -17,7 +18,23 @@ use crate::domain::ticket::{Status, Ticket, TicketId};
 use crate::domain::validate::ValidationErrors;
 use crate::domain::view::TicketView;
 use crate::store::users::User;
-use crate::store::{StoreError, WriteCtx, attachments, changes, messages, tickets};
+use crate::store::{StoreError, WriteCtx, attachments, changes, messages, read_markers, tickets};
+
+/// How far a user has read a ticket's conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+pub struct ReadMarker {
+    /// The last message read; 0 when none.
+    pub message_id: i64,
+    /// Messages from others after it (internal notes count for handlers only).
+    pub unread: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadMarkerBody {
+    /// The last message read; the marker never moves backwards.
+    pub message_id: i64,
+}
 
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -200,75 +217,200 @@ impl Desk {
         idem: Option<Idempotency>,
     ) -> Result<Created<Attachment>, DeskError> {
         if bytes.is_empty() {
-            return Err(crate::domain::validate::ValidationErrors::one(
-                "file",
-                "文件为空",
-                "the file is empty",
-            )
-            .into());
+            return Err(empty_file());
         }
         // Images are decoded and re-encoded: EXIF (with GPS) and anything glued after the
         // picture are dropped, and a decompression bomb is refused before it allocates.
-        let (bytes, content_type) = match sniff_content_type(&bytes) {
-            image if image.starts_with("image/") => {
-                let limits = Limits {
-                    max_bytes: self.settings.server.max_upload_bytes,
-                    ..Limits::default()
-                };
-                let processed =
-                    tokio::task::spawn_blocking(move || images::process(&bytes, &limits))
+        let staged = match sniff_content_type(&bytes) {
+            image if image.starts_with("image/") => self.stage_image(filename, bytes).await?,
+            other => {
+                let dir = self.store.attachments_dir();
+                let content_type = other.to_string();
+                let stored =
+                    tokio::task::spawn_blocking(move || attachments::write_file(&dir, &bytes))
                         .await
-                        .map_err(|_| DeskError::Store(StoreError::Closed))?
-                        .map_err(image_refused)?;
-                (processed.bytes, processed.content_type.to_string())
+                        .map_err(|_| DeskError::Store(StoreError::Closed))??;
+                StagedFile {
+                    filename: clean_filename(filename),
+                    content_type,
+                    stored,
+                }
             }
-            other => (bytes.to_vec(), other.to_string()),
         };
-        let dir = self.store.attachments_dir();
-        let stored = tokio::task::spawn_blocking(move || attachments::write_file(&dir, &bytes))
-            .await
-            .map_err(|_| DeskError::Store(StoreError::Closed))??;
         let (settings, user) = (self.settings.clone(), actor.clone());
-        let filename = clean_filename(filename);
-        let stored_name = stored.stored_name.clone();
+        let files = vec![staged];
+        let kept = files.clone();
         let result = self
             .write_once(actor, idem, move |ctx| {
                 let t = load(ctx, &settings, &user, ticket_id, None)?;
-                let a = attachments::insert(
-                    ctx.conn,
-                    &Attachment {
-                        id: 0,
-                        ticket_id,
-                        message_id: None,
-                        filename,
-                        content_type,
-                        size: stored.size,
-                        sha256: stored.sha256,
-                        stored_name: stored.stored_name,
-                        uploaded_by: user.username.clone(),
-                        created_at: ctx.now,
-                    },
-                )?;
-                let data =
-                    serde_json::to_value(&a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                changes::append(
-                    ctx,
-                    "attachment.created",
-                    Some(ticket_id),
-                    &user.username,
-                    data,
-                )?;
+                let mut added = attach_in(ctx, &user, ticket_id, None, files)?;
                 publish(ctx, &settings, "ticket.updated", &t, &user.username)?;
-                Ok(a)
+                Ok(added.remove(0))
             })
             .await;
-        let keep = matches!(&result, Ok(c) if !c.replayed);
-        if !keep {
-            let _ = std::fs::remove_file(self.store.attachments_dir().join(&stored_name));
+        if !matches!(&result, Ok(c) if !c.replayed) {
+            self.discard_staged(kept).await;
         }
         result
     }
 
+    /// Decodes, re-encodes and stores an uploaded image with its thumbnail, not yet attached
+    /// to anything. The type comes from decoding, never from the name or the client.
+    pub async fn stage_image(
+        &self,
+        filename: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<StagedFile, DeskError> {
+        if bytes.is_empty() {
+            return Err(empty_file());
+        }
+        let limits = Limits {
+            max_bytes: self.settings.server.max_upload_bytes,
+            ..Limits::default()
+        };
+        let dir = self.store.attachments_dir();
+        let filename = clean_filename(filename);
+        tokio::task::spawn_blocking(move || {
+            let processed = images::process(&bytes, &limits).map_err(image_refused)?;
+            let stored = attachments::write_file(&dir, &processed.bytes)?;
+            // The thumbnail can be made again from the image, so it is not fsynced.
+            std::fs::write(
+                dir.join(thumbnail_name(&stored.stored_name)),
+                &processed.thumbnail,
+            )
+            .map_err(StoreError::from)?;
+            Ok(StagedFile {
+                filename,
+                content_type: processed.content_type.to_string(),
+                stored,
+            })
+        })
+        .await
+        .map_err(|_| DeskError::Store(StoreError::Closed))?
+    }
+
+    /// A staged image again, by its stored name: a form shown again after a refusal keeps
+    /// its screenshots without the phone uploading them twice. Only files that exist and
+    /// belong to no attachment yet qualify.
+    pub async fn restage(
+        &self,
+        stored_name: &str,
+        filename: &str,
+    ) -> Result<StagedFile, DeskError> {
+        let gone = || DeskError::NotFound("staged screenshot (please choose it again)".into());
+        if stored_name.len() != 32 || !stored_name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(gone());
+        }
+        let name = stored_name.to_string();
+        if self
+            .store
+            .read(move |conn| attachments::is_attached(conn, &name))
+            .await?
+        {
+            return Err(gone());
+        }
+        let path = self.store.attachments_dir().join(stored_name);
+        let bytes = tokio::fs::read(&path).await.map_err(|_| gone())?;
+        let content_type = sniff_content_type(&bytes);
+        if !content_type.starts_with("image/") {
+            return Err(gone());
+        }
+        Ok(StagedFile {
+            filename: clean_filename(filename),
+            content_type: content_type.to_string(),
+            stored: attachments::StoredFile {
+                stored_name: stored_name.to_string(),
+                size: bytes.len() as i64,
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            },
+        })
+    }
+
+    /// Removes staged files that no attachment took (a refused or replayed request).
+    pub async fn discard_staged(&self, files: Vec<StagedFile>) {
+        let dir = self.store.attachments_dir();
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for f in files {
+                let name = f.stored.stored_name;
+                if matches!(
+                    store.read_blocking(|c| attachments::is_attached(c, &name)),
+                    Ok(false)
+                ) {
+                    let _ = std::fs::remove_file(dir.join(&name));
+                    let _ = std::fs::remove_file(dir.join(thumbnail_name(&name)));
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Moves `actor`'s read marker on a ticket forward to `message_id`.
+    pub async fn mark_read(
+        &self,
+        actor: &User,
+        id: TicketId,
+        message_id: i64,
+    ) -> Result<(), DeskError> {
+        let user = actor.clone();
+        let settings = self.settings.clone();
+        self.write(move |ctx| {
+            load(ctx, &settings, &user, id, None)?;
+            read_markers::advance(ctx.conn, user.id, id, message_id, ctx.now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Unread messages from others per ticket, for the tickets given.
+    pub async fn unread(
+        &self,
+        actor: &User,
+        ids: Vec<TicketId>,
+    ) -> Result<HashMap<TicketId, u32>, DeskError> {
+        let user = actor.clone();
+        Ok(self
+            .store
+            .read(move |conn| {
+                let mut out = HashMap::new();
+                for id in ids {
+                    let n = read_markers::unread(
+                        conn,
+                        user.id,
+                        &user.username,
+                        id,
+                        user.role.works_tickets(),
+                    )?;
+                    if n > 0 {
+                        out.insert(id, n);
+                    }
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    /// `actor`'s read marker on a ticket and how many messages from others follow it.
+    pub async fn read_marker(&self, actor: &User, id: TicketId) -> Result<ReadMarker, DeskError> {
+        let user = actor.clone();
+        let found = self
+            .store
+            .read(move |conn| {
+                let Some(t) = tickets::get(conn, id)? else {
+                    return Ok(None);
+                };
+                if !visible(&user, &t) {
+                    return Ok(None);
+                }
+                let with_internal = user.role.works_tickets();
+                Ok(Some(ReadMarker {
+                    message_id: read_markers::get(conn, user.id, id)?,
+                    unread: read_markers::unread(conn, user.id, &user.username, id, with_internal)?,
+                }))
+            })
+            .await?;
+        found.ok_or_else(|| DeskError::NotFound(format!("ticket {id}")))
+    }
     /// An attachment's metadata and the path of its bytes, if `actor` may see its ticket.
     pub async fn attachment(
         &self,
@@ -293,6 +435,62 @@ impl Desk {
         let path = self.store.attachments_dir().join(&a.stored_name);
         Ok((a, path))
     }
+}
+
+/// A processed upload written under the attachments dir, waiting for its row.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    pub filename: String,
+    pub content_type: String,
+    pub stored: attachments::StoredFile,
+}
+
+/// Where an image's thumbnail is kept, next to it.
+pub fn thumbnail_name(stored_name: &str) -> String {
+    format!("{stored_name}.thumb")
+}
+
+fn empty_file() -> DeskError {
+    ValidationErrors::one("file", "文件为空", "the file is empty").into()
+}
+
+/// Attaches staged files to a ticket (and to one of its messages), recording each on the
+/// change stream.
+pub(crate) fn attach_in(
+    ctx: &mut WriteCtx<'_>,
+    actor: &User,
+    ticket_id: TicketId,
+    message_id: Option<i64>,
+    files: Vec<StagedFile>,
+) -> Result<Vec<Attachment>, DeskError> {
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let a = attachments::insert(
+            ctx.conn,
+            &Attachment {
+                id: 0,
+                ticket_id,
+                message_id,
+                filename: f.filename,
+                content_type: f.content_type,
+                size: f.stored.size,
+                sha256: f.stored.sha256,
+                stored_name: f.stored.stored_name,
+                uploaded_by: actor.username.clone(),
+                created_at: ctx.now,
+            },
+        )?;
+        let data = serde_json::to_value(&a).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        changes::append(
+            ctx,
+            "attachment.created",
+            Some(ticket_id),
+            &actor.username,
+            data,
+        )?;
+        out.push(a);
+    }
+    Ok(out)
 }
 
 /// An image that cannot be stored: the uploader's mistake (422), or ours when re-encoding fails.

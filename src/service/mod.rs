@@ -5,10 +5,13 @@
 //! way. Access rules (a submitter sees only their own tickets) live here too, not in handlers.
 
 pub mod demo;
+pub mod help;
 pub mod images;
 pub mod import;
 pub mod messages;
 pub mod notify;
+pub mod sessions;
+pub mod submissions;
 pub mod tickets;
 
 use std::sync::Arc;

@@ -41,9 +41,7 @@ pub struct StoredFile {
 
 /// Writes `bytes` durably under a fresh random name in `dir`.
 pub fn write_file(dir: &Path, bytes: &[u8]) -> Result<StoredFile, StoreError> {
-    let mut raw = [0u8; 16];
-    getrandom::fill(&mut raw).map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
-    let stored_name = hex::encode(raw);
+    let stored_name = super::random_hex(16)?;
     let path = dir.join(&stored_name);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -100,4 +98,13 @@ pub fn for_ticket(conn: &Connection, ticket: TicketId) -> Result<Vec<Attachment>
         out.push(from_row(r)?);
     }
     Ok(out)
+}
+
+/// Whether a stored file already belongs to an attachment.
+pub fn is_attached(conn: &Connection, stored_name: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM attachments WHERE stored_name = ?1")?
+        .query_row([stored_name], |_| Ok(()))
+        .optional()?
+        .is_some())
 }

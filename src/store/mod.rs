@@ -12,10 +12,13 @@
 pub mod attachments;
 pub mod audit;
 pub mod changes;
+pub mod help;
 pub mod idempotency;
 pub mod messages;
 pub mod notifications;
+pub mod read_markers;
 mod schema;
+pub mod sessions;
 pub mod tickets;
 pub mod users;
 
@@ -420,6 +423,20 @@ fn batch_failure(e: &rusqlite::Error) -> StoreError {
 }
 
 /// Times are stored as RFC 3339 UTC with milliseconds, which sorts as text.
+/// `n` random bytes from the OS, hex-encoded: tokens, session ids, stored file names.
+pub fn random_hex(n: usize) -> Result<String, StoreError> {
+    let mut raw = vec![0u8; n];
+    getrandom::fill(&mut raw).map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+    Ok(hex::encode(raw))
+}
+
+/// How a random secret (token, session id) is stored: being random it needs no slow hash, and
+/// SHA-256 makes the stored column useless to a reader of the database.
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -142,6 +142,48 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notifications_unsent ON notifications (next_attempt_at) WHERE sent_at IS NULL;
     "#,
+    // 4: the MSS pages: browser sessions (ids stored hashed), wrong-password counts for the
+    // login backoff, per-user read markers, help-center articles and what submitters did
+    // with the ones suggested to them (deflections, for the reports).
+    r#"
+    CREATE TABLE web_sessions (
+        id_hash      TEXT PRIMARY KEY,
+        user_id      INTEGER NOT NULL REFERENCES users(id),
+        csrf_token   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL
+    );
+    CREATE INDEX web_sessions_user ON web_sessions (user_id);
+    CREATE TABLE login_failures (
+        username       TEXT PRIMARY KEY,
+        failures       INTEGER NOT NULL,
+        last_failed_at TEXT NOT NULL,
+        locked_until   TEXT
+    );
+    CREATE TABLE read_markers (
+        user_id    INTEGER NOT NULL REFERENCES users(id),
+        ticket_id  INTEGER NOT NULL REFERENCES tickets(id),
+        message_id INTEGER NOT NULL,
+        read_at    TEXT NOT NULL,
+        PRIMARY KEY (user_id, ticket_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE help_articles (
+        id         INTEGER PRIMARY KEY,
+        system     TEXT,
+        title      TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE help_deflections (
+        id         INTEGER PRIMARY KEY,
+        submitter  TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES help_articles(id),
+        outcome    TEXT NOT NULL CHECK (outcome IN ('viewed', 'deflected', 'submitted')),
+        at         TEXT NOT NULL
+    );
+    CREATE INDEX help_deflections_at ON help_deflections (at);
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

@@ -184,6 +184,29 @@ pub fn by_external_ref(
         .optional()?)
 }
 
+/// Open tickets (not resolved or closed) on `system` about the customer with this account or
+/// phone, newest first: what a new submission may be a repeat of.
+pub fn open_for_customer(
+    conn: &Connection,
+    system: &str,
+    account: Option<&str>,
+    phone: Option<&str>,
+) -> Result<Vec<Ticket>, StoreError> {
+    if account.is_none() && phone.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM tickets WHERE system = ?1 AND status NOT IN ('resolved', 'closed') \
+         AND (customer_account = ?2 OR customer_phone = ?3) ORDER BY created_at DESC, id DESC LIMIT 5"
+    ))?;
+    let mut rows = stmt.query(params![system, account, phone])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(from_row(r)?);
+    }
+    Ok(out)
+}
+
 /// What a ticket list may be narrowed to. Empty vectors mean "any".
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {

@@ -8,9 +8,8 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rusqlite::{Connection, OptionalExtension, params};
-use sha2::{Digest, Sha256};
 
-use super::{Rejected, StoreError, ts};
+use super::{Rejected, StoreError, random_hex, secret_hash, ts};
 pub use crate::domain::people::User;
 use crate::domain::people::{Role, valid_username};
 
@@ -34,7 +33,7 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
 }
 
 fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    secret_hash(token)
 }
 
 /// Creates a user; refuses a malformed or taken username.
@@ -95,9 +94,7 @@ pub fn issue_token(
     label: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, StoreError> {
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
+    let token = format!("{TOKEN_PREFIX}{}", random_hex(32)?);
     conn.prepare_cached("UPDATE api_tokens SET revoked_at = ?3 WHERE user_id = ?1 AND label = ?2 AND revoked_at IS NULL")?
         .execute(params![user.id, label, ts(at)])?;
     conn.prepare_cached(

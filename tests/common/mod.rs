@@ -2,6 +2,8 @@
 //! tests act as. Shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod mss;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ pub struct TestServer {
     pub submitter_token: String,
     pub other_submitter_token: String,
     pub admin_token: String,
+    /// The server's own store handle, for arranging what no endpoint makes (passwords).
+    pub store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _tmp: Option<tempfile::TempDir>,
@@ -62,7 +66,7 @@ impl TestServer {
         let submitter_token = token_for(&store, "cm_test", Role::Submitter).await;
         let other_submitter_token = token_for(&store, "cm_other", Role::Submitter).await;
         let admin_token = token_for(&store, "admin_test", Role::Admin).await;
-        let desk = Desk::new(store, Arc::new(settings));
+        let desk = Desk::new(store.clone(), Arc::new(settings));
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
@@ -81,6 +85,7 @@ impl TestServer {
             submitter_token,
             other_submitter_token,
             admin_token,
+            store,
             stop: Some(tx),
             task: Some(task),
             _tmp: None,

@@ -70,10 +70,21 @@ pub async fn download(
     Path(id): Path<i64>,
 ) -> ApiResult<Response> {
     let (a, path) = s.desk.attachment(&user, id).await?;
-    let file = tokio::fs::File::open(&path).await.map_err(|e| {
-        tracing::error!(error = %e, attachment = id, "attachment file missing");
-        ApiError::not_found(format!("attachment {id} has no stored file"))
+    serve_file(&a, &path).await
+}
+
+/// Streams a stored file with headers that keep it inert: its decided type, `nosniff`, a
+/// sandboxing CSP, and `attachment` disposition for anything but an image.
+pub async fn serve_file(a: &Attachment, path: &std::path::Path) -> ApiResult<Response> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
+        tracing::error!(error = %e, attachment = a.id, "attachment file missing");
+        ApiError::not_found(format!("attachment {} has no stored file", a.id))
     })?;
+    let size = file
+        .metadata()
+        .await
+        .map(|m| m.len())
+        .unwrap_or(a.size as u64);
     let inline = a.content_type.starts_with("image/");
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
@@ -87,7 +98,7 @@ pub async fn download(
         HeaderValue::from_str(&a.content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(a.size));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),

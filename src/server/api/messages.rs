@@ -12,7 +12,7 @@ use crate::server::auth::Caller;
 use crate::server::error::{ApiResult, ErrorBody};
 use crate::server::extract::Path;
 use crate::server::no_store;
-use crate::service::messages::NewMessage;
+use crate::service::messages::{NewMessage, ReadMarker, ReadMarkerBody};
 
 /// The conversation in order; internal notes only for handlers.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "messages",
@@ -49,4 +49,35 @@ pub async fn create(
         StatusCode::CREATED
     };
     Ok((status, axum::Json(created.value)))
+}
+
+/// The caller's read marker on the ticket and its unread count.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/read-marker", tag = "messages",
+    responses((status = 200, body = ReadMarker), (status = 404, body = ErrorBody)))]
+pub async fn read_marker(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<TicketId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(axum::Json(s.desk.read_marker(&user, id).await?))
+}
+
+/// Marks the conversation read up to `message_id` (never backwards).
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/read-marker", request_body = ReadMarkerBody, tag = "messages",
+    responses((status = 200, body = ReadMarker), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn mark_read(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<TicketId>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let crate::server::extract::Json(b) = super::parse_json::<ReadMarkerBody>(&headers, &body)?;
+    if b.message_id < 0 {
+        return Err(crate::server::error::ApiError::bad_request(
+            "message_id must not be negative",
+        ));
+    }
+    s.desk.mark_read(&user, id, b.message_id).await?;
+    Ok(axum::Json(s.desk.read_marker(&user, id).await?))
 }

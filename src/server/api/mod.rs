@@ -45,6 +45,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/tickets/{id}/messages",
             get(messages::list).post(messages::create),
         )
+        .route(
+            "/api/v1/tickets/{id}/read-marker",
+            get(messages::read_marker).put(messages::mark_read),
+        )
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/changes", get(events::list))
 }

@@ -1,0 +1,157 @@
+//! Reading the pages' multipart forms: text fields, and screenshots processed one at a time
+//! as they arrive (decoded under limits, re-encoded, written under the data dir), so no more
+//! than one image is ever held in memory, and never more than the per-image limit of it.
+
+use std::collections::HashMap;
+
+use axum::extract::Multipart;
+use axum::extract::multipart::Field;
+
+use super::error::PageError;
+use super::session::Submitter;
+use crate::service::messages::StagedFile;
+use crate::service::{Desk, DeskError};
+
+/// Text fields longer than this are refused outright (the description's own limit is lower).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Fields a form may carry; more is not a form of ours.
+const MAX_FIELDS: usize = 64;
+
+/// A posted form: its text fields, the screenshots stored so far, and what was refused.
+#[derive(Debug, Default)]
+pub struct Posted {
+    pub fields: HashMap<String, String>,
+    /// Every value of repeated fields (`staged`).
+    pub repeated: HashMap<String, Vec<String>>,
+    pub screenshots: Vec<StagedFile>,
+    /// Why files were refused, in Chinese; the form is shown again with these.
+    pub problems: Vec<String>,
+}
+
+impl Posted {
+    pub fn text(&self, name: &str) -> String {
+        self.fields.get(name).cloned().unwrap_or_default()
+    }
+}
+
+fn malformed() -> PageError {
+    PageError::Refused(
+        axum::http::StatusCode::BAD_REQUEST,
+        "表单内容不完整或格式不正确，请返回重试".into(),
+    )
+}
+
+/// Reads a field's bytes, stopping as soon as they pass `limit` (None = too big).
+async fn read_capped(field: &mut Field<'_>, limit: usize) -> Result<Option<Vec<u8>>, PageError> {
+    let mut buf = Vec::new();
+    let mut over = false;
+    while let Some(chunk) = field.chunk().await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            PageError::Refused(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "上传的内容太大：每张截图不超过 10 MB，一次最多 5 张".into(),
+            )
+        } else {
+            malformed()
+        }
+    })? {
+        if over {
+            continue; // drain, so the client gets our answer rather than a reset
+        }
+        if buf.len() + chunk.len() > limit {
+            over = true;
+            buf = Vec::new();
+            continue;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((!over).then_some(buf))
+}
+
+/// Reads a form, checking its CSRF token before any file is processed (the token field comes
+/// first in our forms, and a file before it is refused).
+pub async fn read(
+    desk: &Desk,
+    who: &Submitter,
+    mut mp: Multipart,
+    max_screenshots: usize,
+) -> Result<Posted, PageError> {
+    let mut posted = Posted::default();
+    let mut csrf_ok = false;
+    let image_limit = desk.settings.server.max_upload_bytes;
+    let mut count = 0;
+    let result = async {
+        while let Some(mut field) = mp.next_field().await.map_err(|_| malformed())? {
+            count += 1;
+            if count > MAX_FIELDS {
+                return Err(malformed());
+            }
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "screenshots" {
+                if !csrf_ok {
+                    return Err(PageError::Csrf);
+                }
+                let filename = field.file_name().unwrap_or_default().to_string();
+                let Some(bytes) = read_capped(&mut field, image_limit).await? else {
+                    posted.problems.push(format!(
+                        "截图「{filename}」超过 {} MB，请压缩后再传",
+                        image_limit / (1024 * 1024)
+                    ));
+                    continue;
+                };
+                // A file input left empty still sends an empty part.
+                if bytes.is_empty() && filename.is_empty() {
+                    continue;
+                }
+                if posted.screenshots.len() >= max_screenshots {
+                    posted.problems.push(format!(
+                        "最多上传 {max_screenshots} 张截图，多出的「{filename}」未保存"
+                    ));
+                    continue;
+                }
+                match desk.stage_image(&filename, bytes.into()).await {
+                    Ok(staged) => posted.screenshots.push(staged),
+                    Err(DeskError::Validation(v)) => {
+                        let why =
+                            v.0.iter()
+                                .map(|e| e.zh.as_str())
+                                .collect::<Vec<_>>()
+                                .join("；");
+                        posted.problems.push(format!("「{filename}」未保存：{why}"));
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+                continue;
+            }
+            let Some(bytes) = read_capped(&mut field, MAX_TEXT_BYTES).await? else {
+                return Err(PageError::Refused(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "填写的内容过长".into(),
+                ));
+            };
+            let value = String::from_utf8(bytes).map_err(|_| malformed())?;
+            if name == "csrf_token" {
+                who.check_csrf(Some(&value))?;
+                csrf_ok = true;
+            }
+            if name == "staged" {
+                posted.repeated.entry(name).or_default().push(value);
+            } else {
+                posted.fields.insert(name, value);
+            }
+        }
+        if !csrf_ok {
+            return Err(PageError::Csrf);
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(posted),
+        Err(e) => {
+            desk.discard_staged(std::mem::take(&mut posted.screenshots))
+                .await;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! The pages' markup (maud: compiled, every interpolation HTML-escaped). Mobile first: one
+//! column, large touch targets, no external asset; `/mss/static/` serves the CSS and the
+//! little JavaScript (drafts, help suggestions), and every page works without the script.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use maud::{DOCTYPE, Markup, html};
+
+use crate::config::SystemDef;
+use crate::domain::message::{Attachment, Message};
+use crate::domain::ticket::{Category, Status};
+use crate::domain::view::TicketView;
+use crate::service::submissions::OpenTicket;
+use crate::store::audit::AuditEntry;
+use crate::store::help::HelpArticle;
+use crate::store::users::User;
+
+/// What every page needs to know about its viewer.
+pub struct Frame<'a> {
+    pub tz: Tz,
+    pub user: Option<&'a User>,
+    pub csrf: &'a str,
+}
+
+/// Percent-encodes a query value.
+pub fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn local(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%m-%d %H:%M").to_string()
+}
+
+fn layout(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="same-origin";
+                meta name="format-detection" content="telephone=no";
+                title { (title) " · MSS 事件反馈" }
+                link rel="stylesheet" href="/mss/static/mss.css";
+                script src="/mss/static/mss.js" defer {}
+            }
+            body {
+                header.bar {
+                    a.brand href="/mss/" { "MSS 事件反馈" }
+                    @if let Some(u) = f.user {
+                        nav {
+                            a href="/mss/new" { "提交事件" }
+                            form.inline method="post" action="/mss/logout" {
+                                input type="hidden" name="csrf_token" value=(f.csrf);
+                                button.link type="submit" title=(format!("退出 {}", u.display_name)) { "退出" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+pub fn error(status: axum::http::StatusCode, message: &str) -> Markup {
+    let f = Frame {
+        tz: chrono_tz::Asia::Shanghai,
+        user: None,
+        csrf: "",
+    };
+    layout(
+        &f,
+        "出错了",
+        html! {
+            section.card.error-page {
+                h1 { "出错了" }
+                p.lead { (message) }
+                p.muted { "状态码 " (status.as_u16()) }
+                p { a.button href="/mss/" { "返回我的事件" } }
+            }
+        },
+    )
+}
+
+pub struct LoginForm<'a> {
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+    pub next: &'a str,
+}
+
+pub fn login(f: &Frame<'_>, form: &LoginForm<'_>) -> Markup {
+    layout(
+        f,
+        "登录",
+        html! {
+            section.card.narrow {
+                h1 { "登录" }
+                p.muted { "客户经理提交和跟进生产事件。" }
+                @if let Some(n) = form.notice { p.notice role="status" { (n) } }
+                @if let Some(e) = form.error { p.error role="alert" { (e) } }
+                form method="post" action="/mss/login" {
+                    input type="hidden" name="csrf_token" value=(f.csrf);
+                    input type="hidden" name="next" value=(form.next);
+                    label for="username" { "用户名" }
+                    input #username name="username" value=(form.username) autocomplete="username"
+                        autocapitalize="none" required;
+                    label for="password" { "密码" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    button.primary type="submit" { "登录" }
+                }
+            }
+        },
+    )
+}
+
+/// The ticket's place on the submitter's path: submitted → being handled → answered → confirmed.
+fn step(status: Status) -> usize {
+    match status {
+        Status::New => 0,
+        Status::Triaging | Status::WaitingSubmitter | Status::Transferred => 1,
+        Status::Resolved => 2,
+        Status::Closed => 3,
+    }
+}
+
+const STEPS: [&str; 4] = ["已提交", "处理中", "已答复", "已确认"];
+
+fn progress(status: Status) -> Markup {
+    let at = step(status);
+    html! {
+        ol.steps aria-label="进度" {
+            @for (i, name) in STEPS.iter().enumerate() {
+                li class=(if i < at { "done" } else if i == at { "current" } else { "todo" }) { (name) }
+            }
+        }
+    }
+}
+
+/// The status in the submitter's words.
+pub fn status_words(t: &TicketView) -> String {
+    match (t.status, t.transfer_to) {
+        (Status::Transferred, Some(to)) => format!("已转交{}处理", to.label_zh()),
+        (Status::WaitingSubmitter, _) => "待您补充信息".into(),
+        (Status::Resolved, _) => "已答复，待您确认".into(),
+        (s, _) => s.label_zh().into(),
+    }
+}
+
+fn chip(t: &TicketView) -> Markup {
+    html! { span class=(format!("chip s-{}", t.status.as_str())) { (status_words(t)) } }
+}
+
+pub struct ListItem {
+    pub ticket: TicketView,
+    pub unread: u32,
+    pub system_name: String,
+}
+
+pub fn list(f: &Frame<'_>, items: &[ListItem], notice: Option<&str>) -> Markup {
+    layout(
+        f,
+        "我的事件",
+        html! {
+            div.heading {
+                h1 { "我的事件" }
+                a.button.primary href="/mss/new" { "提交事件" }
+            }
+            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            @if items.is_empty() {
+                section.card.empty {
+                    p { "还没有提交过事件。" }
+                    p.muted { "客户遇到问题时，点“提交事件”，写明客户账号、发生时间和屏幕上的提示，附上截图。" }
+                }
+            }
+            ul.tickets {
+                @for item in items {
+                    @let t = &item.ticket;
+                    li.card.ticket {
+                        a.cover href=(format!("/mss/tickets/{}", t.id)) {
+                            div.row {
+                                span.id { "#" (t.id) }
+                                (chip(t))
+                                @if item.unread > 0 {
+                                    span.badge aria-label=(format!("{} 条新回复", item.unread)) { (item.unread) " 条新回复" }
+                                }
+                            }
+                            h2 { (t.title) }
+                            div.meta {
+                                span { (item.system_name) }
+                                span { "提交于 " (local(f.tz, t.created_at)) }
+                                span { "更新于 " (local(f.tz, t.updated_at)) }
+                            }
+                            (progress(t.status))
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The submission form as shown (again): values kept, problems beside their fields.
+#[derive(Debug, Clone, Default)]
+pub struct NewForm {
+    pub form_id: String,
+    pub customer_name: String,
+    pub customer_account: String,
+    pub customer_phone: String,
+    pub system: String,
+    pub category_hint: String,
+    pub title: String,
+    pub description: String,
+    /// Screenshots already received and processed: (stored name, file name).
+    pub staged: Vec<(String, String)>,
+    pub viewed_articles: String,
+    /// (field, message in Chinese).
+    pub errors: Vec<(String, String)>,
+    /// Open tickets of the same customer on the same system, shown before saving.
+    pub duplicates: Vec<OpenTicket>,
+}
+
+impl NewForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+fn field_error(form: &NewForm, field: &str) -> Markup {
+    html! {
+        @if let Some(e) = form.error(field) { p.field-error role="alert" { (e) } }
+    }
+}
+
+fn text_input(
+    form: &NewForm,
+    name: &str,
+    label: &str,
+    value: &str,
+    attrs: (&str, &str, &str),
+) -> Markup {
+    let (kind, mode, hint) = attrs;
+    let invalid = form.error(name).is_some()
+        || (name.starts_with("customer_") && form.error("customer").is_some());
+    html! {
+        label for=(name) { (label) }
+        input id=(name) name=(name) type=(kind) inputmode=(mode) value=(value) placeholder=(hint)
+            data-draft aria-invalid=(if invalid { "true" } else { "false" });
+        (field_error(form, &name.replacen("customer_", "customer.", 1)))
+    }
+}
+
+pub fn new_ticket(
+    f: &Frame<'_>,
+    systems: &[SystemDef],
+    form: &NewForm,
+    max_screenshots: usize,
+) -> Markup {
+    let categories = [Category::Consultation, Category::Data, Category::Program];
+    layout(
+        f,
+        "提交事件",
+        html! {
+            h1 { "提交事件" }
+            @if !form.errors.is_empty() {
+                div.error role="alert" {
+                    p { "还不能提交，请补充以下内容：" }
+                    ul { @for (_, m) in &form.errors { li { (m) } } }
+                }
+            }
+            @if !form.duplicates.is_empty() {
+                section.card.duplicate role="alert" {
+                    @let system = systems.iter().find(|s| s.key == form.system).map_or(form.system.as_str(), |s| s.name.as_str());
+                    h2 { "该客户在" (system) "已有处理中的事件" }
+                    ul {
+                        @for d in &form.duplicates {
+                            li {
+                                @if d.mine {
+                                    a href=(format!("/mss/tickets/{}", d.id)) { "#" (d.id) " " (d.title) }
+                                    " · " (d.status.label_zh())
+                                } @else {
+                                    "#" (d.id) " （由其他同事提交，" (d.status.label_zh()) "）"
+                                }
+                            }
+                        }
+                    }
+                    p.muted { "如果是同一个问题，把新情况补充到已有事件里，处理人能更快看到完整经过。" }
+                }
+            }
+            form #new-ticket method="post" action="/mss/new" enctype="multipart/form-data"
+                data-draft-key=(format!("opsdesk.mss.draft.{}", f.user.map_or("", |u| u.username.as_str()))) {
+                input type="hidden" name="csrf_token" value=(f.csrf);
+                input type="hidden" name="form_id" value=(form.form_id) data-draft;
+                input type="hidden" name="viewed_articles" value=(form.viewed_articles) data-draft;
+                fieldset {
+                    legend { "客户信息" }
+                    (field_error(form, "customer"))
+                    (text_input(form, "customer_name", "客户姓名", &form.customer_name, ("text", "text", "如 张三")))
+                    (text_input(form, "customer_account", "资金账号", &form.customer_account, ("text", "numeric", "6–20 位数字")))
+                    (text_input(form, "customer_phone", "手机号", &form.customer_phone, ("tel", "tel", "11 位手机号")))
+                }
+                fieldset {
+                    legend { "问题" }
+                    label for="system" { "所属系统" }
+                    select #system name="system" data-draft aria-invalid=(if form.error("system").is_some() { "true" } else { "false" }) {
+                        option value="" { "请选择" }
+                        @for s in systems {
+                            option value=(s.key) selected[s.key == form.system] { (s.name) }
+                        }
+                    }
+                    (field_error(form, "system"))
+                    label for="category_hint" { "问题类型（可不选）" }
+                    select #category_hint name="category_hint" data-draft {
+                        option value="" { "不确定" }
+                        @for c in categories {
+                            option value=(c.as_str()) selected[c.as_str() == form.category_hint] { (c.label_zh()) }
+                        }
+                    }
+                    (field_error(form, "category_hint"))
+                    (text_input(form, "title", "标题", &form.title, ("text", "text", "如 客户委托买入提示资金不足")))
+                    label for="description" { "问题描述" }
+                    textarea #description name="description" rows="6" data-draft data-suggest
+                        placeholder="请写明：客户账号、发生时间、屏幕上的原始提示、已经尝试过的操作"
+                        aria-invalid=(if form.error("description").is_some() { "true" } else { "false" }) { (form.description) }
+                    (field_error(form, "description"))
+                    div #suggestions.suggestions hidden aria-live="polite" {}
+                }
+                fieldset {
+                    legend { "截图（最多 " (max_screenshots) " 张）" }
+                    @for (stored, name) in &form.staged {
+                        label.staged {
+                            input type="checkbox" name="staged" value=(format!("{stored}:{name}")) checked;
+                            " 已上传：" (name)
+                        }
+                    }
+                    input #screenshots type="file" name="screenshots" accept="image/jpeg,image/png,image/webp,image/heic" multiple;
+                    p.muted { "支持 JPG、PNG、WebP，每张不超过 10 MB。照片中的位置信息会被去除。" }
+                    (field_error(form, "screenshots"))
+                }
+                @if !form.duplicates.is_empty() {
+                    @if let Some(mine) = form.duplicates.iter().find(|d| d.mine) {
+                        button.primary type="submit" name="add_to" value=(mine.id) { "补充到 #" (mine.id) }
+                    }
+                    button type="submit" name="confirm_new" value="1" { "仍然提交新事件" }
+                } @else {
+                    button.primary type="submit" { "提交" }
+                }
+            }
+        },
+    )
+}
+
+fn attachment_thumbs(list: &[&Attachment]) -> Markup {
+    html! {
+        @if !list.is_empty() {
+            div.thumbs {
+                @for a in list {
+                    @if a.content_type.starts_with("image/") {
+                        a href=(format!("/mss/attachments/{}", a.id)) target="_blank" rel="noopener" {
+                            img src=(format!("/mss/attachments/{}?size=thumb", a.id)) alt=(a.filename) loading="lazy";
+                        }
+                    } @else {
+                        a href=(format!("/mss/attachments/{}", a.id)) { (a.filename) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A progress entry in words; None for entries the submitter need not see.
+fn progress_words(e: &AuditEntry) -> Option<String> {
+    let to = e
+        .detail
+        .get("to")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<Status>().ok());
+    Some(match e.action.as_str() {
+        "ticket.created" => "事件已提交".into(),
+        "ticket.assigned" => match e.detail.get("assignee").and_then(|v| v.as_str()) {
+            Some(_) => "处理人已受理".into(),
+            None => return None,
+        },
+        "ticket.confirmed" => "您已确认问题解决".into(),
+        "ticket.reopened" => "您反馈仍未解决，已重新处理".into(),
+        "ticket.transitioned" => match to? {
+            Status::Triaging => "开始处理".into(),
+            Status::WaitingSubmitter => "需要您补充信息".into(),
+            Status::Transferred => {
+                let team = e
+                    .detail
+                    .get("transfer_to")
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.parse::<crate::domain::ticket::TransferTarget>().ok())
+                    .map_or("", |t| t.label_zh());
+                format!("已转交{team}协助处理")
+            }
+            Status::Resolved => "处理人已答复解决方案".into(),
+            Status::Closed => "事件已关闭".into(),
+            Status::New => return None,
+        },
+        _ => return None,
+    })
+}
+
+pub struct Detail<'a> {
+    pub ticket: &'a TicketView,
+    pub system_name: &'a str,
+    pub progress: &'a [AuditEntry],
+    pub messages: &'a [Message],
+    pub reply_form_id: &'a str,
+    pub reply_error: Option<&'a str>,
+    pub reply_body: &'a str,
+    pub notice: Option<&'a str>,
+    pub max_screenshots: usize,
+}
+
+pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
+    let t = d.ticket;
+    let ticket_files: Vec<&Attachment> = t
+        .attachments
+        .iter()
+        .filter(|a| a.message_id.is_none())
+        .collect();
+    let me = f.user.map_or("", |u| u.username.as_str());
+    layout(
+        f,
+        &format!("#{} {}", t.id, t.title),
+        html! {
+            p.back { a href="/mss/" { "‹ 我的事件" } }
+            @if let Some(n) = d.notice { p.notice role="status" data-clear-draft { (n) } }
+            section.card {
+                div.row { span.id { "#" (t.id) } (chip(t)) }
+                h1 { (t.title) }
+                (progress(t.status))
+                dl.facts {
+                    dt { "系统" } dd { (d.system_name) }
+                    @if let Some(n) = &t.customer.name { dt { "客户" } dd { (n) } }
+                    @if let Some(a) = &t.customer.account { dt { "资金账号" } dd { (a) } }
+                    @if let Some(p) = &t.customer.phone { dt { "手机号" } dd { (p) } }
+                    dt { "提交于" } dd { (local(f.tz, t.created_at)) }
+                }
+                p.description { (t.description) }
+                (attachment_thumbs(&ticket_files))
+            }
+            @if t.status == Status::Resolved {
+                section.card.confirm {
+                    h2 { "处理人已答复，问题解决了吗？" }
+                    form method="post" action=(format!("/mss/tickets/{}/confirm", t.id)) {
+                        input type="hidden" name="csrf_token" value=(f.csrf);
+                        button.primary type="submit" { "问题已解决" }
+                    }
+                    form method="post" action=(format!("/mss/tickets/{}/reopen", t.id)) {
+                        input type="hidden" name="csrf_token" value=(f.csrf);
+                        label for="reason" { "还没解决？请说明现在的情况" }
+                        textarea #reason name="reason" rows="3" required {}
+                        button type="submit" { "仍未解决" }
+                    }
+                }
+            }
+            section.card {
+                h2 { "进度" }
+                ol.timeline {
+                    @for e in d.progress {
+                        @if let Some(words) = progress_words(e) {
+                            li {
+                                time { (e.at.parse::<DateTime<Utc>>().map(|t| local(f.tz, t)).unwrap_or_default()) }
+                                " " (words)
+                            }
+                        }
+                    }
+                }
+            }
+            section.card {
+                h2 { "沟通记录" }
+                @if d.messages.is_empty() { p.muted { "还没有消息。处理人回复后会在这里显示，并通知您。" } }
+                ul.conversation {
+                    @for m in d.messages {
+                        @let files: Vec<&Attachment> = t.attachments.iter().filter(|a| a.message_id == Some(m.id)).collect();
+                        li class=(if m.author == me { "mine" } else { "theirs" }) {
+                            div.who {
+                                @if m.author == me { "我" } @else if m.author_role.works_tickets() { "处理人" } @else { (m.author) }
+                                " · " time { (local(f.tz, m.created_at)) }
+                            }
+                            p { (m.body) }
+                            (attachment_thumbs(&files))
+                        }
+                    }
+                }
+                @if t.status != Status::Closed {
+                    form #reply method="post" action=(format!("/mss/tickets/{}/reply", t.id)) enctype="multipart/form-data"
+                        data-draft-key=(format!("opsdesk.mss.reply.{}.{}", me, t.id)) {
+                        input type="hidden" name="csrf_token" value=(f.csrf);
+                        input type="hidden" name="form_id" value=(d.reply_form_id) data-draft;
+                        label for="body" { "补充或追问" }
+                        @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
+                        textarea #body name="body" rows="3" data-draft placeholder="补充信息或继续追问" { (d.reply_body) }
+                        input type="file" name="screenshots" accept="image/jpeg,image/png,image/webp,image/heic" multiple
+                            aria-label=(format!("附图（最多 {} 张）", d.max_screenshots));
+                        button.primary type="submit" { "发送" }
+                    }
+                } @else {
+                    p.muted { "事件已关闭。如有新问题，请提交新事件。" }
+                }
+            }
+        },
+    )
+}
+
+pub fn help_article(f: &Frame<'_>, a: &HelpArticle) -> Markup {
+    layout(
+        f,
+        &a.title,
+        html! {
+            p.back { a href="/mss/new" { "‹ 返回提交事件" } }
+            article.card {
+                h1 { (a.title) }
+                div.article-body { (a.body) }
+            }
+        },
+    )
+}

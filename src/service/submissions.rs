@@ -1,0 +1,296 @@
+//! What a submitter does from the MSS pages: submit a ticket with screenshots, add to a
+//! ticket, confirm or reopen a resolution, and keep track of what they have read.
+
+use super::messages::{StagedFile, attach_in, insert_in};
+use super::tickets::{create_in, load, save, view_of, visible};
+use super::{Created, Desk, DeskError, Idempotency};
+use crate::domain::lifecycle::{self, TransitionRequest};
+use crate::domain::message::Message;
+use crate::domain::ticket::{Status, Ticket, TicketId};
+use crate::domain::validate::{NewTicket, ValidationErrors};
+use crate::store::help::{self, Outcome};
+use crate::store::users::User;
+use crate::store::{audit, tickets};
+
+/// A ticket as the submission form reports it.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// The form's one-time id: a resubmitted form creates one ticket, not two.
+    pub form_id: String,
+    pub new: NewTicket,
+    pub screenshots: Vec<StagedFile>,
+    /// Help articles the submitter opened before submitting anyway.
+    pub viewed_articles: Vec<i64>,
+}
+
+/// An open ticket the new submission may repeat.
+#[derive(Debug, Clone)]
+pub struct OpenTicket {
+    pub id: TicketId,
+    pub title: String,
+    pub status: Status,
+    /// Whether the submitter can see (and add to) it.
+    pub mine: bool,
+}
+
+/// The key alone identifies a form: whatever a replay carries, the first answer stands.
+fn once(route: &str, form_id: &str) -> Result<Idempotency, DeskError> {
+    Idempotency::new(form_id, route, form_id.as_bytes())
+}
+
+fn too_many_screenshots(max: usize) -> DeskError {
+    ValidationErrors::one(
+        "screenshots",
+        format!("最多上传 {max} 张截图"),
+        format!("at most {max} screenshots"),
+    )
+    .into()
+}
+
+impl Desk {
+    /// Open tickets on `system` for the customer with this account or phone.
+    pub async fn open_tickets_for_customer(
+        &self,
+        actor: &User,
+        system: &str,
+        account: Option<String>,
+        phone: Option<String>,
+    ) -> Result<Vec<OpenTicket>, DeskError> {
+        let (actor, system) = (actor.clone(), system.to_string());
+        Ok(self
+            .store
+            .read(move |conn| {
+                let found = tickets::open_for_customer(
+                    conn,
+                    &system,
+                    account.as_deref(),
+                    phone.as_deref(),
+                )?;
+                Ok(found
+                    .into_iter()
+                    .map(|t| OpenTicket {
+                        mine: visible(&actor, &t),
+                        id: t.id,
+                        title: t.title,
+                        status: t.status,
+                    })
+                    .collect())
+            })
+            .await?)
+    }
+
+    /// The ticket id an earlier post of this form created, if any.
+    pub async fn submitted_form(
+        &self,
+        actor: &User,
+        form_id: &str,
+    ) -> Result<Option<TicketId>, DeskError> {
+        let (uid, key) = (actor.id, form_id.to_string());
+        let first = self
+            .store
+            .read(move |conn| crate::store::idempotency::lookup(conn, uid, &key))
+            .await?;
+        Ok(first.and_then(|f| {
+            serde_json::from_str::<serde_json::Value>(&f.body)
+                .ok()?
+                .get("id")?
+                .as_i64()
+        }))
+    }
+
+    /// Creates the ticket with its screenshots in one transaction, once per form.
+    pub async fn submit(
+        &self,
+        actor: &User,
+        sub: Submission,
+    ) -> Result<Created<crate::domain::view::TicketView>, DeskError> {
+        if sub.screenshots.len() > self.settings.mss.max_screenshots {
+            return Err(too_many_screenshots(self.settings.mss.max_screenshots));
+        }
+        let idem = once("POST /mss/new", &sub.form_id)?;
+        let (settings, user) = (self.settings.clone(), actor.clone());
+        let staged = sub.screenshots.clone();
+        let result = self
+            .write_once(actor, Some(idem), move |ctx| {
+                let at = ctx.now;
+                let (t, _) = create_in(ctx, &settings, &user, sub.new, at)?;
+                if !sub.screenshots.is_empty() {
+                    attach_in(ctx, &user, t.id, None, sub.screenshots)?;
+                }
+                for article in sub.viewed_articles {
+                    if help::get(ctx.conn, article)?.is_some() {
+                        help::record_outcome(
+                            ctx.conn,
+                            &user.username,
+                            article,
+                            Outcome::Submitted,
+                            at,
+                        )?;
+                    }
+                }
+                view_of(ctx, &settings, &t)
+            })
+            .await;
+        if !matches!(&result, Ok(c) if !c.replayed) {
+            self.discard_staged(staged).await;
+        }
+        result
+    }
+
+    /// A submitter's message with optional screenshots on their ticket, once per form.
+    pub async fn follow_up(
+        &self,
+        actor: &User,
+        ticket_id: TicketId,
+        body: String,
+        screenshots: Vec<StagedFile>,
+        form_id: &str,
+    ) -> Result<Created<Message>, DeskError> {
+        if screenshots.len() > self.settings.mss.max_screenshots {
+            return Err(too_many_screenshots(self.settings.mss.max_screenshots));
+        }
+        let idem = once(&format!("POST /mss/tickets/{ticket_id}"), form_id)?;
+        let (settings, user) = (self.settings.clone(), actor.clone());
+        let staged = screenshots.clone();
+        let result = self
+            .write_once(actor, Some(idem), move |ctx| {
+                let at = ctx.now;
+                let m = insert_in(ctx, &settings, &user, ticket_id, body, false, at)?;
+                if !screenshots.is_empty() {
+                    attach_in(ctx, &user, ticket_id, Some(m.id), screenshots)?;
+                }
+                Ok(m)
+            })
+            .await;
+        if !matches!(&result, Ok(c) if !c.replayed) {
+            self.discard_staged(staged).await;
+        }
+        result
+    }
+
+    /// The submitter confirms the answer solved the problem: resolved → closed.
+    pub async fn confirm_resolved(
+        &self,
+        actor: &User,
+        id: TicketId,
+    ) -> Result<crate::domain::view::TicketView, DeskError> {
+        let (settings, user) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| {
+            let mut t = load(ctx, &settings, &user, id, None)?;
+            require_owner(&user, &t)?;
+            let req = TransitionRequest {
+                to: Some(Status::Closed),
+                ..Default::default()
+            };
+            lifecycle::apply(&mut t, &req, ctx.now)?;
+            let at = ctx.now;
+            save(
+                ctx,
+                &settings,
+                t,
+                &user.username,
+                "ticket.confirmed",
+                serde_json::json!({"to": "closed"}),
+                at,
+            )
+        })
+        .await
+    }
+
+    /// The submitter says the answer did not solve it: resolved or closed → triaging, with
+    /// their reason as a follow-up message (which tells the handlers).
+    pub async fn reopen(
+        &self,
+        actor: &User,
+        id: TicketId,
+        reason: String,
+    ) -> Result<crate::domain::view::TicketView, DeskError> {
+        let (settings, user) = (self.settings.clone(), actor.clone());
+        self.write(move |ctx| {
+            let mut t = load(ctx, &settings, &user, id, None)?;
+            require_owner(&user, &t)?;
+            crate::domain::message::check_body(&reason)?;
+            let req = TransitionRequest {
+                to: Some(Status::Triaging),
+                ..Default::default()
+            };
+            lifecycle::apply(&mut t, &req, ctx.now)?;
+            let at = ctx.now;
+            save(
+                ctx,
+                &settings,
+                t,
+                &user.username,
+                "ticket.reopened",
+                serde_json::json!({"to": "triaging"}),
+                at,
+            )?;
+            insert_in(
+                ctx,
+                &settings,
+                &user,
+                id,
+                format!("【仍未解决】{}", reason.trim()),
+                false,
+                at,
+            )?;
+            let t = load(ctx, &settings, &user, id, None)?;
+            view_of(ctx, &settings, &t)
+        })
+        .await
+    }
+
+    /// The ticket's progress as its submitter may see it: creation and status changes, no
+    /// hand-off notes, no reveals, no internal detail.
+    pub async fn progress(
+        &self,
+        actor: &User,
+        id: TicketId,
+    ) -> Result<Vec<audit::AuditEntry>, DeskError> {
+        let user = actor.clone();
+        let found = self
+            .store
+            .read(move |conn| {
+                let Some(t) = tickets::get(conn, id)? else {
+                    return Ok(None);
+                };
+                if !visible(&user, &t) {
+                    return Ok(None);
+                }
+                Ok(Some(audit::for_ticket(conn, id)?))
+            })
+            .await?
+            .ok_or_else(|| DeskError::NotFound(format!("ticket {id}")))?;
+        const PUBLIC: &[&str] = &[
+            "ticket.created",
+            "ticket.assigned",
+            "ticket.transitioned",
+            "ticket.answered",
+            "ticket.confirmed",
+            "ticket.reopened",
+        ];
+        Ok(found
+            .into_iter()
+            .filter(|e| PUBLIC.contains(&e.action.as_str()))
+            .map(|mut e| {
+                // Only the status words are for the submitter's eyes.
+                let keep = ["to", "transfer_to", "status", "assignee"];
+                if let serde_json::Value::Object(map) = &mut e.detail {
+                    map.retain(|k, _| keep.contains(&k.as_str()));
+                }
+                e
+            })
+            .collect())
+    }
+}
+
+/// Only the ticket's own submitter confirms or reopens it from the pages.
+fn require_owner(user: &User, t: &Ticket) -> Result<(), DeskError> {
+    if t.submitter == user.username {
+        Ok(())
+    } else {
+        Err(DeskError::Forbidden(
+            "only the submitter confirms or reopens from these pages".into(),
+        ))
+    }
+}

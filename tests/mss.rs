@@ -1,0 +1,1051 @@
+//! The MSS pages on a real server: login and sessions, CSRF, the submission form with
+//! screenshots, every bad input the pages must refuse, another submitter's ids, the
+//! conversation, confirm/reopen, help suggestions and read markers.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::TestServer;
+use common::mss::{
+    MssClient, PASSWORD, Page, Part, file, good_fields, png, text, user_with_password,
+};
+use opsdesk::config::{Config, Settings};
+use opsdesk::domain::people::Role;
+use serde_json::{Value, json};
+
+fn settings(toml: &str) -> Settings {
+    let path = Path::new("test.toml");
+    Config::parse(toml, path)
+        .expect("parse")
+        .settings(path)
+        .expect("settings")
+}
+
+async fn server_with(toml: &str) -> (TestServer, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = TestServer::start_in(tmp.path(), settings(toml)).await;
+    user_with_password(&s, "cm_mss", Role::Submitter).await;
+    user_with_password(&s, "cm_mss2", Role::Submitter).await;
+    (s, tmp)
+}
+
+async fn server() -> (TestServer, tempfile::TempDir) {
+    server_with("").await
+}
+
+async fn ticket_total(s: &TestServer) -> u64 {
+    let v: Value = s
+        .handler()
+        .get(s.url("/api/v1/tickets?limit=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["total"].as_u64().unwrap()
+}
+
+/// Files under the attachments dir (stored images and thumbnails).
+fn stored_files(s: &TestServer) -> usize {
+    std::fs::read_dir(s.dir.join("attachments"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Opens the form and posts `edit(fields)`.
+async fn submit(c: &mut MssClient, edit: impl FnOnce(&mut Vec<Part>)) -> Page {
+    let form = c.get("/mss/new").await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let mut parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    edit(&mut parts);
+    c.post_multipart("/mss/new", &parts).await
+}
+
+fn set(parts: &mut [Part], name: &str, value: &str) {
+    for p in parts.iter_mut() {
+        if let Part::Text(n, v) = p
+            && *n == name
+        {
+            *v = value.to_string();
+        }
+    }
+}
+
+fn created_id(page: &Page) -> i64 {
+    assert_eq!(page.status, 303, "expected a redirect: {}", page.body);
+    let loc = page.location().expect("location");
+    let rest = loc.strip_prefix("/mss/tickets/").expect("to a ticket");
+    rest.split('?').next().unwrap().parse().expect("id")
+}
+
+async fn api_ticket(s: &TestServer, id: i64) -> Value {
+    s.handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn login_opens_a_fresh_hardened_session_and_logout_ends_it() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::new(&s);
+    // A planted session id is worthless: login issues a new one.
+    c.cookies.insert("opsdesk_mss".into(), "a".repeat(64));
+    let r = c.login_as("cm_mss", PASSWORD).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), Some("/mss/"));
+    let cookie = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("opsdesk_mss="))
+        .expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/mss", "Max-Age="] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-HTTP loopback must not mark Secure"
+    );
+    let first = c.cookies["opsdesk_mss"].clone();
+    assert_ne!(first, "a".repeat(64));
+
+    let list = c.get("/mss/").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("我的事件"));
+    let csp = list.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(list.headers["x-content-type-options"], "nosniff");
+    assert_eq!(list.headers["cache-control"], "no-store");
+
+    // A second login is a second, different session.
+    let mut other = MssClient::new(&s);
+    other.login_as("cm_mss", PASSWORD).await;
+    assert_ne!(other.cookies["opsdesk_mss"], first);
+
+    // Logout without the CSRF token is refused and changes nothing.
+    let r = c
+        .post_form("/mss/logout", &[("csrf_token", "forged")])
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(c.get("/mss/").await.status, 200);
+    // With it, the session ends on the server: the old cookie no longer works.
+    let csrf = list.csrf();
+    let r = c.post_form("/mss/logout", &[("csrf_token", &csrf)]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), Some("/mss/login?out=1"));
+    c.cookies.insert("opsdesk_mss".into(), first);
+    let r = c.get("/mss/").await;
+    assert_eq!(r.status, 303);
+    assert!(r.location().unwrap().starts_with("/mss/login"));
+}
+
+#[tokio::test]
+async fn login_refuses_wrong_passwords_forged_tokens_and_handlers() {
+    let (s, _tmp) = server().await;
+    user_with_password(&s, "h_mss", Role::Handler).await;
+    let mut c = MssClient::new(&s);
+    let r = c.login_as("cm_mss", "wrong").await;
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("用户名或密码错误"));
+    assert!(r.body.contains("value=\"cm_mss\""), "the username is kept");
+    assert!(!c.cookies.contains_key("opsdesk_mss"));
+
+    let r = c.login_as("nobody", "wrong").await;
+    assert_eq!(r.status, 401, "unknown users get the same answer");
+
+    // No login-page cookie, or a token that does not match it: refused.
+    let mut bare = MssClient::new(&s);
+    let r = bare
+        .post_form(
+            "/mss/login",
+            &[
+                ("username", "cm_mss"),
+                ("password", PASSWORD),
+                ("csrf_token", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(!bare.cookies.contains_key("opsdesk_mss"));
+    let page = c.get("/mss/login").await;
+    let r = c
+        .post_form(
+            "/mss/login",
+            &[
+                ("username", "cm_mss"),
+                ("password", PASSWORD),
+                ("csrf_token", &"0".repeat(32)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("页面已过期"));
+    drop(page);
+
+    let r = c.login_as("h_mss", PASSWORD).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("处理人"));
+
+    // A missing field is a clear refusal, not a 500.
+    let page = c.get("/mss/login").await;
+    let r = c
+        .post_form("/mss/login", &[("csrf_token", &page.csrf())])
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("请输入用户名和密码"));
+    // `next` never leads off the site.
+    let page = c.get("/mss/login").await;
+    let r = c
+        .post_form(
+            "/mss/login",
+            &[
+                ("username", "cm_mss"),
+                ("password", PASSWORD),
+                ("csrf_token", &page.csrf()),
+                ("next", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), Some("/mss/"));
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_username_with_backoff() {
+    let (s, _tmp) = server_with("[mss]\nlockout_after = 3\nlockout = \"2s\"\n").await;
+    let mut c = MssClient::new(&s);
+    assert_eq!(c.login_as("cm_mss", "bad1").await.status, 401);
+    assert_eq!(c.login_as("cm_mss", "bad2").await.status, 401);
+    let r = c.login_as("cm_mss", "bad3").await;
+    assert_eq!(r.status, 429);
+    assert!(r.body.contains("暂时锁定"), "{}", r.body);
+    // While locked even the right password is refused.
+    let r = c.login_as("cm_mss", PASSWORD).await;
+    assert_eq!(r.status, 429);
+    assert!(!c.cookies.contains_key("opsdesk_mss"));
+    // Another username is not affected.
+    let mut other = MssClient::new(&s);
+    assert_eq!(other.login_as("cm_mss2", PASSWORD).await.status, 303);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert_eq!(c.login_as("cm_mss", PASSWORD).await.status, 303);
+}
+
+#[tokio::test]
+async fn an_expired_session_sends_back_to_login_and_writes_nothing() {
+    let (s, _tmp) = server_with("[mss]\nsession_idle = \"1s\"\n").await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let form = c.get("/mss/new").await;
+    assert_eq!(form.status, 200);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    let r = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), Some("/mss/login?next=/mss/new&expired=1"));
+    assert_eq!(ticket_total(&s).await, 0);
+    let login = c.get(r.location().unwrap()).await;
+    assert!(login.body.contains("登录已过期"));
+    // The absolute limit ends even a busy session.
+    let (s2, _tmp2) = server_with("[mss]\nsession_max = \"1s\"\n").await;
+    let mut c2 = MssClient::logged_in(&s2, "cm_mss").await;
+    assert_eq!(c2.get("/mss/").await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = c2.get("/mss/tickets/1").await;
+    assert_eq!(r.status, 303);
+    assert!(r.location().unwrap().contains("expired=1"));
+}
+
+#[tokio::test]
+async fn a_submission_with_a_screenshot_makes_one_ticket_however_often_it_is_sent() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let form = c.get("/mss/new").await;
+    assert!(
+        form.body
+            .contains("<option value=\"trading\">交易</option>")
+    );
+    let mut parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    parts.push(file(
+        "screenshots",
+        "屏幕截图.png",
+        "image/png",
+        png(64, 48),
+    ));
+    let first = c.post_multipart("/mss/new", &parts).await;
+    let id = created_id(&first);
+    // The same form again (a retry after a dropped connection): the same ticket.
+    let again = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(created_id(&again), id);
+    assert_eq!(ticket_total(&s).await, 1);
+
+    let t = api_ticket(&s, id).await;
+    assert_eq!(t["channel"], "mss");
+    assert_eq!(t["submitter"], "cm_mss");
+    assert_eq!(t["system"], "trading");
+    assert_eq!(t["attachments"].as_array().unwrap().len(), 1);
+    let a = &t["attachments"][0];
+    assert_eq!(a["filename"], "屏幕截图.png");
+    assert!(a["content_type"].as_str().unwrap().starts_with("image/"));
+    // The retry's own upload did not linger: one image and its thumbnail.
+    assert_eq!(stored_files(&s), 2);
+
+    let page = c.get(first.location().unwrap()).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("事件已提交"));
+    assert!(page.body.contains("客户委托买入提示资金不足"));
+    assert!(page.body.contains("3100****4567"), "the account is masked");
+    assert!(
+        !page.body.contains("310001234567\u{3c}"),
+        "no full account outside the description"
+    );
+    let aid = a["id"].as_i64().unwrap();
+    for path in [
+        format!("/mss/attachments/{aid}"),
+        format!("/mss/attachments/{aid}?size=thumb"),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("image/")
+        );
+        assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        assert!(
+            r.headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("sandbox")
+        );
+    }
+
+    let list = c.get("/mss/").await;
+    assert!(list.body.contains(&format!("/mss/tickets/{id}")));
+    assert!(list.body.contains("待受理"), "status in words");
+}
+
+#[tokio::test]
+async fn a_one_line_report_is_refused_with_what_handlers_need_and_keeps_the_values() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let form = c.get("/mss/new").await;
+    let (csrf, form_id) = (form.csrf(), form.hidden("form_id"));
+    let mut parts = good_fields(&csrf, &form_id);
+    set(&mut parts, "description", "股票交易不了");
+    parts.push(file("screenshots", "a.png", "image/png", png(20, 20)));
+    let r = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains("客户账号、发生时间、屏幕上的原始提示"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("股票交易不了"));
+    assert!(r.body.contains("value=\"客户委托买入提示资金不足\""));
+    assert!(r.body.contains("已上传：a.png"), "the screenshot is kept");
+    assert_eq!(ticket_total(&s).await, 0);
+
+    // Sent again with the kept screenshot and a real description: one ticket, one image.
+    let staged = {
+        let needle = "name=\"staged\" value=\"";
+        let start = r.body.find(needle).unwrap() + needle.len();
+        let end = r.body[start..].find('"').unwrap() + start;
+        r.body[start..end].to_string()
+    };
+    let mut parts = good_fields(&csrf, &form_id);
+    parts.push(text("staged", staged.clone()));
+    let id = created_id(&c.post_multipart("/mss/new", &parts).await);
+    assert_eq!(
+        api_ticket(&s, id).await["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // A staged name can be attached once only, and only if it is a staged file at all.
+    let form = c.get("/mss/new").await;
+    let mut parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    set(&mut parts, "customer_account", "310009999999");
+    set(&mut parts, "customer_phone", "13900001111");
+    parts.push(text("staged", staged));
+    parts.push(text("staged", "../../opsdesk.db:x.png".to_string()));
+    let r = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("已失效"));
+}
+
+#[tokio::test]
+async fn missing_and_invalid_fields_are_all_named_and_nothing_is_written() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let form = c.get("/mss/new").await;
+    let parts = vec![
+        text("csrf_token", form.csrf()),
+        text("form_id", form.hidden("form_id")),
+    ];
+    let r = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(r.status, 422);
+    for words in [
+        "请填写标题",
+        "问题描述太短",
+        "请选择所属系统",
+        "资金账号、手机号或身份证号",
+    ] {
+        assert!(r.body.contains(words), "missing: {words}");
+    }
+    let r = submit(&mut c, |p| {
+        set(p, "system", "nonexistent");
+        set(p, "customer_phone", "12345");
+        set(p, "customer_account", "abc");
+        set(p, "category_hint", "gossip");
+    })
+    .await;
+    assert_eq!(r.status, 422);
+    for words in [
+        "所选系统不存在",
+        "手机号应为 11 位数字",
+        "资金账号应为 6–20 位数字",
+        "问题类型请从列表中选择",
+    ] {
+        assert!(r.body.contains(words), "missing: {words}");
+    }
+    // No form id, malformed multipart, and a body that is not multipart at all.
+    let r = submit(&mut c, |p| set(p, "form_id", "")).await;
+    assert_eq!(r.status, 400);
+    let r = c.post_form("/mss/new", &[("title", "x")]).await;
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(ticket_total(&s).await, 0);
+    assert_eq!(stored_files(&s), 0);
+}
+
+#[tokio::test]
+async fn forged_or_missing_csrf_tokens_are_refused_before_any_file_is_kept() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let form = c.get("/mss/new").await;
+    let mut parts = good_fields("forged-token", &form.hidden("form_id"));
+    parts.push(file("screenshots", "a.png", "image/png", png(20, 20)));
+    let r = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("CSRF"));
+    // No token at all, the file first.
+    let parts = vec![
+        file("screenshots", "a.png", "image/png", png(20, 20)),
+        text("title", "客户委托买入提示资金不足"),
+    ];
+    assert_eq!(c.post_multipart("/mss/new", &parts).await.status, 403);
+    // Another session's token is not this session's.
+    let mut other = MssClient::logged_in(&s, "cm_mss2").await;
+    let theirs = other.get("/mss/new").await.csrf();
+    let parts = good_fields(&theirs, &form.hidden("form_id"));
+    assert_eq!(c.post_multipart("/mss/new", &parts).await.status, 403);
+    assert_eq!(ticket_total(&s).await, 0);
+    assert_eq!(stored_files(&s), 0);
+    // The page still works afterwards.
+    let id = created_id(&submit(&mut c, |_| {}).await);
+    assert!(id > 0);
+}
+
+#[tokio::test]
+async fn fake_oversize_and_hostile_images_are_refused_with_a_reason() {
+    let (s, _tmp) = server_with("[server]\nmax_upload_bytes = 200000\n").await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec();
+    // A PNG header claiming 100000 x 100000 pixels: a decompression bomb.
+    let mut bomb = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    bomb.extend_from_slice(&100_000u32.to_be_bytes());
+    bomb.extend_from_slice(&100_000u32.to_be_bytes());
+    bomb.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "notes.png",
+            b"this is a text file, not a picture".to_vec(),
+            "未保存",
+        ),
+        ("logo.svg", svg, "未保存"),
+        ("bomb.png", bomb, "未保存"),
+        ("huge.png", vec![0x89; 300_000], "超过"),
+    ];
+    for (name, bytes, words) in cases {
+        let r = submit(&mut c, |p| {
+            p.push(file("screenshots", name, "image/png", bytes))
+        })
+        .await;
+        assert_eq!(r.status, 422, "{name}");
+        assert!(
+            r.body.contains(name) && r.body.contains(words),
+            "{name}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains("value=\"客户委托买入提示资金不足\""),
+            "{name}: values kept"
+        );
+    }
+    assert_eq!(ticket_total(&s).await, 0);
+    assert_eq!(stored_files(&s), 0);
+
+    // More than five.
+    let r = submit(&mut c, |p| {
+        for i in 0..6 {
+            p.push(file(
+                "screenshots",
+                &format!("{i}.png"),
+                "image/png",
+                png(8, 8),
+            ));
+        }
+    })
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("最多上传 5 张"));
+
+    // A polyglot (a real PNG with a script glued after it) is stored without the payload.
+    let mut polyglot = png(16, 16);
+    polyglot.extend_from_slice(b"<script>alert(document.cookie)</script>PK\x03\x04");
+    let id = created_id(
+        &submit(&mut c, |p| {
+            p.push(file("screenshots", "poly.png", "image/png", polyglot))
+        })
+        .await,
+    );
+    let t = api_ticket(&s, id).await;
+    let aid = t["attachments"][0]["id"].as_i64().unwrap();
+    let bytes = s
+        .handler()
+        .get(s.url(&format!("/api/v1/attachments/{aid}")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        !bytes.windows(7).any(|w| w == b"<script"),
+        "the payload was dropped"
+    );
+
+    // A whole body over the form's limit is refused by the server before it is read.
+    let big = vec![0u8; 5 * 200_000 + 1_100_000];
+    let r = submit(&mut c, |p| {
+        p.push(file("screenshots", "x.png", "image/png", big))
+    })
+    .await;
+    assert_eq!(r.status, 413);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.body.contains("上传的内容太大"));
+}
+
+#[tokio::test]
+async fn script_in_every_text_field_stays_text() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let xss = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
+    // Shown back in a refused form.
+    let r = submit(&mut c, |p| {
+        set(p, "customer_name", xss);
+        set(p, "title", xss);
+        set(p, "description", xss);
+        set(p, "system", xss);
+    })
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(!r.body.contains("<script>alert"), "{}", r.body);
+    assert!(!r.body.contains("<img src=x"));
+    assert!(r.body.contains("&lt;script&gt;"));
+    // Stored and shown in the list and the ticket.
+    let long = format!("{xss} 客户 310001234567 今天 10:32 在 APP 买入时提示资金不足");
+    let id = created_id(
+        &submit(&mut c, |p| {
+            set(p, "customer_name", "<b>张三</b>");
+            set(p, "title", &format!("{xss}标题"));
+            set(p, "description", &long);
+        })
+        .await,
+    );
+    s.handler()
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": xss}))
+        .send()
+        .await
+        .unwrap();
+    for path in ["/mss/".to_string(), format!("/mss/tickets/{id}")] {
+        let page = c.get(&path).await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("<script>alert"), "{path}");
+        assert!(!page.body.contains("<img src=x"), "{path}");
+        assert!(!page.body.contains("<b>"), "{path}");
+        assert!(page.body.contains("&lt;script&gt;"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn another_submitters_ids_answer_404_everywhere() {
+    let (s, _tmp) = server().await;
+    let mut mine = MssClient::logged_in(&s, "cm_mss").await;
+    let mut theirs = MssClient::logged_in(&s, "cm_mss2").await;
+    let id = created_id(
+        &submit(&mut mine, |p| {
+            p.push(file("screenshots", "a.png", "image/png", png(10, 10)))
+        })
+        .await,
+    );
+    let aid = api_ticket(&s, id).await["attachments"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let csrf = theirs.get("/mss/").await.csrf();
+    let before = s.latest_seq().await;
+    for path in [
+        format!("/mss/tickets/{id}"),
+        format!("/mss/attachments/{aid}"),
+        format!("/mss/attachments/{aid}?size=thumb"),
+        "/mss/tickets/999999".to_string(),
+        "/mss/tickets/abc".to_string(),
+        "/mss/attachments/-1".to_string(),
+        "/mss/nowhere".to_string(),
+    ] {
+        let r = theirs.get(&path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.body.contains("找不到"), "{path}");
+        assert!(!r.body.contains("客户委托买入"), "{path}");
+    }
+    for (path, fields) in [
+        (
+            format!("/mss/tickets/{id}/confirm"),
+            vec![("csrf_token", csrf.as_str())],
+        ),
+        (
+            format!("/mss/tickets/{id}/reopen"),
+            vec![("csrf_token", csrf.as_str()), ("reason", "还是不行")],
+        ),
+    ] {
+        assert_eq!(theirs.post_form(&path, &fields).await.status, 404, "{path}");
+    }
+    let parts = vec![text("csrf_token", csrf.clone()), text("body", "我也来补充")];
+    let r = theirs
+        .post_multipart(&format!("/mss/tickets/{id}/reply"), &parts)
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(s.latest_seq().await, before, "nothing was written");
+}
+
+#[tokio::test]
+async fn an_open_ticket_of_the_same_customer_is_pointed_out_before_saving() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let first = created_id(&submit(&mut c, |_| {}).await);
+
+    let form = c.get("/mss/new").await;
+    let (csrf, form_id) = (form.csrf(), form.hidden("form_id"));
+    let mut parts = good_fields(&csrf, &form_id);
+    set(&mut parts, "title", "客户撤单也失败了");
+    let r = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("该客户在交易已有处理中的事件"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains(&format!("name=\"add_to\" value=\"{first}\""))
+    );
+    assert_eq!(ticket_total(&s).await, 1);
+
+    // Adding to the open ticket: a follow-up there, no new ticket.
+    let mut add = good_fields(&csrf, &form_id);
+    set(&mut add, "title", "客户撤单也失败了");
+    add.push(text("add_to", first.to_string()));
+    let r = c.post_multipart("/mss/new", &add).await;
+    assert_eq!(
+        r.location(),
+        Some(format!("/mss/tickets/{first}?added=1").as_str())
+    );
+    assert_eq!(ticket_total(&s).await, 1);
+    let messages: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{first}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        messages[0]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("【补充】客户撤单也失败了")
+    );
+
+    // Or a new ticket after all, when the submitter says so.
+    let r = submit(&mut c, |p| {
+        set(p, "title", "另一个问题：客户转账失败");
+        p.push(text("confirm_new", "1"));
+    })
+    .await;
+    assert_ne!(created_id(&r), first);
+    assert_eq!(ticket_total(&s).await, 2);
+
+    // Another submitter's open ticket is mentioned without its details and cannot be added to.
+    let mut other = MssClient::logged_in(&s, "cm_mss2").await;
+    let r = submit(&mut other, |_| {}).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("由其他同事提交"));
+    assert!(!r.body.contains("name=\"add_to\""));
+    assert!(!r.body.contains("客户委托买入提示资金不足</a>"));
+    let r = submit(&mut other, |p| p.push(text("add_to", first.to_string()))).await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn the_conversation_badges_replies_hides_notes_and_ends_with_confirm_or_reopen() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let id = created_id(&submit(&mut c, |_| {}).await);
+    let h = s.handler();
+    let msg = |body: &str, internal: bool| {
+        h.post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+            .json(&json!({"body": body, "internal": internal}))
+            .send()
+    };
+    assert_eq!(
+        msg("请提供委托截图和委托编号", false)
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(msg("内部：疑似清算延迟", true).await.unwrap().status(), 201);
+
+    let list = c.get("/mss/").await;
+    assert!(list.body.contains("1 条新回复"), "{}", list.body);
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(page.body.contains("请提供委托截图和委托编号"));
+    assert!(
+        !page.body.contains("疑似清算延迟"),
+        "internal notes never shown"
+    );
+    assert!(
+        !c.get("/mss/").await.body.contains("条新回复"),
+        "read after viewing"
+    );
+
+    // The submitter answers with a picture.
+    let parts = vec![
+        text("csrf_token", page.csrf()),
+        text("form_id", page.hidden("form_id")),
+        text("body", "委托编号 A123，截图见附件"),
+        file("screenshots", "委托.png", "image/png", png(30, 30)),
+    ];
+    let r = c
+        .post_multipart(&format!("/mss/tickets/{id}/reply"), &parts)
+        .await;
+    assert_eq!(
+        r.location(),
+        Some(format!("/mss/tickets/{id}?replied=1").as_str())
+    );
+    // Sent twice (a double tap), kept once.
+    c.post_multipart(&format!("/mss/tickets/{id}/reply"), &parts)
+        .await;
+    let messages: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answers: Vec<&Value> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "cm_mss")
+        .collect();
+    assert_eq!(answers.len(), 1);
+    let t = api_ticket(&s, id).await;
+    assert_eq!(t["attachments"][0]["message_id"], answers[0]["id"]);
+    // An empty reply is refused on the page, which still works.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let parts = vec![
+        text("csrf_token", page.csrf()),
+        text("form_id", page.hidden("form_id")),
+        text("body", "  "),
+    ];
+    let r = c
+        .post_multipart(&format!("/mss/tickets/{id}/reply"), &parts)
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("请填写要补充的内容"));
+
+    // The handler resolves; the submitter says it is not solved; then it is, and confirms.
+    let resolve = |v: &Value| json!({"to": "resolved", "resolution": "清算延迟已处理，资金已可用", "version": v["version"]});
+    let t = api_ticket(&s, id).await;
+    if t["status"] == "new" {
+        h.post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&json!({"to": "triaging"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let t = api_ticket(&s, id).await;
+    let r = h
+        .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+        .json(&resolve(&t))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(page.body.contains("问题已解决") && page.body.contains("仍未解决"));
+    assert!(page.body.contains("清算延迟已处理"));
+    let csrf = page.csrf();
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/reopen"),
+            &[("csrf_token", &csrf), ("reason", "客户说还是买不了")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(api_ticket(&s, id).await["status"], "triaging");
+    let t = api_ticket(&s, id).await;
+    h.post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+        .json(&resolve(&t))
+        .send()
+        .await
+        .unwrap();
+    // Confirm without a token: refused; with it: closed.
+    let r = c
+        .post_form(&format!("/mss/tickets/{id}/confirm"), &[])
+        .await;
+    assert_eq!(r.status, 403);
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/confirm"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(api_ticket(&s, id).await["status"], "closed");
+    // Confirming again is a clear refusal, not a change.
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/confirm"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    for words in [
+        "事件已提交",
+        "处理人已答复解决方案",
+        "您反馈仍未解决",
+        "您已确认问题解决",
+    ] {
+        assert!(page.body.contains(words), "timeline lacks {words}");
+    }
+}
+
+#[tokio::test]
+async fn help_articles_are_suggested_and_deflections_recorded() {
+    let (s, _tmp) = server().await;
+    let article = s
+        .store
+        .write(|ctx| {
+            opsdesk::store::help::insert(
+                ctx.conn,
+                Some("trading"),
+                "委托下单提示“可用资金不足”",
+                "先确认卖出是否成交。",
+                ctx.now,
+            )
+        })
+        .await
+        .unwrap();
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let form = c.get("/mss/new").await;
+    let r = c
+        .get(&format!(
+            "/mss/help/suggest?q={}",
+            common::mss::urlencode("客户下单提示资金不足")
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    let found: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(found[0]["id"], article);
+    let csrf = form.csrf();
+    let path = format!("/mss/help/{article}/outcome");
+    assert_eq!(
+        c.post_form(&path, &[("csrf_token", &csrf), ("outcome", "viewed")])
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        c.post_form(&path, &[("csrf_token", &csrf), ("outcome", "deflected")])
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        c.post_form(&path, &[("csrf_token", &csrf), ("outcome", "submitted")])
+            .await
+            .status,
+        422
+    );
+    assert_eq!(
+        c.post_form(&path, &[("outcome", "viewed")]).await.status,
+        403
+    );
+    assert_eq!(
+        c.post_form(
+            "/mss/help/424242/outcome",
+            &[("csrf_token", &csrf), ("outcome", "viewed")]
+        )
+        .await
+        .status,
+        404
+    );
+    // Submitting after reading counts as "submitted".
+    created_id(
+        &submit(&mut c, |p| {
+            p.push(text("viewed_articles", article.to_string()))
+        })
+        .await,
+    );
+    let counts = s
+        .store
+        .read(|conn| {
+            opsdesk::store::help::outcome_counts(
+                conn,
+                chrono::Utc::now() - chrono::Duration::hours(1),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            ("deflected".to_string(), 1),
+            ("submitted".to_string(), 1),
+            ("viewed".to_string(), 1)
+        ]
+    );
+    let page = c.get(&format!("/mss/help/{article}")).await;
+    assert!(page.body.contains("先确认卖出是否成交"));
+    // Suggestions need a session like every page.
+    let mut anon = MssClient::new(&s);
+    assert_eq!(anon.get("/mss/help/suggest?q=abc").await.status, 303);
+}
+
+#[tokio::test]
+async fn read_markers_through_the_api() {
+    let (s, _tmp) = server().await;
+    let t = s.new_ticket("客户委托买入提示资金不足").await;
+    let id = t["id"].as_i64().unwrap();
+    let sub = s.submitter();
+    let m: Value = sub
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "补充：客户已重启 APP"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let h = s.handler();
+    let url = s.url(&format!("/api/v1/tickets/{id}/read-marker"));
+    let v: Value = h.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(v, json!({"message_id": 0, "unread": 1}));
+    let v: Value = h
+        .put(&url)
+        .json(&json!({"message_id": m["id"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["unread"], 0);
+    // Never backwards; bad bodies refused; other submitters see nothing.
+    let v: Value = h
+        .put(&url)
+        .json(&json!({"message_id": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["message_id"], m["id"]);
+    assert_eq!(
+        common::error_code(
+            h.put(&url)
+                .json(&json!({"message_id": -1}))
+                .send()
+                .await
+                .unwrap(),
+            400
+        )
+        .await,
+        "bad_request"
+    );
+    assert_eq!(
+        h.put(&url)
+            .json(&json!({"nope": 1}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    let other = s.client(&s.other_submitter_token);
+    assert_eq!(other.get(&url).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn every_asset_is_served_by_opsdesk_itself() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    for path in ["/mss/login", "/mss/", "/mss/new"] {
+        let page = c.get(path).await;
+        for attr in ["src=\"", "href=\""] {
+            for (i, _) in page.body.match_indices(attr) {
+                let url = &page.body[i + attr.len()..];
+                assert!(
+                    url.starts_with('/') || url.starts_with('#'),
+                    "{path}: external {}",
+                    &url[..30.min(url.len())]
+                );
+            }
+        }
+    }
+    for asset in ["/mss/static/mss.css", "/mss/static/mss.js"] {
+        let r = c.get(asset).await;
+        assert_eq!(r.status, 200);
+        assert!(
+            !r.body.contains("http://") && !r.body.contains("https://"),
+            "{asset}"
+        );
+    }
+}
