@@ -1049,3 +1049,81 @@ async fn every_asset_is_served_by_opsdesk_itself() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_submitter_made_with_the_cli_logs_in() {
+    use std::io::Write;
+    let (s, _tmp) = server().await;
+    let mut child = common::binary()
+        .args([
+            "admin",
+            "user",
+            "add",
+            "cm_cli",
+            "--role",
+            "submitter",
+            "--password-stdin",
+            "--data",
+        ])
+        .arg(&s.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run opsdesk admin");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("客户经理的密码123\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = MssClient::new(&s);
+    assert_eq!(c.login_as("cm_cli", "客户经理的密码123").await.status, 303);
+    assert_eq!(c.get("/mss/").await.status, 200);
+}
+
+#[tokio::test]
+async fn abandoned_uploads_are_swept_and_attached_ones_kept() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    // One ticket with a picture (kept), one refused form whose picture is left staged.
+    created_id(
+        &submit(&mut c, |p| {
+            p.push(file("screenshots", "kept.png", "image/png", png(12, 12)))
+        })
+        .await,
+    );
+    let r = submit(&mut c, |p| {
+        set(p, "description", "太短");
+        p.push(file("screenshots", "left.png", "image/png", png(12, 12)));
+    })
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(stored_files(&s), 4);
+    let desk =
+        opsdesk::service::Desk::new(s.store.clone(), std::sync::Arc::new(Settings::default()));
+    assert_eq!(
+        desk.sweep_staged(Duration::from_secs(3600)).await.unwrap(),
+        0,
+        "young files stay"
+    );
+    assert_eq!(desk.sweep_staged(Duration::ZERO).await.unwrap(), 2);
+    assert_eq!(stored_files(&s), 2);
+    let t: Value = s
+        .handler()
+        .get(s.url("/api/v1/tickets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let aid = t["tickets"][0]["attachments"][0]["id"].as_i64().unwrap();
+    assert_eq!(c.get(&format!("/mss/attachments/{aid}")).await.status, 200);
+}

@@ -540,3 +540,114 @@ async fn nothing_is_queued_without_a_channel() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn mss_page_events_reach_mail_and_webhook_masked() {
+    use common::mss::{MssClient, good_fields, text, user_with_password};
+    let smtp = SmtpReceiver::start().await;
+    let http = HttpReceiver::start_on(0, 0).await;
+    let config = format!(
+        r#"
+        [notify.smtp]
+        host = "127.0.0.1"
+        port = {}
+        tls = "none"
+        from = "opsdesk@example.com"
+        to = ["oncall@example.com"]
+        [[notify.webhooks]]
+        url = "{}"
+        "#,
+        smtp.port,
+        http.url("/hook"),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start_in(dir.path(), settings(&config)).await;
+    user_with_password(&s, "cm_page", opsdesk::domain::people::Role::Submitter).await;
+    let mut c = MssClient::logged_in(&s, "cm_page").await;
+    let secrets = ["310001234567", "13812345678"];
+    let masked = |what: &str, v: &str| {
+        for secret in secrets {
+            assert!(!v.contains(secret), "{what} carries {secret}: {v}");
+        }
+    };
+
+    // Submitted from the page: the handlers hear of it.
+    let form = c.get("/mss/new").await;
+    let started = std::time::Instant::now();
+    let r = c
+        .post_multipart(
+            "/mss/new",
+            &good_fields(&form.csrf(), &form.hidden("form_id")),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id: i64 = r.location().unwrap()["/mss/tickets/".len()..]
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let created = eventually("ticket.created", async || {
+        http.events("ticket.created", id).pop()
+    })
+    .await;
+    eprintln!("page submit → webhook: {:?}", started.elapsed());
+    assert_eq!(created["ticket"]["title"], "客户委托买入提示资金不足");
+    assert_eq!(created["ticket"]["customer"]["account"], "3100****4567");
+    masked("the created webhook", &created.to_string());
+    let mail = eventually("the new-ticket mail", async || smtp.mails().pop()).await;
+    masked("the created mail", &mail.text());
+
+    // A handler's reply tells the submitter; the submitter's answer from the page tells the
+    // handlers; the resolve tells the submitter.
+    let h = s.handler();
+    h.post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "请提供委托编号"}))
+        .send()
+        .await
+        .unwrap();
+    let replied = eventually("ticket.replied", async || {
+        http.events("ticket.replied", id).pop()
+    })
+    .await;
+    assert_eq!(replied["audience"], "submitter");
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let r = c
+        .post_multipart(
+            &format!("/mss/tickets/{id}/reply"),
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", page.hidden("form_id")),
+                text("body", "委托编号 A123，账号 310001234567"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let follow = eventually("ticket.follow_up", async || {
+        http.events("ticket.follow_up", id).pop()
+    })
+    .await;
+    assert_eq!(follow["audience"], "handlers");
+    masked("the follow-up webhook", &follow.to_string());
+    h.post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+        .json(&json!({"to": "triaging"}))
+        .send()
+        .await
+        .unwrap();
+    let r = h
+        .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+        .json(&json!({"to": "resolved", "resolution": "清算数据已修正"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let resolved = eventually("ticket.resolved", async || {
+        http.events("ticket.resolved", id).pop()
+    })
+    .await;
+    assert_eq!(resolved["audience"], "submitter");
+    drained(&s).await;
+    for m in smtp.mails() {
+        masked("a mail", &m.text());
+    }
+}

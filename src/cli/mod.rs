@@ -269,6 +269,10 @@ fn print_demo(creds: &DemoCredentials, base: &str) {
     );
     eprintln!("  every demo user's password is '{}'", creds.password);
     eprintln!(
+        "MSS pages for submitters (phone or desktop browser): {base}/mss/ (log in as {})",
+        creds.submitter
+    );
+    eprintln!(
         "Try: curl -H 'Authorization: Bearer {}' {base}/api/v1/tickets?open=true",
         creds.handler_token
     );
@@ -334,7 +338,7 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
     };
     let greeting = demo.as_ref().map(|c| {
         format!(
-            "演示数据 demo: 提交人 {} / {} · {base}",
+            "演示数据 demo: 提交人 {} / {} · {base}/mss/",
             c.submitter, c.password
         )
     });

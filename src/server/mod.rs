@@ -177,8 +177,9 @@ pub async fn launch(
         desk.store.clone(),
         desk.settings.notify.clone(),
         state.metrics.clone(),
-        stop_rx,
+        stop_rx.clone(),
     );
+    let sweeper = jobs::sweep::spawn(desk.clone(), stop_rx);
     let app = router(state);
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -235,6 +236,7 @@ pub async fn launch(
     {
         tracing::warn!("the notify worker did not stop within the grace period");
     }
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, sweeper).await;
     let store = desk.store.clone();
     let _ = tokio::task::spawn_blocking(move || store.shutdown()).await;
     tracing::info!("database checkpointed; bye");

@@ -326,6 +326,33 @@ impl Desk {
         })
     }
 
+    /// Removes stored files older than `keep` that no attachment took (abandoned forms);
+    /// returns how many files went.
+    pub async fn sweep_staged(&self, keep: std::time::Duration) -> Result<usize, DeskError> {
+        let dir = self.store.attachments_dir();
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let cutoff = std::time::SystemTime::now() - keep;
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&dir).map_err(StoreError::from)? {
+                let entry = entry.map_err(StoreError::from)?;
+                let name = entry.file_name().to_string_lossy().to_string();
+                let stored = name.strip_suffix(".thumb").unwrap_or(&name).to_string();
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < cutoff);
+                if old && !store.read_blocking(|c| attachments::is_attached(c, &stored))? {
+                    std::fs::remove_file(entry.path()).map_err(StoreError::from)?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(|_| DeskError::Store(StoreError::Closed))?
+    }
+
     /// Removes staged files that no attachment took (a refused or replayed request).
     pub async fn discard_staged(&self, files: Vec<StagedFile>) {
         let dir = self.store.attachments_dir();

@@ -129,6 +129,9 @@ pub fn verify_password(
         .query_row([username], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((Some(stored), _)) = row else {
+        // Hash anyway, so an unknown name takes as long as a wrong password and the timing
+        // does not tell which usernames exist.
+        let _ = Argon2::default().hash_password(password.as_bytes());
         return Ok(None);
     };
     let Ok(parsed) = PasswordHash::new(&stored) else {

@@ -3,3 +3,4 @@
 //! server shuts down.
 
 pub mod notify;
+pub mod sweep;
