@@ -1127,3 +1127,61 @@ async fn abandoned_uploads_are_swept_and_attached_ones_kept() {
     let aid = t["tickets"][0]["attachments"][0]["id"].as_i64().unwrap();
     assert_eq!(c.get(&format!("/mss/attachments/{aid}")).await.status, 200);
 }
+
+/// A picture that does not compress: noise, `width` × `height`, as PNG (about 3 bytes a pixel).
+fn noise_png(width: u32, height: u32) -> Vec<u8> {
+    let mut state = 0x2545_f491_u32;
+    let img = image::RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode png");
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn photos_of_several_megabytes_are_taken_from_the_page_and_the_api() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let photo = noise_png(1200, 1000);
+    assert!(photo.len() > 3_000_000, "{}", photo.len());
+    let id = created_id(
+        &submit(&mut c, |p| {
+            p.push(file(
+                "screenshots",
+                "IMG_0001.png",
+                "image/png",
+                photo.clone(),
+            ));
+            p.push(file(
+                "screenshots",
+                "IMG_0002.png",
+                "image/png",
+                photo.clone(),
+            ));
+        })
+        .await,
+    );
+    assert_eq!(
+        api_ticket(&s, id).await["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let r = s
+        .handler()
+        .post(s.url(&format!(
+            "/api/v1/tickets/{id}/attachments?filename=big.bin"
+        )))
+        .body(vec![7u8; 4 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}

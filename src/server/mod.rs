@@ -94,6 +94,9 @@ pub fn router(state: AppState) -> Router {
         .merge(requests)
         .merge(streams)
         .merge(pages)
+        // Every route group sets its own body limit above; axum's built-in 2 MB default for
+        // extractors would otherwise cut uploads (a phone photo is 3–10 MB) short of it.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .fallback(|uri: axum::http::Uri| async move {
             if mss::is_page(uri.path()) {
                 mss::layer_error(StatusCode::NOT_FOUND)
