@@ -563,10 +563,18 @@ async fn script_in_every_text_field_stays_text() {
     let xss = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
     // Shown back in a refused form.
     let r = submit(&mut c, |p| {
-        set(p, "customer_name", xss);
-        set(p, "title", xss);
-        set(p, "description", xss);
-        set(p, "system", xss);
+        for field in [
+            "customer_name",
+            "customer_account",
+            "customer_phone",
+            "system",
+            "category_hint",
+            "title",
+            "description",
+            "viewed_articles",
+        ] {
+            set(p, field, xss);
+        }
     })
     .await;
     assert_eq!(r.status, 422);
@@ -589,6 +597,19 @@ async fn script_in_every_text_field_stays_text() {
         .send()
         .await
         .unwrap();
+    // And from the page's own reply box and the reopen reason.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let parts = vec![
+        text("csrf_token", page.csrf()),
+        text("form_id", page.hidden("form_id")),
+        text("body", xss.to_string()),
+    ];
+    assert_eq!(
+        c.post_multipart(&format!("/mss/tickets/{id}/reply"), &parts)
+            .await
+            .status,
+        303
+    );
     for path in ["/mss/".to_string(), format!("/mss/tickets/{id}")] {
         let page = c.get(&path).await;
         assert_eq!(page.status, 200);

@@ -269,3 +269,17 @@ pub async fn shutdown_signal() {
 pub fn no_store() -> (header::HeaderName, HeaderValue) {
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
 }
+
+/// Percent-encodes everything but ASCII letters, digits and the bytes in `keep`: file names in
+/// `Content-Disposition` (RFC 5987) and values in query strings.
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || keep.contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

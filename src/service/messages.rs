@@ -186,24 +186,10 @@ impl Desk {
         actor: &User,
         ticket_id: TicketId,
     ) -> Result<Vec<Message>, DeskError> {
-        let actor = actor.clone();
-        let found = self
-            .store
-            .read(move |conn| {
-                let Some(t) = tickets::get(conn, ticket_id)? else {
-                    return Ok(None);
-                };
-                if !visible(&actor, &t) {
-                    return Ok(None);
-                }
-                Ok(Some(messages::for_ticket(
-                    conn,
-                    ticket_id,
-                    actor.role.works_tickets(),
-                )?))
-            })
-            .await?;
-        found.ok_or_else(|| DeskError::NotFound(format!("ticket {ticket_id}")))
+        self.read_visible(actor, ticket_id, move |conn, user, _| {
+            messages::for_ticket(conn, ticket_id, user.role.works_tickets())
+        })
+        .await
     }
 
     /// Stores an uploaded file for a ticket. The bytes are written and fsynced first; the row
@@ -238,15 +224,31 @@ impl Desk {
             }
         };
         let (settings, user) = (self.settings.clone(), actor.clone());
-        let files = vec![staged];
+        self.write_once_with_files(actor, idem, vec![staged], move |ctx, files| {
+            let t = load(ctx, &settings, &user, ticket_id, None)?;
+            let mut added = attach_in(ctx, &user, ticket_id, None, files)?;
+            publish(ctx, &settings, "ticket.updated", &t, &user.username)?;
+            Ok(added.remove(0))
+        })
+        .await
+    }
+
+    /// [`Desk::write_once`] for a change that takes staged files: they are removed again
+    /// unless this very request attached them (a refusal, or a replay answered from memory).
+    pub(crate) async fn write_once_with_files<T, F>(
+        &self,
+        actor: &User,
+        idem: impl Into<Option<Idempotency>>,
+        files: Vec<StagedFile>,
+        f: F,
+    ) -> Result<Created<T>, DeskError>
+    where
+        T: Serialize + serde::de::DeserializeOwned + Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>, Vec<StagedFile>) -> Result<T, DeskError> + Send + 'static,
+    {
         let kept = files.clone();
         let result = self
-            .write_once(actor, idem, move |ctx| {
-                let t = load(ctx, &settings, &user, ticket_id, None)?;
-                let mut added = attach_in(ctx, &user, ticket_id, None, files)?;
-                publish(ctx, &settings, "ticket.updated", &t, &user.username)?;
-                Ok(added.remove(0))
-            })
+            .write_once(actor, idem.into(), move |ctx| f(ctx, files))
             .await;
         if !matches!(&result, Ok(c) if !c.replayed) {
             self.discard_staged(kept).await;
@@ -419,24 +421,19 @@ impl Desk {
 
     /// `actor`'s read marker on a ticket and how many messages from others follow it.
     pub async fn read_marker(&self, actor: &User, id: TicketId) -> Result<ReadMarker, DeskError> {
-        let user = actor.clone();
-        let found = self
-            .store
-            .read(move |conn| {
-                let Some(t) = tickets::get(conn, id)? else {
-                    return Ok(None);
-                };
-                if !visible(&user, &t) {
-                    return Ok(None);
-                }
-                let with_internal = user.role.works_tickets();
-                Ok(Some(ReadMarker {
-                    message_id: read_markers::get(conn, user.id, id)?,
-                    unread: read_markers::unread(conn, user.id, &user.username, id, with_internal)?,
-                }))
+        self.read_visible(actor, id, move |conn, user, _| {
+            Ok(ReadMarker {
+                message_id: read_markers::get(conn, user.id, id)?,
+                unread: read_markers::unread(
+                    conn,
+                    user.id,
+                    &user.username,
+                    id,
+                    user.role.works_tickets(),
+                )?,
             })
-            .await?;
-        found.ok_or_else(|| DeskError::NotFound(format!("ticket {id}")))
+        })
+        .await
     }
     /// An attachment's metadata and the path of its bytes, if `actor` may see its ticket.
     pub async fn attachment(

@@ -38,16 +38,20 @@ fn once(route: &str, form_id: &str) -> Result<Idempotency, DeskError> {
     Idempotency::new(form_id, route, form_id.as_bytes())
 }
 
-fn too_many_screenshots(max: usize) -> DeskError {
-    ValidationErrors::one(
-        "screenshots",
-        format!("最多上传 {max} 张截图"),
-        format!("at most {max} screenshots"),
-    )
-    .into()
-}
-
 impl Desk {
+    fn check_screenshots(&self, count: usize) -> Result<(), DeskError> {
+        let max = self.settings.mss.max_screenshots;
+        if count > max {
+            return Err(ValidationErrors::one(
+                "screenshots",
+                format!("最多上传 {max} 张截图"),
+                format!("at most {max} screenshots"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Open tickets on `system` for the customer with this account or phone.
     pub async fn open_tickets_for_customer(
         &self,
@@ -104,37 +108,28 @@ impl Desk {
         actor: &User,
         sub: Submission,
     ) -> Result<Created<crate::domain::view::TicketView>, DeskError> {
-        if sub.screenshots.len() > self.settings.mss.max_screenshots {
-            return Err(too_many_screenshots(self.settings.mss.max_screenshots));
-        }
+        self.check_screenshots(sub.screenshots.len())?;
         let idem = once("POST /mss/new", &sub.form_id)?;
         let (settings, user) = (self.settings.clone(), actor.clone());
-        let staged = sub.screenshots.clone();
-        let result = self
-            .write_once(actor, Some(idem), move |ctx| {
-                let at = ctx.now;
-                let (t, _) = create_in(ctx, &settings, &user, sub.new, at)?;
-                if !sub.screenshots.is_empty() {
-                    attach_in(ctx, &user, t.id, None, sub.screenshots)?;
+        let (new, viewed) = (sub.new, sub.viewed_articles);
+        self.write_once_with_files(actor, idem, sub.screenshots, move |ctx, files| {
+            let at = ctx.now;
+            let (t, _) = create_in(ctx, &settings, &user, new, at)?;
+            attach_in(ctx, &user, t.id, None, files)?;
+            for article in viewed {
+                if help::get(ctx.conn, article)?.is_some() {
+                    help::record_outcome(
+                        ctx.conn,
+                        &user.username,
+                        article,
+                        Outcome::Submitted,
+                        at,
+                    )?;
                 }
-                for article in sub.viewed_articles {
-                    if help::get(ctx.conn, article)?.is_some() {
-                        help::record_outcome(
-                            ctx.conn,
-                            &user.username,
-                            article,
-                            Outcome::Submitted,
-                            at,
-                        )?;
-                    }
-                }
-                view_of(ctx, &settings, &t)
-            })
-            .await;
-        if !matches!(&result, Ok(c) if !c.replayed) {
-            self.discard_staged(staged).await;
-        }
-        result
+            }
+            view_of(ctx, &settings, &t)
+        })
+        .await
     }
 
     /// A submitter's message with optional screenshots on their ticket, once per form.
@@ -146,26 +141,16 @@ impl Desk {
         screenshots: Vec<StagedFile>,
         form_id: &str,
     ) -> Result<Created<Message>, DeskError> {
-        if screenshots.len() > self.settings.mss.max_screenshots {
-            return Err(too_many_screenshots(self.settings.mss.max_screenshots));
-        }
+        self.check_screenshots(screenshots.len())?;
         let idem = once(&format!("POST /mss/tickets/{ticket_id}"), form_id)?;
         let (settings, user) = (self.settings.clone(), actor.clone());
-        let staged = screenshots.clone();
-        let result = self
-            .write_once(actor, Some(idem), move |ctx| {
-                let at = ctx.now;
-                let m = insert_in(ctx, &settings, &user, ticket_id, body, false, at)?;
-                if !screenshots.is_empty() {
-                    attach_in(ctx, &user, ticket_id, Some(m.id), screenshots)?;
-                }
-                Ok(m)
-            })
-            .await;
-        if !matches!(&result, Ok(c) if !c.replayed) {
-            self.discard_staged(staged).await;
-        }
-        result
+        self.write_once_with_files(actor, idem, screenshots, move |ctx, files| {
+            let at = ctx.now;
+            let m = insert_in(ctx, &settings, &user, ticket_id, body, false, at)?;
+            attach_in(ctx, &user, ticket_id, Some(m.id), files)?;
+            Ok(m)
+        })
+        .await
     }
 
     /// The submitter confirms the answer solved the problem: resolved → closed.
@@ -247,20 +232,9 @@ impl Desk {
         actor: &User,
         id: TicketId,
     ) -> Result<Vec<audit::AuditEntry>, DeskError> {
-        let user = actor.clone();
         let found = self
-            .store
-            .read(move |conn| {
-                let Some(t) = tickets::get(conn, id)? else {
-                    return Ok(None);
-                };
-                if !visible(&user, &t) {
-                    return Ok(None);
-                }
-                Ok(Some(audit::for_ticket(conn, id)?))
-            })
-            .await?
-            .ok_or_else(|| DeskError::NotFound(format!("ticket {id}")))?;
+            .read_visible(actor, id, move |conn, _, _| audit::for_ticket(conn, id))
+            .await?;
         const PUBLIC: &[&str] = &[
             "ticket.created",
             "ticket.assigned",

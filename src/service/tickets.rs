@@ -436,6 +436,33 @@ fn link_in(
 }
 
 impl Desk {
+    /// Runs a read about ticket `id` if `actor` may see it; otherwise "not found", the same
+    /// answer as for an id that does not exist.
+    pub(crate) async fn read_visible<T, F>(
+        &self,
+        actor: &User,
+        id: TicketId,
+        f: F,
+    ) -> Result<T, DeskError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection, &User, &Ticket) -> Result<T, StoreError> + Send + 'static,
+    {
+        let actor = actor.clone();
+        self.store
+            .read(move |conn| {
+                let Some(t) = tickets::get(conn, id)? else {
+                    return Ok(None);
+                };
+                if !visible(&actor, &t) {
+                    return Ok(None);
+                }
+                f(conn, &actor, &t).map(Some)
+            })
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
     pub async fn create_ticket(
         &self,
         actor: &User,

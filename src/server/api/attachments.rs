@@ -89,7 +89,7 @@ pub async fn serve_file(a: &Attachment, path: &std::path::Path) -> ApiResult<Res
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
         if inline { "inline" } else { "attachment" },
-        percent_encode(&a.filename)
+        crate::server::percent_encode(&a.filename, b"-._~")
     );
     let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
     let h = response.headers_mut();
@@ -116,17 +116,4 @@ pub async fn serve_file(a: &Attachment, path: &std::path::Path) -> ApiResult<Res
         HeaderValue::from_static("private, no-store"),
     );
     Ok(response)
-}
-
-/// RFC 5987 encoding of a file name for `filename*=`.
-fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

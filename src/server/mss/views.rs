@@ -22,17 +22,9 @@ pub struct Frame<'a> {
     pub csrf: &'a str,
 }
 
-/// Percent-encodes a query value.
+/// Percent-encodes a query value (a `next` path keeps its slashes).
 pub fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    crate::server::percent_encode(s, b"-._~/")
 }
 
 fn local(tz: Tz, t: DateTime<Utc>) -> String {
