@@ -1084,6 +1084,8 @@ async fn a_submitter_made_with_the_cli_logs_in() {
             "--role",
             "submitter",
             "--password-stdin",
+            "--email",
+            "cm_cli@broker.example",
             "--data",
         ])
         .arg(&s.dir)
@@ -1104,6 +1106,51 @@ async fn a_submitter_made_with_the_cli_logs_in() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let email = s
+        .store
+        .read(|conn| opsdesk::store::users::email_of(conn, "cm_cli"))
+        .await
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("cm_cli@broker.example"));
+    let bad = common::binary()
+        .args([
+            "admin",
+            "user",
+            "add",
+            "cm_bad",
+            "--role",
+            "submitter",
+            "--email",
+            "not an address",
+            "--data",
+        ])
+        .arg(&s.dir)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an e-mail address"));
+    // Changed and cleared later; an unknown user is an error.
+    let set = |args: &[&str]| {
+        common::binary()
+            .args(["admin", "user", "email"])
+            .args(args)
+            .arg("--data")
+            .arg(&s.dir)
+            .output()
+            .unwrap()
+    };
+    assert!(set(&["cm_cli", "wang@broker.example"]).status.success());
+    assert_eq!(set(&["nobody", "x@broker.example"]).status.code(), Some(2));
+    let email_now = || {
+        s.store
+            .read(|conn| opsdesk::store::users::email_of(conn, "cm_cli"))
+    };
+    assert_eq!(
+        email_now().await.unwrap().as_deref(),
+        Some("wang@broker.example")
+    );
+    assert!(set(&["cm_cli"]).status.success());
+    assert_eq!(email_now().await.unwrap(), None);
     let mut c = MssClient::new(&s);
     assert_eq!(c.login_as("cm_cli", "客户经理的密码123").await.status, 303);
     assert_eq!(c.get("/mss/").await.status, 200);

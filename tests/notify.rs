@@ -371,7 +371,8 @@ async fn every_event_reaches_its_channels_masked() {
     );
 
     drained(&s).await;
-    // Mail goes to the handlers' address only: the new ticket and the follow-up.
+    // Mail goes to the handlers' address for the new ticket and the follow-up; the submitter
+    // has no address here, so the reply and the resolve send no mail.
     let mails = smtp.mails();
     assert_eq!(mails.len(), 2, "{mails:?}");
     assert!(
@@ -563,6 +564,12 @@ async fn mss_page_events_reach_mail_and_webhook_masked() {
     let dir = tempfile::tempdir().expect("temp dir");
     let s = TestServer::start_in(dir.path(), settings(&config)).await;
     user_with_password(&s, "cm_page", opsdesk::domain::people::Role::Submitter).await;
+    s.store
+        .write(|ctx| {
+            opsdesk::store::users::set_email(ctx.conn, "cm_page", Some("cm_page@broker.example"))
+        })
+        .await
+        .expect("an address");
     let mut c = MssClient::logged_in(&s, "cm_page").await;
     let secrets = ["310001234567", "13812345678"];
     let masked = |what: &str, v: &str| {
@@ -647,7 +654,22 @@ async fn mss_page_events_reach_mail_and_webhook_masked() {
     .await;
     assert_eq!(resolved["audience"], "submitter");
     drained(&s).await;
-    for m in smtp.mails() {
+    let mails = smtp.mails();
+    for m in &mails {
         masked("a mail", &m.text());
     }
+    // The handlers got the new ticket and the follow-up; the submitter the reply and the
+    // resolve, at their own address, with a link to the page.
+    let to_submitter: Vec<&Mail> = mails
+        .iter()
+        .filter(|m| m.rcpt == ["TO:<cm_page@broker.example>"])
+        .collect();
+    assert_eq!(to_submitter.len(), 2, "{mails:?}");
+    assert!(to_submitter[0].text().contains("请提供委托编号"));
+    assert!(to_submitter[1].text().contains("清算数据已修正"));
+    let to_handlers = mails
+        .iter()
+        .filter(|m| m.rcpt == ["TO:<oncall@example.com>"])
+        .count();
+    assert_eq!(to_handlers, 2, "{mails:?}");
 }

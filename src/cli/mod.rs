@@ -96,12 +96,23 @@ pub enum UserCommand {
         /// Read a password from stdin's first line (for the MSS pages).
         #[arg(long)]
         password_stdin: bool,
+        /// Where the user is told of replies and resolutions (submitters) by mail.
+        #[arg(long, value_parser = parse_email)]
+        email: Option<String>,
         #[command(flatten)]
         data: DataArg,
     },
     /// Issue a new API token for an existing user (revokes their earlier CLI token).
     Token {
         name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Set a user's e-mail address, or clear it when none is given.
+    Email {
+        name: String,
+        #[arg(value_parser = parse_email)]
+        address: Option<String>,
         #[command(flatten)]
         data: DataArg,
     },
@@ -133,6 +144,13 @@ pub enum TicketCommand {
         #[command(flatten)]
         data: DataArg,
     },
+}
+
+fn parse_email(s: &str) -> Result<String, String> {
+    s.trim()
+        .parse::<lettre::Address>()
+        .map(|a| a.to_string())
+        .map_err(|e| format!("'{s}' is not an e-mail address: {e}"))
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -401,6 +419,7 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
             role,
             display_name,
             password_stdin,
+            email,
             data,
         } => {
             let password = if password_stdin {
@@ -428,6 +447,9 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
                         password.as_deref(),
                         ctx.now,
                     )?;
+                    if let Some(email) = &email {
+                        users::set_email(ctx.conn, &user.username, Some(email))?;
+                    }
                     users::issue_token(ctx.conn, &user, "cli", ctx.now)
                 })
                 .await;
@@ -454,6 +476,19 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
             desk.store.shutdown();
             let token = token?;
             println!("{token}");
+        }
+        UserCommand::Email {
+            name,
+            address,
+            data,
+        } => {
+            let desk = open_existing(&settings, &data)?;
+            let done = desk
+                .store
+                .write(move |ctx| users::set_email(ctx.conn, &name, address.as_deref()))
+                .await;
+            desk.store.shutdown();
+            done?;
         }
         UserCommand::List { data } => {
             let desk = open_existing(&settings, &data)?;

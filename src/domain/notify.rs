@@ -84,12 +84,11 @@ impl Event {
         }
     }
 
-    /// Whether this event goes out on `channel`. Submitters have no e-mail address in the
-    /// user model, so mail goes only to the handlers' configured address(es).
+    /// Whether this event goes out on `channel`. Every event does on every channel; mail for
+    /// the submitter goes to their own address, and only when they have one.
     pub fn uses(self, channel: ChannelKind) -> bool {
         match channel {
-            ChannelKind::Smtp => self.audience() == Audience::Handlers,
-            ChannelKind::Wecom | ChannelKind::Webhook => true,
+            ChannelKind::Smtp | ChannelKind::Wecom | ChannelKind::Webhook => true,
         }
     }
 }
@@ -446,6 +445,9 @@ pub fn wecom_body(n: &Notice<'_>) -> serde_json::Value {
 /// A plain-text e-mail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Email {
+    /// Who it is for; empty means the handlers' configured address(es) (`notify.smtp.to`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<String>,
     pub subject: String,
     pub body: String,
 }
@@ -482,6 +484,7 @@ pub fn email(n: &Notice<'_>) -> Email {
     }
     body.push_str("\n-- \nopsdesk 自动通知，请勿直接回复。\n");
     Email {
+        to: Vec::new(),
         subject: one_line(&subject),
         body,
     }
@@ -691,7 +694,7 @@ mod tests {
         let body = webhook_body(&n);
         assert_eq!(body.recipient.as_deref(), Some("cm_wang"));
         assert_eq!(body.url.as_deref(), Some("http://d/mss/tickets/42"));
-        assert!(!Event::Resolved.uses(ChannelKind::Smtp));
+        assert!(Event::Resolved.uses(ChannelKind::Smtp));
         n.event = Event::Created;
         let body = serde_json::to_value(webhook_body(&n)).unwrap();
         assert_eq!(body["event"], "ticket.created");
@@ -700,7 +703,7 @@ mod tests {
         assert_eq!(body["ticket"]["customer"]["phone"], "138****1234");
         assert!(Event::Created.uses(ChannelKind::Smtp));
         assert!(Event::FollowUp.uses(ChannelKind::Smtp));
-        assert!(!Event::Replied.uses(ChannelKind::Smtp));
+        assert!(Event::Replied.uses(ChannelKind::Smtp));
     }
 
     #[test]

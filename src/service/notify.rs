@@ -16,7 +16,7 @@ use crate::domain::notify::{self, ChannelKind, Event, Notice, Redactor};
 use crate::domain::ticket::Customer;
 use crate::domain::view::TicketView;
 use crate::store::notifications::{self, NewNotification};
-use crate::store::{StoreError, WriteCtx};
+use crate::store::{StoreError, WriteCtx, users};
 
 /// The `target` of the SMTP channel: there is one relay, and its recipients are configuration.
 pub const SMTP_TARGET: &str = "smtp";
@@ -61,11 +61,19 @@ pub(crate) fn enqueue(
     };
     let mut queued: Vec<(ChannelKind, String, serde_json::Value)> = Vec::new();
     if n.smtp.is_some() && event.uses(ChannelKind::Smtp) {
-        queued.push((
-            ChannelKind::Smtp,
-            SMTP_TARGET.into(),
-            to_json(&notify::email(&notice))?,
-        ));
+        let mut mail = notify::email(&notice);
+        // Handlers' mail goes to the configured address(es); the submitter's to their own,
+        // when their account has one.
+        let wanted = match notice.recipient() {
+            None => true,
+            Some(who) => {
+                mail.to = users::email_of(ctx.conn, who)?.into_iter().collect();
+                !mail.to.is_empty()
+            }
+        };
+        if wanted {
+            queued.push((ChannelKind::Smtp, SMTP_TARGET.into(), to_json(&mail)?));
+        }
     }
     if let Some(url) = &n.wecom
         && event.uses(ChannelKind::Wecom)

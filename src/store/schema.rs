@@ -184,6 +184,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX help_deflections_at ON help_deflections (at);
     "#,
+    // 5: a user's e-mail address, where submitters are told of replies and resolutions.
+    r#"
+    ALTER TABLE users ADD COLUMN email TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

@@ -151,3 +151,23 @@ pub fn count(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
     Ok(n.max(0) as u64)
 }
+
+/// Sets (or with None clears) a user's e-mail address; refuses an unknown user.
+pub fn set_email(conn: &Connection, username: &str, email: Option<&str>) -> Result<(), StoreError> {
+    let n = conn
+        .prepare_cached("UPDATE users SET email = ?2 WHERE username = ?1")?
+        .execute(params![username, email])?;
+    if n == 0 {
+        return Err(Rejected::NotFound(format!("user '{username}'")).into());
+    }
+    Ok(())
+}
+
+/// The e-mail address of an enabled user, if they have one.
+pub fn email_of(conn: &Connection, username: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT email FROM users WHERE username = ?1 AND disabled = 0")?
+        .query_row([username], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}

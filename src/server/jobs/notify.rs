@@ -408,7 +408,7 @@ fn mailer(cfg: &SmtpConfig, timeout: Duration) -> Result<Mailer, lettre::transpo
     Ok(builder.build())
 }
 
-/// The mail to the configured recipients. Base64 keeps the Chinese text intact through any
+/// The mail to its own recipients, or the configured ones. Base64 keeps the Chinese text intact through any
 /// relay, 8-bit clean or not.
 fn build_mail(cfg: &SmtpConfig, email: Email) -> Result<lettre::Message, String> {
     let mailbox = |v: &str| {
@@ -418,7 +418,12 @@ fn build_mail(cfg: &SmtpConfig, email: Email) -> Result<lettre::Message, String>
     let mut builder = lettre::Message::builder()
         .from(mailbox(&cfg.from)?)
         .subject(email.subject);
-    for to in &cfg.to {
+    let recipients = if email.to.is_empty() {
+        &cfg.to
+    } else {
+        &email.to
+    };
+    for to in recipients {
         builder = builder.to(mailbox(to)?);
     }
     builder
@@ -462,6 +467,7 @@ mod tests {
     #[test]
     fn mail_goes_to_every_configured_recipient_in_base64() {
         let email = Email {
+            to: Vec::new(),
             subject: "[opsdesk] 新工单 #1".into(),
             body: "客户：张* 138****1234\n".into(),
         };
@@ -474,9 +480,22 @@ mod tests {
         let mut bad = smtp(SmtpTls::None);
         bad.to.push("not an address".into());
         let email = Email {
+            to: Vec::new(),
             subject: "s".into(),
             body: "b".into(),
         };
         assert!(build_mail(&bad, email).is_err());
+        // A mail for one person goes to that person alone.
+        let email = Email {
+            to: vec!["cm_wang@example.com".into()],
+            subject: "s".into(),
+            body: "b".into(),
+        };
+        let raw = String::from_utf8(build_mail(&smtp(SmtpTls::None), email).unwrap().formatted())
+            .unwrap();
+        assert!(
+            raw.contains("cm_wang@example.com") && !raw.contains("oncall@example.com"),
+            "{raw}"
+        );
     }
 }
