@@ -868,6 +868,18 @@ async fn the_conversation_badges_replies_hides_notes_and_ends_with_confirm_or_re
         .await;
     assert_eq!(r.status, 303);
     assert_eq!(api_ticket(&s, id).await["status"], "closed");
+    // The list's tabs sort it where it now belongs.
+    let closed = c.get("/mss/?show=closed").await;
+    assert!(closed.body.contains(&format!("/mss/tickets/{id}\"")));
+    assert!(closed.body.contains("aria-current=\"page\""));
+    let open = c.get("/mss/?show=open").await;
+    assert!(!open.body.contains(&format!("/mss/tickets/{id}\"")));
+    assert!(open.body.contains("这里没有事件"));
+    assert_eq!(
+        c.get("/mss/?show=%3Cscript%3E").await.status,
+        200,
+        "unknown tab: all"
+    );
     // Confirming again is a clear refusal, not a change.
     let r = c
         .post_form(
@@ -1154,6 +1166,30 @@ async fn a_submitter_made_with_the_cli_logs_in() {
     let mut c = MssClient::new(&s);
     assert_eq!(c.login_as("cm_cli", "客户经理的密码123").await.status, 303);
     assert_eq!(c.get("/mss/").await.status, 200);
+
+    // A reset password: the old one stops working and so does the open session.
+    let mut reset = common::binary()
+        .args(["admin", "user", "password", "cm_cli", "--data"])
+        .arg(&s.dir)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    reset
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-new-password\n")
+        .unwrap();
+    let out = reset.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(c.get("/mss/").await.status, 303, "the session ended");
+    assert_eq!(c.login_as("cm_cli", "客户经理的密码123").await.status, 401);
+    assert_eq!(c.login_as("cm_cli", "a-new-password").await.status, 303);
 }
 
 #[tokio::test]

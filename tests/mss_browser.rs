@@ -72,6 +72,7 @@ async fn a_submitter_on_a_phone_submits_follows_and_answers() {
     b.fill("#title", "客户委托买入提示资金不足").await;
     b.fill("#description", "股票交易不了").await;
     b.upload("#screenshots", shot.path()).await;
+    b.find("#new-ticket .thumbs img").await; // previewed before it is sent
     b.click("#new-ticket button[type=submit]").await;
     let refusal = b.wait_for_text("div.error", "还不能提交").await;
     assert!(

@@ -108,6 +108,12 @@ pub enum UserCommand {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Set a user's password from stdin's first line; their page sessions end.
+    Password {
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// Set a user's e-mail address, or clear it when none is given.
     Email {
         name: String,
@@ -144,6 +150,17 @@ pub enum TicketCommand {
         #[command(flatten)]
         data: DataArg,
     },
+}
+
+/// Reads a password from stdin's first line and hashes it; refuses one under 8 characters.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let line = line.trim_end_matches(['\r', '\n']).to_string();
+    if line.chars().count() < 8 {
+        bail!("the password must be at least 8 characters");
+    }
+    Ok(users::hash_password(&line)?)
 }
 
 fn parse_email(s: &str) -> Result<String, String> {
@@ -423,13 +440,7 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
             data,
         } => {
             let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                let line = line.trim_end_matches(['\r', '\n']).to_string();
-                if line.chars().count() < 8 {
-                    bail!("the password must be at least 8 characters");
-                }
-                Some(users::hash_password(&line)?)
+                Some(password_from_stdin()?)
             } else {
                 None
             };
@@ -476,6 +487,16 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
             desk.store.shutdown();
             let token = token?;
             println!("{token}");
+        }
+        UserCommand::Password { name, data } => {
+            let hash = password_from_stdin()?;
+            let desk = open_existing(&settings, &data)?;
+            let done = desk
+                .store
+                .write(move |ctx| users::set_password(ctx.conn, &name, &hash))
+                .await;
+            desk.store.shutdown();
+            done?;
         }
         UserCommand::Email {
             name,

@@ -171,3 +171,19 @@ pub fn email_of(conn: &Connection, username: &str) -> Result<Option<String>, Sto
         .optional()?
         .flatten())
 }
+
+/// Replaces a user's password hash and ends their page sessions, so an old session does not
+/// outlive a reset; refuses an unknown user.
+pub fn set_password(conn: &Connection, username: &str, hash: &str) -> Result<(), StoreError> {
+    let n = conn
+        .prepare_cached("UPDATE users SET password_hash = ?2 WHERE username = ?1")?
+        .execute(params![username, hash])?;
+    if n == 0 {
+        return Err(Rejected::NotFound(format!("user '{username}'")).into());
+    }
+    conn.prepare_cached(
+        "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)",
+    )?
+    .execute([username])?;
+    Ok(())
+}

@@ -211,7 +211,16 @@ impl Notice {
     }
 }
 
-pub async fn list(State(s): State<AppState>, who: Submitter) -> PageResult<Markup> {
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    show: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    who: Submitter,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> PageResult<Markup> {
     let filter = TicketFilter {
         limit: LIST_LIMIT,
         ..Default::default()
@@ -219,6 +228,14 @@ pub async fn list(State(s): State<AppState>, who: Submitter) -> PageResult<Marku
     let mut page = s.desk.tickets(&who.user, filter).await?;
     page.tickets
         .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    let tab = views::Tab::parse(q.show.as_deref());
+    let mut counts = [0usize; views::Tab::ALL.len()];
+    for t in &page.tickets {
+        for (i, tab) in views::Tab::ALL.iter().enumerate() {
+            counts[i] += usize::from(tab.holds(t.status));
+        }
+    }
+    page.tickets.retain(|t| tab.holds(t.status));
     let ids = page.tickets.iter().map(|t| t.id).collect();
     let unread = s.desk.unread(&who.user, ids).await?;
     let items: Vec<ListItem> = page
@@ -230,7 +247,7 @@ pub async fn list(State(s): State<AppState>, who: Submitter) -> PageResult<Marku
             ticket: t,
         })
         .collect();
-    Ok(views::list(&frame(&s, &who), &items, None))
+    Ok(views::list(&frame(&s, &who), &items, tab, &counts))
 }
 
 fn render_new(s: &AppState, who: &Submitter, form: &NewForm, status: StatusCode) -> Response {

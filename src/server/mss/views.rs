@@ -158,7 +158,57 @@ pub struct ListItem {
     pub system_name: String,
 }
 
-pub fn list(f: &Frame<'_>, items: &[ListItem], notice: Option<&str>) -> Markup {
+/// The list's tabs: everything, still being handled, answered and waiting for the
+/// submitter's word, closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    All,
+    Open,
+    Answered,
+    Closed,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::All, Tab::Open, Tab::Answered, Tab::Closed];
+
+    pub fn parse(s: Option<&str>) -> Tab {
+        match s {
+            Some("open") => Tab::Open,
+            Some("answered") => Tab::Answered,
+            Some("closed") => Tab::Closed,
+            _ => Tab::All,
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Tab::All => "all",
+            Tab::Open => "open",
+            Tab::Answered => "answered",
+            Tab::Closed => "closed",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Tab::All => "全部",
+            Tab::Open => "处理中",
+            Tab::Answered => "待确认",
+            Tab::Closed => "已关闭",
+        }
+    }
+
+    pub fn holds(self, s: Status) -> bool {
+        match self {
+            Tab::All => true,
+            Tab::Open => s.is_open(),
+            Tab::Answered => s == Status::Resolved,
+            Tab::Closed => s == Status::Closed,
+        }
+    }
+}
+
+pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Markup {
     layout(
         f,
         "我的事件",
@@ -167,11 +217,21 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], notice: Option<&str>) -> Markup {
                 h1 { "我的事件" }
                 a.button.primary href="/mss/new" { "提交事件" }
             }
-            @if let Some(n) = notice { p.notice role="status" { (n) } }
+            nav.tabs aria-label="筛选" {
+                @for (i, t) in Tab::ALL.iter().enumerate() {
+                    a href=(format!("/mss/?show={}", t.key())) aria-current=[(*t == tab).then_some("page")] {
+                        (t.label()) " " span.count { (counts.get(i).copied().unwrap_or(0)) }
+                    }
+                }
+            }
             @if items.is_empty() {
                 section.card.empty {
-                    p { "还没有提交过事件。" }
-                    p.muted { "客户遇到问题时，点“提交事件”，写明客户账号、发生时间和屏幕上的提示，附上截图。" }
+                    @if tab == Tab::All {
+                        p { "还没有提交过事件。" }
+                        p.muted { "客户遇到问题时，点“提交事件”，写明客户账号、发生时间和屏幕上的提示，附上截图。" }
+                    } @else {
+                        p.muted { "这里没有事件。" }
+                    }
                 }
             }
             ul.tickets {
@@ -337,7 +397,8 @@ pub fn new_ticket(
                             " 已上传：" (name)
                         }
                     }
-                    input #screenshots type="file" name="screenshots" accept="image/jpeg,image/png,image/webp,image/heic" multiple;
+                    input #screenshots type="file" name="screenshots" accept="image/jpeg,image/png,image/webp,image/heic" multiple
+                        data-max=(max_screenshots);
                     p.muted { "支持 JPG、PNG、WebP，每张不超过 10 MB。照片中的位置信息会被去除。" }
                     (field_error(form, "screenshots"))
                 }
@@ -500,7 +561,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
                         textarea #body name="body" rows="3" data-draft placeholder="补充信息或继续追问" { (d.reply_body) }
                         input type="file" name="screenshots" accept="image/jpeg,image/png,image/webp,image/heic" multiple
-                            aria-label=(format!("附图（最多 {} 张）", d.max_screenshots));
+                            data-max=(d.max_screenshots) aria-label=(format!("附图（最多 {} 张）", d.max_screenshots));
                         button.primary type="submit" { "发送" }
                     }
                 } @else {

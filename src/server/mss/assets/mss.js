@@ -181,9 +181,37 @@
     }
   }
 
+  // Chosen pictures are shown before sending, and too many are said at once, not after a
+  // slow upload.
+  function previews(input) {
+    var max = parseInt(input.dataset.max || "5", 10);
+    var box = document.createElement("div");
+    box.className = "thumbs";
+    input.parentNode.insertBefore(box, input.nextSibling);
+    input.addEventListener("change", function () {
+      box.textContent = "";
+      var kept = input.form.querySelectorAll("input[name=staged]:checked").length;
+      Array.prototype.forEach.call(input.files, function (f) {
+        if (!/^image\//.test(f.type)) return;
+        var img = document.createElement("img");
+        img.alt = f.name;
+        img.src = URL.createObjectURL(f);
+        img.onload = function () { URL.revokeObjectURL(img.src); };
+        box.appendChild(img);
+      });
+      if (input.files.length + kept > max) {
+        var warn = document.createElement("p");
+        warn.className = "field-error";
+        warn.textContent = "最多上传 " + max + " 张截图，请重新选择。";
+        box.appendChild(warn);
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     clearSentDraft();
     document.addEventListener("input", clearRefusal);
+    Array.prototype.forEach.call(document.querySelectorAll("input[type=file][name=screenshots]"), previews);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-draft-key]"), function (form) {
       restoreDraft(form);
       form.addEventListener("input", function () { saveDraft(form); });
