@@ -638,6 +638,7 @@ async fn another_submitters_ids_answer_404_everywhere() {
     let before = s.latest_seq().await;
     for path in [
         format!("/mss/tickets/{id}"),
+        format!("/mss/tickets/{id}/state"),
         format!("/mss/attachments/{aid}"),
         format!("/mss/attachments/{aid}?size=thumb"),
         "/mss/tickets/999999".to_string(),
@@ -761,6 +762,10 @@ async fn the_conversation_badges_replies_hides_notes_and_ends_with_confirm_or_re
 
     let list = c.get("/mss/").await;
     assert!(list.body.contains("1 条新回复"), "{}", list.body);
+    // The page's change check moves with the conversation.
+    let state_path = format!("/mss/tickets/{id}/state");
+    let before = c.get(&state_path).await.body;
+    assert!(before.contains("\"state\""), "{before}");
     let page = c.get(&format!("/mss/tickets/{id}")).await;
     assert!(page.body.contains("请提供委托截图和委托编号"));
     assert!(
@@ -786,6 +791,7 @@ async fn the_conversation_badges_replies_hides_notes_and_ends_with_confirm_or_re
         r.location(),
         Some(format!("/mss/tickets/{id}?replied=1").as_str())
     );
+    assert_ne!(c.get(&state_path).await.body, before);
     // Sent twice (a double tap), kept once.
     c.post_multipart(&format!("/mss/tickets/{id}/reply"), &parts)
         .await;

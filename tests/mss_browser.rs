@@ -132,6 +132,10 @@ async fn a_submitter_on_a_phone_submits_follows_and_answers() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    // The open page notices (it polls while in view; here the check is prompted at once).
+    b.eval("document.dispatchEvent(new Event('visibilitychange')); return true;")
+        .await;
+    b.wait_for_text("#changed", "处理人有新的进展").await;
     b.goto(&s.url("/mss/")).await;
     b.wait_for_text(".tickets", "客户委托买入提示资金不足")
         .await;

@@ -52,6 +52,7 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .route("/mss/login", get(pages::login_page).post(pages::login))
         .route("/mss/logout", post(pages::logout))
         .route("/mss/tickets/{id}", get(pages::ticket))
+        .route("/mss/tickets/{id}/state", get(pages::ticket_state))
         .route("/mss/tickets/{id}/confirm", post(pages::confirm))
         .route("/mss/tickets/{id}/reopen", post(pages::reopen))
         .route("/mss/attachments/{id}", get(pages::attachment))

@@ -472,6 +472,7 @@ async fn render_detail(
             progress: &progress,
             messages: &messages,
             reply_form_id: &form_id,
+            state: &state_of(&ticket, messages.len()),
             reply_error: reply.error,
             reply_body: reply.body,
             notice: reply.notice,
@@ -603,6 +604,32 @@ pub async fn reopen(
     }
     s.desk.reopen(&who.user, id, body.reason).await?;
     Ok(Redirect::to(&format!("/mss/tickets/{id}?reopened=1")).into_response())
+}
+
+/// What changes when a handler acts on a ticket, for the open page to notice.
+#[derive(Debug, serde::Serialize)]
+pub struct TicketState {
+    state: String,
+}
+
+fn state_of(t: &crate::domain::view::TicketView, messages: usize) -> String {
+    format!("{}:{}", t.version, messages)
+}
+
+/// The ticket's version and message count: the page polls this and offers a refresh when a
+/// handler has answered, without reloading under the submitter's typing.
+pub async fn ticket_state(
+    State(s): State<AppState>,
+    who: Submitter,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+) -> PageResult<Response> {
+    let id = ticket_id(&raw)?;
+    let ticket = s.desk.ticket(&who.user, id).await?;
+    let messages = s.desk.messages(&who.user, id).await?;
+    let state = TicketState {
+        state: state_of(&ticket, messages.len()),
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(state)).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -474,6 +474,8 @@ pub struct Detail<'a> {
     pub progress: &'a [AuditEntry],
     pub messages: &'a [Message],
     pub reply_form_id: &'a str,
+    /// The ticket's version and message count, which the page polls for changes.
+    pub state: &'a str,
     pub reply_error: Option<&'a str>,
     pub reply_body: &'a str,
     pub notice: Option<&'a str>,
@@ -494,6 +496,9 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
         html! {
             p.back { a href="/mss/" { "‹ 我的事件" } }
             @if let Some(n) = d.notice { p.notice role="status" data-clear-draft { (n) } }
+            p #changed.notice role="status" hidden data-watch=(format!("/mss/tickets/{}/state", t.id)) data-state=(d.state) {
+                "处理人有新的进展。" a href=(format!("/mss/tickets/{}", t.id)) { "刷新查看" }
+            }
             section.card {
                 div.row { span.id { "#" (t.id) } (chip(t)) }
                 h1 { (t.title) }

@@ -208,8 +208,25 @@
     });
   }
 
+  // An open ticket page notices a handler's answer (polling while the page is in view) and
+  // offers a refresh; it never reloads under the submitter's typing.
+  function watch(banner) {
+    var known = banner.dataset.state;
+    function check() {
+      if (document.hidden || !banner.hidden) return;
+      fetch(banner.dataset.watch, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) { if (s && s.state !== known) banner.hidden = false; })
+        .catch(function () { /* offline: try again later */ });
+    }
+    setInterval(check, 15000);
+    document.addEventListener("visibilitychange", check);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     clearSentDraft();
+    var banner = document.getElementById("changed");
+    if (banner) watch(banner);
     document.addEventListener("input", clearRefusal);
     Array.prototype.forEach.call(document.querySelectorAll("input[type=file][name=screenshots]"), previews);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-draft-key]"), function (form) {
