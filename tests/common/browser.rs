@@ -65,6 +65,10 @@ impl Browser {
             let mut driver = Command::new(&chromedriver)
                 .arg(format!("--port={port}"))
                 .arg(format!("--log-path={}", log.display()))
+                // On Linux Chromium takes its UI language (the file picker's words) from the
+                // environment, not from --lang.
+                .env("LANGUAGE", "zh_CN:zh")
+                .env("LANG", "zh_CN.UTF-8")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

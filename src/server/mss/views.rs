@@ -397,8 +397,9 @@ pub fn new_ticket(
                             " 已上传：" (name)
                         }
                     }
-                    input #screenshots type="file" name="screenshots" accept="image/jpeg,image/png,image/webp,image/heic" multiple
+                    input #screenshots type="file" name="screenshots" accept="image/jpeg,image/png,image/webp" multiple
                         data-max=(max_screenshots);
+                    // No HEIC in `accept`: iPhones then send their photos as JPEG.
                     p.muted { "支持 JPG、PNG、WebP，每张不超过 10 MB。照片中的位置信息会被去除。" }
                     (field_error(form, "screenshots"))
                 }
@@ -565,7 +566,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         label for="body" { "补充或追问" }
                         @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
                         textarea #body name="body" rows="3" data-draft placeholder="补充信息或继续追问" { (d.reply_body) }
-                        input type="file" name="screenshots" accept="image/jpeg,image/png,image/webp,image/heic" multiple
+                        input type="file" name="screenshots" accept="image/jpeg,image/png,image/webp" multiple
                             data-max=(d.max_screenshots) aria-label=(format!("附图（最多 {} 张）", d.max_screenshots));
                         button.primary type="submit" { "发送" }
                     }
