@@ -648,6 +648,7 @@ async fn another_submitters_ids_answer_404_everywhere() {
     ] {
         let r = theirs.get(&path).await;
         assert_eq!(r.status, 404, "{path}");
+        assert!(r.headers.contains_key("content-security-policy"), "{path}");
         assert!(r.body.contains("找不到"), "{path}");
         assert!(!r.body.contains("客户委托买入"), "{path}");
     }

@@ -94,6 +94,12 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 /// an asset's caching) win.
 async fn page_headers(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
+    harden(&mut r);
+    r
+}
+
+/// Adds the pages' security headers where the answer has not set its own.
+fn harden(r: &mut Response) {
     let h = r.headers_mut();
     let defaults = [
         (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
@@ -107,7 +113,6 @@ async fn page_headers(req: Request, next: Next) -> Response {
             h.insert(name, HeaderValue::from_static(value));
         }
     }
-    r
 }
 
 /// Whether a request path belongs to the pages (their errors are pages too, not JSON).
@@ -128,5 +133,7 @@ pub fn layer_error(status: StatusCode) -> Response {
         s if s.is_server_error() => "服务出错了，请稍后再试；问题已记录。",
         _ => "请求没有被接受，请返回重试。",
     };
-    error::error_page(status, message)
+    let mut r = error::error_page(status, message);
+    harden(&mut r);
+    r
 }
