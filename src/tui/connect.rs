@@ -1,0 +1,177 @@
+//! Reaching the server: the cache to start from, the role check, the first load of the
+//! queue, and the backoff between attempts.
+
+use super::*;
+
+/// Where following the server can resume: what the cache holds.
+#[derive(Clone, Debug)]
+pub(super) struct Known {
+    pub(super) last_seq: i64,
+    pub(super) origin: Option<String>,
+}
+
+/// What start-up reads from the cache.
+#[derive(Default)]
+pub(super) struct Cached {
+    pub(super) tickets: Vec<TicketView>,
+    pub(super) last_seq: i64,
+    pub(super) origin: Option<String>,
+    pub(super) username: Option<String>,
+    pub(super) queued: usize,
+}
+
+/// The server reached: who we are to it, and where following it starts.
+pub(super) struct Connected {
+    pub(super) me: User,
+    /// Who tickets can be assigned to; empty when the list could not be read.
+    pub(super) handlers: Vec<String>,
+    pub(super) since: i64,
+    /// The open queue, loaded because the cache could not be continued (or there was none).
+    pub(super) snapshot: Option<Vec<TicketView>>,
+    /// Queued writes dropped because the server's history is not the one they were made in.
+    pub(super) dropped: usize,
+}
+
+/// `OPSDESK_CACHE` names the cache file (`off`: none); else one per server in the platform
+/// cache dir.
+pub(super) fn cache_path(server: &str) -> Option<PathBuf> {
+    match std::env::var_os("OPSDESK_CACHE") {
+        Some(v) if v == "off" => None,
+        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+        _ => Cache::default_path(server),
+    }
+}
+
+/// Opens this server's cache on its own thread and reads what start-up paints.
+pub(super) async fn open_cache(server: &str) -> Result<Option<(CacheThread, Cached)>, CacheError> {
+    let Some(path) = cache_path(server) else {
+        return Ok(None);
+    };
+    let server = server.to_string();
+    let opened = tokio::task::spawn_blocking(move || -> Result<_, CacheError> {
+        let cache = Cache::open(&path, &server)?;
+        let cached = Cached {
+            tickets: cache.load_open_tickets()?,
+            last_seq: cache.last_seq()?,
+            origin: cache.origin()?,
+            username: cache.username()?,
+            queued: cache.outbox_len()?,
+        };
+        Ok((cache, cached))
+    })
+    .await
+    .map_err(|_| CacheError::Stopped)??;
+    let (cache, cached) = opened;
+    Ok(Some((CacheThread::start(cache)?, cached)))
+}
+
+/// The workstation is for those who work tickets; anyone else is turned away before anything
+/// of theirs is cached.
+pub(super) fn check_role(me: &User) -> Result<(), ClientError> {
+    if me.role.works_tickets() {
+        return Ok(());
+    }
+    Err(ClientError::Api {
+        status: 403,
+        code: "not_a_handler".into(),
+        message: format!(
+            "'{}' is a {}; the workstation is for handlers",
+            me.username,
+            me.role.as_str()
+        ),
+        fields: Vec::new(),
+    })
+}
+
+/// Reaches the server: who we are, and where to follow from. What the cache knows is
+/// continued when the server's change log is the one it came from and reaches as far;
+/// otherwise the open queue is loaded afresh and replaces the cached copy.
+pub(super) async fn reach(
+    client: &ApiClient,
+    cache: Option<&CacheThread>,
+    known: Option<Known>,
+) -> Result<Connected, ClientError> {
+    let me = client.me().await?;
+    check_role(&me)?;
+    // The assignee picker still works from the tickets' assignees if this fails.
+    let handlers = client
+        .users()
+        .await
+        .map(|list| list.into_iter().map(|u| u.username).collect())
+        .unwrap_or_default();
+    let head = client.changes(0, 1).await?;
+    let origin = head.changes.first().map(origin_of);
+    if let Some(k) = &known
+        && k.origin == origin
+        && head.latest >= k.last_seq
+    {
+        return Ok(Connected {
+            me,
+            handlers,
+            since: k.last_seq,
+            snapshot: None,
+            dropped: 0,
+        });
+    }
+    // Another server behind the same URL: cached ticket numbers would name other tickets.
+    // (The same log but shorter is a restored backup: its tickets are ours, writes may stay.)
+    let other_history = known.as_ref().is_some_and(|k| k.origin != origin);
+    let since = head.latest;
+    let tickets = load_open(client).await?;
+    let mut dropped = 0;
+    if let Some(cache) = cache {
+        let snapshot = tickets.clone();
+        let stored = cache
+            .ask(move |c| -> Result<usize, CacheError> {
+                let dropped = if other_history {
+                    c.forget_history()?
+                } else {
+                    0
+                };
+                c.put_tickets(&snapshot, since)?;
+                if let Some(origin) = origin {
+                    c.set_origin(&origin)?;
+                }
+                Ok(dropped)
+            })
+            .await
+            .and_then(|r| r);
+        match stored {
+            Ok(n) => dropped = n,
+            Err(e) => tracing::warn!(error = %e, "could not store the open queue in the cache"),
+        }
+    }
+    Ok(Connected {
+        me,
+        handlers,
+        since,
+        snapshot: Some(tickets),
+        dropped,
+    })
+}
+
+/// Every open ticket, in pages.
+pub(super) async fn load_open(client: &ApiClient) -> Result<Vec<TicketView>, ClientError> {
+    let mut tickets = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = client
+            .tickets(&[
+                ("open", "true".to_string()),
+                ("limit", "1000".to_string()),
+                ("offset", offset.to_string()),
+            ])
+            .await?;
+        offset += page.tickets.len();
+        let done = page.tickets.is_empty() || offset as u64 >= page.total;
+        tickets.extend(page.tickets);
+        if done {
+            return Ok(tickets);
+        }
+    }
+}
+
+/// A growing pause between attempts to reach the server, as the sync's reconnects use.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(250 * 2u64.saturating_pow(attempt.min(6))).min(Duration::from_secs(15))
+}
