@@ -608,3 +608,78 @@ async fn a_queued_write_against_a_changed_ticket_is_refused_not_retried() {
     let replay = replay_outbox(&client, &thread).await.unwrap();
     assert!(replay.results.is_empty() && replay.left == 0);
 }
+
+#[tokio::test]
+async fn a_reply_then_a_take_made_offline_both_go_through() {
+    let s = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&dir.path().join("cache.sqlite3"), &s.base).unwrap();
+    let thread = CacheThread::start(cache).unwrap();
+    // Offline the handler answers a new ticket, then takes it, against the version they saw.
+    // The answer is the ticket's first response, which moves its version: the take follows.
+    let offline = async |title: &str, key: &str| {
+        let t = s.new_ticket(title).await;
+        let (id, seen) = (t["id"].as_i64().unwrap(), t["version"].as_i64().unwrap());
+        let writes = [
+            Call::Message {
+                id,
+                body: "已为客户重置交易密码，请客户用短信中的临时密码登录".into(),
+                internal: false,
+                key: key.into(),
+            },
+            Call::Take {
+                id,
+                version: seen,
+                me: "h_test".into(),
+                start: true,
+            },
+        ];
+        for w in writes {
+            thread.ask(move |c| c.enqueue(&w)).await.unwrap().unwrap();
+        }
+        (id, seen)
+    };
+    let (id, _) = offline("客户登录提示密码错误", "reply-1").await;
+    let replay = replay_outbox(&api(&s.base, &s.handler_token), &thread)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            replay.results.as_slice(),
+            [Replayed::Sent { .. }, Replayed::Sent { .. }]
+        ),
+        "{replay:?}"
+    );
+    let now: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["status"], "triaging");
+    assert_eq!(now["assignee"], "h_test");
+
+    // Had anyone else changed the ticket in between, the take would still be refused.
+    let (id, seen) = offline("客户无法撤单", "reply-2").await;
+    let r = s
+        .client(&s.handler2_token)
+        .patch(s.url(&format!("/api/v1/tickets/{id}")))
+        .json(&json!({"version": seen, "priority": "P1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let replay = replay_outbox(&api(&s.base, &s.handler_token), &thread)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            replay.results.as_slice(),
+            [Replayed::Sent { .. }, Replayed::Refused { .. }]
+        ),
+        "{replay:?}"
+    );
+}

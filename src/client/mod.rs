@@ -298,13 +298,13 @@ impl ApiClient {
         body: &str,
         internal: bool,
         key: &str,
-    ) -> Result<(), ClientError> {
+    ) -> Result<crate::domain::message::Message, ClientError> {
         let req = self
             .http
             .post(self.url(&format!("/api/v1/tickets/{id}/messages")))
             .header("Idempotency-Key", key)
             .json(&serde_json::json!({"body": body, "internal": internal}));
-        self.send::<serde_json::Value>(req).await.map(|_| ())
+        self.send::<crate::domain::message::Message>(req).await
     }
 
     /// A lifecycle move, checked against the version the handler saw.

@@ -89,6 +89,9 @@ pub(super) fn explain(error: &ClientError) -> String {
 pub(super) enum Performed {
     /// The ticket as the server now has it, when the call answers with one.
     Ticket(Option<Box<TicketView>>),
+    /// A public reply was posted; the ticket now, and whether that reply was its first
+    /// response (which moved its version by one).
+    Replied(Box<TicketView>, bool),
     Revealed(TicketId, Customer),
 }
 
@@ -140,11 +143,26 @@ pub(super) async fn perform(client: &ApiClient, call: Call) -> Result<Performed,
             body,
             internal,
             key,
-        } => client
-            .post_message(*id, body, *internal, key)
-            .await
-            .map(|()| Performed::Ticket(None))
-            .map_err(unsent(&call)),
+        } => {
+            let m = client
+                .post_message(*id, body, *internal, key)
+                .await
+                .map_err(unsent(&call))?;
+            if *internal {
+                return Ok(Performed::Ticket(None));
+            }
+            // A first public reply is the first response and moves the ticket's version; the
+            // ticket as it is now lets a write queued behind the reply follow that move.
+            match client.ticket(*id).await {
+                Ok(t) => {
+                    // Stored times keep milliseconds; the answer's own may carry more.
+                    let ours = t.first_responded_at.map(|at| at.timestamp_millis())
+                        == Some(m.created_at.timestamp_millis());
+                    Ok(Performed::Replied(Box::new(t), ours))
+                }
+                Err(_) => Ok(Performed::Ticket(None)),
+            }
+        }
         Call::Patch { id, body } => client
             .patch(*id, body)
             .await

@@ -628,6 +628,7 @@ impl Work {
             let (label, done) = (label(&call), success(&call));
             let loaded = match perform(&client, call).await {
                 Ok(Performed::Ticket(t)) => Loaded::Done(done, Ok(t)),
+                Ok(Performed::Replied(t, _)) => Loaded::Done(done, Ok(Some(t))),
                 Ok(Performed::Revealed(id, customer)) => Loaded::Revealed(id, customer),
                 Err(NotDone {
                     error: error @ ClientError::Unreachable { .. },

@@ -51,6 +51,14 @@ pub async fn replay_outbox(client: &ApiClient, cache: &CacheThread) -> Result<Re
             Ok(performed) => {
                 let ticket = match performed {
                     Performed::Ticket(t) => t,
+                    Performed::Replied(t, first_response) => {
+                        // Exactly one change since the version before it, and it was ours:
+                        // a write queued against that version may follow.
+                        if first_response {
+                            moved.insert(t.id, (t.version - 1, t.version));
+                        }
+                        Some(t)
+                    }
                     Performed::Revealed(..) => None,
                 };
                 if let (Some((tid, v)), Some(t)) = (seen, &ticket) {
