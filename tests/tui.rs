@@ -725,3 +725,28 @@ fn a_resize_to_200x60_and_back_to_80x24_redraws() {
     terminal.draw(|f| view::draw(f, &mut a, &t)).unwrap();
     assert_eq!(text(&terminal), text(&screen(&mut a, &t, 80, 24)));
 }
+
+#[test]
+fn the_typed_filter_ignores_case_in_titles_and_matches_people_and_systems() {
+    let mut a = app();
+    a.on_tickets(vec![ticket(
+        106,
+        "APP 登录收不到验证码",
+        "app",
+        Priority::P3,
+        10,
+    )]);
+    let typed = |a: &mut App, text: &str| {
+        a.on_key(key('/'));
+        for c in text.chars() {
+            a.on_key(key(c));
+        }
+        let rows = a.queue.rows.clone();
+        a.on_key(special(KeyCode::Esc));
+        rows
+    };
+    assert_eq!(typed(&mut a, "app 登录"), vec![106]);
+    assert_eq!(typed(&mut a, "App"), vec![106], "the typed text folds too");
+    assert_eq!(typed(&mut a, "margin"), vec![105], "by system key");
+    assert!(typed(&mut a, "zzz").is_empty());
+}

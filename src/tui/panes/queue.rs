@@ -84,7 +84,9 @@ impl Default for Queue {
     }
 }
 
-fn matches(t: &TicketView, f: &QueueFilter, me: Option<&str>) -> bool {
+/// Whether `t` belongs in the filtered queue; `needle` is the typed filter, lowercased once
+/// per refresh rather than once per ticket.
+fn matches(t: &TicketView, f: &QueueFilter, needle: &str, me: Option<&str>) -> bool {
     if !t.status.is_open() {
         return false;
     }
@@ -95,20 +97,21 @@ fn matches(t: &TicketView, f: &QueueFilter, me: Option<&str>) -> bool {
     if f.mine && t.assignee.as_deref() != me {
         return false;
     }
-    if f.text.is_empty() {
+    if needle.is_empty() {
         return true;
     }
-    let needle = f.text.to_lowercase();
-    let id = t.id.to_string();
-    [
-        t.title.as_str(),
-        id.as_str(),
-        t.system.as_str(),
-        t.submitter.as_str(),
-        t.assignee.as_deref().unwrap_or(""),
-    ]
-    .iter()
-    .any(|field| field.to_lowercase().contains(&needle))
+    // Usernames and system keys are lowercase by construction; only the title needs folding,
+    // and a title without capitals (most are Chinese) is compared as it is.
+    let title_matches = if t.title.chars().any(char::is_uppercase) {
+        t.title.to_lowercase().contains(needle)
+    } else {
+        t.title.contains(needle)
+    };
+    title_matches
+        || t.id.to_string().contains(needle)
+        || t.system.contains(needle)
+        || t.submitter.contains(needle)
+        || t.assignee.as_deref().is_some_and(|a| a.contains(needle))
 }
 
 impl Queue {
@@ -119,9 +122,10 @@ impl Queue {
     /// Rebuilds the visible rows, keeping the selection on the same ticket when it is still there.
     pub fn refresh(&mut self, tickets: &HashMap<TicketId, TicketView>, me: Option<&str>) {
         let keep = self.selected_id();
+        let needle = self.filter.text.to_lowercase();
         let mut rows: Vec<&TicketView> = tickets
             .values()
-            .filter(|t| matches(t, &self.filter, me))
+            .filter(|t| matches(t, &self.filter, &needle, me))
             .collect();
         match self.sort {
             SortKey::SlaDue => rows.sort_by_key(|t| (relevant_clock(t).due, t.id)),
