@@ -34,6 +34,40 @@ pub fn fit(text: &str, width: usize) -> String {
     format!("{out}{}", " ".repeat(width.saturating_sub(used)))
 }
 
+/// Breaks `text` into at most `max_lines` rows of exactly `width` columns (CJK-aware, at any
+/// character: Chinese has no spaces to break at); the last row is cut with `…` when more remains.
+pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    let mut used = 0;
+    let chars: Vec<char> = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .collect();
+    for (i, c) in chars.iter().enumerate() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            if rows.len() + 1 == max_lines {
+                let rest: String = chars[i..].iter().collect();
+                rows.push(fit(&format!("{row}{rest}"), width));
+                return rows;
+            }
+            rows.push(fit(&row, width));
+            row.clear();
+            used = 0;
+            if *c == ' ' {
+                continue;
+            }
+        }
+        row.push(*c);
+        used += w;
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(fit(&row, width));
+    }
+    rows
+}
+
 /// The clock that matters now: the first response until there was one, then resolution.
 pub fn relevant_clock(t: &TicketView) -> &ClockView {
     if t.first_responded_at.is_none() {
@@ -82,6 +116,22 @@ pub fn duration(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_breaks_by_columns_and_cuts_the_last_row() {
+        assert_eq!(wrap("abc", 5, 3), vec!["abc  "]);
+        assert_eq!(wrap("abcdefgh", 3, 3), vec!["abc", "def", "gh "]);
+        assert_eq!(wrap("版本冲突请刷新", 6, 2), vec!["版本冲", "突请… "]);
+        assert_eq!(wrap("abcdefghij", 3, 2), vec!["abc", "de…"]);
+        assert_eq!(wrap("", 4, 2), vec!["    "]);
+        for row in wrap(
+            "#12 → 已解决 未发送：the ticket was changed by someone else (now version 7)",
+            20,
+            3,
+        ) {
+            assert_eq!(row.width(), 20, "{row:?}");
+        }
+    }
 
     #[test]
     fn fit_counts_terminal_columns() {

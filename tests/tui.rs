@@ -750,3 +750,16 @@ fn the_typed_filter_ignores_case_in_titles_and_matches_people_and_systems() {
     assert_eq!(typed(&mut a, "margin"), vec![105], "by system key");
     assert!(typed(&mut a, "zzz").is_empty());
 }
+
+#[test]
+fn a_long_refusal_is_read_whole_at_80_columns() {
+    let mut a = app();
+    a.toast(
+        "#101 → 已解决 未发送：the ticket was changed by someone else (now version 7); reopen it and try again",
+        true,
+    );
+    let t = theme("default");
+    let shown = text(&screen(&mut a, &t, 80, 24));
+    assert!(shown.contains("now version 7"), "{shown}");
+    assert!(shown.contains("try again"), "{shown}");
+}

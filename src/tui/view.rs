@@ -217,25 +217,31 @@ fn key_hints(app: &App) -> String {
     hints.join("  ")
 }
 
+/// Toasts stack at the top right, newest first. An error keeps up to three rows, so a refusal
+/// (a version conflict, say) is read whole even at 80 columns; other toasts keep one.
 fn render_toasts(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
-    let width = area.width.saturating_sub(4).min(60);
-    for (i, toast) in app.toasts.iter().rev().enumerate() {
-        let y = area.y + 1 + i as u16;
-        if y + 1 >= area.bottom() || width < 10 {
+    let mut y = area.y + 1;
+    for toast in app.toasts.iter().rev() {
+        let long = toast.error && unicode_width::UnicodeWidthStr::width(toast.text.as_str()) > 60;
+        let (cap, rows) = if long { (76, 3) } else { (60, 1) };
+        let width = area.width.saturating_sub(4).min(cap);
+        if width < 10 {
             break;
         }
-        let rect = Rect {
-            x: area.right().saturating_sub(width + 2),
-            y,
-            width,
-            height: 1,
-        };
-        Clear.render(rect, buf);
-        Line::from(Span::styled(
-            crate::display::fit(&toast.text, width as usize),
-            theme.toast(toast.error),
-        ))
-        .render(rect, buf);
+        for row in crate::display::wrap(&toast.text, width as usize, rows) {
+            if y + 1 >= area.bottom() {
+                return;
+            }
+            let rect = Rect {
+                x: area.right().saturating_sub(width + 2),
+                y,
+                width,
+                height: 1,
+            };
+            Clear.render(rect, buf);
+            Line::from(Span::styled(row, theme.toast(toast.error))).render(rect, buf);
+            y += 1;
+        }
     }
 }
 
