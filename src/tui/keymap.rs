@@ -36,8 +36,9 @@
 //!   (usually the user's file) and unbinding either with `noop` silences it;
 //! - a printable key starting a binding in a context that takes text (`[editor]`, `[palette]`):
 //!   it does the action instead of typing the character;
-//! - `ctrl-s`, `ctrl-q` (XON/XOFF flow control), `ctrl-b` (tmux's prefix) and `ctrl-h` (what
-//!   backspace sends on many terminals): jump hosts and tmux may never pass them on;
+//! - `ctrl-s`, `ctrl-q` (XON/XOFF flow control), `ctrl-b` (tmux's prefix), `ctrl-a` (GNU
+//!   screen's) and `ctrl-h` (what backspace sends on many terminals): jump hosts, tmux and
+//!   screen may never pass them on;
 //! - a user file whose `extends` overrides a non-default preset chosen by the caller.
 
 use std::collections::HashMap;
@@ -83,6 +84,10 @@ const SWALLOWED: &[(char, &str)] = &[
     (
         'b',
         "ctrl-b is the tmux prefix: inside tmux it never arrives",
+    ),
+    (
+        'a',
+        "ctrl-a is the GNU screen prefix: inside screen it never arrives",
     ),
     (
         'h',
@@ -1224,6 +1229,21 @@ mod tests {
             map.lookup(&[Context::Queue], &keys("g")),
             Lookup::Action(Action::Open)
         );
+    }
+
+    #[test]
+    fn keys_a_multiplexer_takes_are_warned_about() {
+        for (key, words) in [
+            ("ctrl-a", "GNU screen"),
+            ("ctrl-b", "tmux"),
+            ("ctrl-s", "XOFF"),
+        ] {
+            let (_, warnings) = load("default", &format!("[queue]\n\"{key}\" = \"open\"\n"));
+            assert!(
+                warnings.iter().any(|w| w.to_string().contains(words)),
+                "{key}: {warnings:?}"
+            );
+        }
     }
 
     #[test]
