@@ -68,6 +68,81 @@ pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
     rows
 }
 
+/// Breaks free text into rows of at most `width` columns for reading: an ASCII word (an
+/// account number, a URL) stays whole where it fits, Chinese breaks between any two
+/// characters, and each line of the text starts a row. Unlike a word wrapper made for
+/// spaced languages, a Chinese run after a space is not pushed whole to the next row.
+pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut row = String::new();
+        let mut used = 0;
+        let flush = |row: &mut String, used: &mut usize, out: &mut Vec<String>| {
+            out.push(row.trim_end().to_string());
+            row.clear();
+            *used = 0;
+        };
+        for token in tokens(line) {
+            let w = token.width();
+            if token.chars().all(char::is_whitespace) {
+                if used + w <= width {
+                    row.push_str(token);
+                    used += w;
+                } else {
+                    flush(&mut row, &mut used, &mut out);
+                }
+                continue;
+            }
+            if used > 0 && used + w > width {
+                flush(&mut row, &mut used, &mut out);
+            }
+            if w <= width {
+                row.push_str(token);
+                used += w;
+                continue;
+            }
+            // A word longer than the row: cut it where it must be cut.
+            for c in token.chars() {
+                let cw = c.width().unwrap_or(0);
+                if used + cw > width {
+                    flush(&mut row, &mut used, &mut out);
+                }
+                row.push(c);
+                used += cw;
+            }
+        }
+        out.push(row.trim_end().to_string());
+    }
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
+
+/// Runs of ASCII letters, digits and punctuation; each other character alone; spaces alone.
+fn tokens(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in line.char_indices() {
+        let wordy = c.is_ascii_graphic();
+        match (start, wordy) {
+            (None, true) => start = Some(i),
+            (Some(_), true) => {}
+            (Some(s), false) => {
+                out.push(&line[s..i]);
+                start = None;
+                out.push(&line[i..i + c.len_utf8()]);
+            }
+            (None, false) => out.push(&line[i..i + c.len_utf8()]),
+        }
+    }
+    if let Some(s) = start {
+        out.push(&line[s..]);
+    }
+    out
+}
+
 /// The clock that matters now: the first response until there was one, then resolution.
 pub fn relevant_clock(t: &TicketView) -> &ClockView {
     if t.first_responded_at.is_none() {
@@ -116,6 +191,31 @@ pub fn duration(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_text_wraps_by_words_and_chinese_characters() {
+        // The Chinese after a space stays on the row it starts on.
+        assert_eq!(
+            wrap_text("客户 310012345678 今天下单失败", 12),
+            vec!["客户", "310012345678", "今天下单失败"]
+        );
+        assert_eq!(
+            wrap_text("客户反馈 下单失败提示资金不足", 11),
+            vec!["客户反馈 下", "单失败提示", "资金不足"]
+        );
+        assert_eq!(wrap_text("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(
+            wrap_text("第一行\n\n第三行", 20),
+            vec!["第一行", "", "第三行"]
+        );
+        assert_eq!(wrap_text("", 5), vec![""]);
+        for row in wrap_text(
+            "委托编号 A123，截图见附件 https://desk.example/mss/tickets/42 谢谢",
+            9,
+        ) {
+            assert!(row.width() <= 9, "{row:?}");
+        }
+    }
 
     #[test]
     fn wrap_breaks_by_columns_and_cuts_the_last_row() {

@@ -77,7 +77,7 @@ impl Detail {
                 Span::styled(format!(" #{} ", t.id), theme.title()),
                 Span::styled(format!("{} ", t.title), theme.title()),
             ]));
-        let lines = self.lines(t, ctx);
+        let lines = self.lines(t, ctx, area.width.saturating_sub(2) as usize);
         self.page = area.height.saturating_sub(2);
         let max_scroll = (lines.len() as u16).saturating_sub(self.page);
         self.scroll = self.scroll.min(max_scroll);
@@ -88,7 +88,15 @@ impl Detail {
             .render(area, buf);
     }
 
-    fn lines<'a>(&self, t: &'a TicketView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+    /// The pane's rows; free text is wrapped here, to `width`, so Chinese breaks where a
+    /// reader expects and the scroll range counts the rows really drawn.
+    fn lines<'a>(&self, t: &'a TicketView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
+        let wrapped = |text: &str, indent: &'static str| -> Vec<String> {
+            crate::display::wrap_text(text, width.saturating_sub(indent.len()))
+                .into_iter()
+                .map(|row| format!("{indent}{row}"))
+                .collect()
+        };
         let theme = ctx.theme;
         let label = |s: &'static str| Span::styled(s, theme.muted());
         let mut out = vec![
@@ -155,19 +163,19 @@ impl Detail {
         }
         out.push(Line::from(""));
         out.extend(
-            t.description
-                .lines()
+            wrapped(&t.description, "")
+                .into_iter()
                 .map(|l| Line::from(Span::styled(l, theme.text()))),
         );
         if let Some(note) = &t.transfer_note {
             out.push(Line::from(""));
             out.push(Line::from(label("转交说明 hand-off")));
-            out.extend(note.lines().map(|l| Line::from(Span::raw(l))));
+            out.extend(wrapped(note, "").into_iter().map(Line::from));
         }
         if let Some(r) = &t.resolution {
             out.push(Line::from(""));
             out.push(Line::from(label("解决方案 resolution")));
-            out.extend(r.lines().map(|l| Line::from(Span::raw(l))));
+            out.extend(wrapped(r, "").into_iter().map(Line::from));
         }
         if !t.attachments.is_empty() {
             out.push(Line::from(""));
@@ -214,11 +222,7 @@ impl Detail {
                         Span::styled(format!("  {when} "), theme.muted()),
                         Span::styled(who, style),
                     ]));
-                    out.extend(
-                        m.body
-                            .lines()
-                            .map(|l| Line::from(Span::raw(format!("    {l}")))),
-                    );
+                    out.extend(wrapped(&m.body, "    ").into_iter().map(Line::from));
                 }
             }
         }
