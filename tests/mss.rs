@@ -1017,6 +1017,39 @@ async fn read_markers_through_the_api() {
     let url = s.url(&format!("/api/v1/tickets/{id}/read-marker"));
     let v: Value = h.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(v, json!({"message_id": 0, "unread": 1}));
+    // The same, as the workstation reads it at start: every open ticket with unread messages.
+    let unread = |c: reqwest::Client| {
+        let url = s.url("/api/v1/unread");
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        unread(h.clone()).await,
+        json!([{"ticket_id": id, "unread": 1}])
+    );
+    // A colleague's note or reply is not news for a handler; the submitter's message is.
+    s.client(&s.handler2_token)
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "内部：已查日志", "internal": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unread(h.clone()).await,
+        json!([{"ticket_id": id, "unread": 1}])
+    );
+    assert_eq!(
+        unread(sub.clone()).await,
+        json!([]),
+        "notes are never the submitter's"
+    );
     let v: Value = h
         .put(&url)
         .json(&json!({"message_id": m["id"]}))
@@ -1027,6 +1060,22 @@ async fn read_markers_through_the_api() {
         .await
         .unwrap();
     assert_eq!(v["unread"], 0);
+    assert_eq!(unread(h.clone()).await, json!([]));
+    // A handler's public answer is news for the submitter.
+    h.post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "已处理，请客户重试"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unread(sub.clone()).await,
+        json!([{"ticket_id": id, "unread": 1}])
+    );
+    assert_eq!(
+        unread(h.clone()).await,
+        json!([]),
+        "one's own reply is not unread"
+    );
     // Never backwards; bad bodies refused; other submitters see nothing.
     let v: Value = h
         .put(&url)

@@ -763,3 +763,13 @@ fn a_long_refusal_is_read_whole_at_80_columns() {
     assert!(shown.contains("now version 7"), "{shown}");
     assert!(shown.contains("try again"), "{shown}");
 }
+
+#[test]
+fn unread_badges_from_the_server_skip_the_ticket_being_read() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let open = a.detail.as_ref().map(|d| d.id).expect("a ticket is open");
+    a.on_unread(vec![open, 104]);
+    assert!(a.queue.unread.contains(&104));
+    assert!(!a.queue.unread.contains(&open));
+}

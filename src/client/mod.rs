@@ -279,6 +279,20 @@ impl ApiClient {
         self.send(self.http.get(self.url("/api/v1/me"))).await
     }
 
+    /// Open tickets with messages the caller has not read.
+    pub async fn unread(&self) -> Result<Vec<crate::service::messages::Unread>, ClientError> {
+        self.send(self.http.get(self.url("/api/v1/unread"))).await
+    }
+
+    /// Marks a ticket's conversation read up to `message_id` (it never moves back).
+    pub async fn mark_read(&self, id: i64, message_id: i64) -> Result<(), ClientError> {
+        let req = self
+            .http
+            .put(self.url(&format!("/api/v1/tickets/{id}/read-marker")))
+            .json(&serde_json::json!({"message_id": message_id}));
+        self.send::<serde_json::Value>(req).await.map(|_| ())
+    }
+
     /// A ticket's conversation, terminal-safe.
     pub async fn messages(
         &self,

@@ -29,6 +29,13 @@ pub struct ReadMarker {
     pub unread: u32,
 }
 
+/// An open ticket with messages the caller has not read.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+pub struct Unread {
+    pub ticket_id: TicketId,
+    pub unread: u32,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadMarkerBody {
@@ -417,6 +424,20 @@ impl Desk {
                 Ok(out)
             })
             .await?)
+    }
+
+    /// Every open ticket `actor` may see with messages they have not read.
+    pub async fn unread_open(&self, actor: &User) -> Result<Vec<Unread>, DeskError> {
+        let user = actor.clone();
+        Ok(self
+            .store
+            .read(move |conn| {
+                read_markers::unread_open(conn, user.id, &user.username, user.role.works_tickets())
+            })
+            .await?
+            .into_iter()
+            .map(|(ticket_id, unread)| Unread { ticket_id, unread })
+            .collect())
     }
 
     /// `actor`'s read marker on a ticket and how many messages from others follow it.

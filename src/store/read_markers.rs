@@ -33,19 +33,46 @@ pub fn advance(
     Ok(())
 }
 
-/// Messages on `ticket` after the user's marker that someone else wrote and the user may see
-/// (`with_internal` for handlers).
+/// Whose messages count as unread for a reader: handlers follow what submitters write (their
+/// colleagues' replies are not news to act on); a submitter follows the handlers' public
+/// answers.
+const FROM_THE_OTHER_SIDE: &str = "CASE WHEN ?3 THEN m.author_role = 'submitter' \
+     ELSE m.author <> ?2 AND m.internal = 0 END";
+
+/// Messages on `ticket` after the user's marker that came from the other side (see above).
 pub fn unread(
     conn: &Connection,
     user_id: i64,
     username: &str,
     ticket: TicketId,
-    with_internal: bool,
+    works_tickets: bool,
 ) -> Result<u32, StoreError> {
     let marker = get(conn, user_id, ticket)?;
     Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND id > ?2 AND author <> ?3 AND (?4 OR internal = 0)",
-        )?
-        .query_row(params![ticket, marker, username, with_internal], |r| r.get(0))?)
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM messages m WHERE m.ticket_id = ?1 AND m.id > ?4 AND {FROM_THE_OTHER_SIDE}"
+        ))?
+        .query_row(params![ticket, username, works_tickets, marker], |r| r.get(0))?)
+}
+
+/// Every open ticket with unread messages for this reader, and how many: handlers see all
+/// open tickets, a submitter their own.
+pub fn unread_open(
+    conn: &Connection,
+    user_id: i64,
+    username: &str,
+    works_tickets: bool,
+) -> Result<Vec<(TicketId, u32)>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT m.ticket_id, count(*) FROM messages m \
+         JOIN tickets t ON t.id = m.ticket_id \
+         LEFT JOIN read_markers r ON r.user_id = ?1 AND r.ticket_id = m.ticket_id \
+         WHERE t.status NOT IN ('resolved', 'closed') AND (?3 OR t.submitter = ?2) \
+         AND m.id > coalesce(r.message_id, 0) AND {FROM_THE_OTHER_SIDE} \
+         GROUP BY m.ticket_id ORDER BY m.ticket_id"
+    ))?;
+    let rows = stmt.query_map(params![user_id, username, works_tickets], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -29,6 +29,11 @@ use crate::service::tickets::TransitionBody;
 pub enum Effect {
     /// Fetch a ticket's conversation.
     LoadMessages(TicketId),
+    /// The open ticket's conversation was read up to `message`.
+    MarkRead {
+        ticket: TicketId,
+        message: i64,
+    },
     /// Change something on the server.
     Call(Call),
     /// Save an attachment to a file.
@@ -456,8 +461,15 @@ impl App {
             }
             let open_here = self.focus == PaneId::Ticket
                 && self.detail.as_ref().is_some_and(|d| d.id == m.ticket_id);
-            if m.author_role == crate::domain::people::Role::Submitter && !open_here {
-                self.queue.unread.insert(m.ticket_id);
+            if m.author_role == crate::domain::people::Role::Submitter {
+                if open_here {
+                    effects.push(Effect::MarkRead {
+                        ticket: m.ticket_id,
+                        message: m.id,
+                    });
+                } else {
+                    self.queue.unread.insert(m.ticket_id);
+                }
             }
             if self.me.as_deref() != Some(m.author.as_str()) && !m.internal {
                 let about = self
@@ -476,6 +488,16 @@ impl App {
     }
 
     /// A conversation arrived.
+    /// Open tickets the server says have unread submitter messages (at connect).
+    pub fn on_unread(&mut self, ids: Vec<TicketId>) {
+        let open = (self.focus == PaneId::Ticket)
+            .then(|| self.detail.as_ref().map(|d| d.id))
+            .flatten();
+        self.queue
+            .unread
+            .extend(ids.into_iter().filter(|id| Some(*id) != open));
+    }
+
     pub fn on_messages(&mut self, id: TicketId, messages: Vec<Message>) {
         if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
             d.messages = Some(messages);

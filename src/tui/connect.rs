@@ -30,6 +30,9 @@ pub(super) struct Connected {
     pub(super) snapshot: Option<Vec<TicketView>>,
     /// Queued writes dropped because the server's history is not the one they were made in.
     pub(super) dropped: usize,
+    /// Open tickets with submitters' messages not yet read (the server keeps the markers, so
+    /// the badges outlive a session); empty when the list could not be read.
+    pub(super) unread: Vec<TicketId>,
 }
 
 /// `OPSDESK_CACHE` names the cache file (`off`: none); else one per server in the platform
@@ -99,6 +102,11 @@ pub(super) async fn reach(
         .await
         .map(|list| list.into_iter().map(|u| u.username).collect())
         .unwrap_or_default();
+    let unread = client
+        .unread()
+        .await
+        .map(|list| list.into_iter().map(|u| u.ticket_id).collect())
+        .unwrap_or_default();
     let head = client.changes(0, 1).await?;
     let origin = head.changes.first().map(origin_of);
     if let Some(k) = &known
@@ -111,6 +119,7 @@ pub(super) async fn reach(
             since: k.last_seq,
             snapshot: None,
             dropped: 0,
+            unread,
         });
     }
     // Another server behind the same URL: cached ticket numbers would name other tickets.
@@ -147,6 +156,7 @@ pub(super) async fn reach(
         since,
         snapshot: Some(tickets),
         dropped,
+        unread,
     })
 }
 

@@ -336,6 +336,7 @@ impl Work {
             app.tickets.clear();
             app.on_tickets(tickets);
         }
+        app.on_unread(c.unread);
         if c.dropped > 0 {
             self.queued = 0;
             app.toast(
@@ -505,6 +506,14 @@ impl Work {
         match effect {
             Effect::Quit => return true,
             Effect::LoadMessages(id) => self.load_messages(id),
+            Effect::MarkRead { ticket, message } => {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = client.mark_read(ticket, message).await {
+                        tracing::debug!(error = %e, "could not move the read marker");
+                    }
+                });
+            }
             Effect::Call(call) => self.call(app, call),
             Effect::Preview {
                 ticket,
@@ -577,6 +586,16 @@ impl Work {
             }
             let loaded = match client.messages(id).await {
                 Ok(list) => {
+                    // Opened and read: the server's marker moves, so the badge stays gone on
+                    // the handler's next start and on their other terminals.
+                    if let Some(last) = list.last() {
+                        let (client, last) = (client.clone(), last.id);
+                        tokio::spawn(async move {
+                            if let Err(e) = client.mark_read(id, last).await {
+                                tracing::debug!(error = %e, "could not move the read marker");
+                            }
+                        });
+                    }
                     if let Some(cache) = &cache {
                         let stored = list.clone();
                         cache.submit(move |c| {

@@ -12,7 +12,7 @@ use crate::server::auth::Caller;
 use crate::server::error::{ApiResult, ErrorBody};
 use crate::server::extract::Path;
 use crate::server::no_store;
-use crate::service::messages::{NewMessage, ReadMarker, ReadMarkerBody};
+use crate::service::messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 
 /// The conversation in order; internal notes only for handlers.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "messages",
@@ -80,4 +80,15 @@ pub async fn mark_read(
     }
     s.desk.mark_read(&user, id, b.message_id).await?;
     Ok(axum::Json(s.desk.read_marker(&user, id).await?))
+}
+
+/// Open tickets with messages the caller has not read (a submitter's for handlers, the
+/// handlers' public answers for a submitter), for unread badges that outlive a session.
+#[utoipa::path(get, path = "/api/v1/unread", tag = "messages",
+    responses((status = 200, body = Vec<Unread>)))]
+pub async fn unread(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+) -> ApiResult<impl IntoResponse> {
+    Ok(([no_store()], axum::Json(s.desk.unread_open(&user).await?)))
 }

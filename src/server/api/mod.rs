@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/tickets/{id}/read-marker",
             get(messages::read_marker).put(messages::mark_read),
         )
+        .route("/api/v1/unread", get(messages::unread))
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/changes", get(events::list))
 }
