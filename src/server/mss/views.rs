@@ -110,6 +110,7 @@ pub fn login(f: &Frame<'_>, form: &LoginForm<'_>) -> Markup {
                     input #password type="password" name="password" autocomplete="current-password" required;
                     button.primary type="submit" { "登录" }
                 }
+                p.muted { "忘记密码或账号被锁定，请联系事件处理组重置。" }
             }
         },
     )
