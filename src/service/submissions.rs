@@ -161,22 +161,13 @@ impl Desk {
     ) -> Result<crate::domain::view::TicketView, DeskError> {
         let (settings, user) = (self.settings.clone(), actor.clone());
         self.write(move |ctx| {
-            let mut t = load(ctx, &settings, &user, id, None)?;
-            require_owner(&user, &t)?;
-            let req = TransitionRequest {
-                to: Some(Status::Closed),
-                ..Default::default()
-            };
-            lifecycle::apply(&mut t, &req, ctx.now)?;
-            let at = ctx.now;
-            save(
+            submitter_moves(
                 ctx,
                 &settings,
-                t,
-                &user.username,
+                &user,
+                id,
+                Status::Closed,
                 "ticket.confirmed",
-                serde_json::json!({"to": "closed"}),
-                at,
             )
         })
         .await
@@ -192,24 +183,16 @@ impl Desk {
     ) -> Result<crate::domain::view::TicketView, DeskError> {
         let (settings, user) = (self.settings.clone(), actor.clone());
         self.write(move |ctx| {
-            let mut t = load(ctx, &settings, &user, id, None)?;
-            require_owner(&user, &t)?;
             crate::domain::message::check_body(&reason)?;
-            let req = TransitionRequest {
-                to: Some(Status::Triaging),
-                ..Default::default()
-            };
-            lifecycle::apply(&mut t, &req, ctx.now)?;
-            let at = ctx.now;
-            save(
+            submitter_moves(
                 ctx,
                 &settings,
-                t,
-                &user.username,
+                &user,
+                id,
+                Status::Triaging,
                 "ticket.reopened",
-                serde_json::json!({"to": "triaging"}),
-                at,
             )?;
+            let at = ctx.now;
             insert_in(
                 ctx,
                 &settings,
@@ -256,6 +239,35 @@ impl Desk {
             })
             .collect())
     }
+}
+
+/// A move the ticket's own submitter makes from the pages (confirm, reopen), audited as
+/// `action`.
+fn submitter_moves(
+    ctx: &mut crate::store::WriteCtx<'_>,
+    settings: &crate::config::Settings,
+    user: &User,
+    id: TicketId,
+    to: Status,
+    action: &str,
+) -> Result<crate::domain::view::TicketView, DeskError> {
+    let mut t = load(ctx, settings, user, id, None)?;
+    require_owner(user, &t)?;
+    let req = TransitionRequest {
+        to: Some(to),
+        ..Default::default()
+    };
+    lifecycle::apply(&mut t, &req, ctx.now)?;
+    let at = ctx.now;
+    save(
+        ctx,
+        settings,
+        t,
+        &user.username,
+        action,
+        serde_json::json!({"to": to}),
+        at,
+    )
 }
 
 /// Only the ticket's own submitter confirms or reopens it from the pages.
