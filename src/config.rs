@@ -691,6 +691,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mss_settings_are_checked() {
+        let s = Settings::default();
+        assert_eq!(s.mss.session_idle, chrono::Duration::hours(2));
+        assert_eq!(s.mss.max_screenshots, 5);
+        assert!(!s.mss.secure_cookies);
+        for (bad, words) in [
+            ("[mss]\nsession_idle = \"forever\"", "mss.session_idle"),
+            ("[mss]\nlockout = \"0s\"", "mss.lockout"),
+            ("[mss]\nlockout_after = 0", "mss.lockout_after"),
+            ("[mss]\nmax_screenshots = 50", "mss.max_screenshots"),
+        ] {
+            let cfg = Config::parse(bad, Path::new("m.toml")).unwrap();
+            let msg = cfg.settings(Path::new("m.toml")).unwrap_err().to_string();
+            assert!(msg.contains(words), "{bad}: {msg}");
+        }
+        let cfg = Config::parse("[mss]\nsession_lifetime = \"1h\"", Path::new("m.toml"));
+        assert!(cfg.is_err(), "unknown keys are refused");
+    }
+
+    #[test]
     fn defaults_are_valid_and_hold_ten_systems() {
         let s = Settings::default();
         assert_eq!(s.systems.len(), 10);

@@ -1345,3 +1345,27 @@ async fn photos_of_several_megabytes_are_taken_from_the_page_and_the_api() {
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_opsdesk_is_served_over_tls() {
+    // Behind a TLS-terminating proxy, `notify.public_url` is https: the cookies say Secure.
+    let (s, _tmp) = server_with("[notify]\npublic_url = \"https://desk.example\"\n").await;
+    let mut c = MssClient::new(&s);
+    let page = c.get("/mss/login").await;
+    assert!(
+        page.set_cookies().iter().all(|c| c.contains("; Secure")),
+        "{:?}",
+        page.set_cookies()
+    );
+    let r = c.login_as("cm_mss", PASSWORD).await;
+    let session = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("opsdesk_mss="))
+        .unwrap();
+    assert!(session.contains("; Secure"), "{session}");
+    // And it can be forced either way.
+    let (s, _tmp) = server_with("[mss]\nsecure_cookies = true\n").await;
+    let page = MssClient::new(&s).get("/mss/login").await;
+    assert!(page.set_cookies()[0].contains("; Secure"));
+}
