@@ -61,6 +61,13 @@ pub struct MssConfig {
     /// Marks the session cookie `Secure`. Defaults to on when `notify.public_url` is https
     /// (opsdesk behind a TLS-terminating proxy); plain-HTTP loopback needs it off.
     pub secure_cookies: Option<bool>,
+    /// Wrong passwords one client address may give within `login_window`, whatever the
+    /// usernames, before it has to wait.
+    pub login_failures_per_address: u32,
+    pub login_window: String,
+    /// Take the client address from the last `X-Forwarded-For` entry (opsdesk behind one
+    /// reverse proxy that appends it); otherwise every client would share the proxy's.
+    pub behind_proxy: bool,
 }
 
 impl Default for MssConfig {
@@ -72,6 +79,9 @@ impl Default for MssConfig {
             lockout: "5m".into(),
             max_screenshots: 5,
             secure_cookies: None,
+            login_failures_per_address: 30,
+            login_window: "15m".into(),
+            behind_proxy: false,
         }
     }
 }
@@ -85,6 +95,9 @@ pub struct MssSettings {
     pub lockout: chrono::Duration,
     pub max_screenshots: usize,
     pub secure_cookies: bool,
+    pub login_failures_per_address: u32,
+    pub login_window: std::time::Duration,
+    pub behind_proxy: bool,
 }
 
 impl MssConfig {
@@ -101,6 +114,9 @@ impl MssConfig {
         if self.max_screenshots > 20 {
             return Err("mss.max_screenshots must be at most 20".into());
         }
+        if self.login_failures_per_address == 0 {
+            return Err("mss.login_failures_per_address must be at least 1".into());
+        }
         Ok(MssSettings {
             session_idle: duration("session_idle", &self.session_idle)?,
             session_max: duration("session_max", &self.session_max)?,
@@ -110,6 +126,11 @@ impl MssConfig {
             secure_cookies: self
                 .secure_cookies
                 .unwrap_or_else(|| public_url.is_some_and(|u| u.starts_with("https://"))),
+            login_failures_per_address: self.login_failures_per_address,
+            login_window: duration("login_window", &self.login_window)?
+                .to_std()
+                .map_err(|e| e.to_string())?,
+            behind_proxy: self.behind_proxy,
         })
     }
 }

@@ -1369,3 +1369,30 @@ async fn cookies_are_secure_when_opsdesk_is_served_over_tls() {
     let page = MssClient::new(&s).get("/mss/login").await;
     assert!(page.set_cookies()[0].contains("; Secure"));
 }
+
+#[tokio::test]
+async fn one_address_trying_many_usernames_is_made_to_wait() {
+    let (s, _tmp) = server_with("[mss]\nlogin_failures_per_address = 3\n").await;
+    let mut c = MssClient::new(&s);
+    for name in ["cm_a", "cm_b", "cm_c"] {
+        assert_eq!(c.login_as(name, "spring2026").await.status, 401, "{name}");
+    }
+    // The address is done for this window, even with a right password.
+    let r = c.login_as("cm_mss", PASSWORD).await;
+    assert_eq!(r.status, 429);
+    assert!(r.body.contains("这个网络的登录失败次数过多"), "{}", r.body);
+    assert!(!c.cookies.contains_key("opsdesk_mss"));
+
+    // Behind a proxy, each client is the address the proxy appended.
+    let (s, _tmp) =
+        server_with("[mss]\nlogin_failures_per_address = 2\nbehind_proxy = true\n").await;
+    let mut guesser = MssClient::new(&s);
+    guesser.forwarded_for = Some("203.0.113.9, 10.0.0.7".into());
+    for name in ["cm_a", "cm_b"] {
+        assert_eq!(guesser.login_as(name, "spring2026").await.status, 401);
+    }
+    assert_eq!(guesser.login_as("cm_mss", PASSWORD).await.status, 429);
+    let mut colleague = MssClient::new(&s);
+    colleague.forwarded_for = Some("10.0.0.8".into());
+    assert_eq!(colleague.login_as("cm_mss", PASSWORD).await.status, 303);
+}

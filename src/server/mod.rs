@@ -15,6 +15,7 @@ pub mod extract;
 pub mod jobs;
 pub mod metrics;
 pub mod mss;
+pub mod throttle;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub streams: Arc<Semaphore>,
     /// Flips to true when the server shuts down, so event streams end and let it.
     pub stopping: watch::Receiver<bool>,
+    /// Wrong MSS passwords per client address.
+    pub login_throttle: Arc<throttle::LoginThrottle>,
 }
 
 impl AppState {
@@ -60,12 +63,18 @@ impl AppState {
         let server = &desk.settings.server;
         let requests = Arc::new(Semaphore::new(server.max_concurrent_requests.max(1)));
         let streams = Arc::new(Semaphore::new(server.max_event_streams));
+        let mss = &desk.settings.mss;
+        let login_throttle = Arc::new(throttle::LoginThrottle::new(
+            mss.login_failures_per_address,
+            mss.login_window,
+        ));
         Self {
             desk,
             metrics: Arc::new(Metrics::default()),
             requests,
             streams,
             stopping,
+            login_throttle,
         }
     }
 }
@@ -197,7 +206,7 @@ pub async fn launch(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -208,8 +217,9 @@ pub async fn launch(
                 };
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
                     let app = app.clone();
+                    req.extensions_mut().insert(throttle::ClientAddr(peer));
                     async move { tower::ServiceExt::oneshot(app, req.map(Body::new)).await }
                 });
                 let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);

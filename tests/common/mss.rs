@@ -117,6 +117,8 @@ pub struct MssClient {
     pub base: String,
     http: reqwest::Client,
     pub cookies: HashMap<String, String>,
+    /// Sent as `X-Forwarded-For`, as a reverse proxy in front of opsdesk would.
+    pub forwarded_for: Option<String>,
 }
 
 impl MssClient {
@@ -128,6 +130,7 @@ impl MssClient {
                 .build()
                 .expect("client"),
             cookies: HashMap::new(),
+            forwarded_for: None,
         }
     }
 
@@ -147,6 +150,10 @@ impl MssClient {
     async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let req = match self.cookie_header() {
             Some(c) => req.header("cookie", c),
+            None => req,
+        };
+        let req = match &self.forwarded_for {
+            Some(ip) => req.header("x-forwarded-for", ip),
             None => req,
         };
         let r = req.send().await.expect("request");

@@ -17,6 +17,7 @@ use crate::domain::mask::{AccountNo, CustomerName, Phone};
 use crate::domain::ticket::{Category, Channel, Customer, TicketId};
 use crate::domain::validate::{self, NewTicket};
 use crate::server::AppState;
+use crate::server::throttle::ClientAddr;
 use crate::service::sessions::{LoginError, SessionState};
 use crate::service::submissions::Submission;
 use crate::store::help::Outcome;
@@ -115,11 +116,34 @@ pub struct LoginBody {
     next: Option<String>,
 }
 
+/// Where a login attempt comes from: the peer, or behind a proxy the address it appended.
+fn client_ip(
+    s: &AppState,
+    peer: Option<ClientAddr>,
+    headers: &HeaderMap,
+) -> Option<std::net::IpAddr> {
+    if s.desk.settings.mss.behind_proxy {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .last();
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer.map(|p| p.0.ip())
+}
+
 pub async fn login(
     State(s): State<AppState>,
+    peer: Option<axum::Extension<ClientAddr>>,
     headers: HeaderMap,
     Form(body): Form<LoginBody>,
 ) -> PageResult<Response> {
+    let ip = client_ip(&s, peer.map(|p| p.0), &headers);
     let next = safe_next(body.next.as_deref());
     let refuse = |status, error: &str| {
         login_response(
@@ -140,7 +164,21 @@ pub async fn login(
     if body.username.trim().is_empty() || body.password.is_empty() {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "请输入用户名和密码");
     }
-    match s.desk.login(&body.username, &body.password).await {
+    let now = std::time::Instant::now();
+    if let Some(wait) = ip.and_then(|ip| s.login_throttle.wait(ip, now)) {
+        let minutes = wait.as_secs().div_ceil(60);
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("这个网络的登录失败次数过多，请 {minutes} 分钟后再试"),
+        );
+    }
+    let result = s.desk.login(&body.username, &body.password).await;
+    if matches!(result, Err(LoginError::Wrong | LoginError::Locked { .. }))
+        && let Some(ip) = ip
+    {
+        s.login_throttle.failed(ip, now);
+    }
+    match result {
         Ok((session, _)) => {
             let secure = s.desk.settings.mss.secure_cookies;
             let max_age = s.desk.settings.mss.session_max.num_seconds();
