@@ -129,7 +129,7 @@ fn client_ip(
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|a| a.trim().parse().ok())
-            .last();
+            .next_back();
         if forwarded.is_some() {
             return forwarded;
         }
