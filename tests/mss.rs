@@ -221,7 +221,7 @@ async fn login_refuses_wrong_passwords_forged_tokens_and_handlers() {
 
 #[tokio::test]
 async fn repeated_wrong_passwords_lock_the_username_with_backoff() {
-    let (s, _tmp) = server_with("[mss]\nlockout_after = 3\nlockout = \"2s\"\n").await;
+    let (s, _tmp) = server_with("[mss]\nlockout_after = 3\nlockout = \"4s\"\n").await;
     let mut c = MssClient::new(&s);
     assert_eq!(c.login_as("cm_mss", "bad1").await.status, 401);
     assert_eq!(c.login_as("cm_mss", "bad2").await.status, 401);
@@ -235,17 +235,17 @@ async fn repeated_wrong_passwords_lock_the_username_with_backoff() {
     // Another username is not affected.
     let mut other = MssClient::new(&s);
     assert_eq!(other.login_as("cm_mss2", PASSWORD).await.status, 303);
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    tokio::time::sleep(Duration::from_millis(4200)).await;
     assert_eq!(c.login_as("cm_mss", PASSWORD).await.status, 303);
 }
 
 #[tokio::test]
 async fn an_expired_session_sends_back_to_login_and_writes_nothing() {
-    let (s, _tmp) = server_with("[mss]\nsession_idle = \"1s\"\n").await;
+    let (s, _tmp) = server_with("[mss]\nsession_idle = \"2s\"\n").await;
     let mut c = MssClient::logged_in(&s, "cm_mss").await;
     let form = c.get("/mss/new").await;
     assert_eq!(form.status, 200);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep(Duration::from_millis(2600)).await;
     let parts = good_fields(&form.csrf(), &form.hidden("form_id"));
     let r = c.post_multipart("/mss/new", &parts).await;
     assert_eq!(r.status, 303);
@@ -254,10 +254,10 @@ async fn an_expired_session_sends_back_to_login_and_writes_nothing() {
     let login = c.get(r.location().unwrap()).await;
     assert!(login.body.contains("登录已过期"));
     // The absolute limit ends even a busy session.
-    let (s2, _tmp2) = server_with("[mss]\nsession_max = \"1s\"\n").await;
+    let (s2, _tmp2) = server_with("[mss]\nsession_max = \"3s\"\n").await;
     let mut c2 = MssClient::logged_in(&s2, "cm_mss").await;
     assert_eq!(c2.get("/mss/").await.status, 200);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let r = c2.get("/mss/tickets/1").await;
     assert_eq!(r.status, 303);
     assert!(r.location().unwrap().contains("expired=1"));
