@@ -1154,6 +1154,8 @@ async fn a_submitter_made_with_the_cli_logs_in() {
             "--password-stdin",
             "--email",
             "cm_cli@broker.example",
+            "--wecom",
+            "cli.wang",
             "--data",
         ])
         .arg(&s.dir)
@@ -1180,6 +1182,19 @@ async fn a_submitter_made_with_the_cli_logs_in() {
         .await
         .unwrap();
     assert_eq!(email.as_deref(), Some("cm_cli@broker.example"));
+    let wecom = s
+        .store
+        .read(|conn| opsdesk::store::users::wecom_of(conn, "cm_cli"))
+        .await
+        .unwrap();
+    assert_eq!(wecom.as_deref(), Some("cli.wang"));
+    let bad = common::binary()
+        .args(["admin", "user", "wecom", "cm_cli", "a b<c", "--data"])
+        .arg(&s.dir)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a WeCom user id"));
     let bad = common::binary()
         .args([
             "admin",

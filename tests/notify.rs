@@ -555,10 +555,13 @@ async fn mss_page_events_reach_mail_and_webhook_masked() {
         tls = "none"
         from = "opsdesk@example.com"
         to = ["oncall@example.com"]
+        [notify.wecom]
+        url = "{}"
         [[notify.webhooks]]
         url = "{}"
         "#,
         smtp.port,
+        http.url("/wecom"),
         http.url("/hook"),
     );
     let dir = tempfile::tempdir().expect("temp dir");
@@ -566,10 +569,11 @@ async fn mss_page_events_reach_mail_and_webhook_masked() {
     user_with_password(&s, "cm_page", opsdesk::domain::people::Role::Submitter).await;
     s.store
         .write(|ctx| {
-            opsdesk::store::users::set_email(ctx.conn, "cm_page", Some("cm_page@broker.example"))
+            opsdesk::store::users::set_email(ctx.conn, "cm_page", Some("cm_page@broker.example"))?;
+            opsdesk::store::users::set_wecom(ctx.conn, "cm_page", Some("page.zhang"))
         })
         .await
-        .expect("an address");
+        .expect("an address and a WeCom id");
     let mut c = MssClient::logged_in(&s, "cm_page").await;
     let secrets = ["310001234567", "13812345678"];
     let masked = |what: &str, v: &str| {
@@ -618,6 +622,19 @@ async fn mss_page_events_reach_mail_and_webhook_masked() {
     })
     .await;
     assert_eq!(replied["audience"], "submitter");
+    let robot = eventually("the robot's reply message", async || {
+        http.bodies("/wecom").into_iter().find(|b| {
+            b["markdown"]["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("处理人回复"))
+        })
+    })
+    .await;
+    let content = robot["markdown"]["content"].as_str().unwrap();
+    assert!(
+        content.contains("<@page.zhang>"),
+        "the submitter is mentioned: {content}"
+    );
     let page = c.get(&format!("/mss/tickets/{id}")).await;
     let r = c
         .post_multipart(

@@ -99,6 +99,9 @@ pub enum UserCommand {
         /// Where the user is told of replies and resolutions (submitters) by mail.
         #[arg(long, value_parser = parse_email)]
         email: Option<String>,
+        /// The user's WeCom user id, mentioned in the group robot's messages for them.
+        #[arg(long, value_parser = parse_wecom)]
+        wecom: Option<String>,
         #[command(flatten)]
         data: DataArg,
     },
@@ -119,6 +122,14 @@ pub enum UserCommand {
         name: String,
         #[arg(value_parser = parse_email)]
         address: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Set a user's WeCom user id, or clear it when none is given.
+    Wecom {
+        name: String,
+        #[arg(value_parser = parse_wecom)]
+        id: Option<String>,
         #[command(flatten)]
         data: DataArg,
     },
@@ -161,6 +172,17 @@ fn password_from_stdin() -> anyhow::Result<String> {
         bail!("the password must be at least 8 characters");
     }
     Ok(users::hash_password(&line)?)
+}
+
+fn parse_wecom(s: &str) -> Result<String, String> {
+    let id = s.trim();
+    if crate::domain::notify::valid_wecom_userid(id) {
+        Ok(id.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not a WeCom user id (1–64 of letters, digits, _ . @ -)"
+        ))
+    }
 }
 
 fn parse_email(s: &str) -> Result<String, String> {
@@ -437,6 +459,7 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
             display_name,
             password_stdin,
             email,
+            wecom,
             data,
         } => {
             let password = if password_stdin {
@@ -460,6 +483,9 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
                     )?;
                     if let Some(email) = &email {
                         users::set_email(ctx.conn, &user.username, Some(email))?;
+                    }
+                    if let Some(id) = &wecom {
+                        users::set_wecom(ctx.conn, &user.username, Some(id))?;
                     }
                     users::issue_token(ctx.conn, &user, "cli", ctx.now)
                 })
@@ -507,6 +533,15 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
             let done = desk
                 .store
                 .write(move |ctx| users::set_email(ctx.conn, &name, address.as_deref()))
+                .await;
+            desk.store.shutdown();
+            done?;
+        }
+        UserCommand::Wecom { name, id, data } => {
+            let desk = open_existing(&settings, &data)?;
+            let done = desk
+                .store
+                .write(move |ctx| users::set_wecom(ctx.conn, &name, id.as_deref()))
                 .await;
             desk.store.shutdown();
             done?;

@@ -408,9 +408,19 @@ fn fit_bytes(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// A WeCom user id as the robot's `<@userid>` mention takes it: 1–64 of letters, digits and
+/// `_ . @ -` (anything else could break out of the mention).
+pub fn valid_wecom_userid(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b))
+}
+
 /// The WeCom group robot's markdown message (its documented `msgtype: markdown` form),
-/// never longer than [`WECOM_MAX_BYTES`].
-pub fn wecom_body(n: &Notice<'_>) -> serde_json::Value {
+/// never longer than [`WECOM_MAX_BYTES`]. `mention` is the recipient's WeCom user id: the
+/// group robot cannot write to one person, but `<@userid>` makes WeCom notify them.
+pub fn wecom_body(n: &Notice<'_>, mention: Option<&str>) -> serde_json::Value {
     let t = n.ticket;
     let mut head = format!(
         "**【{}】#{} {}**\n> 系统：{}　优先级：{}　状态：{}\n> 客户：{}\n",
@@ -422,9 +432,10 @@ pub fn wecom_body(n: &Notice<'_>) -> serde_json::Value {
         t.status.label_zh(),
         md_inert(&customer_line(&t.customer)),
     );
-    match n.recipient() {
-        Some(who) => head.push_str(&format!("> 请告知提交人：{}\n", md_inert(who))),
-        None => head.push_str(&format!("> 提交人：{}\n", md_inert(&t.submitter))),
+    match (n.recipient(), mention.filter(|m| valid_wecom_userid(m))) {
+        (Some(who), Some(id)) => head.push_str(&format!("> 提交人：{} <@{id}>\n", md_inert(who))),
+        (Some(who), None) => head.push_str(&format!("> 请告知提交人：{}\n", md_inert(who))),
+        (None, _) => head.push_str(&format!("> 提交人：{}\n", md_inert(&t.submitter))),
     }
     if n.message.is_some() {
         head.push_str(&format!("> 留言人：{}\n", md_inert(n.actor)));
@@ -589,7 +600,7 @@ mod tests {
 
     fn rendered(n: &Notice<'_>) -> Vec<String> {
         let webhook = serde_json::to_string(&webhook_body(n)).unwrap();
-        let wecom = wecom_body(n).to_string();
+        let wecom = wecom_body(n, None).to_string();
         let mail = email(n);
         vec![webhook, wecom, mail.subject, mail.body]
     }
@@ -663,7 +674,7 @@ mod tests {
             public_url: Some("http://desk.example:7878"),
             redactor: &redactor,
         };
-        let body = wecom_body(&n);
+        let body = wecom_body(&n, None);
         assert_eq!(body["msgtype"], "markdown");
         let content = body["markdown"]["content"].as_str().unwrap();
         assert!(content.len() <= WECOM_MAX_BYTES, "{}", content.len());
@@ -671,10 +682,22 @@ mod tests {
             content.ends_with("> 工作台：`opsdesk ticket show 42`"),
             "{content}"
         );
+        // A follow-up is for the handlers: no one is mentioned.
+        let content = wecom_body(&n, Some("wang.lei"))["markdown"]["content"].to_string();
+        assert!(!content.contains("<@"), "{content}");
         n.event = Event::Replied;
-        let content = wecom_body(&n)["markdown"]["content"].to_string();
+        let content = wecom_body(&n, None)["markdown"]["content"].to_string();
         assert!(content.contains("[查看工单](http://desk.example:7878/mss/tickets/42)"));
         assert!(!content.contains("<a") && !content.contains("](http://evil"));
+        assert!(content.contains("请告知提交人"));
+        // The submitter's own WeCom id is mentioned, so WeCom tells them; a malformed one is not.
+        let content = wecom_body(&n, Some("wang.lei"))["markdown"]["content"].to_string();
+        assert!(content.contains("<@wang.lei>"), "{content}");
+        let content = wecom_body(&n, Some("x> <a href=y"))["markdown"]["content"].to_string();
+        assert!(
+            !content.contains("<@") && !content.contains("<a"),
+            "{content}"
+        );
     }
 
     #[test]

@@ -78,10 +78,14 @@ pub(crate) fn enqueue(
     if let Some(url) = &n.wecom
         && event.uses(ChannelKind::Wecom)
     {
+        let mention = match notice.recipient() {
+            Some(who) => users::wecom_of(ctx.conn, who)?,
+            None => None,
+        };
         queued.push((
             ChannelKind::Wecom,
             fingerprint(url),
-            notify::wecom_body(&notice),
+            notify::wecom_body(&notice, mention.as_deref()),
         ));
     }
     if event.uses(ChannelKind::Webhook) && !n.webhooks.is_empty() {

@@ -188,6 +188,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN email TEXT;
     "#,
+    // 6: a user's WeCom user id, mentioned in the group robot's messages meant for them.
+    r#"
+    ALTER TABLE users ADD COLUMN wecom_userid TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

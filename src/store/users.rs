@@ -187,3 +187,23 @@ pub fn set_password(conn: &Connection, username: &str, hash: &str) -> Result<(),
     .execute([username])?;
     Ok(())
 }
+
+/// Sets (or with None clears) a user's WeCom user id; refuses an unknown user.
+pub fn set_wecom(conn: &Connection, username: &str, id: Option<&str>) -> Result<(), StoreError> {
+    let n = conn
+        .prepare_cached("UPDATE users SET wecom_userid = ?2 WHERE username = ?1")?
+        .execute(params![username, id])?;
+    if n == 0 {
+        return Err(Rejected::NotFound(format!("user '{username}'")).into());
+    }
+    Ok(())
+}
+
+/// The WeCom user id of an enabled user, if they have one.
+pub fn wecom_of(conn: &Connection, username: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT wecom_userid FROM users WHERE username = ?1 AND disabled = 0")?
+        .query_row([username], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
