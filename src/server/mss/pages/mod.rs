@@ -1,0 +1,52 @@
+//! The page handlers: each reads the request, calls one use case of the desk and renders.
+//! One file per part of the pages; the helpers they share are here.
+
+mod help;
+mod login;
+mod submit;
+mod tickets;
+
+pub use help::{help_article, help_outcome, suggest};
+pub use login::{login, login_page, logout};
+pub use submit::{new_page, new_submit};
+pub use tickets::{attachment, confirm, list, reopen, reply, ticket, ticket_state};
+
+use axum::response::Redirect;
+use serde::Deserialize;
+
+use super::error::{PageError, PageResult};
+use super::session::Submitter;
+use super::views::Frame;
+use crate::domain::ticket::TicketId;
+use crate::server::AppState;
+use crate::store::random_hex;
+
+pub(super) fn frame<'a>(s: &AppState, who: &'a Submitter) -> Frame<'a> {
+    Frame {
+        tz: s.desk.settings.calendar.tz(),
+        user: Some(&who.user),
+        csrf: &who.csrf_token,
+    }
+}
+
+pub(super) fn fresh_id() -> PageResult<String> {
+    random_hex(16).map_err(|e| crate::service::DeskError::from(e).into())
+}
+
+pub(super) fn ticket_id(raw: &str) -> PageResult<TicketId> {
+    raw.parse::<TicketId>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(PageError::NotFound)
+}
+
+pub async fn root() -> Redirect {
+    Redirect::permanent("/mss/")
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+/// A form that carries only its CSRF token (logout, confirm).
+pub struct CsrfOnly {
+    pub(super) csrf_token: String,
+}

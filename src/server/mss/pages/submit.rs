@@ -1,0 +1,216 @@
+//! The submission form.
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::domain::mask::{AccountNo, CustomerName, Phone};
+use crate::domain::ticket::{Category, Channel, Customer};
+use crate::domain::validate::{self, NewTicket};
+use crate::server::AppState;
+use crate::server::mss::error::{PageError, PageResult};
+use crate::server::mss::form::{self, Posted};
+use crate::server::mss::session::Submitter;
+use crate::server::mss::views::{self, NewForm};
+use crate::service::submissions::Submission;
+
+use super::{frame, fresh_id, ticket_id};
+
+pub(super) fn render_new(
+    s: &AppState,
+    who: &Submitter,
+    form: &NewForm,
+    status: StatusCode,
+) -> Response {
+    let page = views::new_ticket(
+        &frame(s, who),
+        &s.desk.settings.systems,
+        form,
+        s.desk.settings.mss.max_screenshots,
+    );
+    (status, page).into_response()
+}
+
+pub async fn new_page(State(s): State<AppState>, who: Submitter) -> PageResult<Response> {
+    let form = NewForm {
+        form_id: fresh_id()?,
+        ..Default::default()
+    };
+    Ok(render_new(&s, &who, &form, StatusCode::OK))
+}
+
+pub(super) fn optional(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// The form's fields as the page shows them again.
+pub(super) fn form_of(p: &Posted) -> NewForm {
+    NewForm {
+        form_id: p.text("form_id"),
+        customer_name: p.text("customer_name"),
+        customer_account: p.text("customer_account"),
+        customer_phone: p.text("customer_phone"),
+        system: p.text("system"),
+        category_hint: p.text("category_hint"),
+        title: p.text("title"),
+        description: p.text("description"),
+        viewed_articles: p.text("viewed_articles"),
+        ..Default::default()
+    }
+}
+
+pub async fn new_submit(
+    State(s): State<AppState>,
+    who: Submitter,
+    mp: Multipart,
+) -> PageResult<Response> {
+    let max = s.desk.settings.mss.max_screenshots;
+    let mut posted = form::read(&s.desk, &who, mp, max).await?;
+    let mut form = form_of(&posted);
+    let form_id_ok = (8..=64).contains(&form.form_id.len())
+        && form.form_id.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !form_id_ok {
+        s.desk
+            .discard_staged(std::mem::take(&mut posted.screenshots))
+            .await;
+        return Err(PageError::Refused(
+            StatusCode::BAD_REQUEST,
+            "表单缺少编号，请刷新“提交事件”页面后重试（已填写的内容会保留）".into(),
+        ));
+    }
+    // A form that was already saved (a retry after a dropped connection) goes to its ticket.
+    if let Some(id) = s.desk.submitted_form(&who.user, &form.form_id).await? {
+        s.desk
+            .discard_staged(std::mem::take(&mut posted.screenshots))
+            .await;
+        return Ok(Redirect::to(&format!("/mss/tickets/{id}?submitted=1")).into_response());
+    }
+
+    let mut screenshots = Vec::new();
+    for kept in posted.repeated.get("staged").into_iter().flatten() {
+        let (stored, name) = kept.split_once(':').unwrap_or((kept.as_str(), ""));
+        match s.desk.restage(stored, name).await {
+            Ok(f) => screenshots.push(f),
+            Err(_) => posted
+                .problems
+                .push(format!("之前上传的「{name}」已失效，请重新选择")),
+        }
+    }
+    screenshots.append(&mut posted.screenshots);
+    if screenshots.len() > max {
+        posted
+            .problems
+            .push(format!("最多上传 {max} 张截图，请取消勾选多余的"));
+    }
+
+    let category = match form.category_hint.trim() {
+        "" => None,
+        c => match c.parse::<Category>() {
+            Ok(c) => Some(c),
+            Err(_) => {
+                form.errors
+                    .push(("category_hint".into(), "问题类型请从列表中选择".into()));
+                None
+            }
+        },
+    };
+    let new = NewTicket {
+        title: form.title.clone(),
+        description: form.description.clone(),
+        system: form.system.trim().to_string(),
+        customer: Customer {
+            name: optional(&form.customer_name).map(CustomerName::new),
+            account: optional(&form.customer_account).map(AccountNo::new),
+            phone: optional(&form.customer_phone).map(Phone::new),
+            id_number: None,
+        },
+        category,
+        channel: Some(Channel::Mss),
+        ..Default::default()
+    };
+    if let Err(v) = validate::new_ticket(&new, &s.desk.settings.system_keys()) {
+        form.errors.extend(v.0.into_iter().map(|e| (e.field, e.zh)));
+    }
+    form.errors.extend(
+        posted
+            .problems
+            .iter()
+            .map(|p| ("screenshots".to_string(), p.clone())),
+    );
+    form.staged = screenshots
+        .iter()
+        .map(|f| (f.stored.stored_name.clone(), f.filename.clone()))
+        .collect();
+    if !form.errors.is_empty() {
+        return Ok(render_new(
+            &s,
+            &who,
+            &form,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    }
+
+    // Adding to the customer's open ticket instead of opening another.
+    if let Some(target) = optional(&posted.text("add_to")) {
+        let id = ticket_id(&target)?;
+        let body = format!("【补充】{}\n{}", new.title.trim(), new.description.trim());
+        s.desk
+            .follow_up(&who.user, id, body, screenshots, &form.form_id)
+            .await?;
+        return Ok(Redirect::to(&format!("/mss/tickets/{id}?added=1")).into_response());
+    }
+    if posted.text("confirm_new") != "1" {
+        let open = s
+            .desk
+            .open_tickets_for_customer(
+                &who.user,
+                &new.system,
+                new.customer
+                    .account
+                    .as_ref()
+                    .map(|a| a.expose().to_string()),
+                new.customer.phone.as_ref().map(|p| p.expose().to_string()),
+            )
+            .await?;
+        if !open.is_empty() {
+            form.duplicates = open;
+            return Ok(render_new(&s, &who, &form, StatusCode::OK));
+        }
+    }
+
+    let viewed = form
+        .viewed_articles
+        .split(',')
+        .filter_map(|v| v.trim().parse::<i64>().ok())
+        .take(10)
+        .collect();
+    let created = s
+        .desk
+        .submit(
+            &who.user,
+            Submission {
+                form_id: form.form_id.clone(),
+                new,
+                screenshots,
+                viewed_articles: viewed,
+            },
+        )
+        .await;
+    match created {
+        Ok(c) => {
+            Ok(Redirect::to(&format!("/mss/tickets/{}?submitted=1", c.value.id)).into_response())
+        }
+        Err(crate::service::DeskError::Validation(v)) => {
+            form.errors = v.0.into_iter().map(|e| (e.field, e.zh)).collect();
+            form.staged.clear();
+            Ok(render_new(
+                &s,
+                &who,
+                &form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
