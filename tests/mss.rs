@@ -1195,6 +1195,18 @@ async fn a_submitter_made_with_the_cli_logs_in() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a WeCom user id"));
+    let list = common::binary()
+        .args(["admin", "user", "list", "--data"])
+        .arg(&s.dir)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.lines().any(|l| l.starts_with("cm_cli")
+            && l.contains("mail cm_cli@broker.example")
+            && l.contains("wecom cli.wang")),
+        "{list}"
+    );
     let bad = common::binary()
         .args([
             "admin",

@@ -548,11 +548,30 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
         }
         UserCommand::List { data } => {
             let desk = open_existing(&settings, &data)?;
-            let all = desk.store.read(users::all).await;
+            let all = desk
+                .store
+                .read(|conn| {
+                    let mut rows = Vec::new();
+                    for u in users::all(conn)? {
+                        let email = users::email_of(conn, &u.username)?;
+                        let wecom = users::wecom_of(conn, &u.username)?;
+                        rows.push((u, email, wecom));
+                    }
+                    Ok(rows)
+                })
+                .await;
             desk.store.shutdown();
-            for u in all? {
+            for (u, email, wecom) in all? {
+                let contact = [
+                    email.map(|e| format!("mail {e}")),
+                    wecom.map(|w| format!("wecom {w}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("  ");
                 println!(
-                    "{:<20} {:<10} {}",
+                    "{:<20} {:<10} {}  {contact}",
                     u.username,
                     u.role.as_str(),
                     u.display_name
