@@ -285,6 +285,16 @@ async fn a_submission_with_a_screenshot_makes_one_ticket_however_often_it_is_sen
     let again = c.post_multipart("/mss/new", &parts).await;
     assert_eq!(created_id(&again), id);
     assert_eq!(ticket_total(&s).await, 1);
+    let metrics = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("opsdesk_mss_submissions_total 1"),
+        "{metrics}"
+    );
 
     let t = api_ticket(&s, id).await;
     assert_eq!(t["channel"], "mss");
@@ -1409,6 +1419,19 @@ async fn one_address_trying_many_usernames_is_made_to_wait() {
     assert_eq!(r.status, 429);
     assert!(r.body.contains("这个网络的登录失败次数过多"), "{}", r.body);
     assert!(!c.cookies.contains_key("opsdesk_mss"));
+    let metrics = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "opsdesk_mss_logins_total{result=\"wrong\"} 3",
+        "opsdesk_mss_logins_total{result=\"throttled\"} 1",
+        "opsdesk_mss_logins_total{result=\"ok\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 
     // Behind a proxy, each client is the address the proxy appended.
     let (s, _tmp) =

@@ -16,9 +16,31 @@ pub struct Metrics {
     pub notify_sent: AtomicU64,
     /// Failed delivery attempts since start (each retry that fails counts again).
     pub notify_failures: AtomicU64,
+    /// MSS logins by outcome: ok, wrong, locked, throttled (see [`LoginOutcome`]).
+    mss_logins: [AtomicU64; 4],
+    /// Tickets submitted from the MSS form.
+    pub mss_submissions: AtomicU64,
 }
 
+/// What became of an MSS login attempt.
+#[derive(Clone, Copy, Debug)]
+pub enum LoginOutcome {
+    Ok = 0,
+    /// A wrong password (or unknown name).
+    Wrong = 1,
+    /// The username is locked after repeated wrong passwords.
+    Locked = 2,
+    /// The client address used up its window.
+    Throttled = 3,
+}
+
+const LOGIN_OUTCOMES: [&str; 4] = ["ok", "wrong", "locked", "throttled"];
+
 impl Metrics {
+    pub fn count_login(&self, outcome: LoginOutcome) {
+        self.mss_logins[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn count_response(&self, status: u16) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.responses[class].fetch_add(1, Ordering::Relaxed);
@@ -107,6 +129,28 @@ impl Metrics {
             out,
             "opsdesk_notification_failures_total {}",
             self.notify_failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_mss_logins_total MSS login attempts since start, by outcome."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_mss_logins_total counter");
+        for (name, n) in LOGIN_OUTCOMES.iter().zip(&self.mss_logins) {
+            let _ = writeln!(
+                out,
+                "opsdesk_mss_logins_total{{result=\"{name}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_mss_submissions_total Tickets submitted from the MSS form since start."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_mss_submissions_total counter");
+        let _ = writeln!(
+            out,
+            "opsdesk_mss_submissions_total {}",
+            self.mss_submissions.load(Ordering::Relaxed)
         );
         out
     }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::server::AppState;
+use crate::server::metrics::LoginOutcome;
 use crate::server::mss::error::PageResult;
 use crate::server::mss::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE, Submitter, cookie, safe_next, same_secret, set_cookie,
@@ -133,6 +134,7 @@ pub async fn login(
     }
     let now = std::time::Instant::now();
     if let Some(wait) = ip.and_then(|ip| s.login_throttle.wait(ip, now)) {
+        s.metrics.count_login(LoginOutcome::Throttled);
         let minutes = wait.as_secs().div_ceil(60);
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
@@ -145,6 +147,11 @@ pub async fn login(
     {
         s.login_throttle.failed(ip, now);
     }
+    s.metrics.count_login(match &result {
+        Ok(_) => LoginOutcome::Ok,
+        Err(LoginError::Locked { .. }) => LoginOutcome::Locked,
+        Err(_) => LoginOutcome::Wrong,
+    });
     match result {
         Ok((session, _)) => {
             let secure = s.desk.settings.mss.secure_cookies;

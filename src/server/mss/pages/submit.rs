@@ -1,5 +1,7 @@
 //! The submission form.
 
+use std::sync::atomic::Ordering;
+
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -199,6 +201,9 @@ pub async fn new_submit(
         .await;
     match created {
         Ok(c) => {
+            if !c.replayed {
+                s.metrics.mss_submissions.fetch_add(1, Ordering::Relaxed);
+            }
             Ok(Redirect::to(&format!("/mss/tickets/{}?submitted=1", c.value.id)).into_response())
         }
         Err(crate::service::DeskError::Validation(v)) => {
