@@ -773,3 +773,28 @@ fn unread_badges_from_the_server_skip_the_ticket_being_read() {
     assert!(a.queue.unread.contains(&104));
     assert!(!a.queue.unread.contains(&open));
 }
+
+#[test]
+fn numbers_in_a_title_are_masked_in_the_queue_and_shown_in_the_ticket() {
+    let mut a = app();
+    a.on_tickets(vec![ticket(
+        107,
+        "客户 310012345678 无法登录",
+        "account",
+        Priority::P1,
+        1,
+    )]);
+    let t = theme("default");
+    let queue = text(&screen(&mut a, &t, 120, 40));
+    assert!(!queue.contains("310012345678"), "{queue}");
+    assert!(queue.contains("无法登录"));
+    while a.queue.selected_id() != Some(107) {
+        a.on_key(key('j'));
+    }
+    a.on_key(special(KeyCode::Enter));
+    let detail = text(&screen(&mut a, &t, 120, 40));
+    assert!(
+        detail.contains("310012345678"),
+        "the detail view shows it: {detail}"
+    );
+}

@@ -99,7 +99,7 @@ pub async fn list(client: &ApiClient, args: &ListArgs) -> anyhow::Result<ExitCod
                 t.priority,
                 fit(&t.system, 14),
                 fit(sla_word(t), 9),
-                fit(&t.title, 60).trim_end()
+                fit(&crate::domain::mask::mask_long_numbers(&t.title), 60).trim_end()
             );
         }
         eprintln!("{} of {} tickets", page.tickets.len(), page.total);

@@ -93,9 +93,107 @@ masked_newtype!(
     |v| mask_middle(v, 1, 0)
 );
 
+/// Digit runs at least this long are treated as an account, phone or ID number.
+pub const MIN_SECRET_DIGITS: usize = 7;
+
+/// Masks customer data inside free text.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    /// (full value, masked form), longest first so a value containing another is replaced whole.
+    known: Vec<(String, String)>,
+}
+
+impl Redactor {
+    /// A redactor that also knows this ticket's own customer values.
+    pub fn for_customer(c: &super::ticket::Customer) -> Self {
+        let mut known: Vec<(String, String)> = [
+            c.name
+                .as_ref()
+                .map(|v| (v.expose().to_string(), v.masked())),
+            c.account
+                .as_ref()
+                .map(|v| (v.expose().to_string(), v.masked())),
+            c.phone
+                .as_ref()
+                .map(|v| (v.expose().to_string(), v.masked())),
+            c.id_number
+                .as_ref()
+                .map(|v| (v.expose().to_string(), v.masked())),
+        ]
+        .into_iter()
+        .flatten()
+        // A one-character name would star that character everywhere in the text.
+        .filter(|(full, _)| full.chars().count() >= 2)
+        .collect();
+        known.sort_by_key(|(full, _)| std::cmp::Reverse(full.len()));
+        Self { known }
+    }
+
+    /// `text` with the known customer values and every long digit run masked.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (full, masked) in &self.known {
+            if out.contains(full.as_str()) {
+                out = out.replace(full.as_str(), masked);
+            }
+        }
+        mask_long_numbers(&out)
+    }
+}
+
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c)
+}
+
+/// Masks every run of [`MIN_SECRET_DIGITS`] or more digits (ASCII or full-width), with an ID
+/// number's trailing X, as ID numbers are masked: the first 3 and last 4 characters kept.
+/// Dates written as 20240315 are masked too; a notice is better for it than a leak.
+pub fn mask_long_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_digit(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && is_digit(chars[i]) {
+            i += 1;
+        }
+        if i < chars.len() && matches!(chars[i], 'X' | 'x') {
+            i += 1;
+        }
+        let run: String = chars[start..i].iter().collect();
+        let digits = chars[start..i].iter().filter(|c| is_digit(**c)).count();
+        if digits >= MIN_SECRET_DIGITS {
+            out.push_str(&IdNumber::new(&run).masked());
+        } else {
+            out.push_str(&run);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_numbers_in_text_are_masked_short_ones_kept() {
+        let masked = mask_long_numbers("客户 310012345678 买入 600519 失败");
+        assert_eq!(
+            masked,
+            format!(
+                "客户 {} 买入 600519 失败",
+                IdNumber::new("310012345678").masked()
+            )
+        );
+        assert!(!masked.contains("310012345678"));
+        assert!(!mask_long_numbers("手机13812341234").contains("13812341234"));
+        assert_eq!(mask_long_numbers("9:30 开盘"), "9:30 开盘");
+    }
 
     #[test]
     fn masks_as_the_contract_says() {

@@ -15,10 +15,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::mask::IdNumber;
+pub use super::mask::Redactor;
 use super::message::Message;
 use super::people::Role;
-use super::ticket::{Customer, MaskedCustomer, Priority, Status, TicketId};
+use super::ticket::{MaskedCustomer, Priority, Status, TicketId};
 use super::view::TicketView;
 
 /// WeCom refuses robot messages whose content is longer than this many bytes.
@@ -26,8 +26,6 @@ pub const WECOM_MAX_BYTES: usize = 4096;
 /// Free text in a notification is cut to this many characters: a notice points at the
 /// ticket, it does not replace it.
 const EXCERPT_CHARS: usize = 300;
-/// Digit runs at least this long are treated as an account, phone or ID number.
-const MIN_SECRET_DIGITS: usize = 7;
 
 /// What happened, named as the webhook's `event` field names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,86 +116,6 @@ impl ChannelKind {
             _ => None,
         }
     }
-}
-
-/// Masks customer data inside free text.
-#[derive(Clone, Debug, Default)]
-pub struct Redactor {
-    /// (full value, masked form), longest first so a value containing another is replaced whole.
-    known: Vec<(String, String)>,
-}
-
-impl Redactor {
-    /// A redactor that also knows this ticket's own customer values.
-    pub fn for_customer(c: &Customer) -> Self {
-        let mut known: Vec<(String, String)> = [
-            c.name
-                .as_ref()
-                .map(|v| (v.expose().to_string(), v.masked())),
-            c.account
-                .as_ref()
-                .map(|v| (v.expose().to_string(), v.masked())),
-            c.phone
-                .as_ref()
-                .map(|v| (v.expose().to_string(), v.masked())),
-            c.id_number
-                .as_ref()
-                .map(|v| (v.expose().to_string(), v.masked())),
-        ]
-        .into_iter()
-        .flatten()
-        // A one-character name would star that character everywhere in the text.
-        .filter(|(full, _)| full.chars().count() >= 2)
-        .collect();
-        known.sort_by_key(|(full, _)| std::cmp::Reverse(full.len()));
-        Self { known }
-    }
-
-    /// `text` with the known customer values and every long digit run masked.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (full, masked) in &self.known {
-            if out.contains(full.as_str()) {
-                out = out.replace(full.as_str(), masked);
-            }
-        }
-        mask_digit_runs(&out)
-    }
-}
-
-fn is_digit(c: char) -> bool {
-    c.is_ascii_digit() || ('０'..='９').contains(&c)
-}
-
-/// Masks every run of [`MIN_SECRET_DIGITS`] or more digits (ASCII or full-width), with an ID
-/// number's trailing X, as ID numbers are masked: the first 3 and last 4 characters kept.
-/// Dates written as 20240315 are masked too; a notice is better for it than a leak.
-fn mask_digit_runs(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !is_digit(chars[i]) {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && is_digit(chars[i]) {
-            i += 1;
-        }
-        if i < chars.len() && matches!(chars[i], 'X' | 'x') {
-            i += 1;
-        }
-        let run: String = chars[start..i].iter().collect();
-        let digits = chars[start..i].iter().filter(|c| is_digit(**c)).count();
-        if digits >= MIN_SECRET_DIGITS {
-            out.push_str(&IdNumber::new(&run).masked());
-        } else {
-            out.push_str(&run);
-        }
-    }
-    out
 }
 
 /// The first `max` characters of `text`, trimmed, with `…` when cut.
@@ -540,9 +458,9 @@ impl RetryPolicy {
 mod tests {
     use super::*;
     use crate::domain::calendar::BusinessCalendar;
-    use crate::domain::mask::{AccountNo, CustomerName, Phone};
+    use crate::domain::mask::{AccountNo, CustomerName, IdNumber, Phone};
     use crate::domain::sla::SlaPolicy;
-    use crate::domain::ticket::{Channel, Ticket};
+    use crate::domain::ticket::{Channel, Customer, Ticket};
     use crate::domain::validate::NewTicket;
     use crate::domain::view::{SlaContext, ticket_view};
     use chrono::TimeZone;

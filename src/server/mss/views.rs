@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::config::SystemDef;
+use crate::domain::mask::mask_long_numbers;
 use crate::domain::message::{Attachment, Message};
 use crate::domain::ticket::{Category, Status};
 use crate::domain::view::TicketView;
@@ -247,7 +248,7 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Ma
                                     span.badge aria-label=(format!("{} 条新回复", item.unread)) { (item.unread) " 条新回复" }
                                 }
                             }
-                            h2 { (t.title) }
+                            h2 { (mask_long_numbers(&t.title)) }
                             div.meta {
                                 span { (item.system_name) }
                                 span { "提交于 " (local(f.tz, t.created_at)) }
@@ -341,7 +342,7 @@ pub fn new_ticket(
                         @for d in &form.duplicates {
                             li {
                                 @if d.mine {
-                                    a href=(format!("/mss/tickets/{}", d.id)) { "#" (d.id) " " (d.title) }
+                                    a href=(format!("/mss/tickets/{}", d.id)) { "#" (d.id) " " (mask_long_numbers(&d.title)) }
                                     " · " (d.status.label_zh())
                                 } @else {
                                     "#" (d.id) " （由其他同事提交，" (d.status.label_zh()) "）"

@@ -264,7 +264,9 @@ impl Queue {
                 Cell::from(Span::styled(label, theme.sla(state))),
                 Cell::from(fit(&ctx.system_name(&t.system), 8)),
                 Cell::from(fit(t.assignee.as_deref().unwrap_or("-"), 8)),
-                Cell::from(t.title.clone()),
+                // A list is not the detail view: account or phone numbers typed into a title
+                // are masked here and shown in full only in the ticket pane.
+                Cell::from(crate::domain::mask::mask_long_numbers(&t.title)),
             ])
             .style(theme.text())
         });
