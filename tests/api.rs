@@ -918,3 +918,57 @@ async fn an_ops_script_is_approved_by_a_second_handler() {
             .any(|e| e["action"] == "script.approved" && e["actor"] == "h_other")
     );
 }
+
+#[tokio::test]
+async fn similar_tickets_are_matched_on_full_customer_values() {
+    let s = TestServer::start().await;
+    let post = |title: &str, system: &str, account: &str| {
+        let mut body = good_ticket(title);
+        body["system"] = json!(system);
+        body["customer"] = json!({"account": account});
+        let (client, url) = (s.submitter(), s.url("/api/v1/tickets"));
+        async move {
+            let v: Value = client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["id"].as_i64().unwrap()
+        }
+    };
+    let first = post("客户登录失败", "account", "310012345678").await;
+    let same_customer = post("银证转账未到账", "depository", "310012345678").await;
+    // Masked alike (3100****5678) but another customer, on another system.
+    let look_alike = post("理财申购失败", "wealth", "310099995678").await;
+    let same_problem = post("客户登录失败提示密码错误", "account", "310011112222").await;
+    let url = s.url(&format!("/api/v1/tickets/{first}/similar"));
+    let found: Vec<i64> = s
+        .handler()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(found.contains(&same_customer), "{found:?}");
+    assert!(found.contains(&same_problem), "{found:?}");
+    assert!(
+        !found.contains(&look_alike),
+        "masked look-alikes are not the same customer: {found:?}"
+    );
+    assert!(!found.contains(&first));
+    assert_eq!(
+        error_code(s.submitter().get(&url).send().await.unwrap(), 403).await,
+        "forbidden"
+    );
+    let missing = s.url("/api/v1/tickets/99999/similar");
+    assert_eq!(
+        error_code(s.handler().get(&missing).send().await.unwrap(), 404).await,
+        "not_found"
+    );
+}

@@ -798,3 +798,19 @@ fn numbers_in_a_title_are_masked_in_the_queue_and_shown_in_the_ticket() {
         "the detail view shows it: {detail}"
     );
 }
+
+#[test]
+fn the_servers_similar_tickets_replace_the_local_guess() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let open = a.detail.as_ref().map(|d| d.id).expect("a ticket is open");
+    let other = if open == 105 { 104 } else { 105 };
+    a.on_similar(open, vec![other]);
+    let offered: Vec<String> = a.similar_to(open).into_iter().map(|(_, id)| id).collect();
+    assert_eq!(offered, vec![other.to_string()]);
+    a.on_similar(open, Vec::new());
+    assert!(
+        a.similar_to(open).is_empty(),
+        "the server found none: none is offered"
+    );
+}

@@ -279,6 +279,15 @@ impl ApiClient {
         self.send(self.http.get(self.url("/api/v1/me"))).await
     }
 
+    /// Open tickets the server finds to be the same problem, matched on full customer values.
+    pub async fn similar(&self, id: i64) -> Result<Vec<i64>, ClientError> {
+        self.send(
+            self.http
+                .get(self.url(&format!("/api/v1/tickets/{id}/similar"))),
+        )
+        .await
+    }
+
     /// Open tickets with messages the caller has not read.
     pub async fn unread(&self) -> Result<Vec<crate::service::messages::Unread>, ClientError> {
         self.send(self.http.get(self.url("/api/v1/unread"))).await

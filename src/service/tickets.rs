@@ -652,6 +652,22 @@ impl Desk {
         .await
     }
 
+    /// Open tickets that are probably the same problem as `id`, most alike first, matched on
+    /// the full customer values (the workstation only has masked ones).
+    pub async fn similar(&self, actor: &User, id: TicketId) -> Result<Vec<TicketId>, DeskError> {
+        require_handler(actor)?;
+        self.read_visible(actor, id, move |conn, _, t| {
+            let account = t.customer.account.as_ref().map(|a| a.expose().to_string());
+            let phone = t.customer.phone.as_ref().map(|p| p.expose().to_string());
+            let candidates =
+                tickets::open_related(conn, &t.system, account.as_deref(), phone.as_deref(), 2000)?;
+            let mut ids = crate::domain::similar::similar(t, candidates.iter());
+            ids.truncate(20);
+            Ok(ids)
+        })
+        .await
+    }
+
     /// Who changed or revealed what on a ticket, oldest first.
     pub async fn audit_trail(
         &self,

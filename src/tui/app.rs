@@ -970,7 +970,13 @@ impl App {
         let Some(t) = self.tickets.get(&id) else {
             return Vec::new();
         };
-        crate::domain::similar::similar(t, self.tickets.values())
+        let from_server = self
+            .detail
+            .as_ref()
+            .filter(|d| d.id == id)
+            .and_then(|d| d.similar.clone());
+        from_server
+            .unwrap_or_else(|| crate::domain::similar::similar(t, self.tickets.values()))
             .into_iter()
             .take(8)
             .filter_map(|other| self.tickets.get(&other))
@@ -1546,6 +1552,14 @@ impl App {
     }
 
     /// The open ticket's timeline arrived.
+    /// The server's similar tickets for the open ticket.
+    pub fn on_similar(&mut self, id: TicketId, ids: Vec<TicketId>) {
+        if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
+            d.similar = Some(ids);
+            self.dirty = true;
+        }
+    }
+
     pub fn on_timeline(&mut self, id: TicketId, entries: Vec<crate::domain::view::TimelineEntry>) {
         if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
             d.timeline = Some(entries);

@@ -54,6 +54,8 @@ pub use outbox::{Replay, Replayed, replay_outbox};
 enum Loaded {
     Messages(TicketId, Result<Vec<Message>, String>),
     Timeline(TicketId, Vec<crate::domain::view::TimelineEntry>),
+    /// The server's similar tickets for an open ticket.
+    Similar(TicketId, Vec<TicketId>),
     /// A call's outcome: what to say, and the ticket as the server now has it.
     Done(String, Result<Option<Box<TicketView>>, String>),
     Revealed(TicketId, Customer),
@@ -449,6 +451,7 @@ impl Work {
             Loaded::Revealed(id, customer) => app.on_revealed(id, customer),
             Loaded::Toast(text, error) => app.toast(text, error),
             Loaded::Timeline(id, entries) => app.on_timeline(id, entries),
+            Loaded::Similar(id, ids) => app.on_similar(id, ids),
             Loaded::Preview(title, image) => app.on_preview(title, *image),
             Loaded::Queued { label, offline } => {
                 self.queued += 1;
@@ -620,6 +623,9 @@ impl Work {
             // The timeline is read live only; offline the pane says it is not loaded.
             if let Ok(entries) = client.timeline(id).await {
                 let _ = tx.send(Loaded::Timeline(id, entries)).await;
+            }
+            if let Ok(ids) = client.similar(id).await {
+                let _ = tx.send(Loaded::Similar(id, ids)).await;
             }
         });
     }

@@ -103,7 +103,7 @@ pub async fn me(Caller(user): Caller) -> impl IntoResponse {
         super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::patch,
         super::tickets::transition, super::tickets::assign, super::tickets::link, super::tickets::customer,
         super::tickets::approve_script,
-        super::tickets::audit,
+        super::tickets::audit, super::tickets::similar,
         super::messages::list, super::messages::create, super::messages::read_marker, super::messages::mark_read, super::messages::unread,
         super::attachments::upload, super::attachments::download,
         super::events::events, super::events::list,

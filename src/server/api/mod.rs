@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/tickets/{id}/customer", get(tickets::customer))
         .route("/api/v1/tickets/{id}/audit", get(tickets::audit))
+        .route("/api/v1/tickets/{id}/similar", get(tickets::similar))
         .route(
             "/api/v1/tickets/{id}/messages",
             get(messages::list).post(messages::create),

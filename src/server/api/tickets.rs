@@ -241,3 +241,15 @@ pub async fn audit(
     let user = caller.handler()?;
     Ok(axum::Json(s.desk.audit_trail(&user, id).await?))
 }
+
+/// Open tickets that are probably the same problem, most alike first (handlers only): the same
+/// customer by account or phone, or the same system with a similar title.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/similar", tag = "tickets",
+    responses((status = 200, body = Vec<i64>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn similar(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<TicketId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(([no_store()], axum::Json(s.desk.similar(&user, id).await?)))
+}

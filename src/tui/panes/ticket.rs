@@ -28,6 +28,9 @@ pub struct Detail {
     pub revealed: Option<Customer>,
     /// Who did what on the ticket, when loaded.
     pub timeline: Option<Vec<TimelineEntry>>,
+    /// The server's similar tickets (matched on full customer values), when loaded; until
+    /// then the workstation's own guess from masked values stands in.
+    pub similar: Option<Vec<TicketId>>,
 }
 
 impl Detail {
@@ -39,6 +42,7 @@ impl Detail {
             page: 10,
             revealed: None,
             timeline: None,
+            similar: None,
         }
     }
 
@@ -153,7 +157,10 @@ impl Detail {
             label("  证件 "),
             Span::raw(field(&c.id_number)),
         ]));
-        let similar = crate::domain::similar::similar(t, ctx.tickets.values());
+        let similar = match &self.similar {
+            Some(ids) => ids.clone(),
+            None => crate::domain::similar::similar(t, ctx.tickets.values()),
+        };
         if !similar.is_empty() {
             let ids: Vec<String> = similar.iter().take(5).map(|id| format!("#{id}")).collect();
             out.push(Line::from(vec![
