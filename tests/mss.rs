@@ -1463,3 +1463,26 @@ async fn one_address_trying_many_usernames_is_made_to_wait() {
     colleague.forwarded_for = Some("10.0.0.8".into());
     assert_eq!(colleague.login_as("cm_mss", PASSWORD).await.status, 303);
 }
+
+#[tokio::test]
+async fn an_older_demo_gets_the_help_articles_at_its_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = opsdesk::store::Store::open(tmp.path()).unwrap();
+    let desk = opsdesk::service::Desk::new(store.clone(), std::sync::Arc::new(Settings::default()));
+    desk.seed_demo().await.unwrap();
+    let count = || store.read(opsdesk::store::help::count);
+    let seeded = count().await.unwrap();
+    assert!(seeded >= 10, "{seeded}");
+    // A demo made before the help center: no articles.
+    store
+        .write(|ctx| {
+            Ok::<_, opsdesk::store::StoreError>(ctx.conn.execute("DELETE FROM help_articles", [])?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(count().await.unwrap(), 0);
+    let again = desk.seed_demo().await.unwrap();
+    assert!(!again.seeded, "the tickets are not seeded twice");
+    assert_eq!(count().await.unwrap(), seeded);
+    store.shutdown();
+}

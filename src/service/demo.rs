@@ -131,6 +131,13 @@ fn demo_tickets() -> Result<Vec<DemoTicket>, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("fixtures/demo/tickets.json: {e}")))
 }
 
+fn seed_help(ctx: &mut WriteCtx<'_>, now: DateTime<Utc>) -> Result<(), DeskError> {
+    for a in help_articles()? {
+        help::insert(ctx.conn, a.system.as_deref(), &a.title, a.body.trim(), now)?;
+    }
+    Ok(())
+}
+
 fn seed_in(
     ctx: &mut WriteCtx<'_>,
     desk_settings: &crate::config::Settings,
@@ -158,9 +165,7 @@ fn seed_in(
             StoreError::Corrupt(format!("demo user '{name}' is not in users.toml")).into()
         })
     };
-    for a in help_articles()? {
-        help::insert(ctx.conn, a.system.as_deref(), &a.title, a.body.trim(), now)?;
-    }
+    seed_help(ctx, now)?;
     for d in demo_tickets()? {
         let created = now - Duration::minutes(d.created_minutes_ago);
         let new = NewTicket {
@@ -265,6 +270,10 @@ impl Desk {
                         "this data dir holds other data (no demo handler '{name}'); --demo only seeds an empty one"
                     )));
                 };
+                // A demo made before the help center had articles gets them now.
+                if !empty && help::count(ctx.conn)? == 0 {
+                    seed_help(ctx, now)?;
+                }
                 let token = users::issue_token(ctx.conn, &user, DEMO_TOKEN_LABEL, now)?;
                 Ok((empty, token, tickets::count(ctx.conn)?))
             })
