@@ -1166,13 +1166,41 @@ async fn every_asset_is_served_by_opsdesk_itself() {
     }
 }
 
+/// Runs `opsdesk admin ARGS --data DIR`, feeding `stdin` when given.
+fn admin(dir: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = common::binary()
+        .arg("admin")
+        .args(args)
+        .arg("--data")
+        .arg(dir)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run opsdesk admin");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
 #[tokio::test]
 async fn a_submitter_made_with_the_cli_logs_in() {
-    use std::io::Write;
     let (s, _tmp) = server().await;
-    let mut child = common::binary()
-        .args([
-            "admin",
+    let out = admin(
+        &s.dir,
+        &[
             "user",
             "add",
             "cm_cli",
@@ -1183,21 +1211,9 @@ async fn a_submitter_made_with_the_cli_logs_in() {
             "cm_cli@broker.example",
             "--wecom",
             "cli.wang",
-            "--data",
-        ])
-        .arg(&s.dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run opsdesk admin");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("客户经理的密码123\n".as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        ],
+        Some("客户经理的密码123\n"),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -1215,18 +1231,10 @@ async fn a_submitter_made_with_the_cli_logs_in() {
         .await
         .unwrap();
     assert_eq!(wecom.as_deref(), Some("cli.wang"));
-    let bad = common::binary()
-        .args(["admin", "user", "wecom", "cm_cli", "a b<c", "--data"])
-        .arg(&s.dir)
-        .output()
-        .unwrap();
+    let bad = admin(&s.dir, &["user", "wecom", "cm_cli", "a b<c"], None);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a WeCom user id"));
-    let list = common::binary()
-        .args(["admin", "user", "list", "--data"])
-        .arg(&s.dir)
-        .output()
-        .unwrap();
+    let list = admin(&s.dir, &["user", "list"], None);
     let list = String::from_utf8_lossy(&list.stdout);
     assert!(
         list.lines().any(|l| l.starts_with("cm_cli")
@@ -1234,9 +1242,9 @@ async fn a_submitter_made_with_the_cli_logs_in() {
             && l.contains("wecom cli.wang")),
         "{list}"
     );
-    let bad = common::binary()
-        .args([
-            "admin",
+    let bad = admin(
+        &s.dir,
+        &[
             "user",
             "add",
             "cm_bad",
@@ -1244,23 +1252,13 @@ async fn a_submitter_made_with_the_cli_logs_in() {
             "submitter",
             "--email",
             "not an address",
-            "--data",
-        ])
-        .arg(&s.dir)
-        .output()
-        .unwrap();
+        ],
+        None,
+    );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not an e-mail address"));
     // Changed and cleared later; an unknown user is an error.
-    let set = |args: &[&str]| {
-        common::binary()
-            .args(["admin", "user", "email"])
-            .args(args)
-            .arg("--data")
-            .arg(&s.dir)
-            .output()
-            .unwrap()
-    };
+    let set = |args: &[&str]| admin(&s.dir, &[&["user", "email"], args].concat(), None);
     assert!(set(&["cm_cli", "wang@broker.example"]).status.success());
     assert_eq!(set(&["nobody", "x@broker.example"]).status.code(), Some(2));
     let email_now = || {
@@ -1278,20 +1276,11 @@ async fn a_submitter_made_with_the_cli_logs_in() {
     assert_eq!(c.get("/mss/").await.status, 200);
 
     // A reset password: the old one stops working and so does the open session.
-    let mut reset = common::binary()
-        .args(["admin", "user", "password", "cm_cli", "--data"])
-        .arg(&s.dir)
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    reset
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"a-new-password\n")
-        .unwrap();
-    let out = reset.wait_with_output().unwrap();
+    let out = admin(
+        &s.dir,
+        &["user", "password", "cm_cli"],
+        Some("a-new-password\n"),
+    );
     assert!(
         out.status.success(),
         "{}",

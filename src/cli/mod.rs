@@ -311,6 +311,19 @@ fn open_existing(settings: &Arc<Settings>, data: &DataArg) -> anyhow::Result<Des
     open_desk(settings, &dir)
 }
 
+/// One change to an existing data dir's users, with the writer stopped (and the WAL
+/// checkpointed) whether or not the change was taken.
+async fn change_user(
+    settings: &Arc<Settings>,
+    data: &DataArg,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<(), crate::store::StoreError> + Send + 'static,
+) -> anyhow::Result<()> {
+    let desk = open_existing(settings, data)?;
+    let done = desk.store.write(move |ctx| f(ctx.conn)).await;
+    desk.store.shutdown();
+    Ok(done?)
+}
+
 fn print_demo(creds: &DemoCredentials, base: &str) {
     if creds.seeded {
         eprintln!("Seeded the demo data: {} tickets.", creds.tickets);
@@ -516,35 +529,26 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
         }
         UserCommand::Password { name, data } => {
             let hash = password_from_stdin()?;
-            let desk = open_existing(&settings, &data)?;
-            let done = desk
-                .store
-                .write(move |ctx| users::set_password(ctx.conn, &name, &hash))
-                .await;
-            desk.store.shutdown();
-            done?;
+            change_user(&settings, &data, move |conn| {
+                users::set_password(conn, &name, &hash)
+            })
+            .await?;
         }
         UserCommand::Email {
             name,
             address,
             data,
         } => {
-            let desk = open_existing(&settings, &data)?;
-            let done = desk
-                .store
-                .write(move |ctx| users::set_email(ctx.conn, &name, address.as_deref()))
-                .await;
-            desk.store.shutdown();
-            done?;
+            change_user(&settings, &data, move |conn| {
+                users::set_email(conn, &name, address.as_deref())
+            })
+            .await?;
         }
         UserCommand::Wecom { name, id, data } => {
-            let desk = open_existing(&settings, &data)?;
-            let done = desk
-                .store
-                .write(move |ctx| users::set_wecom(ctx.conn, &name, id.as_deref()))
-                .await;
-            desk.store.shutdown();
-            done?;
+            change_user(&settings, &data, move |conn| {
+                users::set_wecom(conn, &name, id.as_deref())
+            })
+            .await?;
         }
         UserCommand::List { data } => {
             let desk = open_existing(&settings, &data)?;

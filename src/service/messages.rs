@@ -199,6 +199,18 @@ impl Desk {
         .await
     }
 
+    /// The ticket's version and how many messages `actor` can see on it: what changes when
+    /// someone acts on it, read cheaply for a page that polls.
+    pub async fn change_mark(&self, actor: &User, id: TicketId) -> Result<(i64, u64), DeskError> {
+        self.read_visible(actor, id, move |conn, user, t| {
+            Ok((
+                t.version,
+                messages::count(conn, id, user.role.works_tickets())?,
+            ))
+        })
+        .await
+    }
+
     /// Stores an uploaded file for a ticket. The bytes are written and fsynced first; the row
     /// follows in a write job, and the file is removed again if that job refuses.
     pub async fn add_attachment(
@@ -342,21 +354,32 @@ impl Desk {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let cutoff = std::time::SystemTime::now() - keep;
-            let mut removed = 0;
+            // Old enough files first, then one read asks which of them nothing took.
+            let mut old = Vec::new();
             for entry in std::fs::read_dir(&dir).map_err(StoreError::from)? {
                 let entry = entry.map_err(StoreError::from)?;
-                let name = entry.file_name().to_string_lossy().to_string();
-                let stored = name.strip_suffix(".thumb").unwrap_or(&name).to_string();
-                let old = entry
+                let aged = entry
                     .metadata()
                     .and_then(|m| m.modified())
                     .is_ok_and(|t| t < cutoff);
-                if old && !store.read_blocking(|c| attachments::is_attached(c, &stored))? {
-                    std::fs::remove_file(entry.path()).map_err(StoreError::from)?;
-                    removed += 1;
+                if aged {
+                    old.push(entry.file_name().to_string_lossy().to_string());
                 }
             }
-            Ok(removed)
+            let orphans = store.read_blocking(move |c| {
+                let mut out = Vec::new();
+                for name in old {
+                    let stored = name.strip_suffix(".thumb").unwrap_or(&name);
+                    if !attachments::is_attached(c, stored)? {
+                        out.push(name);
+                    }
+                }
+                Ok(out)
+            })?;
+            for name in &orphans {
+                std::fs::remove_file(dir.join(name)).map_err(StoreError::from)?;
+            }
+            Ok(orphans.len())
         })
         .await
         .map_err(|_| DeskError::Store(StoreError::Closed))?
@@ -367,15 +390,18 @@ impl Desk {
         let dir = self.store.attachments_dir();
         let store = self.store.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            for f in files {
-                let name = f.stored.stored_name;
-                if matches!(
-                    store.read_blocking(|c| attachments::is_attached(c, &name)),
-                    Ok(false)
-                ) {
-                    let _ = std::fs::remove_file(dir.join(&name));
-                    let _ = std::fs::remove_file(dir.join(thumbnail_name(&name)));
+            let unattached = store.read_blocking(move |c| {
+                let mut out = Vec::new();
+                for f in files {
+                    if !attachments::is_attached(c, &f.stored.stored_name)? {
+                        out.push(f.stored.stored_name);
+                    }
                 }
+                Ok(out)
+            });
+            for name in unattached.unwrap_or_default() {
+                let _ = std::fs::remove_file(dir.join(&name));
+                let _ = std::fs::remove_file(dir.join(thumbnail_name(&name)));
             }
         })
         .await;
@@ -398,46 +424,49 @@ impl Desk {
         .await
     }
 
-    /// Unread messages from others per ticket, for the tickets given.
+    /// Unread messages per ticket, for the tickets given (one query, not one per ticket).
     pub async fn unread(
         &self,
         actor: &User,
         ids: Vec<TicketId>,
     ) -> Result<HashMap<TicketId, u32>, DeskError> {
-        let user = actor.clone();
+        let wanted: std::collections::HashSet<TicketId> = ids.into_iter().collect();
         Ok(self
-            .store
-            .read(move |conn| {
-                let mut out = HashMap::new();
-                for id in ids {
-                    let n = read_markers::unread(
-                        conn,
-                        user.id,
-                        &user.username,
-                        id,
-                        user.role.works_tickets(),
-                    )?;
-                    if n > 0 {
-                        out.insert(id, n);
-                    }
-                }
-                Ok(out)
-            })
-            .await?)
+            .unread_counts(actor, false)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| wanted.contains(id))
+            .collect())
     }
 
     /// Every open ticket `actor` may see with messages they have not read.
     pub async fn unread_open(&self, actor: &User) -> Result<Vec<Unread>, DeskError> {
-        let user = actor.clone();
         Ok(self
-            .store
-            .read(move |conn| {
-                read_markers::unread_open(conn, user.id, &user.username, user.role.works_tickets())
-            })
+            .unread_counts(actor, true)
             .await?
             .into_iter()
             .map(|(ticket_id, unread)| Unread { ticket_id, unread })
             .collect())
+    }
+
+    async fn unread_counts(
+        &self,
+        actor: &User,
+        open_only: bool,
+    ) -> Result<Vec<(TicketId, u32)>, DeskError> {
+        let user = actor.clone();
+        Ok(self
+            .store
+            .read(move |conn| {
+                read_markers::unread_by_ticket(
+                    conn,
+                    user.id,
+                    &user.username,
+                    user.role.works_tickets(),
+                    open_only,
+                )
+            })
+            .await?)
     }
 
     /// `actor`'s read marker on a ticket and how many messages from others follow it.

@@ -50,3 +50,13 @@ pub fn for_ticket(
     }
     Ok(out)
 }
+
+/// How many messages a ticket has (internal notes only when `with_internal`).
+pub fn count(conn: &Connection, ticket: TicketId, with_internal: bool) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND (?2 OR internal = 0)",
+        )?
+        .query_row(params![ticket, with_internal], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}

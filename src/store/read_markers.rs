@@ -18,6 +18,7 @@ pub fn get(conn: &Connection, user_id: i64, ticket: TicketId) -> Result<i64, Sto
 }
 
 /// Moves the marker forward to `message_id`; never backwards, so an old tab cannot un-read.
+/// Reading what was already read writes nothing (every page view marks).
 pub fn advance(
     conn: &Connection,
     user_id: i64,
@@ -27,7 +28,8 @@ pub fn advance(
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO read_markers (user_id, ticket_id, message_id, read_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (user_id, ticket_id) DO UPDATE SET message_id = max(message_id, ?3), read_at = ?4",
+         ON CONFLICT (user_id, ticket_id) DO UPDATE SET message_id = ?3, read_at = ?4 \
+         WHERE ?3 > message_id",
     )?
     .execute(params![user_id, ticket, message_id, ts(at)])?;
     Ok(())
@@ -55,23 +57,24 @@ pub fn unread(
         .query_row(params![ticket, username, works_tickets, marker], |r| r.get(0))?)
 }
 
-/// Every open ticket with unread messages for this reader, and how many: handlers see all
-/// open tickets, a submitter their own.
-pub fn unread_open(
+/// Every ticket the reader may see with unread messages, and how many: handlers see all
+/// tickets, a submitter their own; `open_only` leaves out resolved and closed ones.
+pub fn unread_by_ticket(
     conn: &Connection,
     user_id: i64,
     username: &str,
     works_tickets: bool,
+    open_only: bool,
 ) -> Result<Vec<(TicketId, u32)>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT m.ticket_id, count(*) FROM messages m \
          JOIN tickets t ON t.id = m.ticket_id \
          LEFT JOIN read_markers r ON r.user_id = ?1 AND r.ticket_id = m.ticket_id \
-         WHERE t.status NOT IN ('resolved', 'closed') AND (?3 OR t.submitter = ?2) \
+         WHERE (NOT ?4 OR t.status NOT IN ('resolved', 'closed')) AND (?3 OR t.submitter = ?2) \
          AND m.id > coalesce(r.message_id, 0) AND {FROM_THE_OTHER_SIDE} \
          GROUP BY m.ticket_id ORDER BY m.ticket_id"
     ))?;
-    let rows = stmt.query_map(params![user_id, username, works_tickets], |r| {
+    let rows = stmt.query_map(params![user_id, username, works_tickets, open_only], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -6,9 +6,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::users::User;
+use super::users::{self, User};
 use super::{StoreError, parse_ts, random_hex, secret_hash, ts};
-use crate::domain::people::Role;
 
 /// A live session as a page request sees it.
 #[derive(Debug, Clone)]
@@ -45,6 +44,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Session>, StoreError> {
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
+    // The user's columns come first, in the order `users::from_row` reads them.
     let row = conn
         .prepare_cached(
             "SELECT u.id, u.username, u.display_name, u.role, u.city, s.csrf_token, s.created_at, s.last_seen_at \
@@ -52,29 +52,18 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Session>, StoreError> {
         )?
         .query_row([secret_hash(id)], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
+                users::from_row(r),
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
                 r.get::<_, String>(7)?,
             ))
         })
         .optional()?;
-    let Some((uid, username, display_name, role, city, csrf_token, created, seen)) = row else {
+    let Some((user, csrf_token, created, seen)) = row else {
         return Ok(None);
     };
-    let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role '{role}'")))?;
     Ok(Some(Session {
-        user: User {
-            id: uid,
-            username,
-            display_name,
-            role,
-            city,
-        },
+        user: user?,
         csrf_token,
         created_at: parse_ts(&created)?,
         last_seen_at: parse_ts(&seen)?,

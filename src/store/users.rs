@@ -15,7 +15,8 @@ use crate::domain::people::{Role, valid_username};
 
 const TOKEN_PREFIX: &str = "odt_";
 
-fn from_row(r: &rusqlite::Row<'_>) -> Result<User, StoreError> {
+/// A user from a row whose first five columns are id, username, display_name, role, city.
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> Result<User, StoreError> {
     let role: String = r.get(3)?;
     Ok(User {
         id: r.get(0)?,
@@ -30,10 +31,6 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
     let hash: Result<PasswordHash, _> = Argon2::default().hash_password(password.as_bytes());
     hash.map(|h| h.to_string())
         .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))
-}
-
-fn token_hash(token: &str) -> String {
-    secret_hash(token)
 }
 
 /// Creates a user; refuses a malformed or taken username.
@@ -100,7 +97,7 @@ pub fn issue_token(
     conn.prepare_cached(
         "INSERT INTO api_tokens (user_id, token_hash, label, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![user.id, token_hash(&token), label, ts(at)])?;
+    .execute(params![user.id, secret_hash(&token), label, ts(at)])?;
     Ok(token)
 }
 
@@ -113,7 +110,7 @@ pub fn by_token(conn: &Connection, token: &str) -> Result<Option<User>, StoreErr
         "SELECT u.id, u.username, u.display_name, u.role, u.city FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled = 0",
     )?
-    .query_row([token_hash(token)], |r| Ok(from_row(r)))
+    .query_row([secret_hash(token)], |r| Ok(from_row(r)))
     .optional()?
     .transpose()
 }

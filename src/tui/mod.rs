@@ -510,12 +510,7 @@ impl Work {
             Effect::Quit => return true,
             Effect::LoadMessages(id) => self.load_messages(id),
             Effect::MarkRead { ticket, message } => {
-                let client = self.client.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = client.mark_read(ticket, message).await {
-                        tracing::debug!(error = %e, "could not move the read marker");
-                    }
-                });
+                mark_read_in_background(self.client.clone(), ticket, message)
             }
             Effect::Call(call) => self.call(app, call),
             Effect::Preview {
@@ -592,12 +587,7 @@ impl Work {
                     // Opened and read: the server's marker moves, so the badge stays gone on
                     // the handler's next start and on their other terminals.
                     if let Some(last) = list.last() {
-                        let (client, last) = (client.clone(), last.id);
-                        tokio::spawn(async move {
-                            if let Err(e) = client.mark_read(id, last).await {
-                                tracing::debug!(error = %e, "could not move the read marker");
-                            }
-                        });
+                        mark_read_in_background(client.clone(), id, last.id);
                     }
                     if let Some(cache) = &cache {
                         let stored = list.clone();
@@ -680,4 +670,13 @@ impl Work {
             let _ = tokio::time::timeout(Duration::from_secs(2), cache.flush()).await;
         }
     }
+}
+
+/// Moves the server's read marker without waiting: a missed mark only leaves a badge on.
+fn mark_read_in_background(client: ApiClient, ticket: TicketId, message: i64) {
+    tokio::spawn(async move {
+        if let Err(e) = client.mark_read(ticket, message).await {
+            tracing::debug!(error = %e, "could not move the read marker");
+        }
+    });
 }

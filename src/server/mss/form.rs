@@ -131,7 +131,7 @@ pub async fn read(
             };
             let value = String::from_utf8(bytes).map_err(|_| malformed())?;
             if name == "csrf_token" {
-                who.check_csrf(Some(&value))?;
+                who.check_csrf(&value)?;
                 csrf_ok = true;
             }
             if name == "staged" {

@@ -1,7 +1,7 @@
 //! Help-center suggestions while a problem is described, and what came of them.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use maud::Markup;
@@ -13,19 +13,12 @@ use crate::server::mss::session::Submitter;
 use crate::server::mss::views;
 use crate::store::help::Outcome;
 
-use super::frame;
+use super::{frame, path_id};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SuggestQuery {
     #[serde(default)]
     q: String,
-}
-
-#[derive(Debug, serde::Serialize)]
-pub struct Suggestion {
-    id: i64,
-    title: String,
-    body: String,
 }
 
 /// Up to three help articles for what the submitter has typed so far.
@@ -35,16 +28,8 @@ pub async fn suggest(
     axum::extract::Query(q): axum::extract::Query<SuggestQuery>,
 ) -> PageResult<Response> {
     let text: String = q.q.chars().take(2000).collect();
-    let found = s.desk.help_suggestions(&text).await?;
-    let out: Vec<Suggestion> = found
-        .into_iter()
-        .map(|a| Suggestion {
-            id: a.id,
-            title: a.title,
-            body: a.body,
-        })
-        .collect();
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(out)).into_response())
+    // `no-store`, like every page answer, comes from the pages' header layer.
+    Ok(Json(s.desk.help_suggestions(&text).await?).into_response())
 }
 
 pub async fn help_article(
@@ -52,7 +37,7 @@ pub async fn help_article(
     who: Submitter,
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> PageResult<Markup> {
-    let id = raw.parse::<i64>().map_err(|_| PageError::NotFound)?;
+    let id = path_id(&raw)?;
     let article = s.desk.help_article(id).await?;
     Ok(views::help_article(&frame(&s, &who), &article))
 }
@@ -72,8 +57,8 @@ pub async fn help_outcome(
     axum::extract::Path(raw): axum::extract::Path<String>,
     Form(body): Form<OutcomeBody>,
 ) -> PageResult<Response> {
-    who.check_csrf(Some(&body.csrf_token))?;
-    let id = raw.parse::<i64>().map_err(|_| PageError::NotFound)?;
+    who.check_csrf(&body.csrf_token)?;
+    let id = path_id(&raw)?;
     let outcome = match Outcome::parse(&body.outcome) {
         Some(o @ (Outcome::Viewed | Outcome::Deflected)) => o,
         _ => {

@@ -180,7 +180,7 @@ pub async fn logout(
     who: Submitter,
     Form(body): Form<CsrfOnly>,
 ) -> PageResult<Response> {
-    who.check_csrf(Some(&body.csrf_token))?;
+    who.check_csrf(&body.csrf_token)?;
     s.desk.logout(&who.session_id).await?;
     let mut r = Redirect::to("/mss/login?out=1").into_response();
     r.headers_mut().append(

@@ -17,7 +17,6 @@ use serde::Deserialize;
 use super::error::{PageError, PageResult};
 use super::session::Submitter;
 use super::views::Frame;
-use crate::domain::ticket::TicketId;
 use crate::server::AppState;
 use crate::store::random_hex;
 
@@ -33,8 +32,9 @@ pub(super) fn fresh_id() -> PageResult<String> {
     random_hex(16).map_err(|e| crate::service::DeskError::from(e).into())
 }
 
-pub(super) fn ticket_id(raw: &str) -> PageResult<TicketId> {
-    raw.parse::<TicketId>()
+/// A ticket, attachment or article id from a path; anything else is a page that is not there.
+pub(super) fn path_id(raw: &str) -> PageResult<i64> {
+    raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .ok_or(PageError::NotFound)

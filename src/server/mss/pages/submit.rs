@@ -16,7 +16,7 @@ use crate::server::mss::session::Submitter;
 use crate::server::mss::views::{self, NewForm};
 use crate::service::submissions::Submission;
 
-use super::{frame, fresh_id, ticket_id};
+use super::{frame, fresh_id, path_id};
 
 pub(super) fn render_new(
     s: &AppState,
@@ -155,7 +155,7 @@ pub async fn new_submit(
 
     // Adding to the customer's open ticket instead of opening another.
     if let Some(target) = optional(&posted.text("add_to")) {
-        let id = ticket_id(&target)?;
+        let id = path_id(&target)?;
         let body = format!("【补充】{}\n{}", new.title.trim(), new.description.trim());
         s.desk
             .follow_up(&who.user, id, body, screenshots, &form.form_id)

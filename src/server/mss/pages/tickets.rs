@@ -1,7 +1,7 @@
 //! My tickets, one ticket, its conversation and its end (confirm or reopen).
 
 use axum::extract::{Multipart, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use maud::Markup;
@@ -15,7 +15,7 @@ use crate::server::mss::session::Submitter;
 use crate::server::mss::views::{self, Detail, ListItem};
 use crate::store::tickets::TicketFilter;
 
-use super::{CsrfOnly, frame, fresh_id, ticket_id};
+use super::{CsrfOnly, frame, fresh_id, path_id};
 
 /// The submitter's list shows this many of their latest tickets.
 const LIST_LIMIT: usize = 200;
@@ -114,7 +114,7 @@ async fn render_detail(
             progress: &progress,
             messages: &messages,
             reply_form_id: &form_id,
-            state: &state_of(&ticket, messages.len()),
+            state: &state_of(ticket.version, messages.len()),
             reply_error: reply.error,
             reply_body: reply.body,
             notice: reply.notice,
@@ -130,7 +130,7 @@ pub async fn ticket(
     axum::extract::Path(raw): axum::extract::Path<String>,
     axum::extract::Query(n): axum::extract::Query<Notice>,
 ) -> PageResult<Response> {
-    let id = ticket_id(&raw)?;
+    let id = path_id(&raw)?;
     let reply = ReplyState {
         error: None,
         body: "",
@@ -145,7 +145,7 @@ pub async fn reply(
     axum::extract::Path(raw): axum::extract::Path<String>,
     mp: Multipart,
 ) -> PageResult<Response> {
-    let id = ticket_id(&raw)?;
+    let id = path_id(&raw)?;
     // The ticket must be theirs before any file is processed.
     s.desk.ticket(&who.user, id).await?;
     let max = s.desk.settings.mss.max_screenshots;
@@ -215,8 +215,8 @@ pub async fn confirm(
     axum::extract::Path(raw): axum::extract::Path<String>,
     Form(body): Form<CsrfOnly>,
 ) -> PageResult<Response> {
-    who.check_csrf(Some(&body.csrf_token))?;
-    let id = ticket_id(&raw)?;
+    who.check_csrf(&body.csrf_token)?;
+    let id = path_id(&raw)?;
     s.desk.confirm_resolved(&who.user, id).await?;
     Ok(Redirect::to(&format!("/mss/tickets/{id}?confirmed=1")).into_response())
 }
@@ -234,8 +234,8 @@ pub async fn reopen(
     axum::extract::Path(raw): axum::extract::Path<String>,
     Form(body): Form<ReopenBody>,
 ) -> PageResult<Response> {
-    who.check_csrf(Some(&body.csrf_token))?;
-    let id = ticket_id(&raw)?;
+    who.check_csrf(&body.csrf_token)?;
+    let id = path_id(&raw)?;
     if body.reason.trim().is_empty() {
         let state = ReplyState {
             error: Some("请说明现在的情况，处理人才能继续跟进"),
@@ -254,8 +254,8 @@ pub struct TicketState {
     state: String,
 }
 
-fn state_of(t: &crate::domain::view::TicketView, messages: usize) -> String {
-    format!("{}:{}", t.version, messages)
+fn state_of(version: i64, messages: usize) -> String {
+    format!("{version}:{messages}")
 }
 
 /// The ticket's version and message count: the page polls this and offers a refresh when a
@@ -265,13 +265,12 @@ pub async fn ticket_state(
     who: Submitter,
     axum::extract::Path(raw): axum::extract::Path<String>,
 ) -> PageResult<Response> {
-    let id = ticket_id(&raw)?;
-    let ticket = s.desk.ticket(&who.user, id).await?;
-    let messages = s.desk.messages(&who.user, id).await?;
+    let id = path_id(&raw)?;
+    let (version, messages) = s.desk.change_mark(&who.user, id).await?;
     let state = TicketState {
-        state: state_of(&ticket, messages.len()),
+        state: state_of(version, messages as usize),
     };
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(state)).into_response())
+    Ok(Json(state).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,7 +284,7 @@ pub async fn attachment(
     axum::extract::Path(raw): axum::extract::Path<String>,
     axum::extract::Query(q): axum::extract::Query<FileQuery>,
 ) -> PageResult<Response> {
-    let id = raw.parse::<i64>().map_err(|_| PageError::NotFound)?;
+    let id = path_id(&raw)?;
     let (mut a, mut path) = s.desk.attachment(&who.user, id).await?;
     if q.size.as_deref() == Some("thumb") {
         let thumb = path.with_file_name(crate::service::messages::thumbnail_name(&a.stored_name));
