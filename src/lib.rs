@@ -4,13 +4,19 @@
 //!
 //! | module    | room                                                                  |
 //! |-----------|-----------------------------------------------------------------------|
-//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, API views, notification rendering. No IO, no clock. |
+//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, image checks, API views, notification rendering. No IO, no clock. |
+//! | `api`     | the wire contract: request and response bodies shared by the server, the client and the workstation. Imports `domain` only. |
 //! | `store`   | SQLite (rusqlite, WAL): schema, one writer thread with group commit, readers, one file per aggregate. |
 //! | `service` | use cases composing domain and store in one transaction; shared by the API, the CLI and the demo loader. |
-//! | `server`  | axum: routes, auth, errors, limits, the SSE change stream, background jobs (the notify worker), graceful shutdown. |
+//! | `server`  | axum: routes, auth, errors, limits, the SSE change stream, the MSS pages, background jobs (the notify worker), graceful shutdown. |
+//! | `client`  | the HTTP + SSE client of the API, the workstation's local cache and outbox. Speaks `api`, never `service`, `store` or `server`. |
+//! | `tui`     | the terminal workstation: the loop, the app core (focus, shared overlays, link, outbox state), keymaps, themes, and one folder per pane under `tui/panes/`. Speaks `api` through `client`. |
 //! | `config`  | `opsdesk.toml` and the settings derived from it.                     |
 //! | `cli`     | the command line of DESIGN.md §3.                                     |
+//! | `display` | terminal text helpers shared by the CLI and the workstation: widths, wrapping, countdowns. |
+//! | `signals` | the signals that end the process normally, for the server and the workstation. |
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -18,5 +24,6 @@ pub mod display;
 pub mod domain;
 pub mod server;
 pub mod service;
+pub mod signals;
 pub mod store;
 pub mod tui;

@@ -5,6 +5,7 @@ mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::TestServer;
+use opsdesk::api::TransitionBody;
 use opsdesk::client::cache::{Cache, CacheThread, origin_of};
 use opsdesk::client::{ApiClient, ClientError, Connection};
 use opsdesk::config::Settings;
@@ -12,7 +13,6 @@ use opsdesk::domain::message::Message;
 use opsdesk::domain::people::Role;
 use opsdesk::domain::ticket::Status;
 use opsdesk::domain::view::{Change, TicketView};
-use opsdesk::service::tickets::TransitionBody;
 use opsdesk::tui::app::Call;
 use opsdesk::tui::{Replayed, replay_outbox};
 use serde_json::{Value, json};

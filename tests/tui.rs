@@ -680,7 +680,7 @@ fn the_ticket_shows_its_timeline() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
     let id = a.detail.as_ref().unwrap().id;
-    let entry = |action: &str, detail: serde_json::Value| opsdesk::domain::view::TimelineEntry {
+    let entry = |action: &str, detail: serde_json::Value| opsdesk::api::TimelineEntry {
         at: "2026-11-24T01:30:00.000Z".into(),
         actor: "h_chen".into(),
         action: action.into(),

@@ -365,7 +365,7 @@ async fn serve(settings: Arc<Settings>, args: ServeArgs) -> anyhow::Result<ExitC
         "opsdesk serving on http://{addr} (data in {})",
         dir.display()
     );
-    crate::server::launch(listener, desk, crate::server::shutdown_signal()).await?;
+    crate::server::launch(listener, desk, crate::signals::shutdown()).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -399,7 +399,7 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             dir.display()
         );
         eprintln!("  API {base}/api/v1/openapi.json · health {base}/healthz · Ctrl-C to stop");
-        crate::server::launch(listener, desk, crate::server::shutdown_signal()).await?;
+        crate::server::launch(listener, desk, crate::signals::shutdown()).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let token = match &demo {

@@ -11,10 +11,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::api::{ChangePage, TicketPage};
 use crate::domain::sanitize::terminal_safe;
 use crate::domain::validate::NewTicket;
 use crate::domain::view::TicketView;
-use crate::domain::view::{ChangePage, TicketPage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -243,13 +243,10 @@ impl ApiClient {
     }
 
     /// Who changed or revealed what on a ticket, oldest first; terminal-safe.
-    pub async fn timeline(
-        &self,
-        id: i64,
-    ) -> Result<Vec<crate::domain::view::TimelineEntry>, ClientError> {
+    pub async fn timeline(&self, id: i64) -> Result<Vec<crate::api::TimelineEntry>, ClientError> {
         self.safe_list(
             &format!("/api/v1/tickets/{id}/audit"),
-            |e: &mut crate::domain::view::TimelineEntry| {
+            |e: &mut crate::api::TimelineEntry| {
                 for text in [&mut e.at, &mut e.actor, &mut e.action] {
                     make_safe(text);
                 }
@@ -289,7 +286,7 @@ impl ApiClient {
     }
 
     /// Open tickets with messages the caller has not read.
-    pub async fn unread(&self) -> Result<Vec<crate::service::messages::Unread>, ClientError> {
+    pub async fn unread(&self) -> Result<Vec<crate::api::Unread>, ClientError> {
         self.send(self.http.get(self.url("/api/v1/unread"))).await
     }
 
@@ -334,7 +331,7 @@ impl ApiClient {
     pub async fn transition(
         &self,
         id: i64,
-        body: &crate::service::tickets::TransitionBody,
+        body: &crate::api::TransitionBody,
     ) -> Result<TicketView, ClientError> {
         let req = self
             .http

@@ -9,8 +9,8 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::{ApiClient, ClientError, inert};
+use crate::api::Change;
 use crate::domain::view::TicketView;
-use crate::store::Change;
 
 /// The link to the server as the status line shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]

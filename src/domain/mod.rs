@@ -2,6 +2,7 @@
 
 pub mod calendar;
 pub mod help;
+pub mod images;
 pub mod lifecycle;
 pub mod mask;
 pub mod message;

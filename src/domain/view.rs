@@ -181,16 +181,6 @@ pub fn ticket_view(
     }
 }
 
-/// One line of a ticket's timeline: who did what, when (from `GET /tickets/{id}/audit`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelineEntry {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    #[serde(default)]
-    pub detail: serde_json::Value,
-}
-
 /// One committed change, as the event stream and `/changes` carry it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Change {
@@ -203,23 +193,4 @@ pub struct Change {
     /// The changed entity as the API shows it (customer data masked).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
-}
-
-/// One page of `/changes`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ChangePage {
-    pub changes: Vec<Change>,
-    /// The newest sequence number in the store.
-    pub latest: i64,
-    /// More changes follow the last one in this page.
-    pub more: bool,
-}
-
-/// One page of tickets.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct TicketPage {
-    pub tickets: Vec<TicketView>,
-    pub total: u64,
-    pub offset: usize,
-    pub limit: usize,
 }

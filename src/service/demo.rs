@@ -8,8 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::messages::insert_in;
-use super::tickets::{TransitionBody, create_in, transition_in};
+use super::tickets::{create_in, transition_in};
 use super::{Desk, DeskError};
+use crate::api::TransitionBody;
 use crate::domain::ticket::{Category, Channel, Customer, Priority, Status, TransferTarget};
 use crate::domain::validate::NewTicket;
 use crate::store::users::{self, User};

@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Serialize;
 
-use super::images::{self, ImageError, Limits};
 use super::tickets::{load, publish, save, view_of, visible};
 use super::{Created, Desk, DeskError, Idempotency, notify};
+use crate::api::{NewMessage, ReadMarker, Unread};
 use crate::config::Settings;
+use crate::domain::images::{self, ImageError, Limits};
 use crate::domain::lifecycle::{self, TransitionRequest};
 use crate::domain::message::{Attachment, Message, check_body, clean_filename};
 use crate::domain::notify::Event;
@@ -19,38 +19,6 @@ use crate::domain::validate::ValidationErrors;
 use crate::domain::view::TicketView;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, changes, messages, read_markers, tickets};
-
-/// How far a user has read a ticket's conversation.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-pub struct ReadMarker {
-    /// The last message read; 0 when none.
-    pub message_id: i64,
-    /// Messages from others after it (internal notes count for handlers only).
-    pub unread: u32,
-}
-
-/// An open ticket with messages the caller has not read.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-pub struct Unread {
-    pub ticket_id: TicketId,
-    pub unread: u32,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReadMarkerBody {
-    /// The last message read; the marker never moves backwards.
-    pub message_id: i64,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewMessage {
-    pub body: String,
-    /// An internal note for handlers; never shown to the submitter.
-    #[serde(default)]
-    pub internal: bool,
-}
 
 /// Adds a message at `at`, applies what it means for the ticket (see [`record_in`]) and queues
 /// its notification: a handler's public reply tells the submitter, a submitter's message tells

@@ -6,7 +6,6 @@
 
 pub mod demo;
 pub mod help;
-pub mod images;
 pub mod import;
 pub mod messages;
 pub mod notify;

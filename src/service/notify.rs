@@ -120,13 +120,14 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::api::NewMessage;
+    use crate::api::TransitionBody;
     use crate::config::Config;
     use crate::domain::people::Role;
     use crate::domain::ticket::Status;
     use crate::domain::validate::NewTicket;
     use crate::service::Desk;
-    use crate::service::messages::NewMessage;
-    use crate::service::tickets::{TransitionBody, create_in};
+    use crate::service::tickets::create_in;
     use crate::store::notifications::Row;
     use crate::store::users::{self, User};
     use crate::store::{Store, notifications};

@@ -1,87 +1,21 @@
 //! Ticket use cases: create, read, list, patch, transition, assign, link, reveal.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
 
 use super::{Created, Desk, DeskError, Idempotency};
+use crate::api::{AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};
 use crate::config::Settings;
 use crate::domain::lifecycle::{self, TransitionRequest};
 use crate::domain::notify::Event;
-use crate::domain::ticket::{
-    Category, Channel, Customer, LinkKind, Priority, Status, Ticket, TicketId, TransferTarget,
-};
+use crate::domain::ticket::{Channel, Customer, LinkKind, Status, Ticket, TicketId};
 use crate::domain::validate::{
     self, FieldError, MAX_SHORT_TEXT_CHARS, MAX_TITLE_CHARS, MIN_TITLE_CHARS, NewTicket,
     ValidationErrors,
 };
-use crate::domain::view::{SlaContext, TicketPage, TicketView, ticket_view};
+use crate::domain::view::{SlaContext, TicketView, ticket_view};
 use crate::store::tickets::TicketFilter;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, audit, changes, tickets, users};
-
-/// Distinguishes an absent field (leave alone) from an explicit `null` (clear it).
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// A partial update; `version` must be the version the client last saw.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TicketPatch {
-    pub version: i64,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub priority: Option<Priority>,
-    #[serde(default)]
-    pub category: Option<Category>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub subcategory: Option<Option<String>>,
-    #[serde(default)]
-    pub system: Option<String>,
-    /// A handler's username, or null to unassign.
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub assignee: Option<Option<String>>,
-}
-
-/// A lifecycle move. `version`, when given, must match the current one.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransitionBody {
-    pub to: Status,
-    #[serde(default)]
-    pub transfer_to: Option<TransferTarget>,
-    #[serde(default)]
-    pub note: Option<String>,
-    #[serde(default)]
-    pub resolution: Option<String>,
-    #[serde(default)]
-    pub version: Option<i64>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignBody {
-    /// A handler's username, or null to unassign.
-    pub assignee: Option<String>,
-    #[serde(default)]
-    pub version: Option<i64>,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkBody {
-    pub kind: LinkKind,
-    /// The ticket linked to, or null to remove the link.
-    pub target: Option<TicketId>,
-    #[serde(default)]
-    pub version: Option<i64>,
-}
 
 fn not_found(id: TicketId) -> DeskError {
     DeskError::NotFound(format!("ticket {id}"))

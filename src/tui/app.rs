@@ -14,6 +14,7 @@ use super::keymap::{Key, Keymap, Lookup};
 use super::panes::PaneId;
 use super::panes::queue::Queue;
 use super::panes::ticket::Detail;
+use crate::api::TransitionBody;
 use crate::client::sync::Link;
 use crate::config::SystemDef;
 use crate::domain::lifecycle::allowed_from;
@@ -22,7 +23,6 @@ use crate::domain::ticket::{
     Category, Customer, LinkKind, Priority, Status, TicketId, TransferTarget,
 };
 use crate::domain::view::{Change, TicketView};
-use crate::service::tickets::TransitionBody;
 
 /// Work for the loop: everything that touches the network or the terminal.
 #[derive(Clone, Debug, PartialEq)]
@@ -1560,7 +1560,7 @@ impl App {
         }
     }
 
-    pub fn on_timeline(&mut self, id: TicketId, entries: Vec<crate::domain::view::TimelineEntry>) {
+    pub fn on_timeline(&mut self, id: TicketId, entries: Vec<crate::api::TimelineEntry>) {
         if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
             d.timeline = Some(entries);
             self.dirty = true;

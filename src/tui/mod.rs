@@ -32,6 +32,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::api::TransitionBody;
 use crate::client::cache::{Cache, CacheError, CacheThread, Outgoing, origin_of};
 use crate::client::sync::{self, Link, SyncEvent};
 use crate::client::{ApiClient, ClientError};
@@ -40,7 +41,6 @@ use crate::domain::message::Message;
 use crate::domain::people::User;
 use crate::domain::ticket::{Customer, Status, TicketId};
 use crate::domain::view::{Change, TicketView};
-use crate::service::tickets::TransitionBody;
 use app::{App, Call, Effect, LinkState};
 use keymap::Keymap;
 use theme::{Theme, ThemeEnv};
@@ -53,7 +53,7 @@ pub use outbox::{Replay, Replayed, replay_outbox};
 /// Results of effects and background work, fed back into the app.
 enum Loaded {
     Messages(TicketId, Result<Vec<Message>, String>),
-    Timeline(TicketId, Vec<crate::domain::view::TimelineEntry>),
+    Timeline(TicketId, Vec<crate::api::TimelineEntry>),
     /// The server's similar tickets for an open ticket.
     Similar(TicketId, Vec<TicketId>),
     /// A call's outcome: what to say, and the ticket as the server now has it.
@@ -194,7 +194,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let frame_gap = Duration::from_millis(16);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
-    let stop = crate::server::shutdown_signal();
+    let stop = crate::signals::shutdown();
     tokio::pin!(stop);
 
     loop {

@@ -24,9 +24,9 @@ impl Preview {
     /// Decodes an image (JPEG, PNG or WebP, under the same limits as uploads) and scales it to
     /// fit the terminal. Runs on a blocking thread: decoding is CPU work.
     pub fn decode(bytes: &[u8]) -> Result<Preview, String> {
-        let limits = crate::service::images::Limits::default();
+        let limits = crate::domain::images::Limits::default();
         let processed =
-            crate::service::images::process(bytes, &limits).map_err(|e| e.message_zh())?;
+            crate::domain::images::process(bytes, &limits).map_err(|e| e.message_zh())?;
         let image = image::load_from_memory(&processed.thumbnail).map_err(|e| e.to_string())?;
         let small = image.thumbnail(MAX_W, MAX_H).to_rgb8();
         let (width, height) = small.dimensions();

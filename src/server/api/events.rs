@@ -23,7 +23,7 @@ use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 use utoipa::IntoParams;
 
-use crate::domain::view::ChangePage;
+use crate::api::ChangePage;
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
 use super::idempotency;
+use crate::api::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 use crate::domain::message::Message;
 use crate::domain::ticket::TicketId;
 use crate::server::AppState;
@@ -12,7 +13,6 @@ use crate::server::auth::Caller;
 use crate::server::error::{ApiResult, ErrorBody};
 use crate::server::extract::Path;
 use crate::server::no_store;
-use crate::service::messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 
 /// The conversation in order; internal notes only for handlers.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "messages",

@@ -8,16 +8,15 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::idempotency;
+use crate::api::{ApproveBody, AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};
 use crate::domain::ticket::{Category, Customer, Status, TicketId};
 use crate::domain::validate::NewTicket;
-use crate::domain::view::TicketPage;
 use crate::domain::view::TicketView;
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Json, Path, Query};
 use crate::server::no_store;
-use crate::service::tickets::{AssignBody, LinkBody, TicketPatch, TransitionBody};
 use crate::store::audit::AuditEntry;
 use crate::store::tickets::TicketFilter;
 
@@ -189,14 +188,6 @@ pub async fn link(
 ) -> ApiResult<impl IntoResponse> {
     let user = caller.handler()?;
     Ok(axum::Json(s.desk.link(&user, id, b).await?))
-}
-
-/// The body of an approval: the version the approver reviewed.
-#[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApproveBody {
-    #[serde(default)]
-    pub version: Option<i64>,
 }
 
 /// A second handler approves the data-fix script of an ops transfer (409 for the script's

@@ -10,10 +10,11 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use super::super::action::Action;
 use super::Ctx;
+use crate::api::TimelineEntry;
 use crate::display::countdown;
 use crate::domain::message::Message;
 use crate::domain::ticket::{Customer, MaskedCustomer, TicketId};
-use crate::domain::view::{ClockView, TicketView, TimelineEntry};
+use crate::domain::view::{ClockView, TicketView};
 
 /// The open ticket and what was loaded for it.
 #[derive(Debug, Clone, PartialEq)]
