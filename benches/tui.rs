@@ -40,9 +40,9 @@ use opsdesk::domain::ticket::{
 };
 use opsdesk::domain::validate::NewTicket;
 use opsdesk::domain::view::{Change, SlaContext, TicketView, ticket_view};
-use opsdesk::tui::app::{App, LinkState};
+use opsdesk::tui::app::{App, Event, LinkState};
 use opsdesk::tui::keymap::Keymap;
-use opsdesk::tui::panes::queue::SortKey;
+use opsdesk::tui::panes::queue::{Queue, SortKey};
 use opsdesk::tui::theme::{Theme, ThemeEnv};
 use opsdesk::tui::view;
 use ratatui::backend::CrosstermBackend;
@@ -256,8 +256,11 @@ fn new_app() -> App {
         true,
         now(),
     );
-    app.me = Some(ME.into());
-    app.link = LinkState::Live;
+    app.update(Event::SignedIn {
+        me: Some(ME.into()),
+        last_seq: 0,
+    });
+    app.update(Event::Link(LinkState::Live));
     app
 }
 
@@ -318,8 +321,18 @@ fn change(kind: &str, seq: i64, t: &TicketView) -> Change {
 }
 
 /// The earliest due on screen, to place a ticket before it.
+/// The clock moves (the 1 Hz tick).
+fn tick(app: &mut App, now: DateTime<Utc>) {
+    app.update(Event::Tick(now));
+}
+
+/// The queue pane of the app.
+fn rows_of(app: &App) -> &Queue {
+    app.pane::<Queue>().expect("the queue pane")
+}
+
 fn first_due(app: &App) -> DateTime<Utc> {
-    let t = &app.tickets[&app.queue.rows[0]];
+    let t = &app.desk.tickets[&rows_of(app).rows[0]];
     opsdesk::display::relevant_clock(t).due
 }
 
@@ -353,7 +366,7 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
         (
             "ticket.updated: a visible ticket's priority (row keeps its place)".into(),
             Box::new(|app: &mut App| {
-                let mut t = app.tickets[&app.queue.rows[2]].clone();
+                let mut t = app.desk.tickets[&rows_of(app).rows[2]].clone();
                 t.priority = if t.priority == Priority::P1 {
                     Priority::P3
                 } else {
@@ -361,19 +374,19 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
                 };
                 t.version += 1;
                 app.on_change(&change("ticket.updated", 1, &t));
-                assert_eq!(app.queue.rows[2], t.id);
+                assert_eq!(rows_of(app).rows[2], t.id);
             }),
         ),
         (
             "ticket.updated: priority raised, SLA now first (row moves up 10 places)".into(),
             Box::new(|app: &mut App| {
                 let due = first_due(app) - chrono::Duration::seconds(60);
-                let mut t = app.tickets[&app.queue.rows[10]].clone();
+                let mut t = app.desk.tickets[&rows_of(app).rows[10]].clone();
                 t.priority = Priority::P1;
                 t.version += 1;
                 set_due(&mut t, due);
                 app.on_change(&change("ticket.updated", 1, &t));
-                assert_eq!(app.queue.rows[0], t.id);
+                assert_eq!(rows_of(app).rows[0], t.id);
             }),
         ),
         (
@@ -381,11 +394,13 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
             Box::new(move |app: &mut App| {
                 let mut t = fx.ticket(new_id, true);
                 t.status = Status::New;
-                let last_due =
-                    opsdesk::display::relevant_clock(&app.tickets[&app.queue.rows[OPEN - 1]]).due;
+                let last_due = opsdesk::display::relevant_clock(
+                    &app.desk.tickets[&rows_of(app).rows[OPEN - 1]],
+                )
+                .due;
                 set_due(&mut t, last_due + chrono::Duration::hours(1));
                 app.on_change(&change("ticket.created", 1, &t));
-                let at = app.queue.rows.iter().position(|id| *id == new_id);
+                let at = rows_of(app).rows.iter().position(|id| *id == new_id);
                 assert!(at.is_some_and(|at| at > page));
             }),
         ),
@@ -397,13 +412,13 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
                 t.status = Status::New;
                 set_due(&mut t, due);
                 app.on_change(&change("ticket.created", 1, &t));
-                assert_eq!(app.queue.rows[0], new_id);
+                assert_eq!(rows_of(app).rows[0], new_id);
             }),
         ),
         (
             "ticket.updated of a ticket not on screen".into(),
             Box::new(move |app: &mut App| {
-                let mut t = app.tickets[&app.queue.rows[OPEN / 2]].clone();
+                let mut t = app.desk.tickets[&rows_of(app).rows[OPEN / 2]].clone();
                 t.priority = if t.priority == Priority::P4 {
                     Priority::P3
                 } else {
@@ -415,11 +430,11 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
         ),
         (
             "tick +1 s (countdowns only)".into(),
-            Box::new(|app: &mut App| app.tick(now() + chrono::Duration::seconds(1))),
+            Box::new(|app: &mut App| tick(app, now() + chrono::Duration::seconds(1))),
         ),
         (
             "tick +60 s (the minute turns on every running countdown)".into(),
-            Box::new(|app: &mut App| app.tick(now() + chrono::Duration::seconds(60))),
+            Box::new(|app: &mut App| tick(app, now() + chrono::Duration::seconds(60))),
         ),
     ];
     let mut out = Vec::new();
@@ -915,10 +930,13 @@ fn queue_refresh(c: &mut Criterion, open: &[TicketView]) {
         ("age", SortKey::Age, ""),
         ("filter_text", SortKey::SlaDue, "行情"),
     ] {
-        app.queue.sort = sort;
-        app.queue.filter.text = text.into();
+        // The queue reads the desk's tickets; a copy lets it hold both at once here.
+        let tickets = app.desk.tickets.clone();
+        let queue = app.pane_mut::<Queue>().expect("the queue pane");
+        queue.sort = sort;
+        queue.filter.text = text.into();
         group.bench_function(format!("{name}/10k"), |b| {
-            b.iter(|| app.queue.refresh(&app.tickets, Some(ME)))
+            b.iter(|| queue.refresh(&tickets, Some(ME)))
         });
     }
     group.finish();
@@ -932,7 +950,7 @@ fn live(c: &mut Criterion, open: &[TicketView]) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2));
     let mut app = app_with(open.to_vec());
-    let mut t = app.tickets[&app.queue.rows[2]].clone();
+    let mut t = app.desk.tickets[&rows_of(&app).rows[2]].clone();
     t.version += 1;
     let changes: Vec<Change> = [Priority::P1, Priority::P2]
         .iter()
@@ -961,7 +979,7 @@ fn live(c: &mut Criterion, open: &[TicketView]) {
     group.bench_function(format!("tick_and_draw/10k/{w}x{h}"), |b| {
         b.iter(|| {
             i += 1;
-            app.tick(now() + chrono::Duration::seconds(i as i64 % 120));
+            tick(&mut app, now() + chrono::Duration::seconds(i as i64 % 120));
             draw(&mut terminal, &counter, &mut app, &theme)
         })
     });

@@ -7,13 +7,13 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::TestServer;
 use opsdesk::api::TransitionBody;
 use opsdesk::client::cache::{Cache, CacheThread, origin_of};
+use opsdesk::client::outbox::Write;
 use opsdesk::client::{ApiClient, ClientError, Connection};
 use opsdesk::config::Settings;
 use opsdesk::domain::message::Message;
 use opsdesk::domain::people::Role;
 use opsdesk::domain::ticket::Status;
 use opsdesk::domain::view::{Change, TicketView};
-use opsdesk::tui::app::Call;
 use opsdesk::tui::{Replayed, replay_outbox};
 use serde_json::{Value, json};
 
@@ -84,26 +84,21 @@ fn open(cache: &Cache) -> Vec<(i64, i64, String)> {
         .collect()
 }
 
-fn reply(id: i64, body: &str, key: &str) -> Call {
-    Call::Message {
-        id,
-        body: body.into(),
-        internal: false,
-        key: key.into(),
-    }
+fn reply(id: i64, body: &str, key: &str) -> Write {
+    Write::message(id, body, false, key)
 }
 
-fn resolve(id: i64, version: i64) -> Call {
-    Call::Transition {
+fn resolve(id: i64, version: i64) -> Write {
+    Write::transition(
         id,
-        body: TransitionBody {
+        &TransitionBody {
             to: Status::Resolved,
             transfer_to: None,
             note: None,
             resolution: Some("已修复".into()),
             version: Some(version),
         },
-    }
+    )
 }
 
 #[test]
@@ -226,10 +221,7 @@ fn another_servers_copy_in_the_same_file_is_discarded_not_mixed() {
     assert_eq!(b.last_seq().unwrap(), 0);
     assert_eq!(b.messages(1).unwrap(), None);
     assert_eq!(b.username().unwrap(), None);
-    assert!(
-        b.outbox::<Call>().unwrap().is_empty(),
-        "A's writes never go to B"
-    );
+    assert!(b.outbox().unwrap().is_empty(), "A's writes never go to B");
     drop(b);
 
     // Discarded, not hidden: A's copy does not come back either.
@@ -329,10 +321,7 @@ fn the_outbox_keeps_its_order_and_its_bookkeeping_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cache.sqlite3");
     let mut cache = Cache::open(&path, SERVER).unwrap();
-    let patch = Call::Patch {
-        id: 2,
-        body: json!({"version": 4, "priority": "P1"}),
-    };
+    let patch = Write::patch(2, &json!({"version": 4, "priority": "P1"}));
     assert!(cache.enqueue(&reply(1, "您好", "k1")).unwrap());
     assert!(cache.enqueue(&resolve(1, 3)).unwrap());
     assert!(cache.enqueue(&patch).unwrap());
@@ -344,8 +333,8 @@ fn the_outbox_keeps_its_order_and_its_bookkeeping_across_reopening() {
     drop(cache);
 
     let mut cache = Cache::open(&path, SERVER).unwrap();
-    let queued = cache.outbox::<Call>().unwrap();
-    let calls: Vec<&Call> = queued.iter().map(|q| &q.call).collect();
+    let queued = cache.outbox().unwrap();
+    let calls: Vec<&Write> = queued.iter().map(|q| q.write.as_ref().unwrap()).collect();
     assert_eq!(
         calls,
         [
@@ -368,14 +357,14 @@ fn the_outbox_keeps_its_order_and_its_bookkeeping_across_reopening() {
     drop(cache);
 
     let cache = Cache::open(&path, SERVER).unwrap();
-    let queued = cache.outbox::<Call>().unwrap();
+    let queued = cache.outbox().unwrap();
     assert_eq!(queued.len(), 3);
     assert_eq!(cache.outbox_len().unwrap(), 3);
-    assert_eq!(queued[0].call, reply(1, "您好", "k1"));
+    assert_eq!(queued[0].write, Ok(reply(1, "您好", "k1")));
     assert_eq!(queued[0].attempts, 2);
     assert_eq!(queued[0].last_error.as_deref(), Some("502 bad gateway"));
-    assert_eq!(queued[1].call, patch);
-    assert_eq!(queued[2].call, resolve(1, 4));
+    assert_eq!(queued[1].write, Ok(patch));
+    assert_eq!(queued[2].write, Ok(resolve(1, 4)));
 }
 
 fn api(base: &str, token: &str) -> ApiClient {
@@ -535,20 +524,12 @@ async fn a_queued_write_against_a_changed_ticket_is_refused_not_retried() {
     // Offline: the handler raised the priority of one ticket, then took and reprioritised the
     // other — both of the other's writes against the version they saw.
     let writes = [
-        Call::Patch {
-            id,
-            body: json!({"version": version, "priority": "P1"}),
-        },
-        Call::Take {
-            id: other_id,
-            version: other_version,
-            me: "h_test".into(),
-            start: true,
-        },
-        Call::Patch {
-            id: other_id,
-            body: json!({"version": other_version, "priority": "P2"}),
-        },
+        Write::patch(id, &json!({"version": version, "priority": "P1"})),
+        Write::take(other_id, other_version, "h_test", true),
+        Write::patch(
+            other_id,
+            &json!({"version": other_version, "priority": "P2"}),
+        ),
     ];
     for w in writes {
         thread.ask(move |c| c.enqueue(&w)).await.unwrap().unwrap();
@@ -621,18 +602,13 @@ async fn a_reply_then_a_take_made_offline_both_go_through() {
         let t = s.new_ticket(title).await;
         let (id, seen) = (t["id"].as_i64().unwrap(), t["version"].as_i64().unwrap());
         let writes = [
-            Call::Message {
+            Write::message(
                 id,
-                body: "已为客户重置交易密码，请客户用短信中的临时密码登录".into(),
-                internal: false,
-                key: key.into(),
-            },
-            Call::Take {
-                id,
-                version: seen,
-                me: "h_test".into(),
-                start: true,
-            },
+                "已为客户重置交易密码，请客户用短信中的临时密码登录",
+                false,
+                key,
+            ),
+            Write::take(id, seen, "h_test", true),
         ];
         for w in writes {
             thread.ask(move |c| c.enqueue(&w)).await.unwrap().unwrap();
@@ -681,5 +657,87 @@ async fn a_reply_then_a_take_made_offline_both_go_through() {
             [Replayed::Sent { .. }, Replayed::Refused { .. }]
         ),
         "{replay:?}"
+    );
+}
+
+/// Writes queued by the workstation before the outbox had a format (a serde enum of its calls,
+/// as `tests/fixtures/outbox/v1_calls.jsonl` holds them) are read and sent after the upgrade,
+/// in order, each following the version the ones before it produced.
+#[tokio::test]
+async fn an_outbox_written_before_the_format_existed_replays_after_it() {
+    let s = TestServer::start().await;
+    let t = s.new_ticket("委托下单一直显示处理中").await;
+    let (id, version) = (t["id"].as_i64().unwrap(), t["version"].as_i64().unwrap());
+    assert_eq!(
+        version, 1,
+        "the fixture's writes were made against version 1"
+    );
+    let parent = s.new_ticket("交易系统批量委托超时").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.sqlite3");
+    drop(Cache::open(&path, &s.base).unwrap());
+    // As the earlier workstation queued them: the serde text of its call, keyed by the
+    // message's idempotency key or by a hash of the text.
+    let fixture = include_str!("fixtures/outbox/v1_calls.jsonl");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for (i, line) in fixture.lines().enumerate() {
+        let line = line
+            .replace("\"id\":1,", &format!("\"id\":{id},"))
+            .replace("\"target\":2", &format!("\"target\":{parent}"))
+            .replace("h_chen", "h_test");
+        let key: String = serde_json::from_str::<Value>(&line).unwrap()["Message"]["key"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("content-old-{i}"));
+        conn.execute(
+            "INSERT INTO outbox (idempotency_key, call, created_at) VALUES (?1, ?2, '2026-11-24T02:00:00Z')",
+            rusqlite::params![key, line],
+        )
+        .unwrap();
+    }
+    drop(conn);
+
+    let thread = CacheThread::start(Cache::open(&path, &s.base).unwrap()).unwrap();
+    let replay = replay_outbox(&api(&s.base, &s.handler_token), &thread)
+        .await
+        .unwrap();
+    let sent = replay
+        .results
+        .iter()
+        .filter(|r| matches!(r, Replayed::Sent { .. }))
+        .count();
+    // Reply, take, note, priority, transfer to dev and the parent link go through; approving
+    // a data-fix script is refused, as it was then, because this is not an ops transfer.
+    assert_eq!(sent, 6, "{replay:?}");
+    assert!(
+        matches!(replay.results.last(), Some(Replayed::Refused { .. })),
+        "{replay:?}"
+    );
+    assert_eq!(replay.left, 0);
+
+    let now: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["status"], "transferred");
+    assert_eq!(now["transfer_to"], "dev");
+    assert_eq!(now["priority"], "P2");
+    assert_eq!(now["assignee"], "h_test");
+    assert_eq!(now["links"]["parent"], parent);
+    assert_eq!(
+        messages_with_body(&s, id, "您好，请客户重新登录后再试。\n如仍失败请截图").await,
+        1
+    );
+    assert_eq!(
+        messages_with_body(&s, id, "ELK 查到 10:05 委托请求超时").await,
+        1
     );
 }

@@ -11,11 +11,16 @@ use opsdesk::domain::people::Role;
 use opsdesk::domain::ticket::{Category, Channel, Customer, Priority, Ticket};
 use opsdesk::domain::validate::NewTicket;
 use opsdesk::domain::view::{Change, SlaContext, TicketView, ticket_view};
-use opsdesk::tui::app::{App, Call, Effect, LinkState, Overlay};
+use opsdesk::tui::app::{App, Call, Event, LinkState};
+use opsdesk::tui::effect::Effect;
 use opsdesk::tui::keymap::Keymap;
+use opsdesk::tui::overlay::Overlay;
 use opsdesk::tui::panes::PaneId;
+use opsdesk::tui::panes::queue::Queue;
+use opsdesk::tui::panes::ticket::{Detail, Loaded, TicketJob, TicketPane};
 use opsdesk::tui::theme::{Theme, ThemeEnv};
 use opsdesk::tui::view;
+use opsdesk::tui::work::{self, AttachmentJob};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
@@ -68,8 +73,11 @@ fn app() -> App {
         true,
         now(),
     );
-    app.me = Some("h_chen".into());
-    app.link = LinkState::Live;
+    app.update(Event::SignedIn {
+        me: Some("h_chen".into()),
+        last_seq: 0,
+    });
+    app.update(Event::Link(LinkState::Live));
     app.on_tickets(vec![
         ticket(101, "委托下单提示资金不足", "trading", Priority::P2, 50),
         ticket(
@@ -90,6 +98,30 @@ fn app() -> App {
         ticket(105, "融资融券担保比例显示异常", "margin", Priority::P3, 30),
     ]);
     app
+}
+
+fn queue(a: &App) -> &Queue {
+    a.pane::<Queue>().expect("the queue pane")
+}
+
+fn detail(a: &App) -> Option<&Detail> {
+    a.pane::<TicketPane>()
+        .expect("the ticket pane")
+        .detail
+        .as_ref()
+}
+
+/// A result of the ticket pane's work arrives.
+fn loaded(a: &mut App, loaded: Loaded) {
+    a.update(Event::Loaded {
+        pane: PaneId::TICKET,
+        loaded: Box::new(loaded),
+    });
+}
+
+fn similar_to(a: &App, id: i64) -> Vec<(String, String)> {
+    let server = a.pane::<TicketPane>().and_then(|t| t.similar());
+    work::similar_to(&a.desk, id, server)
 }
 
 fn key(c: char) -> KeyEvent {
@@ -121,54 +153,57 @@ fn text(terminal: &Terminal<TestBackend>) -> String {
 #[test]
 fn the_queue_sorts_by_sla_and_opens_a_ticket() {
     let mut a = app();
-    assert_eq!(a.queue.rows.len(), 5);
+    assert_eq!(queue(&a).rows.len(), 5);
     // The P2 already past its 30-minute response target leads; the P1 due in 10 minutes follows.
-    assert_eq!(&a.queue.rows[..2], &[101, 103]);
+    assert_eq!(&queue(&a).rows[..2], &[101, 103]);
     a.on_key(key('j'));
-    assert_eq!(a.queue.selected_id(), Some(a.queue.rows[1]));
-    let chosen = a.queue.selected_id().unwrap();
+    assert_eq!(queue(&a).selected_id(), Some(queue(&a).rows[1]));
+    let chosen = queue(&a).selected_id().unwrap();
     let effects = a.on_key(special(KeyCode::Enter));
-    assert_eq!(effects, vec![Effect::LoadMessages(chosen)]);
-    assert_eq!(a.focus, PaneId::Ticket);
+    assert_eq!(
+        effects,
+        vec![Effect::run(Some(PaneId::TICKET), TicketJob::Load(chosen))]
+    );
+    assert_eq!(a.focus(), PaneId::TICKET);
     a.on_key(special(KeyCode::Esc));
-    assert_eq!(a.focus, PaneId::Queue);
+    assert_eq!(a.focus(), PaneId::QUEUE);
 }
 
 #[test]
 fn keys_sort_filter_mark_and_jump() {
     let mut a = app();
     a.on_key(key('G'));
-    assert_eq!(a.queue.selected, 4);
+    assert_eq!(queue(&a).selected, 4);
     a.on_key(key('g'));
     a.on_key(key('g'));
-    assert_eq!(a.queue.selected, 0, "g g goes to the top");
-    let selected = a.queue.selected_id().unwrap();
+    assert_eq!(queue(&a).selected, 0, "g g goes to the top");
+    let selected = queue(&a).selected_id().unwrap();
     a.on_key(key('s'));
-    assert_eq!(a.queue.sort.label(), "priority");
-    assert_eq!(a.queue.rows[0], 103);
+    assert_eq!(queue(&a).sort.label(), "priority");
+    assert_eq!(queue(&a).rows[0], 103);
     assert_eq!(
-        a.queue.selected_id(),
+        queue(&a).selected_id(),
         Some(selected),
         "the selection stays on its ticket"
     );
     a.on_key(key(' '));
-    assert!(a.queue.marks.contains(&selected));
+    assert!(queue(&a).marks.contains(&selected));
     a.on_key(key('/'));
     for c in "存管".chars() {
         a.on_key(key(c));
     }
-    assert_eq!(a.queue.rows, vec![103]);
+    assert_eq!(queue(&a).rows, vec![103]);
     a.on_key(special(KeyCode::Esc));
-    assert_eq!(a.queue.rows.len(), 5, "cancel restores the filter");
+    assert_eq!(queue(&a).rows.len(), 5, "cancel restores the filter");
     a.on_key(key('/'));
     a.on_key(key('1'));
     a.on_key(key('0'));
     a.on_key(key('4'));
     a.on_key(special(KeyCode::Enter));
-    assert_eq!(a.queue.rows, vec![104], "a kept filter");
+    assert_eq!(queue(&a).rows, vec![104], "a kept filter");
     assert!(a.overlay.is_none());
     a.on_key(key('3'));
-    assert_eq!(a.focus, PaneId::Logs);
+    assert_eq!(a.focus(), PaneId::LOGS);
 }
 
 #[test]
@@ -184,7 +219,7 @@ fn a_new_ticket_on_the_stream_appears_without_a_key_press() {
         data: serde_json::to_value(&t).unwrap(),
     };
     a.on_change(&change);
-    assert!(a.queue.rows.contains(&200));
+    assert!(queue(&a).rows.contains(&200));
     assert_eq!(a.last_seq, 9);
     assert!(a.toasts.iter().any(|t| t.text.contains("登录验证码收不到")));
 
@@ -198,15 +233,15 @@ fn a_new_ticket_on_the_stream_appears_without_a_key_press() {
         data: serde_json::to_value(&done).unwrap(),
         ..change
     });
-    assert!(!a.queue.rows.contains(&200));
+    assert!(!queue(&a).rows.contains(&200));
 }
 
 #[test]
 fn messages_arrive_for_the_open_ticket() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
-    let id = a.detail.as_ref().unwrap().id;
-    a.on_messages(id, vec![]);
+    let id = detail(&a).unwrap().id;
+    loaded(&mut a, Loaded::Messages(id, Ok(vec![])));
     let m = Message {
         id: 1,
         ticket_id: id,
@@ -227,7 +262,7 @@ fn messages_arrive_for_the_open_ticket() {
     a.on_change(&change);
     a.on_change(&change);
     assert_eq!(
-        a.detail.as_ref().unwrap().messages.as_ref().unwrap().len(),
+        detail(&a).unwrap().messages.as_ref().unwrap().len(),
         1,
         "once, even if delivered twice"
     );
@@ -242,7 +277,7 @@ fn the_palette_runs_an_action_by_name() {
         a.on_key(key(c));
     }
     a.on_key(special(KeyCode::Enter));
-    assert_eq!(a.focus, PaneId::Kb);
+    assert_eq!(a.focus(), PaneId::KB);
     assert!(a.overlay.is_none());
 }
 
@@ -258,18 +293,21 @@ fn screens_at_80x24_and_120x40() {
             );
 
             a.on_key(special(KeyCode::Enter));
-            let id = a.detail.as_ref().unwrap().id;
-            a.on_messages(
-                id,
-                vec![Message {
-                    id: 1,
-                    ticket_id: id,
-                    author: "h_chen".into(),
-                    author_role: Role::Handler,
-                    internal: true,
-                    body: "ELK 查到 10:05 委托请求超时".into(),
-                    created_at: now(),
-                }],
+            let id = detail(&a).unwrap().id;
+            loaded(
+                &mut a,
+                Loaded::Messages(
+                    id,
+                    Ok(vec![Message {
+                        id: 1,
+                        ticket_id: id,
+                        author: "h_chen".into(),
+                        author_role: Role::Handler,
+                        internal: true,
+                        body: "ELK 查到 10:05 委托请求超时".into(),
+                        created_at: now(),
+                    }]),
+                ),
             );
             insta::assert_snapshot!(
                 format!("ticket_{name}_{theme_name}"),
@@ -291,10 +329,10 @@ fn screens_at_80x24_and_120x40() {
             a.on_key(special(KeyCode::Esc));
 
             a.on_key(key('4'));
-            a.link = LinkState::Reconnecting {
+            a.update(Event::Link(LinkState::Reconnecting {
                 attempt: 2,
                 reason: "connection refused".into(),
-            };
+            }));
             insta::assert_snapshot!(
                 format!("kb_placeholder_reconnecting_{name}_{theme_name}"),
                 text(&screen(&mut a, &t, w, h))
@@ -325,7 +363,7 @@ fn overlays_and_placeholders() {
                 );
             };
             let mut a = app();
-            a.colour = theme_name != "mono";
+            a.desk.colour = theme_name != "mono";
             a.on_key(key('/'));
             for c in "存管".chars() {
                 a.on_key(key(c));
@@ -350,11 +388,17 @@ fn overlays_and_placeholders() {
             a.on_key(key('1'));
             shot(&mut a, "link_prompt");
             a.on_key(special(KeyCode::Esc));
-            a.on_preview("#101 截图.png".into(), picture.clone());
+            a.update(Event::Overlay(Box::new(Overlay::Preview {
+                title: "#101 截图.png".into(),
+                image: Box::new(picture.clone()),
+            })));
             shot(&mut a, "screenshot_preview");
             a.on_key(special(KeyCode::Esc));
-            a.set_offline(1, "connection refused".into());
-            a.outbox = 2;
+            a.update(Event::Link(LinkState::Offline {
+                attempt: 1,
+                reason: "connection refused".into(),
+            }));
+            a.update(Event::Outbox(2));
             for pane in ['3', '5', '6', '7'] {
                 a.on_key(key(pane));
                 shot(&mut a, &format!("pane_{pane}_offline"));
@@ -404,22 +448,22 @@ fn filters_by_status_system_and_assignee_from_pickers() {
     a.on_key(key('f'));
     a.on_key(key('y'));
     pick(&mut a, "融资融券");
-    assert_eq!(a.queue.rows, vec![105]);
-    assert!(a.queue.summary().contains("system: margin"));
+    assert_eq!(queue(&a).rows, vec![105]);
+    assert!(queue(&a).summary(&a.desk.unread).contains("system: margin"));
     a.on_key(key('f'));
     a.on_key(key('x'));
-    assert_eq!(a.queue.rows.len(), 5, "f x clears every filter");
+    assert_eq!(queue(&a).rows.len(), 5, "f x clears every filter");
     a.on_key(key('f'));
     a.on_key(key('a'));
     pick(&mut a, "未指派");
-    assert_eq!(a.queue.rows.len(), 5, "all unassigned");
+    assert_eq!(queue(&a).rows.len(), 5, "all unassigned");
 }
 
 #[test]
 fn assign_and_priority_become_versioned_patches() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
-    let id = a.detail.as_ref().unwrap().id;
+    let id = detail(&a).unwrap().id;
     a.on_key(key('a'));
     assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
     a.on_key(special(KeyCode::Esc));
@@ -445,7 +489,7 @@ fn similar_reports_are_offered_and_bulk_work_previews_the_marked() {
         Priority::P3,
         20,
     )]);
-    let options = a.similar_to(104);
+    let options = similar_to(&a, 104);
     assert!(options.iter().any(|(_, v)| v == "106"), "{options:?}");
 
     a.on_key(key(' '));
@@ -465,7 +509,7 @@ fn similar_reports_are_offered_and_bulk_work_previews_the_marked() {
             |e| matches!(e, Effect::Call(Call::Take { me, start: true, .. }) if me == "h_chen")
         )
     );
-    assert!(a.queue.marks.is_empty());
+    assert!(queue(&a).marks.is_empty());
 }
 
 #[test]
@@ -478,7 +522,7 @@ fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
         Priority::P3,
         20,
     )]);
-    while a.queue.selected_id() != Some(106) {
+    while queue(&a).selected_id() != Some(106) {
         a.on_key(key('j'));
     }
     a.on_key(special(KeyCode::Enter));
@@ -516,7 +560,7 @@ fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
     // Attachments: none yet, then one to save.
     a.on_key(key('A'));
     assert!(a.overlay.is_none());
-    let mut t = a.tickets[&106].clone();
+    let mut t = a.desk.tickets[&106].clone();
     t.version = 2;
     t.attachments.push(opsdesk::domain::message::Attachment {
         id: 7,
@@ -535,21 +579,27 @@ fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
     let effects = a.on_key(special(KeyCode::Enter));
     assert_eq!(
         effects,
-        vec![Effect::Preview {
-            ticket: 106,
-            attachment: 7,
-            filename: "截图.png".into()
-        }]
+        vec![Effect::run(
+            None,
+            AttachmentJob::Preview {
+                ticket: 106,
+                attachment: 7,
+                filename: "截图.png".into()
+            }
+        )]
     );
     a.on_key(key('w'));
     let effects = a.on_key(special(KeyCode::Enter));
     assert_eq!(
         effects,
-        vec![Effect::Save {
-            ticket: 106,
-            attachment: 7,
-            filename: "截图.png".into()
-        }]
+        vec![Effect::run(
+            None,
+            AttachmentJob::Save {
+                ticket: 106,
+                attachment: 7,
+                filename: "截图.png".into()
+            }
+        )]
     );
 }
 
@@ -557,7 +607,7 @@ fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
 fn a_second_handler_approves_an_ops_script_from_the_ticket() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
-    let id = a.detail.as_ref().unwrap().id;
+    let id = detail(&a).unwrap().id;
     let effects = a.on_key(key('Y'));
     assert_eq!(
         effects,
@@ -583,12 +633,12 @@ fn a_long_queue_scrolls_to_keep_the_selection_on_screen() {
     );
     let t = theme("default");
     a.on_key(key('G'));
-    let last = *a.queue.rows.last().unwrap();
+    let last = *queue(&a).rows.last().unwrap();
     let shown = text(&screen(&mut a, &t, 80, 24));
     assert!(shown.contains(&format!("第{last}号")), "{shown}");
     a.on_key(key('g'));
     a.on_key(key('g'));
-    let first = a.queue.rows[0].to_string();
+    let first = queue(&a).rows[0].to_string();
     let shown = text(&screen(&mut a, &t, 80, 24));
     assert!(shown.contains(&format!("│  {first}")), "{shown}");
 }
@@ -597,7 +647,7 @@ fn a_long_queue_scrolls_to_keep_the_selection_on_screen() {
 fn system_and_category_with_subcategory_are_set_from_the_keyboard() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
-    let id = a.detail.as_ref().unwrap().id;
+    let id = detail(&a).unwrap().id;
     a.on_key(key('y'));
     let effects = pick(&mut a, "清算");
     assert_eq!(
@@ -672,29 +722,32 @@ fn bulk_assign_transfer_and_parent_act_on_every_marked_ticket() {
             .count()
             >= 2
     );
-    assert!(a.queue.marks.is_empty());
+    assert!(queue(&a).marks.is_empty());
 }
 
 #[test]
 fn the_ticket_shows_its_timeline() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
-    let id = a.detail.as_ref().unwrap().id;
+    let id = detail(&a).unwrap().id;
     let entry = |action: &str, detail: serde_json::Value| opsdesk::api::TimelineEntry {
         at: "2026-11-24T01:30:00.000Z".into(),
         actor: "h_chen".into(),
         action: action.into(),
         detail,
     };
-    a.on_timeline(
-        id,
-        vec![
-            entry("ticket.created", serde_json::json!({})),
-            entry(
-                "ticket.transitioned",
-                serde_json::json!({"from": "new", "to": "triaging"}),
-            ),
-        ],
+    loaded(
+        &mut a,
+        Loaded::Timeline(
+            id,
+            vec![
+                entry("ticket.created", serde_json::json!({})),
+                entry(
+                    "ticket.transitioned",
+                    serde_json::json!({"from": "new", "to": "triaging"}),
+                ),
+            ],
+        ),
     );
     a.on_key(key('G'));
     let shown = text(&screen(&mut a, &theme("default"), 120, 40));
@@ -741,7 +794,7 @@ fn the_typed_filter_ignores_case_in_titles_and_matches_people_and_systems() {
         for c in text.chars() {
             a.on_key(key(c));
         }
-        let rows = a.queue.rows.clone();
+        let rows = queue(a).rows.clone();
         a.on_key(special(KeyCode::Esc));
         rows
     };
@@ -768,10 +821,10 @@ fn a_long_refusal_is_read_whole_at_80_columns() {
 fn unread_badges_from_the_server_skip_the_ticket_being_read() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
-    let open = a.detail.as_ref().map(|d| d.id).expect("a ticket is open");
-    a.on_unread(vec![open, 104]);
-    assert!(a.queue.unread.contains(&104));
-    assert!(!a.queue.unread.contains(&open));
+    let open = detail(&a).map(|d| d.id).expect("a ticket is open");
+    a.update(Event::Unread(vec![open, 104]));
+    assert!(a.desk.unread.contains(&104));
+    assert!(!a.desk.unread.contains(&open));
 }
 
 #[test]
@@ -785,10 +838,10 @@ fn numbers_in_a_title_are_masked_in_the_queue_and_shown_in_the_ticket() {
         1,
     )]);
     let t = theme("default");
-    let queue = text(&screen(&mut a, &t, 120, 40));
-    assert!(!queue.contains("310012345678"), "{queue}");
-    assert!(queue.contains("无法登录"));
-    while a.queue.selected_id() != Some(107) {
+    let listed = text(&screen(&mut a, &t, 120, 40));
+    assert!(!listed.contains("310012345678"), "{listed}");
+    assert!(listed.contains("无法登录"));
+    while queue(&a).selected_id() != Some(107) {
         a.on_key(key('j'));
     }
     a.on_key(special(KeyCode::Enter));
@@ -803,14 +856,14 @@ fn numbers_in_a_title_are_masked_in_the_queue_and_shown_in_the_ticket() {
 fn the_servers_similar_tickets_replace_the_local_guess() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
-    let open = a.detail.as_ref().map(|d| d.id).expect("a ticket is open");
+    let open = detail(&a).map(|d| d.id).expect("a ticket is open");
     let other = if open == 105 { 104 } else { 105 };
-    a.on_similar(open, vec![other]);
-    let offered: Vec<String> = a.similar_to(open).into_iter().map(|(_, id)| id).collect();
+    loaded(&mut a, Loaded::Similar(open, vec![other]));
+    let offered: Vec<String> = similar_to(&a, open).into_iter().map(|(_, id)| id).collect();
     assert_eq!(offered, vec![other.to_string()]);
-    a.on_similar(open, Vec::new());
+    loaded(&mut a, Loaded::Similar(open, Vec::new()));
     assert!(
-        a.similar_to(open).is_empty(),
+        similar_to(&a, open).is_empty(),
         "the server found none: none is offered"
     );
 }

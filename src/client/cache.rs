@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::inert;
+use super::outbox::{Unreadable, Write};
 use crate::domain::message::Message;
 use crate::domain::sanitize::terminal_safe;
 use crate::domain::ticket::{Status, TicketId};
@@ -83,25 +83,32 @@ const MIGRATIONS: &[&str] = &[
         last_error      TEXT
     );
     "#,
+    // 2: entries this build cannot read are set aside (with why) instead of being retried:
+    // they no longer count as waiting, and the handler is shown their text.
+    r#"
+    ALTER TABLE outbox ADD COLUMN unreadable TEXT;
+    "#,
 ];
 
-/// A write the outbox can hold.
-pub trait Outgoing: Serialize + DeserializeOwned {
-    /// The key that makes sending this twice do it once. `None`: the call's own content is its
-    /// key (a transition or a patch carries the version it was made against, so the same
-    /// content is the same intent).
-    fn idempotency_key(&self) -> Option<String>;
-}
-
-/// One write waiting in the outbox.
+/// One entry of the outbox.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Queued<C> {
+pub struct Queued {
     /// Its place in the outbox; replays go in this order.
     pub id: i64,
-    pub call: C,
+    /// The write, or its stored text when this build cannot read it.
+    pub write: Result<Write, Unreadable>,
     /// Times the server answered with an error worth retrying (not counting an absent server).
     pub attempts: u32,
     pub last_error: Option<String>,
+}
+
+/// An entry set aside because it could not be read: kept, with its text, for the handler.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetAside {
+    pub id: i64,
+    pub created_at: String,
+    pub text: String,
+    pub reason: String,
 }
 
 /// The local copy of one server.
@@ -340,9 +347,11 @@ impl Cache {
     }
 
     /// Queues a write; false when the same write (by its key) is already queued.
-    pub fn enqueue<C: Outgoing>(&mut self, call: &C) -> Result<bool, CacheError> {
-        let json = serde_json::to_string(call)?;
-        let key = call.idempotency_key().unwrap_or_else(|| content_key(&json));
+    pub fn enqueue(&mut self, write: &Write) -> Result<bool, CacheError> {
+        let json = write.encode()?;
+        let key = write
+            .idempotency_key()
+            .unwrap_or_else(|| content_key(&json));
         self.durably(|conn| {
             let added = conn.execute(
                 "INSERT INTO outbox (idempotency_key, call, created_at) VALUES (?1, ?2, ?3)
@@ -353,12 +362,13 @@ impl Cache {
         })
     }
 
-    /// The queued writes, oldest first. Rows this build cannot read are left in place (a newer
-    /// opsdesk may have written them) and skipped.
-    pub fn outbox<C: Outgoing>(&self) -> Result<Vec<Queued<C>>, CacheError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, call, attempts, last_error FROM outbox ORDER BY id")?;
+    /// The waiting writes, oldest first, each read in whichever format it was stored (an
+    /// entry that cannot be read comes back with its text; see [`Cache::set_aside`]).
+    pub fn outbox(&self) -> Result<Vec<Queued>, CacheError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, call, attempts, last_error FROM outbox
+             WHERE unreadable IS NULL ORDER BY id",
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -370,25 +380,64 @@ impl Cache {
         let mut out = Vec::new();
         for row in rows {
             let (id, json, attempts, last_error) = row?;
-            match serde_json::from_str::<C>(&json) {
-                Ok(call) => out.push(Queued {
-                    id,
-                    call,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                    last_error: last_error.map(|e| terminal_safe(&e).into_owned()),
+            out.push(Queued {
+                id,
+                write: Write::decode(&json).map_err(|mut e| {
+                    e.text = terminal_safe(&e.text).into_owned();
+                    e
                 }),
-                Err(e) => tracing::warn!(id, error = %e, "skipping an unreadable outbox entry"),
-            }
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                last_error: last_error.map(|e| terminal_safe(&e).into_owned()),
+            });
         }
         Ok(out)
     }
 
-    /// How many writes wait.
+    /// How many writes wait (entries set aside do not).
     pub fn outbox_len(&self) -> Result<usize, CacheError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE unreadable IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// An entry that cannot be read stops being retried; it stays, with why, until the
+    /// handler has taken its text and discards it.
+    pub fn set_aside(&mut self, id: i64, reason: &str) -> Result<(), CacheError> {
+        self.durably(|conn| {
+            conn.execute(
+                "UPDATE outbox SET unreadable = ?2 WHERE id = ?1",
+                params![id, reason],
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The entries set aside, oldest first, their text made terminal-safe.
+    pub fn set_aside_entries(&self) -> Result<Vec<SetAside>, CacheError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, created_at, call, unreadable FROM outbox
+             WHERE unreadable IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SetAside {
+                id: r.get(0)?,
+                created_at: r.get(1)?,
+                text: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let mut e = row?;
+            for text in [&mut e.text, &mut e.reason, &mut e.created_at] {
+                *text = terminal_safe(text).into_owned();
+            }
+            out.push(e);
+        }
+        Ok(out)
     }
 
     /// The write went through (or was refused for good): it leaves the outbox.
@@ -410,9 +459,11 @@ impl Cache {
 
     /// Part of a write went through; what is left takes its place in the queue (and its
     /// order). If that very write is already queued, this entry just leaves.
-    pub fn replace<C: Outgoing>(&mut self, id: i64, call: &C) -> Result<(), CacheError> {
-        let json = serde_json::to_string(call)?;
-        let key = call.idempotency_key().unwrap_or_else(|| content_key(&json));
+    pub fn replace(&mut self, id: i64, write: &Write) -> Result<(), CacheError> {
+        let json = write.encode()?;
+        let key = write
+            .idempotency_key()
+            .unwrap_or_else(|| content_key(&json));
         self.durably(|conn| {
             let changed = conn.execute(
                 "UPDATE OR IGNORE outbox SET call = ?2, idempotency_key = ?3 WHERE id = ?1",
@@ -649,25 +700,29 @@ impl CacheThread {
 mod tests {
     use super::*;
 
-    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-    struct Note {
-        ticket: i64,
-        text: String,
-        key: Option<String>,
-    }
-
-    impl Outgoing for Note {
-        fn idempotency_key(&self) -> Option<String> {
-            self.key.clone()
+    /// A note with a key (`Some`), or a patch whose content is its key (`None`); `text` tells
+    /// them apart in the outbox.
+    fn note(text: &str, key: Option<&str>) -> Write {
+        match key {
+            Some(k) => Write::message(1, text, true, k),
+            None => Write::patch(1, &serde_json::json!({"version": 1, "title": text})),
         }
     }
 
-    fn note(text: &str, key: Option<&str>) -> Note {
-        Note {
-            ticket: 1,
-            text: text.into(),
-            key: key.map(str::to_string),
-        }
+    fn texts(cache: &Cache) -> Vec<String> {
+        cache
+            .outbox()
+            .unwrap()
+            .into_iter()
+            .map(|q| {
+                let body = &q.write.unwrap().requests[0].body;
+                body.get("body")
+                    .or(body.get("title"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
     }
 
     #[test]
@@ -721,13 +776,7 @@ mod tests {
         assert!(cache.enqueue(&note("b", None)).unwrap());
         assert!(!cache.enqueue(&note("b", None)).unwrap());
         assert!(cache.enqueue(&note("c", None)).unwrap());
-        let texts: Vec<String> = cache
-            .outbox::<Note>()
-            .unwrap()
-            .into_iter()
-            .map(|q| q.call.text)
-            .collect();
-        assert_eq!(texts, ["a", "b", "c"]);
+        assert_eq!(texts(&cache), ["a", "b", "c"]);
     }
 
     #[test]
@@ -736,33 +785,40 @@ mod tests {
         let mut cache = Cache::open(&dir.path().join("c.sqlite3"), "http://x").unwrap();
         cache.enqueue(&note("a", None)).unwrap();
         cache.enqueue(&note("b", None)).unwrap();
-        let first = cache.outbox::<Note>().unwrap()[0].id;
+        let first = cache.outbox().unwrap()[0].id;
         cache.replace(first, &note("a2", None)).unwrap();
-        let texts: Vec<String> = cache
-            .outbox::<Note>()
-            .unwrap()
-            .into_iter()
-            .map(|q| q.call.text)
-            .collect();
-        assert_eq!(texts, ["a2", "b"]);
+        assert_eq!(texts(&cache), ["a2", "b"]);
         cache.replace(first, &note("b", None)).unwrap();
         assert_eq!(cache.outbox_len().unwrap(), 1);
     }
 
     #[test]
-    fn unreadable_outbox_rows_are_skipped_not_dropped() {
+    fn unreadable_outbox_rows_are_given_back_with_their_text_and_set_aside_on_request() {
         let dir = tempfile::tempdir().unwrap();
         let mut cache = Cache::open(&dir.path().join("c.sqlite3"), "http://x").unwrap();
         cache
             .conn
             .execute(
-                "INSERT INTO outbox (idempotency_key, call, created_at) VALUES ('x', '{', 'now')",
+                "INSERT INTO outbox (idempotency_key, call, created_at) VALUES ('x', '{\"format\": 9}', 'now')",
                 [],
             )
             .unwrap();
         cache.enqueue(&note("a", None)).unwrap();
-        assert_eq!(cache.outbox::<Note>().unwrap().len(), 1);
+        let queued = cache.outbox().unwrap();
+        assert_eq!(queued.len(), 2);
+        let bad = queued[0].write.as_ref().unwrap_err();
+        assert_eq!(bad.text, r#"{"format": 9}"#);
         assert_eq!(cache.outbox_len().unwrap(), 2);
+        cache.set_aside(queued[0].id, &bad.reason).unwrap();
+        assert_eq!(
+            cache.outbox_len().unwrap(),
+            1,
+            "set aside: no longer waiting"
+        );
+        assert_eq!(texts(&cache), ["a"]);
+        let aside = cache.set_aside_entries().unwrap();
+        assert_eq!(aside.len(), 1);
+        assert!(aside[0].reason.contains("newer"), "{aside:?}");
     }
 
     #[tokio::test]
@@ -775,13 +831,7 @@ mod tests {
                 c.enqueue(&note(text, None)).unwrap();
             });
         }
-        let texts = thread
-            .ask(|c| c.outbox::<Note>().unwrap())
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|q| q.call.text)
-            .collect::<Vec<_>>();
+        let texts = thread.ask(|c| texts(c)).await.unwrap();
         assert_eq!(texts, ["a", "b", "c"]);
     }
 }

@@ -4,6 +4,7 @@
 //! so no caller can forget to (DESIGN §4: untrusted text is inert in the terminal).
 
 pub mod cache;
+pub mod outbox;
 pub mod sync;
 
 use std::time::Duration;
@@ -124,6 +125,24 @@ impl ApiClient {
                 })
                 .unwrap_or_default(),
         })
+    }
+
+    /// Sends one request of a queued write (see [`outbox::Write`]) and returns the answer.
+    pub async fn request_json(
+        &self,
+        request: &outbox::Request,
+    ) -> Result<serde_json::Value, ClientError> {
+        let url = self.url(&request.path);
+        let mut req = match request.method {
+            outbox::Method::Post => self.http.post(url),
+            outbox::Method::Patch => self.http.patch(url),
+            outbox::Method::Put => self.http.put(url),
+        }
+        .json(&request.body);
+        if let Some(key) = &request.idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        self.send(req).await
     }
 
     /// Sends a request that answers with a ticket, and makes the ticket terminal-safe.

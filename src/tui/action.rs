@@ -50,6 +50,7 @@ actions! {
     PaneStats = "pane_stats": "go to the service-center stats",
     PaneAlerts = "pane_alerts": "go to monitor alerts",
     Back = "back": "close the overlay, or go back",
+    Outbox = "outbox": "show the writes waiting to be sent, and any set aside",
     Noop = "noop": "do nothing (unbinds a key)",
     // Moving in lists and text.
     Up = "up": "move up",

@@ -18,6 +18,8 @@ pub(super) struct Cached {
     pub(super) origin: Option<String>,
     pub(super) username: Option<String>,
     pub(super) queued: usize,
+    /// Outbox entries set aside because they could not be read.
+    pub(super) set_aside: usize,
 }
 
 /// The server reached: who we are to it, and where following it starts.
@@ -45,27 +47,82 @@ pub(super) fn cache_path(server: &str) -> Option<PathBuf> {
     }
 }
 
-/// Opens this server's cache on its own thread and reads what start-up paints.
-pub(super) async fn open_cache(server: &str) -> Result<Option<(CacheThread, Cached)>, CacheError> {
+/// Opens this server's cache on its own thread and reads what start-up paints, with what the
+/// handler must be told about it (as toasts: text, is an error).
+///
+/// A file SQLite cannot read (damaged, or not a database) is moved aside, named in the toast
+/// (its outbox may hold writes to copy out), and a new cache is built from the server. A
+/// cache written by a newer opsdesk is left alone for it: this one runs without a cache.
+pub(super) async fn open_cache(server: &str) -> (Option<CacheThread>, Cached, Vec<(String, bool)>) {
     let Some(path) = cache_path(server) else {
-        return Ok(None);
+        return (None, Cached::default(), Vec::new());
     };
+    let mut notes = Vec::new();
     let server = server.to_string();
-    let opened = tokio::task::spawn_blocking(move || -> Result<_, CacheError> {
-        let cache = Cache::open(&path, &server)?;
-        let cached = Cached {
-            tickets: cache.load_open_tickets()?,
-            last_seq: cache.last_seq()?,
-            origin: cache.origin()?,
-            username: cache.username()?,
-            queued: cache.outbox_len()?,
-        };
-        Ok((cache, cached))
-    })
-    .await
-    .map_err(|_| CacheError::Stopped)??;
-    let (cache, cached) = opened;
-    Ok(Some((CacheThread::start(cache)?, cached)))
+    let opened = {
+        let (path, server) = (path.clone(), server.clone());
+        tokio::task::spawn_blocking(move || read_cache(&path, &server))
+            .await
+            .unwrap_or(Err(CacheError::Stopped))
+    };
+    let opened = match opened {
+        Err(e @ CacheError::Sqlite(_)) => {
+            let aside = path.with_extension(format!(
+                "damaged-{}.sqlite3",
+                chrono::Utc::now().format("%Y%m%d%H%M%S")
+            ));
+            tracing::warn!(error = %e, path = %path.display(), aside = %aside.display(), "the cache cannot be read; moving it aside and starting a new one");
+            match std::fs::rename(&path, &aside) {
+                Ok(()) => {
+                    for suffix in ["-wal", "-shm"] {
+                        let mut side = path.clone().into_os_string();
+                        side.push(suffix);
+                        let _ = std::fs::remove_file(side);
+                    }
+                    notes.push((
+                        format!(
+                            "本地缓存已损坏，已移到 {} 并从服务器重建 · the cache was damaged; moved aside and rebuilt",
+                            aside.display()
+                        ),
+                        true,
+                    ));
+                    let again = path.clone();
+                    tokio::task::spawn_blocking(move || read_cache(&again, &server))
+                        .await
+                        .unwrap_or(Err(CacheError::Stopped))
+                }
+                Err(io) => Err(CacheError::Io {
+                    path: path.clone(),
+                    source: io,
+                }),
+            }
+        }
+        other => other,
+    };
+    match opened.and_then(|(cache, cached)| Ok((CacheThread::start(cache)?, cached))) {
+        Ok((thread, cached)) => (Some(thread), cached, notes),
+        Err(e) => {
+            tracing::warn!(error = %e, "running without the local cache");
+            notes.push((
+                format!("本地缓存不可用 · no local cache ({}): {e}", path.display()),
+                true,
+            ));
+            (None, Cached::default(), notes)
+        }
+    }
+}
+
+fn read_cache(path: &std::path::Path, server: &str) -> Result<(Cache, Cached), CacheError> {
+    let cache = Cache::open(path, server)?;
+    let cached = Cached {
+        tickets: cache.load_open_tickets()?,
+        last_seq: cache.last_seq()?,
+        origin: cache.origin()?,
+        username: cache.username()?,
+        queued: cache.outbox_len()?,
+        set_aside: cache.set_aside_entries()?.len(),
+    };
+    Ok((cache, cached))
 }
 
 /// The workstation is for those who work tickets; anyone else is turned away before anything

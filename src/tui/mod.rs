@@ -13,13 +13,17 @@ pub mod action;
 pub mod app;
 mod calls;
 mod connect;
+pub mod desk;
+pub mod effect;
 pub mod keymap;
 mod outbox;
+pub mod overlay;
 pub mod panes;
 pub mod preview;
 pub mod terminal;
 pub mod theme;
 pub mod view;
+pub mod work;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,54 +31,41 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::api::TransitionBody;
-use crate::client::cache::{Cache, CacheError, CacheThread, Outgoing, origin_of};
+use crate::api::{Change, TicketView};
+use crate::client::cache::{Cache, CacheError, CacheThread, origin_of};
 use crate::client::sync::{self, Link, SyncEvent};
 use crate::client::{ApiClient, ClientError};
 use crate::config::Settings;
-use crate::domain::message::Message;
 use crate::domain::people::User;
-use crate::domain::ticket::{Customer, Status, TicketId};
-use crate::domain::view::{Change, TicketView};
-use app::{App, Call, Effect, LinkState};
+use crate::domain::ticket::TicketId;
+use app::{App, Event, LinkState};
+use effect::{Effect, Io, Job};
 use keymap::Keymap;
+use overlay::Overlay;
 use theme::{Theme, ThemeEnv};
+use work::Call;
 
 use calls::*;
 use connect::*;
 use outbox::*;
 pub use outbox::{Replay, Replayed, replay_outbox};
 
-/// Results of effects and background work, fed back into the app.
+/// What the loop's own background work reports back.
 enum Loaded {
-    Messages(TicketId, Result<Vec<Message>, String>),
-    Timeline(TicketId, Vec<crate::api::TimelineEntry>),
-    /// The server's similar tickets for an open ticket.
-    Similar(TicketId, Vec<TicketId>),
-    /// A call's outcome: what to say, and the ticket as the server now has it.
-    Done(String, Result<Option<Box<TicketView>>, String>),
-    Revealed(TicketId, Customer),
-    /// A call (named by `label`) waits in the outbox; `offline`: because the server could not
+    /// For the app.
+    App(Event),
+    /// A write (named by `label`) waits in the outbox; `offline`: because the server could not
     /// be reached (else it queued behind earlier writes).
-    Queued {
-        label: String,
-        offline: bool,
-    },
-    Toast(String, bool),
-    /// A screenshot decoded for showing.
-    Preview(String, Box<preview::Preview>),
+    Queued { label: String, offline: bool },
     /// Start-up reached the server.
     Connected(Box<Connected>),
     /// Start-up cannot reach the server yet; it keeps trying.
-    Offline {
-        attempt: u32,
-        reason: String,
-    },
+    Offline { attempt: u32, reason: String },
     /// The server turned this workstation away: quit with this.
     Refused(String),
     /// An outbox replay finished.
@@ -130,16 +121,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         eprintln!("opsdesk: {w}");
     }
     let client = launch.client;
-    let (cache, cached, cache_note) = match open_cache(client.base()).await {
-        Ok(Some((cache, cached))) => (Some(cache), cached, None),
-        Ok(None) => (None, Cached::default(), None),
-        Err(e) => {
-            tracing::warn!(error = %e, "running without the local cache");
-            let path = cache_path(client.base()).unwrap_or_default();
-            let note = format!("本地缓存不可用 · no local cache ({}): {e}", path.display());
-            (None, Cached::default(), Some(note))
-        }
-    };
+    let (cache, cached, cache_notes) = open_cache(client.base()).await;
 
     let settings = launch.settings;
     let mut app = App::new(
@@ -150,15 +132,22 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         launch.embedded,
         chrono::Utc::now(),
     );
-    app.colour = !ThemeEnv::from_env().no_color && theme.name() != "mono";
+    app.desk.colour = !ThemeEnv::from_env().no_color && theme.name() != "mono";
     let (sync_tx, mut sync_rx) = mpsc::channel::<SyncEvent>(1024);
     let (loaded_tx, mut loaded_rx) = mpsc::channel::<Loaded>(64);
-    let mut work = Work::new(client, cache, sync_tx, loaded_tx);
+    let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
+    let mut work = Work::new(client, cache, sync_tx, loaded_tx, events_tx);
     work.queued = cached.queued;
+    let mut effects = Vec::new();
     if cached.last_seq > 0 {
-        app.me = cached.username;
-        app.last_seq = cached.last_seq;
-        app.on_tickets(cached.tickets);
+        effects.extend(app.update(Event::SignedIn {
+            me: cached.username,
+            last_seq: cached.last_seq,
+        }));
+        effects.extend(app.update(Event::Tickets {
+            tickets: cached.tickets,
+            replace: false,
+        }));
         work.known = Some(Known {
             last_seq: cached.last_seq,
             origin: cached.origin,
@@ -168,25 +157,28 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         let connected = reach(&work.client, work.cache.as_ref(), None)
             .await
             .with_context(|| format!("connecting to {}", work.client.base()))?;
-        work.connected(&mut app, connected);
+        effects.extend(work.connected(&mut app, connected));
     }
-    for w in warnings {
-        app.toast(w, true);
-    }
-    if let Some(note) = cache_note {
-        app.toast(note, true);
-    }
+    let mut notes: Vec<(String, bool)> = warnings.into_iter().map(|w| (w, true)).collect();
+    notes.extend(cache_notes);
     if work.queued > 0 {
-        app.toast(
-            format!(
-                "{} 条离线待发 · queued offline: {}",
-                work.queued, work.queued
-            ),
+        notes.push((
+            format!("{n} 条离线待发 · queued offline: {n}", n = work.queued),
             false,
-        );
+        ));
     }
-    if let Some(g) = launch.greeting {
-        app.toast(g, false);
+    if cached.set_aside > 0 {
+        notes.push((
+            format!(
+                "{n} 条离线待发无法读取，已搁置，按 :outbox 查看 · {n} queued writes set aside; see :outbox",
+                n = cached.set_aside
+            ),
+            true,
+        ));
+    }
+    notes.extend(launch.greeting.map(|g| (g, false)));
+    for (text, error) in notes {
+        effects.extend(app.update(Event::Toast(text, error)));
     }
 
     let mut guard = terminal::TerminalGuard::new()?;
@@ -198,9 +190,15 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     tokio::pin!(stop);
 
     loop {
+        for effect in effects.drain(..) {
+            if work.execute(&app, effect) {
+                work.stop().await;
+                return Ok(());
+            }
+        }
         if app.outbox != work.queued {
-            app.outbox = work.queued;
-            app.dirty = true;
+            effects.extend(app.update(Event::Outbox(work.queued)));
+            continue;
         }
         if app.dirty && last_draw.elapsed() >= frame_gap {
             guard.terminal().draw(|f| view::draw(f, &mut app, &theme))?;
@@ -208,36 +206,27 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
             last_draw = tokio::time::Instant::now();
         }
         let redraw_in = frame_gap.saturating_sub(last_draw.elapsed());
-        let effects = tokio::select! {
+        effects = tokio::select! {
             event = keys.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => app.on_key(key),
-                Some(Ok(Event::Resize(_, _))) => { app.dirty = true; Vec::new() }
-                Some(Ok(Event::Paste(text))) => {
-                    for c in crate::domain::sanitize::terminal_safe(&text).chars().filter(|c| *c != '\n') {
-                        app.on_key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
-                    }
-                    Vec::new()
+                Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
+                    app.update(Event::Key(key))
                 }
+                Some(Ok(TermEvent::Resize(_, _))) => { app.dirty = true; Vec::new() }
+                Some(Ok(TermEvent::Paste(text))) => app.update(Event::Paste(text)),
                 Some(Ok(_)) => Vec::new(),
                 // The terminal is gone (a dropped SSH session): quit like a normal exit.
                 Some(Err(_)) | None => vec![Effect::Quit],
             },
             Some(event) = sync_rx.recv() => work.on_sync(&mut app, event, &mut sync_rx),
             Some(loaded) = loaded_rx.recv() => work.on_loaded(&mut app, loaded)?,
+            Some(event) = events_rx.recv() => app.update(event),
             _ = tick.tick() => {
-                app.tick(chrono::Utc::now());
                 work.on_tick(&app);
-                Vec::new()
+                app.update(Event::Tick(chrono::Utc::now()))
             }
             _ = tokio::time::sleep(redraw_in), if app.dirty => Vec::new(),
             () = &mut stop => vec![Effect::Quit],
         };
-        for effect in effects {
-            if work.execute(&mut app, effect) {
-                work.stop().await;
-                return Ok(());
-            }
-        }
     }
 }
 
@@ -252,6 +241,8 @@ struct Work {
     cache: Option<CacheThread>,
     sync_tx: mpsc::Sender<SyncEvent>,
     loaded_tx: mpsc::Sender<Loaded>,
+    /// Where jobs send what they yield for the app.
+    events_tx: mpsc::Sender<Event>,
     /// What the cache held at start-up, until the server is reached.
     known: Option<Known>,
     /// Reaches the server at start-up, retrying while it cannot.
@@ -271,12 +262,14 @@ impl Work {
         cache: Option<CacheThread>,
         sync_tx: mpsc::Sender<SyncEvent>,
         loaded_tx: mpsc::Sender<Loaded>,
+        events_tx: mpsc::Sender<Event>,
     ) -> Work {
         Work {
             client,
             cache,
             sync_tx,
             loaded_tx,
+            events_tx,
             known: None,
             connector: None,
             follower: None,
@@ -325,32 +318,37 @@ impl Work {
     }
 
     /// The server answered at last (or at once): follow it from where the cache stops.
-    fn connected(&mut self, app: &mut App, c: Connected) {
+    fn connected(&mut self, app: &mut App, c: Connected) -> Vec<Effect> {
         self.connector = None;
         self.known = None;
-        app.me = Some(c.me.username.clone());
-        app.handlers = c.handlers;
         let username = c.me.username.clone();
         self.submit("remember the user", move |cache| {
             cache.set_username(&username)
         });
+        let mut effects = app.update(Event::SignedIn {
+            me: Some(c.me.username.clone()),
+            last_seq: c.since,
+        });
+        effects.extend(app.update(Event::Handlers(c.handlers)));
         if let Some(tickets) = c.snapshot {
-            app.tickets.clear();
-            app.on_tickets(tickets);
+            effects.extend(app.update(Event::Tickets {
+                tickets,
+                replace: true,
+            }));
         }
-        app.on_unread(c.unread);
+        effects.extend(app.update(Event::Unread(c.unread)));
         if c.dropped > 0 {
             self.queued = 0;
-            app.toast(
+            effects.extend(app.update(Event::Toast(
                 format!(
                     "服务器数据已更换，丢弃 {n} 条离线待发 · the server's data changed; {n} queued writes dropped",
                     n = c.dropped
                 ),
                 true,
-            );
+            )));
         }
-        app.last_seq = c.since;
         self.follow(c.since);
+        effects
     }
 
     fn follow(&mut self, since: i64) {
@@ -391,10 +389,10 @@ impl Work {
         let mut next = Some(first);
         while let Some(event) = next.take() {
             match event {
-                SyncEvent::Link(link) => self.on_link(app, link),
+                SyncEvent::Link(link) => effects.extend(self.on_link(app, link)),
                 SyncEvent::Change(change) => {
-                    effects.extend(app.on_change(&change));
-                    batch.push(*change);
+                    batch.push((*change).clone());
+                    effects.extend(app.update(Event::Change(change)));
                 }
             }
             if batch.len() < BATCH {
@@ -407,12 +405,17 @@ impl Work {
         effects
     }
 
-    fn on_link(&mut self, app: &mut App, link: Link) {
+    fn on_link(&mut self, app: &mut App, link: Link) -> Vec<Effect> {
         let back = link == Link::Live && app.link != LinkState::Live;
-        app.set_link(link);
+        let state = match link {
+            Link::Live => LinkState::Live,
+            Link::Reconnecting { attempt, reason } => LinkState::Reconnecting { attempt, reason },
+        };
+        let effects = app.update(Event::Link(state));
         if back {
             self.replay();
         }
+        effects
     }
 
     /// Tries the outbox again when the link stayed live but something could not be sent.
@@ -444,22 +447,16 @@ impl Work {
     }
 
     fn on_loaded(&mut self, app: &mut App, loaded: Loaded) -> anyhow::Result<Vec<Effect>> {
+        let mut effects = Vec::new();
         match loaded {
-            Loaded::Messages(id, Ok(list)) => app.on_messages(id, list),
-            Loaded::Messages(id, Err(e)) => app.toast(format!("#{id}: {e}"), true),
-            Loaded::Done(what, result) => app.on_done(&what, result),
-            Loaded::Revealed(id, customer) => app.on_revealed(id, customer),
-            Loaded::Toast(text, error) => app.toast(text, error),
-            Loaded::Timeline(id, entries) => app.on_timeline(id, entries),
-            Loaded::Similar(id, ids) => app.on_similar(id, ids),
-            Loaded::Preview(title, image) => app.on_preview(title, *image),
+            Loaded::App(event) => effects.extend(app.update(event)),
             Loaded::Queued { label, offline } => {
                 self.queued += 1;
                 if offline {
-                    app.toast(
+                    effects.extend(app.update(Event::Toast(
                         format!("{label}：已离线保存，恢复后自动发送 · queued offline"),
                         false,
-                    );
+                    )));
                 }
                 if app.link == LinkState::Live {
                     // The link looks live: send it from the outbox soon, not on a reconnect.
@@ -471,15 +468,15 @@ impl Work {
                     self.retry_at = Some(tokio::time::Instant::now() + wait);
                 }
             }
-            Loaded::Connected(c) => self.connected(app, *c),
+            Loaded::Connected(c) => effects.extend(self.connected(app, *c)),
             Loaded::Offline { attempt, reason } => {
                 if attempt == 1 {
-                    app.toast(
-                        "离线 offline · 显示缓存的工单，写入将排队 showing the cached queue; writes are queued",
+                    effects.extend(app.update(Event::Toast(
+                        "离线 offline · 显示缓存的工单，写入将排队 showing the cached queue; writes are queued".into(),
                         true,
-                    );
+                    )));
                 }
-                app.set_offline(attempt, reason);
+                effects.extend(app.update(Event::Link(LinkState::Offline { attempt, reason })));
             }
             Loaded::Refused(why) => anyhow::bail!(why),
             Loaded::Replayed(result) => {
@@ -490,170 +487,72 @@ impl Work {
                         if replay.left > 0 {
                             self.retry_at = Some(tokio::time::Instant::now() + OUTBOX_RETRY);
                         }
-                        for r in replay.results {
-                            show_replayed(app, r);
+                        for event in replay.results.into_iter().filter_map(told) {
+                            effects.extend(app.update(event));
                         }
                     }
-                    Err(e) => app.toast(
+                    Err(e) => effects.extend(app.update(Event::Toast(
                         format!("离线待发无法读取 · cannot read the outbox: {e}"),
                         true,
-                    ),
+                    ))),
                 }
             }
         }
-        Ok(Vec::new())
+        Ok(effects)
     }
 
     /// Runs one effect; true when the workstation should quit.
-    fn execute(&mut self, app: &mut App, effect: Effect) -> bool {
+    fn execute(&mut self, app: &App, effect: Effect) -> bool {
         match effect {
             Effect::Quit => return true,
-            Effect::LoadMessages(id) => self.load_messages(id),
-            Effect::MarkRead { ticket, message } => {
-                mark_read_in_background(self.client.clone(), ticket, message)
-            }
-            Effect::Call(call) => self.call(app, call),
-            Effect::Preview {
-                ticket,
-                attachment,
-                filename,
-            } => {
-                let (client, tx) = (self.client.clone(), self.loaded_tx.clone());
-                tokio::spawn(async move {
-                    let decoded = match client.download(attachment).await {
-                        Ok(bytes) => {
-                            tokio::task::spawn_blocking(move || preview::Preview::decode(&bytes))
-                                .await
-                                .unwrap_or_else(|e| Err(e.to_string()))
-                        }
-                        Err(e) => Err(e.to_string()),
-                    };
-                    let said = match decoded {
-                        Ok(image) => {
-                            Loaded::Preview(format!("#{ticket} {filename}"), Box::new(image))
-                        }
-                        Err(e) => Loaded::Toast(format!("#{ticket} {filename}: {e}"), true),
-                    };
-                    let _ = tx.send(said).await;
-                });
-            }
-            Effect::Save {
-                ticket,
-                attachment,
-                filename,
-            } => {
-                let (client, tx) = (self.client.clone(), self.loaded_tx.clone());
-                tokio::spawn(async move {
-                    let said = match save_attachment(&client, ticket, attachment, &filename).await {
-                        Ok(path) => {
-                            Loaded::Toast(format!("已保存 saved: {}", path.display()), false)
-                        }
-                        Err(e) => Loaded::Toast(format!("#{ticket} {filename}: {e}"), true),
-                    };
-                    let _ = tx.send(said).await;
-                });
+            Effect::Call(call) => self.call(app, &call),
+            Effect::Run(task) => {
+                let io = Io::new(
+                    self.client.clone(),
+                    self.cache.clone(),
+                    task.owner,
+                    self.events_tx.clone(),
+                );
+                tokio::spawn(task.job.run(io));
             }
             Effect::Resync => {
-                if self.connector.is_some() {
+                let said = if self.connector.is_some() {
                     // Still reaching the server: try now instead of after the pause.
                     self.start_connecting();
-                    app.toast("正在连接 · connecting", false);
+                    "正在连接 · connecting"
                 } else {
                     self.follow(app.last_seq);
-                    app.toast("正在同步 · syncing", false);
-                }
+                    "正在同步 · syncing"
+                };
+                let _ = self
+                    .events_tx
+                    .try_send(Event::Toast(said.to_string(), false));
             }
         }
         false
     }
 
-    /// The cached conversation at once (when the cache holds all of it), then the server's.
-    fn load_messages(&self, id: TicketId) {
-        let (client, cache, tx) = (
-            self.client.clone(),
-            self.cache.clone(),
-            self.loaded_tx.clone(),
-        );
-        tokio::spawn(async move {
-            let mut shown = false;
-            if let Some(cache) = &cache
-                && let Ok(Ok(Some(list))) = cache.ask(move |c| c.messages(id)).await
-            {
-                shown = true;
-                let _ = tx.send(Loaded::Messages(id, Ok(list))).await;
-            }
-            let loaded = match client.messages(id).await {
-                Ok(list) => {
-                    // Opened and read: the server's marker moves, so the badge stays gone on
-                    // the handler's next start and on their other terminals.
-                    if let Some(last) = list.last() {
-                        mark_read_in_background(client.clone(), id, last.id);
-                    }
-                    if let Some(cache) = &cache {
-                        let stored = list.clone();
-                        cache.submit(move |c| {
-                            if let Err(e) = c.put_messages(id, &stored) {
-                                tracing::warn!(error = %e, "cache: could not store a conversation");
-                            }
-                        });
-                    }
-                    Loaded::Messages(id, Ok(list))
-                }
-                Err(ClientError::Unreachable { .. }) if shown => Loaded::Toast(
-                    format!("#{id} 离线：显示缓存的对话 · offline: the cached conversation"),
-                    false,
-                ),
-                Err(ClientError::Unreachable { .. }) => Loaded::Messages(
-                    id,
-                    Err("离线，对话未缓存 · offline; this conversation is not cached".into()),
-                ),
-                Err(e) => Loaded::Messages(id, Err(e.to_string())),
-            };
-            let _ = tx.send(loaded).await;
-            // The timeline is read live only; offline the pane says it is not loaded.
-            if let Ok(entries) = client.timeline(id).await {
-                let _ = tx.send(Loaded::Timeline(id, entries)).await;
-            }
-            if let Ok(ids) = client.similar(id).await {
-                let _ = tx.send(Loaded::Similar(id, ids)).await;
-            }
-        });
-    }
-
     /// Sends a call; one the server cannot take now goes to the outbox. While writes wait
     /// there, a new one queues behind them so the server sees them in the handler's order.
-    fn call(&mut self, app: &App, call: Call) {
+    fn call(&mut self, app: &App, call: &Call) {
+        let write = write_of(call);
         let (client, cache, tx) = (
             self.client.clone(),
             self.cache.clone(),
             self.loaded_tx.clone(),
         );
         if (self.queued > 0 || self.replaying)
-            && is_write(&call)
             && let Some(cache) = cache.clone()
         {
-            let (label, offline) = (label(&call), app.link != LinkState::Live);
+            let offline = app.link != LinkState::Live;
             tokio::spawn(async move {
-                let loaded = queue(&cache, call, label, offline).await;
+                let loaded = queue(&cache, write, offline).await;
                 let _ = tx.send(loaded).await;
             });
             return;
         }
         tokio::spawn(async move {
-            let (label, done) = (label(&call), success(&call));
-            let loaded = match perform(&client, call).await {
-                Ok(Performed::Ticket(t)) => Loaded::Done(done, Ok(t)),
-                Ok(Performed::Replied(t, _)) => Loaded::Done(done, Ok(Some(t))),
-                Ok(Performed::Revealed(id, customer)) => Loaded::Revealed(id, customer),
-                Err(NotDone {
-                    error: error @ ClientError::Unreachable { .. },
-                    rest: Some(rest),
-                }) => match &cache {
-                    Some(cache) => queue(cache, rest, label, true).await,
-                    None => Loaded::Done(label, Err(explain(&error))),
-                },
-                Err(NotDone { error, .. }) => Loaded::Done(label, Err(explain(&error))),
-            };
+            let loaded = perform(&client, cache.as_ref(), write).await;
             let _ = tx.send(loaded).await;
         });
     }
@@ -670,13 +569,4 @@ impl Work {
             let _ = tokio::time::timeout(Duration::from_secs(2), cache.flush()).await;
         }
     }
-}
-
-/// Moves the server's read marker without waiting: a missed mark only leaves a badge on.
-fn mark_read_in_background(client: ApiClient, ticket: TicketId, message: i64) {
-    tokio::spawn(async move {
-        if let Err(e) = client.mark_read(ticket, message).await {
-            tracing::debug!(error = %e, "could not move the read marker");
-        }
-    });
 }

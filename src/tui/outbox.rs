@@ -1,7 +1,9 @@
 //! The outbox replay: queued writes sent in order when the link is live again, each against
-//! the version our own earlier writes produced.
+//! the version our own earlier writes produced. An entry this build cannot read is set aside
+//! and shown to the handler with its text, never retried blindly nor dropped in silence.
 
 use super::*;
+use crate::client::outbox::{self, Write};
 
 /// Gives up on a write the server keeps failing (not counting an absent server).
 pub(super) const MAX_ATTEMPTS: u32 = 5;
@@ -28,51 +30,60 @@ pub enum Replayed {
     Kept { label: String, error: ClientError },
     /// Failed too often: removed.
     GaveUp { label: String, error: ClientError },
+    /// Could not be read (written by another opsdesk, or damaged): set aside, with its text.
+    SetAside {
+        id: i64,
+        text: String,
+        reason: String,
+    },
 }
 
 /// Sends the outbox in order. A write made against a version that one of our own earlier
 /// writes moved is sent against the version that write produced — the server still refuses
 /// it if anyone else changed the ticket in between.
 pub async fn replay_outbox(client: &ApiClient, cache: &CacheThread) -> Result<Replay, CacheError> {
-    let queued = cache.ask(|c| c.outbox::<Call>()).await??;
+    let queued = cache.ask(|c| c.outbox()).await??;
     // Per ticket: the version a queued write was made against → the version ours produced.
     let mut moved: HashMap<TicketId, (i64, i64)> = HashMap::new();
     let mut results = Vec::new();
     for q in queued {
-        let seen = seen_version(&q.call);
-        let call = match seen.and_then(|(id, v)| moved.get(&id).filter(|m| m.0 == v)) {
-            Some(&(_, now)) => with_version(q.call.clone(), now),
-            None => q.call.clone(),
+        let id = q.id;
+        let original = match q.write {
+            Ok(write) => write,
+            Err(unreadable) => {
+                let reason = unreadable.reason.clone();
+                cache.ask(move |c| c.set_aside(id, &reason)).await??;
+                results.push(Replayed::SetAside {
+                    id,
+                    text: unreadable.text,
+                    reason: unreadable.reason,
+                });
+                continue;
+            }
         };
-        let (label, done) = (label(&call), success(&call));
-        let (id, original) = (q.id, q.call);
-        let outcome = perform(client, call.clone()).await;
-        let (result, stop) = match outcome {
-            Ok(performed) => {
-                let ticket = match performed {
-                    Performed::Ticket(t) => t,
-                    Performed::Replied(t, first_response) => {
-                        // Exactly one change since the version before it, and it was ours:
-                        // a write queued against that version may follow.
-                        if first_response {
-                            moved.insert(t.id, (t.version - 1, t.version));
-                        }
-                        Some(t)
-                    }
-                    Performed::Revealed(..) => None,
-                };
-                if let (Some((tid, v)), Some(t)) = (seen, &ticket) {
-                    moved.insert(tid, (v, t.version));
+        let follows = original
+            .seen_version
+            .and_then(|v| moved.get(&original.ticket).filter(|m| m.0 == v))
+            .map(|m| m.1);
+        let write = match follows {
+            Some(now) => original.clone().at_version(now),
+            None => original.clone(),
+        };
+        let (label, done, ticket_id) = (write.label.clone(), write.done.clone(), write.ticket);
+        let (result, stop) = match outbox::send(client, write).await {
+            Ok(sent) => {
+                // Keyed by the version the handler saw, so every later write made against it
+                // follows the version our writes produced.
+                if let Some((from, to)) = sent.moved {
+                    moved.insert(ticket_id, (original.seen_version.unwrap_or(from), to));
                 }
                 cache.ask(move |c| c.done(id)).await??;
+                let ticket = sent.ticket;
                 (Replayed::Sent { done, ticket }, false)
             }
-            Err(NotDone { error, rest }) => match verdict(&error) {
+            Err(outbox::NotSent { error, rest }) => match verdict(&error) {
                 Verdict::Absent => {
-                    let keep = rest.unwrap_or(call);
-                    if keep != original {
-                        cache.ask(move |c| c.replace(id, &keep)).await??;
-                    }
+                    keep(cache, id, &original, rest, None).await?;
                     (Replayed::Kept { label, error }, true)
                 }
                 Verdict::Refused => {
@@ -84,15 +95,7 @@ pub async fn replay_outbox(client: &ApiClient, cache: &CacheThread) -> Result<Re
                     (Replayed::GaveUp { label, error }, false)
                 }
                 Verdict::Later => {
-                    let (keep, said) = (rest.unwrap_or(call), error.to_string());
-                    cache
-                        .ask(move |c| {
-                            if keep != original {
-                                c.replace(id, &keep)?;
-                            }
-                            c.failed(id, &said)
-                        })
-                        .await??;
+                    keep(cache, id, &original, rest, Some(error.to_string())).await?;
                     (Replayed::Kept { label, error }, true)
                 }
             },
@@ -104,6 +107,28 @@ pub async fn replay_outbox(client: &ApiClient, cache: &CacheThread) -> Result<Re
     }
     let left = cache.ask(|c| c.outbox_len()).await??;
     Ok(Replay { results, left })
+}
+
+/// Keeps what is left of a write in its place (and counts a failure worth retrying).
+async fn keep(
+    cache: &CacheThread,
+    id: i64,
+    original: &Write,
+    rest: Write,
+    failed: Option<String>,
+) -> Result<(), CacheError> {
+    let changed = rest != *original;
+    cache
+        .ask(move |c| {
+            if changed {
+                c.replace(id, &rest)?;
+            }
+            match failed {
+                Some(said) => c.failed(id, &said),
+                None => Ok(()),
+            }
+        })
+        .await?
 }
 
 pub(super) enum Verdict {
@@ -128,63 +153,98 @@ pub(super) fn verdict(error: &ClientError) -> Verdict {
     }
 }
 
-/// The ticket and version a write was made against, if it carries one.
-pub(super) fn seen_version(call: &Call) -> Option<(TicketId, i64)> {
-    match call {
-        Call::Take { id, version, .. } => Some((*id, *version)),
-        Call::Transition { id, body } => body.version.map(|v| (*id, v)),
-        Call::Patch { id, body } => body
-            .get("version")
-            .and_then(serde_json::Value::as_i64)
-            .map(|v| (*id, v)),
-        Call::Link { id, version, .. } | Call::ApproveScript { id, version } => {
-            Some((*id, *version))
-        }
-        Call::Message { .. } | Call::Reveal(_) => None,
-    }
-}
-
-pub(super) fn with_version(call: Call, version: i64) -> Call {
-    match call {
-        Call::Take { id, me, start, .. } => Call::Take {
-            id,
-            version,
-            me,
-            start,
-        },
-        Call::Transition { id, mut body } => {
-            body.version = Some(version);
-            Call::Transition { id, body }
-        }
-        Call::Patch { id, mut body } => {
-            if let Some(v) = body.get_mut("version") {
-                *v = serde_json::Value::from(version);
-            }
-            Call::Patch { id, body }
-        }
-        Call::Link {
-            id, kind, target, ..
-        } => Call::Link {
-            id,
-            kind,
-            target,
-            version,
-        },
-        Call::ApproveScript { id, .. } => Call::ApproveScript { id, version },
-        other => other,
-    }
-}
-
-pub(super) fn show_replayed(app: &mut App, replayed: Replayed) {
+/// What the handler is told of one replayed write.
+pub(super) fn told(replayed: Replayed) -> Option<Event> {
     match replayed {
-        Replayed::Sent { done, ticket } => app.on_done(&done, Ok(ticket)),
-        Replayed::Refused { label, error } => {
-            app.toast(format!("{label} 未发送：{}", explain(&error)), true)
-        }
-        Replayed::Kept { .. } => {}
-        Replayed::GaveUp { label, error } => app.toast(
+        Replayed::Sent { done, ticket } => Some(Event::Done(done, Ok(ticket))),
+        Replayed::Refused { label, error } => Some(Event::Toast(
+            format!("{label} 未发送：{}", explain(&error)),
+            true,
+        )),
+        Replayed::Kept { .. } => None,
+        Replayed::GaveUp { label, error } => Some(Event::Toast(
             format!("{label} 多次失败，已放弃 · gave up: {}", explain(&error)),
             true,
-        ),
+        )),
+        Replayed::SetAside { text, reason, .. } => Some(Event::Overlay(Box::new(Overlay::Text {
+            title: "离线待发无法读取，已搁置 · a queued write could not be read".into(),
+            text: format!(
+                "这条离线写入无法被本版本读取，已搁置，不会自动发送。请复制下面的内容后重新输入。\n\
+                     This queued write cannot be read by this opsdesk; it is set aside and will \
+                     not be sent. Copy its text below and write it again.\n\n\
+                     原因 reason: {reason}\n\n{text}\n\n\
+                     `:outbox` 列出所有待发与搁置的写入 · lists every waiting and set-aside write."
+            ),
+            scroll: 0,
+        }))),
+    }
+}
+
+/// Lists the outbox for the handler: what waits to be sent, and what was set aside with its
+/// full text (to copy out and write again).
+#[derive(Debug)]
+pub struct ShowOutbox;
+
+impl Job for ShowOutbox {
+    fn run(self: Box<Self>, io: Io) -> futures::future::BoxFuture<'static, ()> {
+        use futures::FutureExt;
+        async move {
+            let Some(cache) = io.cache.clone() else {
+                io.toast(
+                    "没有本地缓存，也就没有离线待发 · no local cache, so no outbox",
+                    false,
+                )
+                .await;
+                return;
+            };
+            let listed = cache
+                .ask(|c| -> Result<_, CacheError> { Ok((c.outbox()?, c.set_aside_entries()?)) })
+                .await
+                .and_then(|r| r);
+            let (waiting, aside) = match listed {
+                Ok(lists) => lists,
+                Err(e) => {
+                    io.toast(
+                        format!("离线待发无法读取 · cannot read the outbox: {e}"),
+                        true,
+                    )
+                    .await;
+                    return;
+                }
+            };
+            let mut text = format!("待发 waiting: {}\n", waiting.len());
+            for q in &waiting {
+                match &q.write {
+                    Ok(w) => {
+                        text.push_str(&format!("\n[{}] {}", q.id, w.label));
+                        if let Some(e) = &q.last_error {
+                            text.push_str(&format!("  ({} 次失败 failures: {e})", q.attempts));
+                        }
+                        for r in &w.requests {
+                            if let Some(body) = r.body.get("body").and_then(|b| b.as_str()) {
+                                text.push_str(&format!("\n    {body}"));
+                            }
+                        }
+                    }
+                    Err(u) => {
+                        text.push_str(&format!("\n[{}] 无法读取 unreadable: {}", q.id, u.text))
+                    }
+                }
+            }
+            text.push_str(&format!("\n\n搁置 set aside: {}\n", aside.len()));
+            for a in &aside {
+                text.push_str(&format!(
+                    "\n[{}] {} · {}\n{}\n",
+                    a.id, a.created_at, a.reason, a.text
+                ));
+            }
+            io.show(Overlay::Text {
+                title: "离线待发 outbox".into(),
+                text,
+                scroll: 0,
+            })
+            .await;
+        }
+        .boxed()
     }
 }

@@ -1,5 +1,5 @@
-//! One ticket: its facts, SLA clocks, customer block (masked), description, hand-off and
-//! resolution, attachments, and the conversation with internal notes marked.
+//! Drawing the open ticket: facts and clocks first, then the customer, the texts, the
+//! attachments, the conversation and the timeline, wrapped for Chinese and scrolled.
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -8,59 +8,26 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
-use super::super::action::Action;
-use super::Ctx;
-use crate::api::TimelineEntry;
+use super::{Ctx, Detail};
 use crate::display::countdown;
-use crate::domain::message::Message;
-use crate::domain::ticket::{Customer, MaskedCustomer, TicketId};
+use crate::domain::ticket::MaskedCustomer;
 use crate::domain::view::{ClockView, TicketView};
 
-/// The open ticket and what was loaded for it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Detail {
-    pub id: TicketId,
-    /// None until the conversation has been fetched.
-    pub messages: Option<Vec<Message>>,
-    pub scroll: u16,
-    /// Lines that fit at the last render, for paging.
-    pub page: u16,
-    /// The full customer block, after an explicit (audited) reveal.
-    pub revealed: Option<Customer>,
-    /// Who did what on the ticket, when loaded.
-    pub timeline: Option<Vec<TimelineEntry>>,
-    /// The server's similar tickets (matched on full customer values), when loaded; until
-    /// then the workstation's own guess from masked values stands in.
-    pub similar: Option<Vec<TicketId>>,
+/// The pane before any ticket was opened.
+pub(super) fn render_empty(area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
+    let theme = ctx.theme;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused));
+    Paragraph::new(Span::styled(
+        "在队列中选择一个工单并按 Enter 打开 · open a ticket from the queue",
+        theme.muted(),
+    ))
+    .block(block)
+    .render(area, buf);
 }
 
 impl Detail {
-    pub fn new(id: TicketId) -> Detail {
-        Detail {
-            id,
-            messages: None,
-            scroll: 0,
-            page: 10,
-            revealed: None,
-            timeline: None,
-            similar: None,
-        }
-    }
-
-    /// Scrolling; returns false for actions that are not the pane's.
-    pub fn handle(&mut self, action: Action) -> bool {
-        match action {
-            Action::Down => self.scroll = self.scroll.saturating_add(1),
-            Action::Up => self.scroll = self.scroll.saturating_sub(1),
-            Action::PageDown => self.scroll = self.scroll.saturating_add(self.page.max(1)),
-            Action::PageUp => self.scroll = self.scroll.saturating_sub(self.page.max(1)),
-            Action::Top => self.scroll = 0,
-            Action::Bottom => self.scroll = u16::MAX / 2,
-            _ => return false,
-        }
-        true
-    }
-
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
         let theme = ctx.theme;
         let Some(t) = ctx.tickets.get(&self.id) else {

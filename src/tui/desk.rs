@@ -1,0 +1,127 @@
+//! What the panes share: the tickets as this workstation knows them, who is signed in, the
+//! clock, the unread badges, and a way to ask the app for what only it may do (focus,
+//! overlays, toasts). Panes read it freely and change it only through its methods.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::overlay::Overlay;
+use super::panes::PaneId;
+use crate::api::TicketView;
+use crate::config::SystemDef;
+use crate::domain::ticket::TicketId;
+
+/// What a pane asks of the app while it updates; the app carries it out right after.
+#[derive(Debug)]
+pub enum Request {
+    Focus(PaneId),
+    /// Show an overlay that answers to the pane that asked.
+    Overlay(Overlay),
+    Toast {
+        text: String,
+        error: bool,
+    },
+    /// Open a ticket in the ticket pane.
+    OpenTicket(TicketId),
+    /// The shared tickets changed: every pane hears of it.
+    TicketsChanged,
+}
+
+pub struct Desk {
+    pub tickets: HashMap<TicketId, TicketView>,
+    pub systems: Vec<SystemDef>,
+    pub tz: chrono_tz::Tz,
+    pub now: DateTime<Utc>,
+    pub me: Option<String>,
+    /// Who tickets can be assigned to (from `/api/v1/users`); assignees seen on tickets are
+    /// offered too.
+    pub handlers: Vec<String>,
+    /// Tickets with a submitter's follow-up the handler has not opened since.
+    pub unread: HashSet<TicketId>,
+    /// The focused pane (a pane reading a conversation marks it read only while focused).
+    pub focus: PaneId,
+    /// Whether pictures may be drawn in colour (not under NO_COLOR or the mono theme).
+    pub colour: bool,
+    requests: Vec<Request>,
+}
+
+impl Desk {
+    pub fn new(systems: Vec<SystemDef>, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Desk {
+        Desk {
+            tickets: HashMap::new(),
+            systems,
+            tz,
+            now,
+            me: None,
+            handlers: Vec::new(),
+            unread: HashSet::new(),
+            focus: PaneId::QUEUE,
+            colour: true,
+            requests: Vec::new(),
+        }
+    }
+
+    pub fn request(&mut self, request: Request) {
+        self.requests.push(request);
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+        self.request(Request::Toast {
+            text: text.into(),
+            error,
+        });
+    }
+
+    pub fn overlay(&mut self, overlay: Overlay) {
+        self.request(Request::Overlay(overlay));
+    }
+
+    pub(super) fn take_requests(&mut self) -> Vec<Request> {
+        std::mem::take(&mut self.requests)
+    }
+
+    /// Keeps `t` unless a newer version is already known; true when it was taken.
+    pub fn upsert(&mut self, t: TicketView) -> bool {
+        let newer = self
+            .tickets
+            .get(&t.id)
+            .is_none_or(|old| old.version <= t.version);
+        if newer {
+            self.tickets.insert(t.id, t);
+        }
+        newer
+    }
+
+    /// A system's name for display; the key when it is not configured here.
+    pub fn system_name(&self, key: &str) -> String {
+        self.systems
+            .iter()
+            .find(|s| s.key == key)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// Handlers from the server, then anyone seen assigned, then me; each once.
+    pub fn assignable(&self) -> Vec<String> {
+        let mut seen: Vec<String> = self
+            .tickets
+            .values()
+            .filter_map(|t| t.assignee.clone())
+            .collect();
+        seen.sort();
+        let mut unique: Vec<String> = Vec::new();
+        for h in self
+            .handlers
+            .iter()
+            .cloned()
+            .chain(seen)
+            .chain(self.me.clone())
+        {
+            if !unique.contains(&h) {
+                unique.push(h);
+            }
+        }
+        unique
+    }
+}

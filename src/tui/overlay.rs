@@ -1,0 +1,575 @@
+//! The overlays every pane shares: help, the command palette, a screenshot preview, and the
+//! editor, prompt and picker a pane opens to ask the handler something. They take the keys
+//! first; an answer goes back to the pane that asked (its `owner`), with the pane's own
+//! [`Purpose`] so the pane knows what it was for.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, Borders, Clear, List, ListItem, ListState, Paragraph, StatefulWidget, Widget, Wrap,
+};
+
+use super::action::{Action, Context};
+use super::keymap::Keymap;
+use super::panes::{Command, Edit, PaneId, Purpose};
+use super::preview::Preview;
+use super::theme::Theme;
+
+#[derive(Debug)]
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    /// The command palette: the focused pane's commands and the global ones, by name.
+    Palette {
+        input: String,
+        selected: usize,
+    },
+    /// Text to read and copy (an outbox entry that could not be sent, the outbox list).
+    Text {
+        title: String,
+        text: String,
+        scroll: u16,
+    },
+    /// A screenshot drawn in the terminal.
+    Preview {
+        title: String,
+        image: Box<Preview>,
+    },
+    /// Multi-line text for a reply, a note, a resolution or a hand-off.
+    Editor {
+        owner: PaneId,
+        purpose: Purpose,
+        title: String,
+        text: String,
+        /// What `canned_reply` inserts, filled in for this ticket.
+        canned: Option<String>,
+    },
+    /// One line of text (a ticket number, a subcategory), typed on the status line.
+    Prompt {
+        owner: PaneId,
+        purpose: Purpose,
+        title: String,
+        input: String,
+    },
+    /// One choice among a few (`options` are (label, value) pairs).
+    Picker {
+        owner: PaneId,
+        purpose: Purpose,
+        title: String,
+        options: Vec<(String, String)>,
+        selected: usize,
+    },
+}
+
+/// What an overlay's key led to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Nothing more (the overlay moved, or closed).
+    None,
+    /// The palette chose an action: run it as if its key was pressed.
+    Run(Action),
+    Picked {
+        owner: PaneId,
+        purpose: Purpose,
+        index: usize,
+        value: String,
+    },
+    Prompted {
+        owner: PaneId,
+        purpose: Purpose,
+        input: String,
+    },
+    Written {
+        owner: PaneId,
+        purpose: Purpose,
+        text: String,
+    },
+    /// An editor was sent with nothing in it; it stays open.
+    Blank,
+}
+
+impl Overlay {
+    pub fn picker(
+        owner: PaneId,
+        purpose: impl std::any::Any + Send,
+        title: impl Into<String>,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Overlay {
+        Overlay::Picker {
+            owner,
+            purpose: Purpose::new(purpose),
+            title: title.into(),
+            options: options.into_iter().collect(),
+            selected: 0,
+        }
+    }
+
+    pub fn prompt(
+        owner: PaneId,
+        purpose: impl std::any::Any + Send,
+        title: impl Into<String>,
+        input: impl Into<String>,
+    ) -> Overlay {
+        Overlay::Prompt {
+            owner,
+            purpose: Purpose::new(purpose),
+            title: title.into(),
+            input: input.into(),
+        }
+    }
+
+    pub fn editor(
+        owner: PaneId,
+        purpose: impl std::any::Any + Send,
+        title: impl Into<String>,
+        text: impl Into<String>,
+        canned: Option<String>,
+    ) -> Overlay {
+        Overlay::Editor {
+            owner,
+            purpose: Purpose::new(purpose),
+            title: title.into(),
+            text: text.into(),
+            canned,
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        matches!(self, Overlay::Editor { text, .. } if text.trim().is_empty())
+    }
+
+    /// The keymap section that applies while this overlay is up.
+    pub fn context(&self) -> Context {
+        match self {
+            Overlay::Help { .. } | Overlay::Preview { .. } | Overlay::Text { .. } => Context::Help,
+            Overlay::Palette { .. } | Overlay::Prompt { .. } => Context::Palette,
+            Overlay::Editor { .. } => Context::Editor,
+            Overlay::Picker { .. } => Context::Picker,
+        }
+    }
+
+    /// The text typed into the overlay, if it takes text (and whether Enter is a new line).
+    pub fn text_mut(&mut self) -> Option<(&mut String, bool)> {
+        match self {
+            Overlay::Palette { input, .. } | Overlay::Prompt { input, .. } => Some((input, false)),
+            Overlay::Editor { text, .. } => Some((text, true)),
+            _ => None,
+        }
+    }
+
+    /// Applies typed text; a palette starts its choice over.
+    pub fn edit(&mut self, edit: Edit) {
+        if let Some((text, _)) = self.text_mut() {
+            match edit {
+                Edit::Insert(c) => text.push(c),
+                Edit::Backspace => {
+                    text.pop();
+                }
+            }
+        }
+        if let Overlay::Palette { selected, .. } = self {
+            *selected = 0;
+        }
+    }
+
+    /// Handles an action; returns the overlay if it stays up, and what the action led to.
+    /// `palette` is what the palette offers for its current input.
+    pub fn act(self, action: Action, palette: &[Action]) -> (Option<Overlay>, Outcome) {
+        use Action::*;
+        let close = |outcome| (None, outcome);
+        match (self, action) {
+            (Overlay::Help { .. }, Back | Help | Quit) => close(Outcome::None),
+            (Overlay::Help { scroll }, Down) => (
+                Some(Overlay::Help {
+                    scroll: scroll.saturating_add(1),
+                }),
+                Outcome::None,
+            ),
+            (Overlay::Help { scroll }, Up) => (
+                Some(Overlay::Help {
+                    scroll: scroll.saturating_sub(1),
+                }),
+                Outcome::None,
+            ),
+            (Overlay::Preview { .. } | Overlay::Text { .. }, Back | Cancel | Open | Quit) => {
+                close(Outcome::None)
+            }
+            (
+                Overlay::Text {
+                    title,
+                    text,
+                    scroll,
+                },
+                Down | Up | PageDown | PageUp | Top,
+            ) => {
+                let scroll = match action {
+                    Down => scroll.saturating_add(1),
+                    Up => scroll.saturating_sub(1),
+                    PageDown => scroll.saturating_add(10),
+                    PageUp => scroll.saturating_sub(10),
+                    _ => 0,
+                };
+                (
+                    Some(Overlay::Text {
+                        title,
+                        text,
+                        scroll,
+                    }),
+                    Outcome::None,
+                )
+            }
+            (Overlay::Palette { .. } | Overlay::Prompt { .. }, Back | Cancel) => {
+                close(Outcome::None)
+            }
+            (Overlay::Palette { input, selected }, Down) => (
+                Some(Overlay::Palette {
+                    selected: (selected + 1).min(palette.len().saturating_sub(1)),
+                    input,
+                }),
+                Outcome::None,
+            ),
+            (Overlay::Palette { input, selected }, Up) => (
+                Some(Overlay::Palette {
+                    selected: selected.saturating_sub(1),
+                    input,
+                }),
+                Outcome::None,
+            ),
+            (Overlay::Palette { selected, .. }, Open | Submit) => close(
+                palette
+                    .get(selected)
+                    .map_or(Outcome::None, |a| Outcome::Run(*a)),
+            ),
+            (
+                Overlay::Prompt {
+                    owner,
+                    purpose,
+                    input,
+                    ..
+                },
+                Open | Submit,
+            ) => close(Outcome::Prompted {
+                owner,
+                purpose,
+                input,
+            }),
+            (Overlay::Editor { .. }, Cancel | Back) => close(Outcome::None),
+            (editor @ Overlay::Editor { .. }, Submit) if editor.is_blank() => {
+                (Some(editor), Outcome::Blank)
+            }
+            (
+                Overlay::Editor {
+                    owner,
+                    purpose,
+                    text,
+                    ..
+                },
+                Submit,
+            ) => close(Outcome::Written {
+                owner,
+                purpose,
+                text,
+            }),
+            (
+                Overlay::Editor {
+                    owner,
+                    purpose,
+                    title,
+                    mut text,
+                    canned,
+                },
+                CannedReply,
+            ) => {
+                if let Some(c) = &canned {
+                    text.push_str(c);
+                }
+                let editor = Overlay::Editor {
+                    owner,
+                    purpose,
+                    title,
+                    text,
+                    canned,
+                };
+                (Some(editor), Outcome::None)
+            }
+            (Overlay::Picker { .. }, Back | Cancel) => close(Outcome::None),
+            (
+                Overlay::Picker {
+                    owner,
+                    purpose,
+                    title,
+                    options,
+                    selected,
+                },
+                Down | Up,
+            ) => {
+                let selected = if action == Down {
+                    (selected + 1).min(options.len().saturating_sub(1))
+                } else {
+                    selected.saturating_sub(1)
+                };
+                let picker = Overlay::Picker {
+                    owner,
+                    purpose,
+                    title,
+                    options,
+                    selected,
+                };
+                (Some(picker), Outcome::None)
+            }
+            (
+                Overlay::Picker {
+                    owner,
+                    purpose,
+                    options,
+                    selected,
+                    ..
+                },
+                Open | Submit,
+            ) => close(match options.into_iter().nth(selected) {
+                Some((_, value)) => Outcome::Picked {
+                    owner,
+                    purpose,
+                    index: selected,
+                    value,
+                },
+                None => Outcome::None,
+            }),
+            (overlay, _) => (Some(overlay), Outcome::None),
+        }
+    }
+}
+
+/// What the overlays need from the app to draw themselves.
+pub struct Look<'a> {
+    pub keymap: &'a Keymap,
+    pub theme: &'a Theme,
+    /// The focused pane's keymap section and commands (for help).
+    pub pane_context: Context,
+    pub pane_commands: &'a [Command],
+    pub global_commands: &'a [Command],
+    /// What the palette offers for its input.
+    pub palette: &'a [Action],
+    pub colour: bool,
+}
+
+/// Draws the overlay over the main area (`status` is the status line, where prompts go).
+pub fn render(overlay: &Overlay, main: Rect, status: Rect, buf: &mut Buffer, look: &Look<'_>) {
+    let theme = look.theme;
+    match overlay {
+        Overlay::Help { scroll } => render_help(main, buf, look, *scroll),
+        Overlay::Palette { input, selected } => render_palette(main, buf, look, input, *selected),
+        Overlay::Editor { title, text, .. } => render_editor(main, buf, look, title, text),
+        Overlay::Picker {
+            title,
+            options,
+            selected,
+            ..
+        } => {
+            let rect = centered(main, 48, options.len() as u16 + 2);
+            Clear.render(rect, buf);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(true))
+                .title(Span::styled(format!(" {title} "), theme.title()));
+            let items: Vec<ListItem<'_>> = options
+                .iter()
+                .map(|(label, _)| ListItem::new(Span::styled(label.clone(), theme.text())))
+                .collect();
+            render_list(items, block, *selected, rect, buf, theme);
+        }
+        Overlay::Preview { title, image } => {
+            let rect = centered(
+                main,
+                main.width.saturating_sub(4),
+                main.height.saturating_sub(2),
+            );
+            Clear.render(rect, buf);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(true))
+                .title(Span::styled(format!(" {title} (esc) "), theme.title()));
+            let inner = block.inner(rect);
+            block.render(rect, buf);
+            image.render(inner, buf, look.colour);
+        }
+        Overlay::Prompt { title, input, .. } => prompt_line(title, input, status, buf, theme),
+        Overlay::Text {
+            title,
+            text,
+            scroll,
+        } => {
+            let rect = centered(main, 76, main.height.saturating_sub(2));
+            Clear.render(rect, buf);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.border(true))
+                .title(Span::styled(format!(" {title} (esc) "), theme.title()));
+            let lines: Vec<Line<'_>> = text
+                .split('\n')
+                .map(|l| Line::from(Span::styled(l.to_string(), theme.text())))
+                .collect();
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .scroll((*scroll, 0))
+                .block(block)
+                .render(rect, buf);
+        }
+    }
+}
+
+/// A line being typed on the status line: what is asked, the text, a cursor.
+pub fn prompt_line(prompt: &str, text: &str, status: Rect, buf: &mut Buffer, theme: &Theme) {
+    let line = Line::from(vec![
+        Span::styled(prompt.to_string(), theme.key_hint()),
+        Span::styled(text.to_string(), theme.text()),
+        Span::styled("▏", theme.muted()),
+    ]);
+    Clear.render(status, buf);
+    line.render(status, buf);
+}
+
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// The keys of the focused pane's commands, then the global ones, read from the keymap.
+fn render_help(area: Rect, buf: &mut Buffer, look: &Look<'_>, scroll: u16) {
+    let theme = look.theme;
+    let rect = centered(area, 72, area.height.saturating_sub(2));
+    Clear.render(rect, buf);
+    let mut lines = Vec::new();
+    for (ctx, commands) in [
+        (look.pane_context, look.pane_commands),
+        (Context::Global, look.global_commands),
+    ] {
+        lines.push(Line::from(Span::styled(
+            format!("[{}]", ctx.name()),
+            theme.header(),
+        )));
+        let mut actions: Vec<Action> = commands.iter().map(|c| c.action).collect();
+        actions.sort();
+        actions.dedup();
+        for action in actions {
+            for keys in look.keymap.keys_for(ctx, action) {
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("  {}", crate::display::fit(&keys, 12)),
+                        theme.key_hint(),
+                    ),
+                    Span::styled(format!("{:<16}", action.name()), theme.text()),
+                    Span::styled(action.about(), theme.muted()),
+                ]));
+            }
+        }
+        lines.push(Line::from(""));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(" 按键 Keys (esc to close) ", theme.title()));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .block(block)
+        .render(rect, buf);
+}
+
+/// The multi-line editor: the text as typed (CJK from the terminal's input method arrives as
+/// characters), a cursor at the end, and how to send or discard.
+fn render_editor(area: Rect, buf: &mut Buffer, look: &Look<'_>, title: &str, text: &str) {
+    let theme = look.theme;
+    let height = (area.height * 2 / 3).max(8);
+    let rect = Rect {
+        x: area.x + 1,
+        y: area.bottom().saturating_sub(height),
+        width: area.width.saturating_sub(2),
+        height: height.min(area.height),
+    };
+    Clear.render(rect, buf);
+    let keys = |a: Action| {
+        look.keymap
+            .keys_for(Context::Editor, a)
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "-".into())
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(format!(" {title} "), theme.title()))
+        .title_bottom(Line::from(Span::styled(
+            format!(
+                " {} 发送 send · {} 放弃 cancel · {} 常用回复 canned ",
+                keys(Action::Submit),
+                keys(Action::Cancel),
+                keys(Action::CannedReply)
+            ),
+            theme.key_hint(),
+        )));
+    let mut lines: Vec<Line<'_>> = text
+        .split('\n')
+        .map(|l| Line::from(Span::styled(l.to_string(), theme.text())))
+        .collect();
+    if let Some(last) = lines.last_mut() {
+        last.push_span(Span::styled("▏", theme.muted()));
+    }
+    // Keep the end of the text, where the cursor is, in view.
+    let inner = rect.height.saturating_sub(2) as usize;
+    let skip = lines.len().saturating_sub(inner) as u16;
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((skip, 0))
+        .block(block)
+        .render(rect, buf);
+}
+
+fn render_palette(area: Rect, buf: &mut Buffer, look: &Look<'_>, input: &str, selected: usize) {
+    let theme = look.theme;
+    let rect = centered(area, 64, 14);
+    Clear.render(rect, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(format!(" : {input}▏"), theme.title()));
+    let items: Vec<ListItem<'_>> = look
+        .palette
+        .iter()
+        .map(|a| {
+            ListItem::new(Line::from(vec![
+                Span::styled(format!("{:<18}", a.name()), theme.text()),
+                Span::styled(a.about(), theme.muted()),
+            ]))
+        })
+        .collect();
+    render_list(items, block, selected, rect, buf, theme);
+}
+
+/// A list in a box with its selected row highlighted (pickers and the palette).
+fn render_list(
+    items: Vec<ListItem<'_>>,
+    block: Block<'_>,
+    selected: usize,
+    rect: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    let mut state = ListState::default().with_selected(Some(selected));
+    StatefulWidget::render(
+        List::new(items)
+            .block(block)
+            .highlight_style(theme.selection()),
+        rect,
+        buf,
+        &mut state,
+    );
+}

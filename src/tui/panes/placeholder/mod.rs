@@ -1,0 +1,114 @@
+//! Panes whose features arrive with later issues say so, and what will fill them: one small
+//! component, five instances.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use super::{Command, Ctx, Handled, Msg, Pane, PaneId};
+use crate::tui::action::Context;
+use crate::tui::desk::Desk;
+
+/// A pane not built yet: its tab, its keymap section, and what will fill it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placeholder {
+    id: PaneId,
+    title: &'static str,
+    context: Context,
+    /// What fills it, in Chinese and in English.
+    planned: (&'static str, &'static str),
+}
+
+impl Placeholder {
+    pub const LOGS: Placeholder = Placeholder {
+        id: PaneId::LOGS,
+        title: "日志 Logs",
+        context: Context::Logs,
+        planned: (
+            "ELK 日志、APP 埋点与数据库查询将在这里进行。",
+            "Log lookups in Elasticsearch, app tracking events and read-only data queries arrive with the log-lookup issue (`opsdesk logs search`).",
+        ),
+    };
+    pub const KB: Placeholder = Placeholder {
+        id: PaneId::KB,
+        title: "知识库 KB",
+        context: Context::Kb,
+        planned: (
+            "知识库：由已解决工单沉淀的问题描述与解决步骤，支持模糊与拼音搜索。",
+            "The knowledge base, written from resolved tickets with fuzzy and pinyin search, arrives with the KB issue (`opsdesk kb search`).",
+        ),
+    };
+    pub const CONSTRUCT: Placeholder = Placeholder {
+        id: PaneId::CONSTRUCT,
+        title: "构造 Construct",
+        context: Context::Construct,
+        planned: (
+            "UAT 数据构造：约 35 个业务接口分阶段构造测试账户，含成功/失败统计。",
+            "UAT account construction (account, depository and trading stages) arrives with the construction issue (`opsdesk construct run`).",
+        ),
+    };
+    pub const STATS: Placeholder = Placeholder {
+        id: PaneId::STATS,
+        title: "统计 Stats",
+        context: Context::Stats,
+        planned: (
+            "服务中心：按数据类、程序类、咨询类的周报，解决率与及时解决率。",
+            "Service-center weekly reports with resolution and timely-resolution rates arrive with the reports issue (`opsdesk report weekly`).",
+        ),
+    };
+    pub const ALERTS: Placeholder = Placeholder {
+        id: PaneId::ALERTS,
+        title: "告警 Alerts",
+        context: Context::Alerts,
+        planned: (
+            "主动监控：开户量、渠道分布、账户与交易系统状态一致性告警。",
+            "Proactive monitors (account-opening volume, channel mix, account-vs-trading consistency) arrive with the monitors issue (`opsdesk monitor list`).",
+        ),
+    };
+
+    /// What fills the pane, in Chinese and in English.
+    pub fn planned(&self) -> (&'static str, &'static str) {
+        self.planned
+    }
+}
+
+impl Pane for Placeholder {
+    fn id(&self) -> PaneId {
+        self.id
+    }
+
+    fn title(&self) -> &'static str {
+        self.title
+    }
+
+    fn context(&self) -> Context {
+        self.context
+    }
+
+    fn commands(&self) -> Vec<Command> {
+        Vec::new()
+    }
+
+    fn update(&mut self, _msg: Msg<'_>, _desk: &mut Desk) -> Handled {
+        None
+    }
+
+    fn render(&mut self, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
+        let theme = ctx.theme;
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(focused))
+            .title(Span::styled(format!(" {} ", self.title), theme.title()));
+        let (zh, en) = self.planned;
+        let text = vec![
+            Line::from(Span::styled(zh, theme.text())),
+            Line::from(""),
+            Line::from(Span::styled(en, theme.muted())),
+        ];
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(block)
+            .render(area, buf);
+    }
+}

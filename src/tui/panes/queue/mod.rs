@@ -1,0 +1,411 @@
+//! The live queue: every open ticket, sorted by SLA due, priority or age, narrowed by typed
+//! text, status, system, category, assignee and "mine", with marks for bulk work. The selected
+//! row is the ticket in hand, so ticket work runs on it from the palette.
+
+mod bulk;
+mod view;
+
+use std::collections::{HashMap, HashSet};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::{Command, Ctx, Edit, Handled, Input, Msg, Pane, PaneId, Purpose};
+use crate::api::TicketView;
+use crate::display::relevant_clock;
+use crate::domain::ticket::{Category, Status, TicketId};
+use crate::tui::action::{Action, Context};
+use crate::tui::desk::{Desk, Request};
+use crate::tui::effect::Effect;
+use crate::tui::overlay::Overlay;
+use crate::tui::work;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    SlaDue,
+    Priority,
+    Age,
+}
+
+impl SortKey {
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::SlaDue => SortKey::Priority,
+            SortKey::Priority => SortKey::Age,
+            SortKey::Age => SortKey::SlaDue,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::SlaDue => "SLA due",
+            SortKey::Priority => "priority",
+            SortKey::Age => "age",
+        }
+    }
+}
+
+/// What the handler narrowed the queue to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    /// Typed text: matches title, id, system, submitter or assignee (case-insensitive).
+    pub text: String,
+    pub status: Option<Status>,
+    pub system: Option<String>,
+    pub category: Option<Category>,
+    /// `Some(None)`: unassigned only.
+    pub assignee: Option<Option<String>>,
+    pub mine: bool,
+}
+
+#[derive(Debug)]
+pub struct Queue {
+    /// The visible ticket ids, in display order.
+    pub rows: Vec<TicketId>,
+    pub selected: usize,
+    pub sort: SortKey,
+    pub filter: QueueFilter,
+    pub marks: HashSet<TicketId>,
+    /// While the filter is being typed: the filter before, restored on cancel.
+    typing: Option<String>,
+    /// Rows that fit on screen at the last render, for paging.
+    pub page: usize,
+    /// The first visible row: only the rows on screen are built each frame, so a queue of
+    /// thousands costs what a page costs.
+    pub offset: usize,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            rows: Vec::new(),
+            selected: 0,
+            sort: SortKey::SlaDue,
+            filter: QueueFilter::default(),
+            marks: HashSet::new(),
+            typing: None,
+            page: 10,
+            offset: 0,
+        }
+    }
+}
+
+/// The queue's own pickers.
+#[derive(Debug)]
+enum QueuePick {
+    Status,
+    System,
+    Category,
+    Assignee,
+}
+
+const COMMANDS: &[Command] = &[
+    Command::new(Action::Up),
+    Command::new(Action::Down),
+    Command::new(Action::PageUp),
+    Command::new(Action::PageDown),
+    Command::new(Action::Top),
+    Command::new(Action::Bottom),
+    Command::hint(Action::Open),
+    Command::hint(Action::Filter),
+    Command::new(Action::NextMatch),
+    Command::new(Action::PrevMatch),
+    Command::new(Action::ClearFilter),
+    Command::hint(Action::SortNext),
+    Command::new(Action::ToggleMine),
+    Command::new(Action::FilterStatus),
+    Command::new(Action::FilterSystem),
+    Command::new(Action::FilterCategory),
+    Command::new(Action::FilterAssignee),
+    Command::new(Action::Mark),
+    Command::new(Action::MarkAll),
+    Command::new(Action::ClearMarks),
+    Command::new(Action::Bulk),
+];
+
+/// Whether `t` belongs in the filtered queue; `needle` is the typed filter, lowercased once
+/// per refresh rather than once per ticket.
+fn matches(t: &TicketView, f: &QueueFilter, needle: &str, me: Option<&str>) -> bool {
+    if !t.status.is_open() {
+        return false;
+    }
+    if f.status.is_some_and(|s| s != t.status) || f.system.as_ref().is_some_and(|s| *s != t.system)
+    {
+        return false;
+    }
+    if f.mine && t.assignee.as_deref() != me {
+        return false;
+    }
+    if needle.is_empty() {
+        return true;
+    }
+    // Usernames and system keys are lowercase by construction; only the title needs folding,
+    // and a title without capitals (most are Chinese) is compared as it is.
+    let title_matches = if t.title.chars().any(char::is_uppercase) {
+        t.title.to_lowercase().contains(needle)
+    } else {
+        t.title.contains(needle)
+    };
+    title_matches
+        || t.id.to_string().contains(needle)
+        || t.system.contains(needle)
+        || t.submitter.contains(needle)
+        || t.assignee.as_deref().is_some_and(|a| a.contains(needle))
+}
+
+impl Queue {
+    pub fn selected_id(&self) -> Option<TicketId> {
+        self.rows.get(self.selected).copied()
+    }
+
+    /// Rebuilds the visible rows, keeping the selection on the same ticket when it is still there.
+    pub fn refresh(&mut self, tickets: &HashMap<TicketId, TicketView>, me: Option<&str>) {
+        let keep = self.selected_id();
+        let needle = self.filter.text.to_lowercase();
+        let mut rows: Vec<&TicketView> = tickets
+            .values()
+            .filter(|t| matches(t, &self.filter, &needle, me))
+            .collect();
+        match self.sort {
+            SortKey::SlaDue => rows.sort_by_key(|t| (relevant_clock(t).due, t.id)),
+            SortKey::Priority => rows.sort_by_key(|t| (t.priority, relevant_clock(t).due, t.id)),
+            SortKey::Age => rows.sort_by_key(|t| (t.created_at, t.id)),
+        }
+        self.rows = rows.iter().map(|t| t.id).collect();
+        self.selected = keep
+            .and_then(|id| self.rows.iter().position(|r| *r == id))
+            .unwrap_or(0);
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.marks
+            .retain(|id| tickets.get(id).is_some_and(|t| t.status.is_open()));
+    }
+
+    fn refresh_from(&mut self, desk: &Desk) {
+        self.refresh(&desk.tickets, desk.me.as_deref());
+    }
+
+    /// Moving, sorting, narrowing and marking; false for actions that are not these.
+    fn navigate(&mut self, action: Action, desk: &Desk) -> bool {
+        let last = self.rows.len().saturating_sub(1);
+        match action {
+            Action::Down | Action::NextMatch => self.selected = (self.selected + 1).min(last),
+            Action::Up | Action::PrevMatch => self.selected = self.selected.saturating_sub(1),
+            Action::PageDown => self.selected = (self.selected + self.page.max(1)).min(last),
+            Action::PageUp => self.selected = self.selected.saturating_sub(self.page.max(1)),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = last,
+            Action::SortNext => {
+                self.sort = self.sort.next();
+                self.refresh_from(desk);
+            }
+            Action::ToggleMine => {
+                self.filter.mine = !self.filter.mine;
+                self.refresh_from(desk);
+            }
+            Action::ClearFilter => {
+                self.filter = QueueFilter::default();
+                self.refresh_from(desk);
+            }
+            Action::Mark => {
+                if let Some(id) = self.selected_id()
+                    && !self.marks.remove(&id)
+                {
+                    self.marks.insert(id);
+                }
+                self.selected = (self.selected + 1).min(last);
+            }
+            Action::MarkAll => self.marks.extend(self.rows.iter().copied()),
+            Action::ClearMarks => self.marks.clear(),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Keys while the filter is typed: enter keeps it, esc restores the one before; nothing
+    /// else acts until then.
+    fn while_typing(&mut self, action: Action, before: String, desk: &Desk) {
+        match action {
+            Action::Back | Action::Cancel => {
+                self.filter.text = before;
+                self.refresh_from(desk);
+            }
+            Action::Open | Action::Submit => {}
+            _ => self.typing = Some(before),
+        }
+    }
+
+    fn filter_picker(&self, action: Action, desk: &Desk) -> Overlay {
+        let any = ("全部 any".to_string(), String::new());
+        let labelled = |zh: &str, v: &str| (format!("{zh} {v}"), v.to_string());
+        let (purpose, title, rest): (QueuePick, &str, Vec<(String, String)>) = match action {
+            Action::FilterStatus => (
+                QueuePick::Status,
+                "按状态筛选 status",
+                Status::ALL
+                    .iter()
+                    .filter(|s| s.is_open())
+                    .map(|s| labelled(s.label_zh(), s.as_str()))
+                    .collect(),
+            ),
+            Action::FilterSystem => (
+                QueuePick::System,
+                "按系统筛选 system",
+                desk.systems
+                    .iter()
+                    .map(|s| (format!("{} {}", s.name, s.key), s.key.clone()))
+                    .collect(),
+            ),
+            Action::FilterCategory => (
+                QueuePick::Category,
+                "按分类筛选 category",
+                Category::ALL
+                    .iter()
+                    .map(|c| labelled(c.label_zh(), c.as_str()))
+                    .collect(),
+            ),
+            _ => {
+                let mut options = vec![("未指派 unassigned".to_string(), "-".to_string())];
+                options.extend(desk.assignable().into_iter().map(|h| (h.clone(), h)));
+                (QueuePick::Assignee, "按处理人筛选 assignee", options)
+            }
+        };
+        Overlay::picker(
+            PaneId::QUEUE,
+            purpose,
+            title,
+            std::iter::once(any).chain(rest),
+        )
+    }
+
+    fn on_action(&mut self, action: Action, desk: &mut Desk) -> Handled {
+        if let Some(before) = self.typing.take() {
+            self.while_typing(action, before, desk);
+            return Some(Vec::new());
+        }
+        match action {
+            Action::Filter => self.typing = Some(self.filter.text.clone()),
+            Action::Open => {
+                if let Some(id) = self.selected_id() {
+                    desk.request(Request::OpenTicket(id));
+                }
+            }
+            Action::FilterStatus
+            | Action::FilterSystem
+            | Action::FilterCategory
+            | Action::FilterAssignee => {
+                let picker = self.filter_picker(action, desk);
+                desk.overlay(picker);
+            }
+            Action::Bulk => self.bulk_menu(desk),
+            other if self.navigate(other, desk) => {}
+            other => return work::act(PaneId::QUEUE, other, self.selected_id(), None, desk),
+        }
+        Some(Vec::new())
+    }
+
+    fn on_picked(
+        &mut self,
+        purpose: Purpose,
+        index: usize,
+        value: String,
+        desk: &mut Desk,
+    ) -> Vec<Effect> {
+        let purpose = match purpose.take::<QueuePick>() {
+            Ok(pick) => {
+                match pick {
+                    QueuePick::Status => self.filter.status = value.parse().ok(),
+                    QueuePick::System => self.filter.system = (!value.is_empty()).then_some(value),
+                    QueuePick::Category => self.filter.category = value.parse().ok(),
+                    QueuePick::Assignee => {
+                        self.filter.assignee = match value.as_str() {
+                            "" => None,
+                            "-" => Some(None),
+                            name => Some(Some(name.to_string())),
+                        }
+                    }
+                }
+                self.refresh_from(desk);
+                return Vec::new();
+            }
+            Err(purpose) => purpose,
+        };
+        match self.bulk_picked(purpose, index, value.clone(), desk) {
+            Ok(effects) => effects,
+            Err(purpose) => {
+                let effects = work::picked(PaneId::QUEUE, purpose, value, desk).unwrap_or_default();
+                self.refresh_from(desk);
+                effects
+            }
+        }
+    }
+}
+
+impl Pane for Queue {
+    fn id(&self) -> PaneId {
+        PaneId::QUEUE
+    }
+
+    fn title(&self) -> &'static str {
+        "队列 Queue"
+    }
+
+    fn context(&self) -> Context {
+        Context::Queue
+    }
+
+    fn commands(&self) -> Vec<Command> {
+        COMMANDS.iter().chain(work::COMMANDS).copied().collect()
+    }
+
+    fn input(&self) -> Option<Input<'_>> {
+        self.typing.as_ref().map(|_| Input {
+            prompt: "/",
+            text: &self.filter.text,
+        })
+    }
+
+    fn ticket_in_hand(&self) -> Option<TicketId> {
+        self.selected_id()
+    }
+
+    fn update(&mut self, msg: Msg<'_>, desk: &mut Desk) -> Handled {
+        match msg {
+            Msg::Action(action) => self.on_action(action, desk),
+            Msg::Edit(edit) => {
+                // The queue follows the filter as it is typed.
+                match edit {
+                    Edit::Insert(c) => self.filter.text.push(c),
+                    Edit::Backspace => {
+                        self.filter.text.pop();
+                    }
+                }
+                self.refresh_from(desk);
+                Some(Vec::new())
+            }
+            Msg::Tickets => {
+                self.refresh_from(desk);
+                Some(Vec::new())
+            }
+            Msg::Picked {
+                purpose,
+                index,
+                value,
+            } => Some(self.on_picked(purpose, index, value, desk)),
+            Msg::Prompted { purpose, input } => {
+                Some(match self.bulk_prompted(purpose, &input, desk) {
+                    Ok(effects) => effects,
+                    Err(purpose) => work::prompted(purpose, input, desk).unwrap_or_default(),
+                })
+            }
+            Msg::Written { purpose, text } => Some(match self.bulk_written(purpose, &text, desk) {
+                Ok(effects) => effects,
+                Err(purpose) => work::written(purpose, text, desk).unwrap_or_default(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn render(&mut self, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
+        self.render_into(area, buf, ctx, focused);
+    }
+}

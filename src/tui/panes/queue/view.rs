@@ -1,0 +1,146 @@
+//! Drawing the queue: a table of the rows on screen, with the count, sort and filters in the
+//! title, marks and unread badges in the first column, and the SLA countdown coloured.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState, Widget};
+
+use super::{Ctx, Queue, QueueFilter};
+use crate::display::{countdown, fit, relevant_clock};
+use crate::domain::ticket::TicketId;
+use std::collections::HashSet;
+
+impl Queue {
+    /// A one-line summary of the view: count, sort and active filters.
+    pub fn summary(&self, unread: &HashSet<TicketId>) -> String {
+        let mut parts = vec![
+            format!("{} open", self.rows.len()),
+            format!("sort: {}", self.sort.label()),
+        ];
+        if self.filter.mine {
+            parts.push("mine".into());
+        }
+        if let Some(s) = self.filter.status {
+            parts.push(format!("status: {s}"));
+        }
+        if let Some(s) = &self.filter.system {
+            parts.push(format!("system: {s}"));
+        }
+        if let Some(c) = self.filter.category {
+            parts.push(format!("category: {c}"));
+        }
+        match &self.filter.assignee {
+            Some(Some(a)) => parts.push(format!("assignee: {a}")),
+            Some(None) => parts.push("unassigned".into()),
+            None => {}
+        }
+        if !self.filter.text.is_empty() {
+            parts.push(format!("/{}", self.filter.text));
+        }
+        if !self.marks.is_empty() {
+            parts.push(format!("{} marked", self.marks.len()));
+        }
+        if !unread.is_empty() {
+            parts.push(format!("{} unread", unread.len()));
+        }
+        parts.join(" · ")
+    }
+
+    pub(super) fn render_into(
+        &mut self,
+        area: Rect,
+        buf: &mut Buffer,
+        ctx: &Ctx<'_>,
+        focused: bool,
+    ) {
+        let (tickets, theme, now) = (&ctx.tickets, ctx.theme, ctx.now);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(focused))
+            .title(Line::from(vec![
+                Span::styled(" 队列 Queue ", theme.title()),
+                Span::styled(format!("{} ", self.summary(&ctx.unread)), theme.muted()),
+            ]));
+        let inner_height = area.height.saturating_sub(3) as usize;
+        self.page = inner_height.max(1);
+        // Keep the selection on screen, scrolling as little as possible.
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + self.page {
+            self.offset = self.selected + 1 - self.page;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(self.page));
+        let visible = &self.rows[self.offset..(self.offset + self.page).min(self.rows.len())];
+        let header =
+            Row::new(["", "#", "P", "状态", "SLA", "系统", "处理人", "标题"]).style(theme.header());
+        let rows = visible.iter().filter_map(|id| tickets.get(id)).map(|t| {
+            let clock = relevant_clock(t);
+            let (label, state) = countdown(clock, now);
+            // `*` marked for bulk work wins over `●` an unread follow-up.
+            let mark = if self.marks.contains(&t.id) {
+                "*"
+            } else if ctx.unread.contains(&t.id) {
+                "●"
+            } else {
+                " "
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(mark, theme.marked())),
+                Cell::from(t.id.to_string()),
+                Cell::from(Span::styled(
+                    t.priority.as_str(),
+                    theme.priority(t.priority.as_str()),
+                )),
+                Cell::from(Span::styled(
+                    t.status.label_zh(),
+                    theme.status(t.status.as_str()),
+                )),
+                Cell::from(Span::styled(label, theme.sla(state))),
+                Cell::from(fit(&ctx.system_name(&t.system), 8)),
+                Cell::from(fit(t.assignee.as_deref().unwrap_or("-"), 8)),
+                // A list is not the detail view: account or phone numbers typed into a title
+                // are masked here and shown in full only in the ticket pane.
+                Cell::from(crate::domain::mask::mask_long_numbers(&t.title)),
+            ])
+            .style(theme.text())
+        });
+        let widths = [
+            Constraint::Length(1),
+            Constraint::Length(5),
+            Constraint::Length(2),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ];
+        let table = Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .row_highlight_style(theme.selection())
+            .column_spacing(1);
+        let mut state = TableState::default()
+            .with_selected((!self.rows.is_empty()).then_some(self.selected - self.offset));
+        ratatui::widgets::StatefulWidget::render(table, area, buf, &mut state);
+        if self.rows.is_empty() {
+            let msg = if self.filter == QueueFilter::default() {
+                "没有待处理的工单 · no open tickets"
+            } else {
+                "没有匹配的工单 · nothing matches the filter"
+            };
+            let y = area.y + 2;
+            if y < area.bottom().saturating_sub(1) {
+                Line::from(Span::styled(msg, theme.muted())).render(
+                    Rect {
+                        x: area.x + 2,
+                        y,
+                        width: area.width.saturating_sub(4),
+                        height: 1,
+                    },
+                    buf,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The ticket pane's background work: loading a conversation (the cached copy at once, then
+//! the server's), its timeline and similar tickets; moving the read marker; the audited
+//! reveal of the customer's data.
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use crate::api::{Message, TimelineEntry};
+use crate::client::{ApiClient, ClientError};
+use crate::domain::ticket::{Customer, TicketId};
+use crate::tui::effect::{Io, Job};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TicketJob {
+    /// The conversation, the timeline and the server's similar tickets.
+    Load(TicketId),
+    /// The open ticket's conversation was read up to `message`.
+    MarkRead { ticket: TicketId, message: i64 },
+    /// The customer's full data (the server audits who asked).
+    Reveal(TicketId),
+}
+
+/// What the ticket pane's jobs bring back.
+#[derive(Debug)]
+pub enum Loaded {
+    Messages(TicketId, Result<Vec<Message>, String>),
+    Timeline(TicketId, Vec<TimelineEntry>),
+    Similar(TicketId, Vec<TicketId>),
+    Revealed(TicketId, Customer),
+}
+
+impl Loaded {
+    pub fn ticket(&self) -> TicketId {
+        match self {
+            Loaded::Messages(id, _)
+            | Loaded::Timeline(id, _)
+            | Loaded::Similar(id, _)
+            | Loaded::Revealed(id, _) => *id,
+        }
+    }
+}
+
+impl Job for TicketJob {
+    fn run(self: Box<Self>, io: Io) -> BoxFuture<'static, ()> {
+        async move {
+            match *self {
+                TicketJob::Load(id) => load(&io, id).await,
+                TicketJob::MarkRead { ticket, message } => {
+                    mark_read(&io.client, ticket, message).await
+                }
+                TicketJob::Reveal(id) => match io.client.reveal_customer(id).await {
+                    Ok(customer) => io.reply(Loaded::Revealed(id, customer)).await,
+                    Err(e) => {
+                        let label = format!("#{id} 客户信息 customer");
+                        io.done(label, Err(crate::tui::calls::explain(&e))).await
+                    }
+                },
+            }
+        }
+        .boxed()
+    }
+}
+
+/// The cached conversation at once (when the cache holds all of it), then the server's.
+async fn load(io: &Io, id: TicketId) {
+    let (client, cache) = (&io.client, &io.cache);
+    let mut shown = false;
+    if let Some(cache) = cache
+        && let Ok(Ok(Some(list))) = cache.ask(move |c| c.messages(id)).await
+    {
+        shown = true;
+        io.reply(Loaded::Messages(id, Ok(list))).await;
+    }
+    match client.messages(id).await {
+        Ok(list) => {
+            // Opened and read: the server's marker moves, so the badge stays gone on the
+            // handler's next start and on their other terminals.
+            if let Some(last) = list.last() {
+                let (client, last) = (client.clone(), last.id);
+                tokio::spawn(async move { mark_read(&client, id, last).await });
+            }
+            if let Some(cache) = cache {
+                let stored = list.clone();
+                cache.submit(move |c| {
+                    if let Err(e) = c.put_messages(id, &stored) {
+                        tracing::warn!(error = %e, "cache: could not store a conversation");
+                    }
+                });
+            }
+            io.reply(Loaded::Messages(id, Ok(list))).await;
+        }
+        Err(ClientError::Unreachable { .. }) if shown => {
+            io.toast(
+                format!("#{id} 离线：显示缓存的对话 · offline: the cached conversation"),
+                false,
+            )
+            .await
+        }
+        Err(ClientError::Unreachable { .. }) => {
+            io.reply(Loaded::Messages(
+                id,
+                Err("离线，对话未缓存 · offline; this conversation is not cached".into()),
+            ))
+            .await
+        }
+        Err(e) => io.reply(Loaded::Messages(id, Err(e.to_string()))).await,
+    }
+    // The timeline is read live only; offline the pane says it is not loaded.
+    if let Ok(entries) = client.timeline(id).await {
+        io.reply(Loaded::Timeline(id, entries)).await;
+    }
+    if let Ok(ids) = client.similar(id).await {
+        io.reply(Loaded::Similar(id, ids)).await;
+    }
+}
+
+/// Moves the server's read marker; a missed mark only leaves a badge on.
+async fn mark_read(client: &ApiClient, ticket: TicketId, message: i64) {
+    if let Err(e) = client.mark_read(ticket, message).await {
+        tracing::debug!(error = %e, "could not move the read marker");
+    }
+}
