@@ -741,3 +741,46 @@ async fn an_outbox_written_before_the_format_existed_replays_after_it() {
         1
     );
 }
+
+/// A cache file that is not a database (a disk error, a stray copy) is moved aside — kept, in
+/// case its outbox holds writes — and a new cache takes its place; a cache from a newer
+/// opsdesk is refused and left exactly as it was.
+#[test]
+fn a_damaged_cache_is_moved_aside_and_a_newer_one_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.sqlite3");
+    let junk = b"this is not a database, but it was the cache file".repeat(100);
+    std::fs::write(&path, &junk).unwrap();
+    let (mut cache, aside) = Cache::open_recovering(&path, SERVER).unwrap();
+    let aside = aside.expect("moved aside");
+    assert_eq!(std::fs::read(&aside).unwrap(), junk, "kept byte for byte");
+    assert!(aside.to_string_lossy().contains("damaged-"));
+    assert!(
+        cache.enqueue(&reply(1, "您好", "k1")).unwrap(),
+        "the new cache works"
+    );
+    drop(cache);
+    let (_, again) = Cache::open_recovering(&path, SERVER).unwrap();
+    assert_eq!(again, None, "a good cache is opened as it is");
+
+    let newer = dir.path().join("newer.sqlite3");
+    drop(Cache::open(&newer, SERVER).unwrap());
+    let conn = rusqlite::Connection::open(&newer).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let before = std::fs::read(&newer).unwrap();
+    assert!(matches!(
+        Cache::open_recovering(&newer, SERVER),
+        Err(opsdesk::client::cache::CacheError::TooNew { found: 99, .. })
+    ));
+    assert_eq!(
+        std::fs::read(&newer).unwrap(),
+        before,
+        "left for the newer opsdesk"
+    );
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(
+        files, 3,
+        "the new cache, the damaged one kept, the newer one"
+    );
+}

@@ -167,6 +167,49 @@ impl Cache {
         Ok(cache)
     }
 
+    /// Opens the cache like [`Cache::open`]; a file SQLite cannot read (damaged, or not a
+    /// database at all) is first moved aside to `<name>.damaged-<time>.sqlite3` — its outbox
+    /// may still hold writes worth copying out — and a new cache takes its place. Returns
+    /// where the damaged file went. A cache written by a newer opsdesk is never touched.
+    pub fn open_recovering(
+        path: &Path,
+        server: &str,
+    ) -> Result<(Cache, Option<PathBuf>), CacheError> {
+        match Cache::open(path, server) {
+            Ok(cache) => Ok((cache, None)),
+            // Only a file that is not a database, or a damaged one: a busy or locked cache
+            // (another workstation on it) is an error to report, never a file to move.
+            Err(CacheError::Sqlite(e))
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+                ) =>
+            {
+                let stamp = Utc::now().format("%Y%m%d%H%M%S");
+                let aside = path.with_extension(format!("damaged-{stamp}.sqlite3"));
+                tracing::warn!(error = %e, path = %path.display(), aside = %aside.display(),
+                    "the cache cannot be read; moving it aside and starting a new one");
+                std::fs::rename(path, &aside).map_err(|source| CacheError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                // The journal files belong to the damaged database, not to the new one.
+                for suffix in ["-wal", "-shm"] {
+                    let mut side = path.as_os_str().to_owned();
+                    side.push(suffix);
+                    let side = PathBuf::from(side);
+                    if side.exists() {
+                        let mut moved = aside.as_os_str().to_owned();
+                        moved.push(suffix);
+                        let _ = std::fs::rename(&side, PathBuf::from(moved));
+                    }
+                }
+                Ok((Cache::open(path, server)?, Some(aside)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

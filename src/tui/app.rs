@@ -34,6 +34,8 @@ pub enum Event {
     Key(KeyEvent),
     /// Bracketed paste: the text as one event.
     Paste(String),
+    /// The terminal changed size: everything is drawn again.
+    Resize,
     /// The clock moved (1 Hz): countdowns change, toasts expire.
     Tick(DateTime<Utc>),
     /// A change from the server's stream.
@@ -245,6 +247,7 @@ impl App {
                 }
                 effects
             }
+            Event::Resize => Vec::new(),
             Event::Tick(now) => {
                 self.desk.now = now;
                 self.toasts.retain(|t| t.until > now);
@@ -302,6 +305,11 @@ impl App {
             self.in_hand = Some(id);
         }
         effects
+    }
+
+    /// The screen shows the state as it is now (the loop drew it).
+    pub fn drawn(&mut self) {
+        self.dirty = false;
     }
 
     /// A key press (releases and repeats are filtered out before).

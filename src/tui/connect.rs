@@ -57,50 +57,28 @@ pub(super) async fn open_cache(server: &str) -> (Option<CacheThread>, Cached, Ve
     let Some(path) = cache_path(server) else {
         return (None, Cached::default(), Vec::new());
     };
-    let mut notes = Vec::new();
     let server = server.to_string();
     let opened = {
-        let (path, server) = (path.clone(), server.clone());
+        let path = path.clone();
         tokio::task::spawn_blocking(move || read_cache(&path, &server))
             .await
             .unwrap_or(Err(CacheError::Stopped))
     };
-    let opened = match opened {
-        Err(e @ CacheError::Sqlite(_)) => {
-            let aside = path.with_extension(format!(
-                "damaged-{}.sqlite3",
-                chrono::Utc::now().format("%Y%m%d%H%M%S")
-            ));
-            tracing::warn!(error = %e, path = %path.display(), aside = %aside.display(), "the cache cannot be read; moving it aside and starting a new one");
-            match std::fs::rename(&path, &aside) {
-                Ok(()) => {
-                    for suffix in ["-wal", "-shm"] {
-                        let mut side = path.clone().into_os_string();
-                        side.push(suffix);
-                        let _ = std::fs::remove_file(side);
-                    }
-                    notes.push((
-                        format!(
-                            "本地缓存已损坏，已移到 {} 并从服务器重建 · the cache was damaged; moved aside and rebuilt",
-                            aside.display()
-                        ),
-                        true,
-                    ));
-                    let again = path.clone();
-                    tokio::task::spawn_blocking(move || read_cache(&again, &server))
-                        .await
-                        .unwrap_or(Err(CacheError::Stopped))
-                }
-                Err(io) => Err(CacheError::Io {
-                    path: path.clone(),
-                    source: io,
-                }),
+    let mut notes = Vec::new();
+    match opened.and_then(|(cache, cached, aside)| Ok((CacheThread::start(cache)?, cached, aside)))
+    {
+        Ok((thread, cached, aside)) => {
+            if let Some(aside) = aside {
+                notes.push((
+                    format!(
+                        "本地缓存已损坏，已移到 {} 并从服务器重建 · the cache was damaged; moved aside and rebuilt from the server",
+                        aside.display()
+                    ),
+                    true,
+                ));
             }
+            (Some(thread), cached, notes)
         }
-        other => other,
-    };
-    match opened.and_then(|(cache, cached)| Ok((CacheThread::start(cache)?, cached))) {
-        Ok((thread, cached)) => (Some(thread), cached, notes),
         Err(e) => {
             tracing::warn!(error = %e, "running without the local cache");
             notes.push((
@@ -112,8 +90,11 @@ pub(super) async fn open_cache(server: &str) -> (Option<CacheThread>, Cached, Ve
     }
 }
 
-fn read_cache(path: &std::path::Path, server: &str) -> Result<(Cache, Cached), CacheError> {
-    let cache = Cache::open(path, server)?;
+fn read_cache(
+    path: &std::path::Path,
+    server: &str,
+) -> Result<(Cache, Cached, Option<PathBuf>), CacheError> {
+    let (cache, aside) = Cache::open_recovering(path, server)?;
     let cached = Cached {
         tickets: cache.load_open_tickets()?,
         last_seq: cache.last_seq()?,
@@ -122,7 +103,7 @@ fn read_cache(path: &std::path::Path, server: &str) -> Result<(Cache, Cached), C
         queued: cache.outbox_len()?,
         set_aside: cache.set_aside_entries()?.len(),
     };
-    Ok((cache, cached))
+    Ok((cache, cached, aside))
 }
 
 /// The workstation is for those who work tickets; anyone else is turned away before anything

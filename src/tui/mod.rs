@@ -202,7 +202,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         }
         if app.dirty && last_draw.elapsed() >= frame_gap {
             guard.terminal().draw(|f| view::draw(f, &mut app, &theme))?;
-            app.dirty = false;
+            app.drawn();
             last_draw = tokio::time::Instant::now();
         }
         let redraw_in = frame_gap.saturating_sub(last_draw.elapsed());
@@ -211,7 +211,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
                 Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
                     app.update(Event::Key(key))
                 }
-                Some(Ok(TermEvent::Resize(_, _))) => { app.dirty = true; Vec::new() }
+                Some(Ok(TermEvent::Resize(_, _))) => app.update(Event::Resize),
                 Some(Ok(TermEvent::Paste(text))) => app.update(Event::Paste(text)),
                 Some(Ok(_)) => Vec::new(),
                 // The terminal is gone (a dropped SSH session): quit like a normal exit.

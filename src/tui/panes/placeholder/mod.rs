@@ -66,11 +66,6 @@ impl Placeholder {
             "Proactive monitors (account-opening volume, channel mix, account-vs-trading consistency) arrive with the monitors issue (`opsdesk monitor list`).",
         ),
     };
-
-    /// What fills the pane, in Chinese and in English.
-    pub fn planned(&self) -> (&'static str, &'static str) {
-        self.planned
-    }
 }
 
 impl Pane for Placeholder {
