@@ -184,6 +184,7 @@ pub async fn launch(
     desk: Desk,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    metrics::CalendarCoverage::read(&desk.settings.calendar, chrono::Utc::now()).warn();
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState::new(desk.clone(), stop_rx.clone());
     let notifier = jobs::notify::spawn(
