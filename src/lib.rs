@@ -4,7 +4,7 @@
 //!
 //! | module    | room                                                                  |
 //! |-----------|-----------------------------------------------------------------------|
-//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, image checks, API views, notification rendering. No IO, no clock. |
+//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, image checks, API views, notification rendering, the backoff between attempts. No IO, no clock. |
 //! | `api`     | the wire contract: request and response bodies shared by the server, the client and the workstation. Imports `domain` only. |
 //! | `store`   | SQLite (rusqlite, WAL): schema, one writer thread with group commit, readers, one file per aggregate. |
 //! | `service` | use cases composing domain and store in one transaction; shared by the API, the CLI and the demo loader. |

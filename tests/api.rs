@@ -846,6 +846,93 @@ async fn meta_endpoints() {
     assert_eq!(me["role"], "handler");
 }
 
+/// The value of an unlabelled series in a `/metrics` text.
+fn gauge(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+}
+
+#[tokio::test]
+async fn metrics_tell_how_far_the_holiday_calendars_reach() {
+    use opsdesk::domain::calendar::COVERAGE_HORIZON_DAYS;
+
+    let scrape = async |s: &TestServer| {
+        reqwest::get(s.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let s = TestServer::start().await;
+    let metrics = scrape(&s).await;
+    for name in [
+        "opsdesk_calendar_covered_days",
+        "opsdesk_calendar_coverage_ok",
+    ] {
+        assert!(metrics.contains(&format!("# HELP {name} ")), "{metrics}");
+        assert!(
+            metrics.contains(&format!("# TYPE {name} gauge")),
+            "{metrics}"
+        );
+    }
+    let days = gauge(&metrics, "opsdesk_calendar_covered_days");
+    let ok = gauge(&metrics, "opsdesk_calendar_coverage_ok");
+    // Whatever today is, the two agree: fine exactly while more than the horizon is covered.
+    assert_eq!(
+        ok,
+        u64::from(days > u64::from(COVERAGE_HORIZON_DAYS)),
+        "{days}"
+    );
+    s.stop().await;
+
+    // A file for the year after the shipped ones, listed in business.calendar_files, reaches
+    // a year further (as long as today's year has a file; before then it adds nothing).
+    let dir = tempfile::tempdir().unwrap();
+    let last_shipped = opsdesk::domain::calendar::BusinessCalendar::shipped_files()
+        .iter()
+        .map(|text| {
+            opsdesk::domain::calendar::BusinessCalendar::parse_file(text)
+                .unwrap()
+                .year
+        })
+        .max()
+        .unwrap();
+    let next = last_shipped + 1;
+    let file = dir.path().join(format!("cn-{next}.toml"));
+    std::fs::write(
+        &file,
+        format!("year = {next}\n\n[[holiday]]\nname = \"元旦\"\ndates = [\"{next}-01-01\"]\n"),
+    )
+    .unwrap();
+    let config = format!(
+        "[business]\ncalendar_files = [{:?}]\n",
+        file.display().to_string()
+    );
+    let path = std::path::Path::new("calendar-test.toml");
+    let settings = opsdesk::config::Config::parse(&config, path)
+        .and_then(|c| c.settings(path))
+        .expect("settings");
+    let s = TestServer::start_in(&dir.path().join("data"), settings).await;
+    let extended = gauge(&scrape(&s).await, "opsdesk_calendar_covered_days");
+    if days > 0 {
+        let year_days = if chrono::NaiveDate::from_ymd_opt(next, 2, 29).is_some() {
+            366
+        } else {
+            365
+        };
+        // One day less if Shanghai's midnight passed between the two scrapes.
+        assert!(
+            (days + year_days - 1..=days + year_days).contains(&extended),
+            "{days} + {year_days} vs {extended}"
+        );
+    }
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn an_ops_script_is_approved_by_a_second_handler() {
     let s = TestServer::start().await;

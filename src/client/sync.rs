@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{ApiClient, ClientError, inert};
 use crate::api::Change;
+use crate::domain::backoff::Backoff;
 use crate::domain::view::TicketView;
 
 /// The link to the server as the status line shows it.
@@ -27,8 +28,16 @@ pub enum SyncEvent {
     Change(Box<Change>),
 }
 
-/// Longest pause between reconnection attempts; a jump host's link usually comes back sooner.
-const MAX_BACKOFF: Duration = Duration::from_secs(15);
+/// Pauses between reconnection attempts: up to half a second after the first failure,
+/// doubling to at most 15 s (a jump host's link usually comes back sooner), jittered so the
+/// desks that lost a restarted server do not all return in the same instant.
+pub const RECONNECT: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
+
+/// The pause before reconnection attempt `attempt` (1 = the first after a failure).
+pub fn reconnect_pause(attempt: u32) -> Duration {
+    // Were the OS's randomness to fail, the pause is the middle of its range.
+    RECONNECT.delay(attempt, getrandom::u64().unwrap_or(1 << 63))
+}
 
 /// Follows the server from sequence `since` until `events` is closed.
 pub async fn follow(client: ApiClient, mut since: i64, events: mpsc::Sender<SyncEvent>) {
@@ -50,9 +59,7 @@ pub async fn follow(client: ApiClient, mut since: i64, events: mpsc::Sender<Sync
         {
             return;
         }
-        let pause =
-            Duration::from_millis(250 * 2u64.saturating_pow(attempt.min(6))).min(MAX_BACKOFF);
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(reconnect_pause(attempt)).await;
     }
 }
 
@@ -123,4 +130,24 @@ fn clean(mut change: Change) -> Change {
             serde_json::Value::String(crate::domain::sanitize::terminal_safe(text).into_owned());
     }
     change
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_pauses_grow_from_half_a_second_to_fifteen() {
+        for _ in 0..50 {
+            let first = reconnect_pause(1);
+            assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500));
+            let third = reconnect_pause(3);
+            assert!(third >= Duration::from_secs(1) && third <= Duration::from_secs(2));
+            for attempt in [6, 7, 100, u32::MAX] {
+                let late = reconnect_pause(attempt);
+                assert!(late >= Duration::from_millis(7_500), "{late:?}");
+                assert!(late <= Duration::from_secs(15), "{late:?}");
+            }
+        }
+    }
 }

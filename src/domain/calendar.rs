@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{
-    DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Timelike,
-    Utc, Weekday,
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone,
+    Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -27,6 +27,12 @@ const SHIPPED_FILES: &[&str] = &[
     include_str!("../../fixtures/calendar/cn-2026.toml"),
     include_str!("../../fixtures/calendar/cn-2027.toml"),
 ];
+
+/// How far ahead the calendar files should reach: the server warns (log and `/metrics`) when
+/// the days from today through this many days on are not all covered. The State Council
+/// publishes a year's arrangement around November or December; sixty days before New Year gives
+/// that notice time to arrive and be written into a file before the old year runs out.
+pub const COVERAGE_HORIZON_DAYS: u32 = 60;
 
 /// How far `add_business_seconds` searches for the instant it answers: ten years (with leap
 /// days). An SLA target never reaches that far, so the cap only bounds the work done for absurd
@@ -399,10 +405,43 @@ impl BusinessCalendar {
         self.years.contains(&year)
     }
 
-    /// The local date of an instant. Not `with_timezone(..).date_naive()`: that panics when the
-    /// offset pushes an instant at the edge of chrono's range past it, and instants come from
-    /// stored data. There the UTC date is close enough.
-    fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+    /// The first date from `today` through `today + horizon_days` whose year no calendar file
+    /// covers, or None when every one of those days is covered. From that date on, business-time
+    /// SLA clocks would count public holidays as working days (and make-up days as weekends).
+    /// `today` is a local date in the calendar's zone (see [`Self::local_date`]).
+    pub fn uncovered_from(&self, today: NaiveDate, horizon_days: u32) -> Option<NaiveDate> {
+        let last = today
+            .checked_add_days(Days::new(u64::from(horizon_days)))
+            .unwrap_or(NaiveDate::MAX);
+        self.first_uncovered(today).filter(|d| *d <= last)
+    }
+
+    /// How many days from `today` on, `today` included, calendar files cover without a gap:
+    /// 0 when there is none for today's year.
+    pub fn covered_days(&self, today: NaiveDate) -> u64 {
+        let end = self.first_uncovered(today).unwrap_or(NaiveDate::MAX);
+        (end - today).num_days().max(0).unsigned_abs()
+    }
+
+    /// The first date on or after `from` in a year without a calendar file (None only past
+    /// chrono's last year).
+    fn first_uncovered(&self, from: NaiveDate) -> Option<NaiveDate> {
+        let mut year = from.year();
+        while self.covers(year) {
+            year += 1;
+        }
+        if year == from.year() {
+            Some(from)
+        } else {
+            NaiveDate::from_ymd_opt(year, 1, 1)
+        }
+    }
+
+    /// The local date of an instant in the calendar's zone. Not
+    /// `with_timezone(..).date_naive()`: that panics when the offset pushes an instant at the
+    /// edge of chrono's range past it, and instants come from stored data. There the UTC date is
+    /// close enough.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         let utc = at.naive_utc();
         let offset = self.tz.offset_from_utc_datetime(&utc).fix();
         utc.checked_add_offset(offset).unwrap_or(utc).date()
@@ -1020,6 +1059,93 @@ mod tests {
         assert!(!cal.covers(2028));
         assert_eq!(cal.tz(), chrono_tz::Asia::Shanghai);
         assert_eq!(cal.hours(), BusinessCalendar::default_hours().as_slice());
+    }
+
+    /// A calendar with an empty file applied for each of `years`.
+    fn covering(years: &[i32]) -> BusinessCalendar {
+        let mut cal =
+            BusinessCalendar::new(chrono_tz::Asia::Shanghai, BusinessCalendar::default_hours())
+                .unwrap();
+        for &year in years {
+            cal.add_file(&CalendarFile {
+                year,
+                holiday: Vec::new(),
+                workday: Vec::new(),
+            })
+            .unwrap();
+        }
+        cal
+    }
+
+    #[test]
+    fn coverage_looks_ahead_from_an_injected_today() {
+        let shipped = BusinessCalendar::china_default();
+        let gap = covering(&[2026, 2027, 2029]);
+        let h = COVERAGE_HORIZON_DAYS;
+        // (what, calendar, today, horizon, first uncovered day within it, covered days)
+        let cases = [
+            ("well covered", &shipped, date(2026, 3, 1), h, None, 671),
+            // 2027-11-01 + 60 days = 2027-12-31, the last covered day.
+            ("just covered", &shipped, date(2027, 11, 1), h, None, 61),
+            (
+                "a day short",
+                &shipped,
+                date(2027, 11, 2),
+                h,
+                Some(date(2028, 1, 1)),
+                60,
+            ),
+            (
+                "the last covered day",
+                &shipped,
+                date(2027, 12, 31),
+                h,
+                Some(date(2028, 1, 1)),
+                1,
+            ),
+            (
+                "today itself uncovered",
+                &shipped,
+                date(2028, 3, 1),
+                h,
+                Some(date(2028, 3, 1)),
+                0,
+            ),
+            (
+                "before the first file",
+                &shipped,
+                date(2025, 12, 1),
+                h,
+                Some(date(2025, 12, 1)),
+                0,
+            ),
+            ("a zero horizon", &shipped, date(2027, 12, 31), 0, None, 1),
+            // A file for a later year does not hide the missing one between.
+            (
+                "a gap year in the middle",
+                &gap,
+                date(2027, 12, 1),
+                h,
+                Some(date(2028, 1, 1)),
+                31,
+            ),
+            ("a gap year far ahead", &gap, date(2026, 6, 1), h, None, 579),
+            ("past the gap", &gap, date(2029, 6, 1), h, None, 214),
+        ];
+        for (what, cal, today, horizon, uncovered, days) in cases {
+            assert_eq!(cal.uncovered_from(today, horizon), uncovered, "{what}");
+            assert_eq!(cal.covered_days(today), days, "{what}");
+        }
+    }
+
+    #[test]
+    fn coverage_reads_today_in_the_calendars_zone() {
+        // 2027-12-31 16:30 UTC is already New Year's Day 2028 in Shanghai.
+        let cal = BusinessCalendar::china_default();
+        let now = Utc.with_ymd_and_hms(2027, 12, 31, 16, 30, 0).unwrap();
+        let today = cal.local_date(now);
+        assert_eq!(today, date(2028, 1, 1));
+        assert_eq!(cal.uncovered_from(today, 0), Some(today));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The pure domain: no IO, no async, no clock (time is always a parameter).
 
+pub mod backoff;
 pub mod calendar;
 pub mod help;
 pub mod images;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::backoff::Backoff;
 pub use super::mask::Redactor;
 use super::message::Message;
 use super::people::Role;
@@ -422,7 +423,7 @@ pub fn email(n: &Notice<'_>) -> Email {
 /// When failed deliveries are tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// The wait after the first failure.
+    /// The longest wait after the first failure.
     pub base: Duration,
     /// The longest wait between two attempts.
     pub max: Duration,
@@ -431,25 +432,24 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The wait after the `failures`-th failed attempt (1 = the first): `base × 2^(failures−1)`,
-    /// capped at `max`.
-    pub fn delay(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(31);
-        self.base
-            .checked_mul(1u32 << doublings)
-            .map_or(self.max, |d| d.min(self.max))
+    /// The wait after the `failures`-th failed attempt (1 = the first): drawn by `random` from
+    /// the upper half of `base × 2^(failures−1)` capped at `max` (see [`Backoff`]).
+    pub fn delay(&self, failures: u32, random: u64) -> Duration {
+        Backoff::new(self.base, self.max).delay(failures, random)
     }
 
     /// After the `failures`-th failure at `now` of a notification queued at `queued_at`: the
-    /// next attempt, or None when it is given up.
+    /// next attempt, or None when it is given up. Never later than the give-up instant, so
+    /// the last try happens then rather than not at all.
     pub fn next_attempt(
         &self,
         failures: u32,
         queued_at: DateTime<Utc>,
         now: DateTime<Utc>,
+        random: u64,
     ) -> Option<DateTime<Utc>> {
         let give_up_at = queued_at + chrono::Duration::from_std(self.give_up_after).ok()?;
-        let next = now + chrono::Duration::from_std(self.delay(failures)).ok()?;
+        let next = now + chrono::Duration::from_std(self.delay(failures, random)).ok()?;
         (now < give_up_at).then_some(next.min(give_up_at))
     }
 }
@@ -654,6 +654,7 @@ mod tests {
             max: Duration::from_secs(600),
             give_up_after: Duration::from_secs(24 * 3600),
         };
+        // failures, the longest wait; the shortest is half of it.
         let cases: &[(u32, u64)] = &[
             (0, 5),
             (1, 5),
@@ -664,24 +665,36 @@ mod tests {
             (40, 600),
             (u32::MAX, 600),
         ];
-        for (failures, secs) in cases {
-            assert_eq!(p.delay(*failures), Duration::from_secs(*secs), "{failures}");
+        for &(failures, secs) in cases {
+            let longest = Duration::from_secs(secs);
+            assert_eq!(p.delay(failures, 0), longest / 2, "{failures}");
+            assert_eq!(p.delay(failures, 1 << 63), longest * 3 / 4, "{failures}");
+            assert!(p.delay(failures, u64::MAX) <= longest, "{failures}");
         }
         let queued = at();
         let now = queued + chrono::Duration::minutes(1);
+        // The instant stored is the one drawn: between 5 and 10 s after the second failure.
         assert_eq!(
-            p.next_attempt(2, queued, now),
-            Some(now + chrono::Duration::seconds(10))
+            p.next_attempt(2, queued, now, 0),
+            Some(now + chrono::Duration::seconds(5))
+        );
+        assert_eq!(
+            p.next_attempt(2, queued, now, 1 << 63),
+            Some(now + chrono::Duration::milliseconds(7_500))
         );
         // The last attempt is not scheduled past the give-up instant …
         let late = queued + chrono::Duration::hours(24) - chrono::Duration::seconds(30);
-        assert_eq!(
-            p.next_attempt(20, queued, late),
-            Some(queued + chrono::Duration::hours(24))
-        );
-        // … and a failure at or after it gives up.
+        for random in [0, u64::MAX] {
+            assert_eq!(
+                p.next_attempt(20, queued, late, random),
+                Some(queued + chrono::Duration::hours(24))
+            );
+        }
+        // … and a failure at or after it gives up, whatever the draw.
         let end = queued + chrono::Duration::hours(24);
-        assert_eq!(p.next_attempt(21, queued, end), None);
+        for random in [0, u64::MAX] {
+            assert_eq!(p.next_attempt(21, queued, end, random), None);
+        }
     }
 
     #[test]

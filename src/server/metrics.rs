@@ -4,6 +4,9 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::domain::calendar::{BusinessCalendar, COVERAGE_HORIZON_DAYS};
 use crate::store::notifications::Counts;
 
 #[derive(Default)]
@@ -20,6 +23,40 @@ pub struct Metrics {
     mss_logins: [AtomicU64; 4],
     /// Tickets submitted from the MSS form.
     pub mss_submissions: AtomicU64,
+}
+
+/// How far the holiday calendar files reach from today: read at start-up (a warning in the log)
+/// and for each scrape (two gauges), so a missing year shows before its first holiday.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalendarCoverage {
+    /// Days from today on, today included, covered without a gap.
+    pub covered_days: u64,
+    /// The first day within the horizon that no calendar file covers.
+    pub uncovered: Option<NaiveDate>,
+}
+
+impl CalendarCoverage {
+    pub fn read(calendar: &BusinessCalendar, now: DateTime<Utc>) -> Self {
+        let today = calendar.local_date(now);
+        Self {
+            covered_days: calendar.covered_days(today),
+            uncovered: calendar.uncovered_from(today, COVERAGE_HORIZON_DAYS),
+        }
+    }
+
+    /// Logs a warning naming the uncovered day and the file to add, if there is one.
+    pub fn warn(&self) {
+        let Some(date) = self.uncovered else { return };
+        let year = date.year();
+        tracing::warn!(
+            uncovered = %date,
+            file = %format!("cn-{year}.toml"),
+            "the business calendar has no holiday file for {year}: from {date} business-time SLA \
+             clocks count public holidays as working days. Write cn-{year}.toml from the State \
+             Council's notice (the format of fixtures/calendar/cn-2027.toml) and list it in \
+             business.calendar_files in opsdesk.toml"
+        );
+    }
 }
 
 /// What became of an MSS login attempt.
@@ -52,6 +89,7 @@ impl Metrics {
         tickets_by_status: &[(String, u64)],
         latest_seq: i64,
         notifications: &Counts,
+        calendar: &CalendarCoverage,
     ) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -152,6 +190,74 @@ impl Metrics {
             "opsdesk_mss_submissions_total {}",
             self.mss_submissions.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_calendar_covered_days Days from today on (today included) that holiday calendar files cover without a gap; after them business-time SLA clocks count public holidays as working days."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_calendar_covered_days gauge");
+        let _ = writeln!(
+            out,
+            "opsdesk_calendar_covered_days {}",
+            calendar.covered_days
+        );
+        let _ = writeln!(
+            out,
+            "# HELP opsdesk_calendar_coverage_ok 1 when holiday calendar files cover today and the next {COVERAGE_HORIZON_DAYS} days, 0 when next year's file is due (business.calendar_files)."
+        );
+        let _ = writeln!(out, "# TYPE opsdesk_calendar_coverage_ok gauge");
+        let _ = writeln!(
+            out,
+            "opsdesk_calendar_coverage_ok {}",
+            u8::from(calendar.uncovered.is_none())
+        );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn calendar_coverage_is_read_in_the_calendars_zone_and_rendered() {
+        let cal = BusinessCalendar::china_default();
+        // 2027-11-01 16:00 UTC is already 2 November in Shanghai: a day short of the horizon.
+        let now = Utc.with_ymd_and_hms(2027, 11, 1, 16, 0, 0).unwrap();
+        let short = CalendarCoverage::read(&cal, now);
+        assert_eq!(
+            short,
+            CalendarCoverage {
+                covered_days: 60,
+                uncovered: NaiveDate::from_ymd_opt(2028, 1, 1),
+            }
+        );
+        let text = Metrics::default().render(&[], 0, &Counts::default(), &short);
+        assert!(
+            text.contains("\nopsdesk_calendar_covered_days 60\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nopsdesk_calendar_coverage_ok 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE opsdesk_calendar_coverage_ok gauge"),
+            "{text}"
+        );
+
+        let earlier = Utc.with_ymd_and_hms(2027, 10, 31, 16, 0, 0).unwrap();
+        let fine = CalendarCoverage::read(&cal, earlier);
+        assert_eq!(fine.uncovered, None);
+        let text = Metrics::default().render(&[], 0, &Counts::default(), &fine);
+        assert!(
+            text.contains("\nopsdesk_calendar_covered_days 61\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nopsdesk_calendar_coverage_ok 1\n"),
+            "{text}"
+        );
     }
 }

@@ -31,6 +31,7 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -183,6 +184,7 @@ pub async fn launch(
     desk: Desk,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    metrics::CalendarCoverage::read(&desk.settings.calendar, chrono::Utc::now()).warn();
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState::new(desk.clone(), stop_rx.clone());
     let notifier = jobs::notify::spawn(
@@ -261,16 +263,70 @@ pub fn no_store() -> (header::HeaderName, HeaderValue) {
     (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
 }
 
-/// Percent-encodes everything but ASCII letters, digits and the bytes in `keep`: file names in
-/// `Content-Disposition` (RFC 5987) and values in query strings.
-pub fn percent_encode(s: &str, keep: &[u8]) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || keep.contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+/// What a file name keeps in a `Content-Disposition` `filename*=UTF-8''…` value (RFC 5987):
+/// ASCII letters, digits and `-._~` (RFC 3986's unreserved characters, all of them RFC 5987
+/// `attr-char`s). Everything else, every byte of a Chinese name included, is percent-encoded.
+pub const FILENAME_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// What a query value keeps: the same unreserved characters plus `/`, which a query may carry
+/// as it is (RFC 3986 §3.4), so a `next=/mss/tickets/3` stays readable.
+pub const QUERY_VALUE_ENCODE: &AsciiSet = &FILENAME_ENCODE.remove(b'/');
+
+#[cfg(test)]
+mod tests {
+    use percent_encoding::utf8_percent_encode;
+
+    use super::*;
+
+    /// The ASCII bytes a set leaves as they are.
+    fn kept(set: &'static AsciiSet) -> Vec<u8> {
+        (0u8..0x80)
+            .filter(|&b| {
+                let s = [b];
+                let text = std::str::from_utf8(&s).expect("ASCII");
+                utf8_percent_encode(text, set).to_string() == text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn file_names_keep_only_the_unreserved_characters() {
+        let mut expected: Vec<u8> = (b'0'..=b'9')
+            .chain(b'A'..=b'Z')
+            .chain(b'a'..=b'z')
+            .collect();
+        expected.extend(b"-._~");
+        expected.sort_unstable();
+        assert_eq!(kept(FILENAME_ENCODE), expected);
+        let cases = [
+            ("screen-shot_1.png", "screen-shot_1.png"),
+            ("截图 1.png", "%E6%88%AA%E5%9B%BE%201.png"),
+            ("a\"b;c=d.txt", "a%22b%3Bc%3Dd.txt"),
+            ("../etc/passwd", "..%2Fetc%2Fpasswd"),
+            ("100%.log", "100%25.log"),
+        ];
+        for (name, encoded) in cases {
+            assert_eq!(
+                utf8_percent_encode(name, FILENAME_ENCODE).to_string(),
+                encoded,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_values_also_keep_slashes() {
+        let mut expected = kept(FILENAME_ENCODE);
+        expected.push(b'/');
+        expected.sort_unstable();
+        assert_eq!(kept(QUERY_VALUE_ENCODE), expected);
+        assert_eq!(
+            utf8_percent_encode("/mss/?show=open&x=1", QUERY_VALUE_ENCODE).to_string(),
+            "/mss/%3Fshow%3Dopen%26x%3D1"
+        );
+    }
 }

@@ -221,5 +221,5 @@ pub(super) async fn load_open(client: &ApiClient) -> Result<Vec<TicketView>, Cli
 
 /// A growing pause between attempts to reach the server, as the sync's reconnects use.
 pub(super) fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(250 * 2u64.saturating_pow(attempt.min(6))).min(Duration::from_secs(15))
+    crate::client::sync::reconnect_pause(attempt)
 }

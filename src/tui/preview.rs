@@ -82,24 +82,9 @@ impl Preview {
     }
 }
 
-/// The nearest colour of the xterm-256 6×6×6 cube or grey ramp.
+/// The nearest colour of the xterm-256 6×6×6 cube or grey ramp, as the theme lowers RGB.
 fn indexed([r, g, b]: [u8; 3]) -> Color {
-    let level = |v: u8| {
-        if v < 48 {
-            0
-        } else if v < 115 {
-            1
-        } else {
-            (v as u16 - 35) as u8 / 40
-        }
-    };
-    let (lr, lg, lb) = (level(r), level(g), level(b));
-    let cube = 16 + 36 * lr + 6 * lg + lb;
-    let avg = (r as u16 + g as u16 + b as u16) / 3;
-    if r.abs_diff(g) < 10 && g.abs_diff(b) < 10 && avg > 8 && avg < 238 {
-        return Color::Indexed(232 + ((avg - 8) / 10).min(23) as u8);
-    }
-    Color::Indexed(cube)
+    Color::Indexed(super::theme::rgb_to_256(r, g, b))
 }
 
 /// Two pixels as one ASCII character by brightness, for terminals without colour.
@@ -166,5 +151,24 @@ mod tests {
         assert_eq!(indexed([0, 0, 0]), Color::Indexed(16));
         assert_eq!(indexed([255, 0, 0]), Color::Indexed(196));
         assert_eq!(indexed([128, 128, 128]), Color::Indexed(244));
+    }
+
+    #[test]
+    fn pixels_are_lowered_as_the_theme_lowers_colours() {
+        // #5f5f5f is on the colour cube (59); a grey ramp of its own once drew it as 240.
+        assert_eq!(indexed([0x5f, 0x5f, 0x5f]), Color::Indexed(59));
+        for [r, g, b] in [
+            [0xe0, 0x6c, 0x75],
+            [0x61, 0xaf, 0xef],
+            [0x3a, 0x3a, 0x3a],
+            [12, 200, 90],
+        ] {
+            let theme = crate::tui::theme::rgb_to_256(r, g, b);
+            assert_eq!(
+                indexed([r, g, b]),
+                Color::Indexed(theme),
+                "#{r:02x}{g:02x}{b:02x}"
+            );
+        }
     }
 }

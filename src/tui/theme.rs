@@ -657,44 +657,10 @@ fn lower(colour: Color) -> Color {
 }
 
 /// The nearest colour of the xterm-256 palette's 6×6×6 cube (16–231) or grey ramp (232–255),
-/// as tmux picks it. The first 16 are left out: terminals redefine them.
-fn rgb_to_256(r: u8, g: u8, b: u8) -> u8 {
-    const LEVELS: [u8; 6] = [0x00, 0x5f, 0x87, 0xaf, 0xd7, 0xff];
-    // Nearest cube level: the levels are 95, then steps of 40.
-    let level = |v: u8| -> u8 {
-        match v {
-            0..48 => 0,
-            48..115 => 1,
-            _ => (v - 35) / 40,
-        }
-    };
-    let (qr, qg, qb) = (level(r), level(g), level(b));
-    let cube = 16 + 36 * qr + 6 * qg + qb;
-    let (cr, cg, cb) = (
-        LEVELS[usize::from(qr)],
-        LEVELS[usize::from(qg)],
-        LEVELS[usize::from(qb)],
-    );
-    if (cr, cg, cb) == (r, g, b) {
-        return cube;
-    }
-    let average = (u16::from(r) + u16::from(g) + u16::from(b)) / 3;
-    // The grey ramp runs 8, 18, …, 238.
-    let grey_step = if average > 238 {
-        23
-    } else {
-        (average.saturating_sub(3) / 10) as u8
-    };
-    let grey = 8 + 10 * grey_step;
-    let distance = |x: u8, y: u8, z: u8| -> u32 {
-        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).unsigned_abs().pow(2);
-        d(x, r) + d(y, g) + d(z, b)
-    };
-    if distance(grey, grey, grey) < distance(cr, cg, cb) {
-        232 + grey_step
-    } else {
-        cube
-    }
+/// by ansi_colours' perceptual distance. The first 16 are never chosen: terminals redefine them.
+/// The screenshot preview lowers its pixels through this too, so a colour is the same in both.
+pub(super) fn rgb_to_256(r: u8, g: u8, b: u8) -> u8 {
+    ansi_colours::ansi256_from_rgb((r, g, b))
 }
 
 /// One theme file, parsed but not resolved.
@@ -1148,6 +1114,14 @@ mod tests {
         for &((r, g, b), index) in cases {
             assert_eq!(rgb_to_256(r, g, b), index, "#{r:02x}{g:02x}{b:02x}");
         }
+        // Never one of the first 16, whose colours each terminal sets its own way.
+        for r in (0..=255).step_by(15) {
+            for g in (0..=255).step_by(15) {
+                for b in (0..=255).step_by(15) {
+                    assert!(rgb_to_256(r, g, b) >= 16, "#{r:02x}{g:02x}{b:02x}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1194,21 +1168,10 @@ mod tests {
             ];
             for (kept, low) in pairs {
                 if let (Some(Color::Rgb(r, g, b)), Some(Color::Indexed(i))) = (kept, low) {
-                    assert_eq!(xterm_rgb(i), (r, g, b), "{role:?}");
+                    assert_eq!(ansi_colours::rgb_from_ansi256(i), (r, g, b), "{role:?}");
                 }
             }
         }
-    }
-
-    /// The RGB of an xterm-256 colour from 16 up.
-    fn xterm_rgb(index: u8) -> (u8, u8, u8) {
-        const LEVELS: [u8; 6] = [0x00, 0x5f, 0x87, 0xaf, 0xd7, 0xff];
-        if index >= 232 {
-            let v = 8 + 10 * (index - 232);
-            return (v, v, v);
-        }
-        let i = usize::from(index - 16);
-        (LEVELS[i / 36], LEVELS[i / 6 % 6], LEVELS[i % 6])
     }
 
     #[test]

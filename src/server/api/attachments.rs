@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use percent_encoding::utf8_percent_encode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -89,7 +90,7 @@ pub async fn serve_file(a: &Attachment, path: &std::path::Path) -> ApiResult<Res
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
         if inline { "inline" } else { "attachment" },
-        crate::server::percent_encode(&a.filename, b"-._~")
+        utf8_percent_encode(&a.filename, crate::server::FILENAME_ENCODE)
     );
     let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
     let h = response.headers_mut();

@@ -10,6 +10,7 @@ use crate::config::SystemDef;
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult};
+use crate::server::metrics::CalendarCoverage;
 use crate::store::users::User;
 use crate::store::{changes, notifications, tickets};
 
@@ -61,7 +62,10 @@ pub async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> 
             ))
         })
         .await?;
-    let text = s.metrics.render(&by_status, latest, &notifications);
+    let calendar = CalendarCoverage::read(&s.desk.settings.calendar, chrono::Utc::now());
+    let text = s
+        .metrics
+        .render(&by_status, latest, &notifications, &calendar);
     Ok((
         [(
             header::CONTENT_TYPE,

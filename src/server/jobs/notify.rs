@@ -296,15 +296,22 @@ impl Worker {
                 }
             }
         }
+        // One draw per row for the retry's jitter, made here so the write job only writes. Were
+        // the OS's randomness to fail, the middle of the range still retries.
+        let draws: Vec<u64> = results
+            .iter()
+            .map(|_| getrandom::u64().unwrap_or(1 << 63))
+            .collect();
         let given_up = self
             .store
             .write(move |ctx| {
                 let mut given_up = 0u64;
-                for (n, outcome) in &results {
+                for ((n, outcome), &random) in results.iter().zip(&draws) {
                     match outcome {
                         Outcome::Sent => notifications::mark_sent(ctx.conn, n.id, ctx.now)?,
                         Outcome::Failed(e) => {
-                            let next = retry.next_attempt(n.attempts + 1, n.created_at, ctx.now);
+                            let next =
+                                retry.next_attempt(n.attempts + 1, n.created_at, ctx.now, random);
                             given_up += u64::from(next.is_none());
                             notifications::mark_failed(ctx.conn, n.id, e, next)?;
                         }

@@ -8,6 +8,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
+use subtle::ConstantTimeEq;
 
 use super::error::PageError;
 use crate::server::AppState;
@@ -17,33 +19,35 @@ use crate::store::users::User;
 pub const SESSION_COOKIE: &str = "opsdesk_mss";
 pub const LOGIN_CSRF_COOKIE: &str = "opsdesk_mss_login";
 
-/// The value of cookie `name`, if the request carries it.
+/// The value of cookie `name`, if the request carries it. Pairs that do not parse as cookies
+/// are skipped rather than failing the whole header.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_string())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
-/// A `Set-Cookie` value for the pages; `max_age` None clears the cookie.
+/// A `Set-Cookie` value for the pages: HttpOnly, SameSite=Lax, scoped to `/mss`, Secure when
+/// asked; `max_age` None clears the cookie (`Max-Age=0`).
 pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
-    let age = max_age.unwrap_or(0);
-    let secure = if secure { "; Secure" } else { "" };
-    let v = format!("{name}={value}; Path=/mss; HttpOnly; SameSite=Lax; Max-Age={age}{secure}");
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+    let c = Cookie::build((name, value))
+        .path("/mss")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age.unwrap_or(0)))
+        .secure(secure)
+        .build();
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Compares secrets in time independent of where they differ.
+/// Compares secrets in time independent of where they differ (only the length may show).
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// A logged-in submitter on a page request.
@@ -159,6 +163,42 @@ mod tests {
         );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "c"), None);
+        // Several Cookie headers, and a malformed pair among them.
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("junk; a=1"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("opsdesk_mss_login=xyz"),
+        );
+        assert_eq!(cookie(&h, LOGIN_CSRF_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "a").as_deref(), Some("1"));
+        // A prefix of a name is another name.
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("opsdesk_mss_login=xyz"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn set_cookie_keeps_the_hardening_attributes() {
+        let value = |v: HeaderValue| v.to_str().expect("ASCII").to_string();
+        let session = value(set_cookie(SESSION_COOKIE, "abc", Some(3600), false));
+        assert!(session.starts_with("opsdesk_mss=abc;"), "{session}");
+        for attr in [
+            "; HttpOnly",
+            "; SameSite=Lax",
+            "; Path=/mss",
+            "; Max-Age=3600",
+        ] {
+            assert!(session.contains(attr), "{session} lacks {attr}");
+        }
+        assert!(!session.contains("Secure"), "{session}");
+        let cleared = value(set_cookie(SESSION_COOKIE, "", None, true));
+        assert!(cleared.starts_with("opsdesk_mss=;"), "{cleared}");
+        assert!(cleared.contains("; Max-Age=0"), "{cleared}");
+        assert!(cleared.contains("; Secure"), "{cleared}");
     }
 
     #[test]

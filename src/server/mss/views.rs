@@ -25,7 +25,7 @@ pub struct Frame<'a> {
 
 /// Percent-encodes a query value (a `next` path keeps its slashes).
 pub fn query_escape(s: &str) -> String {
-    crate::server::percent_encode(s, b"-._~/")
+    percent_encoding::utf8_percent_encode(s, crate::server::QUERY_VALUE_ENCODE).to_string()
 }
 
 fn local(tz: Tz, t: DateTime<Utc>) -> String {
