@@ -657,10 +657,51 @@ fn lower(colour: Color) -> Color {
 }
 
 /// The nearest colour of the xterm-256 palette's 6×6×6 cube (16–231) or grey ramp (232–255),
-/// by ansi_colours' perceptual distance. The first 16 are never chosen: terminals redefine them.
-/// The screenshot preview lowers its pixels through this too, so a colour is the same in both.
+/// as tmux picks it. The first 16 are left out: terminals redefine them. The screenshot
+/// preview lowers its pixels through this too, so a colour is the same in both.
+///
+/// Hand-written on purpose: `ansi_colours` does this perceptually but is LGPL-3.0, which an
+/// MIT binary linked statically should not carry; tmux's rule is twenty lines.
 pub(super) fn rgb_to_256(r: u8, g: u8, b: u8) -> u8 {
-    ansi_colours::ansi256_from_rgb((r, g, b))
+    let (qr, qg, qb) = (cube_level(r), cube_level(g), cube_level(b));
+    let cube = 16 + 36 * qr + 6 * qg + qb;
+    let (cr, cg, cb) = (
+        CUBE_LEVELS[usize::from(qr)],
+        CUBE_LEVELS[usize::from(qg)],
+        CUBE_LEVELS[usize::from(qb)],
+    );
+    if (cr, cg, cb) == (r, g, b) {
+        return cube;
+    }
+    let average = (u16::from(r) + u16::from(g) + u16::from(b)) / 3;
+    // The grey ramp runs 8, 18, …, 238.
+    let grey_step = if average > 238 {
+        23
+    } else {
+        (average.saturating_sub(3) / 10) as u8
+    };
+    let grey = 8 + 10 * grey_step;
+    let distance = |x: u8, y: u8, z: u8| -> u32 {
+        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).unsigned_abs().pow(2);
+        d(x, r) + d(y, g) + d(z, b)
+    };
+    if distance(grey, grey, grey) < distance(cr, cg, cb) {
+        232 + grey_step
+    } else {
+        cube
+    }
+}
+
+/// The six levels of each channel of the xterm-256 colour cube.
+const CUBE_LEVELS: [u8; 6] = [0x00, 0x5f, 0x87, 0xaf, 0xd7, 0xff];
+
+/// The nearest cube level: the levels are 95, then steps of 40.
+fn cube_level(v: u8) -> u8 {
+    match v {
+        0..48 => 0,
+        48..115 => 1,
+        _ => (v - 35) / 40,
+    }
 }
 
 /// One theme file, parsed but not resolved.
@@ -1168,10 +1209,24 @@ mod tests {
             ];
             for (kept, low) in pairs {
                 if let (Some(Color::Rgb(r, g, b)), Some(Color::Indexed(i))) = (kept, low) {
-                    assert_eq!(ansi_colours::rgb_from_ansi256(i), (r, g, b), "{role:?}");
+                    assert_eq!(xterm_rgb(i), (r, g, b), "{role:?}");
                 }
             }
         }
+    }
+
+    /// The RGB of an xterm-256 colour from 16 up.
+    fn xterm_rgb(index: u8) -> (u8, u8, u8) {
+        if index >= 232 {
+            let v = 8 + 10 * (index - 232);
+            return (v, v, v);
+        }
+        let i = usize::from(index - 16);
+        (
+            CUBE_LEVELS[i / 36],
+            CUBE_LEVELS[i / 6 % 6],
+            CUBE_LEVELS[i % 6],
+        )
     }
 
     #[test]
