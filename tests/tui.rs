@@ -867,3 +867,37 @@ fn the_servers_similar_tickets_replace_the_local_guess() {
         "the server found none: none is offered"
     );
 }
+
+#[test]
+fn a_toast_over_chinese_text_keeps_its_first_character() {
+    let mut a = app();
+    let t = theme("default");
+    // At 120 columns the toast starts where the queue's wide characters stand.
+    for text in ["本地缓存已损坏，已移到别处并从服务器重建", "本地缓存不可用"]
+    {
+        a.toast(text, true);
+        let shown = text_of(&mut a, &t);
+        assert!(shown.contains(text), "{shown}");
+    }
+}
+
+fn text_of(a: &mut App, t: &Theme) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(121, 40)).unwrap();
+    terminal.draw(|f| view::draw(f, a, t)).unwrap();
+    // Each row as a terminal shows it: a wide character covers the cell after it.
+    let mut out = String::new();
+    for row in terminal.backend().buffer().content().chunks(121) {
+        let mut covered = 0;
+        for cell in row {
+            if covered > 0 {
+                covered -= 1;
+                continue;
+            }
+            let symbol = cell.symbol();
+            covered = unicode_width::UnicodeWidthStr::width(symbol).saturating_sub(1);
+            out.push_str(symbol);
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -546,7 +546,6 @@ impl App {
                                 .unwrap_or_default(),
                         );
                     }
-                    Request::TicketsChanged => effects.extend(self.broadcast(|_| Msg::Tickets)),
                 }
             }
         }

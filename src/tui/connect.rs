@@ -94,7 +94,15 @@ fn read_cache(
     path: &std::path::Path,
     server: &str,
 ) -> Result<(Cache, Cached, Option<PathBuf>), CacheError> {
-    let (cache, aside) = Cache::open_recovering(path, server)?;
+    let (mut cache, aside) = Cache::open_recovering(path, server)?;
+    // Entries this build cannot read are set aside now, so the count of waiting writes is
+    // true from the first frame; the start-up toast points to `:outbox`, which shows them.
+    for q in cache.outbox()? {
+        if let Err(unreadable) = &q.write {
+            tracing::warn!(id = q.id, reason = %unreadable.reason, "setting aside an outbox entry this build cannot read");
+            cache.set_aside(q.id, &unreadable.reason)?;
+        }
+    }
     let cached = Cached {
         tickets: cache.load_open_tickets()?,
         last_seq: cache.last_seq()?,

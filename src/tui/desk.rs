@@ -24,8 +24,6 @@ pub enum Request {
     },
     /// Open a ticket in the ticket pane.
     OpenTicket(TicketId),
-    /// The shared tickets changed: every pane hears of it.
-    TicketsChanged,
 }
 
 pub struct Desk {

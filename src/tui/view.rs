@@ -171,8 +171,24 @@ fn render_toasts(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
                 height: 1,
             };
             Clear.render(rect, buf);
+            clear_wide_neighbour(rect, buf);
             Line::from(Span::styled(row, theme.toast(toast.error))).render(rect, buf);
             y += 1;
+        }
+    }
+}
+
+/// A wide (CJK) character just left of `rect` would spill over its first column and hide what
+/// is drawn there: it is blanked, on each row of `rect`.
+fn clear_wide_neighbour(rect: Rect, buf: &mut Buffer) {
+    if rect.x == 0 {
+        return;
+    }
+    for y in rect.top()..rect.bottom() {
+        if let Some(cell) = buf.cell_mut((rect.x - 1, y))
+            && unicode_width::UnicodeWidthStr::width(cell.symbol()) > 1
+        {
+            cell.set_symbol(" ");
         }
     }
 }

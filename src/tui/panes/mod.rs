@@ -96,20 +96,12 @@ pub enum Edit {
 }
 
 /// What an overlay opened by a pane was for, handed back to the pane with the answer. Each
-/// pane downcasts to its own purpose types (see [`Purpose::is`] and [`Purpose::take`]).
+/// pane takes back its own purpose types with [`Purpose::take`].
 pub struct Purpose(Box<dyn Any + Send>);
 
 impl Purpose {
     pub fn new<T: Any + Send>(purpose: T) -> Purpose {
         Purpose(Box::new(purpose))
-    }
-
-    pub fn is<T: Any>(&self) -> bool {
-        self.0.is::<T>()
-    }
-
-    pub fn get<T: Any>(&self) -> Option<&T> {
-        self.0.downcast_ref()
     }
 
     /// The purpose as `T`, or itself back when it is another pane's.
