@@ -343,3 +343,104 @@ async fn offline_the_handler_keeps_reading_and_writes_wait_until_the_server_retu
     }
     tmux.keys(&["q"]);
 }
+
+impl Tmux {
+    /// Puts `text` on tmux's paste buffer and pastes it the way a terminal does (bracketed,
+    /// when the program asked for it).
+    fn paste(&self, text: &str) {
+        for args in [vec!["set-buffer", "--", text], vec!["paste-buffer", "-p"]] {
+            let status = Command::new("tmux")
+                .args(["-L", &self.socket])
+                .args(&args)
+                .status()
+                .expect("tmux");
+            assert!(status.success());
+        }
+    }
+
+    /// Where the terminal's cursor is, and whether it is shown.
+    fn cursor(&self) -> (u16, u16, bool) {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "#{cursor_x} #{cursor_y} #{cursor_flag}",
+            ])
+            .output()
+            .expect("display-message");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Vec<&str> = text.split_whitespace().collect();
+        (
+            v[0].parse().unwrap(),
+            v[1].parse().unwrap(),
+            v.get(2) == Some(&"1"),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_reply_is_edited_in_the_middle_pasted_verbatim_and_kept_as_a_draft() {
+    if !tmux_available() {
+        return;
+    }
+    let s = TestServer::start().await;
+    let id = s.new_ticket("条件单没有触发").await["id"].as_i64().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} --server {} --token {}",
+        env!("CARGO_BIN_EXE_opsdesk"),
+        s.base,
+        s.handler_token
+    );
+    let tmux = Tmux::start(&command, home.path());
+    tmux.wait_for("条件单没有触发").await;
+
+    // Outside a text box a paste presses no keys: no pane change, no quit.
+    tmux.paste("310012345678 q 3");
+    tmux.wait_for("粘贴只进入输入框").await;
+    assert!(tmux.screen().contains("队列 Queue"));
+
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&format!("#{id}")).await;
+    tmux.keys(&["r"]);
+    tmux.wait_for("回复提交人").await;
+    tmux.literal("您好，已处理");
+    tmux.keys(&["Left", "Left"]);
+    tmux.literal("为您");
+    tmux.wait_for("您好，已为您处理").await;
+    // The terminal's cursor stands after 为您, counted in columns (two a character).
+    let (x, _, shown) = tmux.cursor();
+    assert!(shown, "the cursor is shown in the editor");
+    assert_eq!(x, 2 + 2 * 6, "after 您好，已为您");
+
+    // A multi-line paste keeps its lines and its tab.
+    tmux.keys(&["End", "Enter"]);
+    tmux.paste("SELECT state FROM acct\n\tWHERE id = 1 LIMIT 1");
+    tmux.wait_for("WHERE id = 1 LIMIT 1").await;
+
+    // esc leaves the editor and keeps the draft; r brings it back.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("草稿已保留").await;
+    tmux.keys(&["r"]);
+    tmux.wait_for("草稿 draft").await;
+    tmux.wait_for("SELECT state FROM acct").await;
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("回复已发送").await;
+
+    let messages: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        messages[0]["body"],
+        "您好，已为您处理\nSELECT state FROM acct\n\tWHERE id = 1 LIMIT 1"
+    );
+    tmux.keys(&["q"]);
+}

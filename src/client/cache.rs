@@ -88,6 +88,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE outbox ADD COLUMN unreadable TEXT;
     "#,
+    // 3: what a handler wrote and left unsent, per ticket and purpose (`12/reply`).
+    r#"
+    CREATE TABLE drafts (
+        key         TEXT PRIMARY KEY,
+        text        TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// One entry of the outbox.
@@ -383,7 +391,7 @@ impl Cache {
         let dropped: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
         tx.execute_batch(
             "DELETE FROM tickets; DELETE FROM messages; DELETE FROM conversations;
-             DELETE FROM outbox; DELETE FROM meta WHERE key <> 'server';",
+             DELETE FROM outbox; DELETE FROM drafts; DELETE FROM meta WHERE key <> 'server';",
         )?;
         tx.commit()?;
         Ok(usize::try_from(dropped).unwrap_or(0))
@@ -517,6 +525,41 @@ impl Cache {
             }
             Ok(())
         })
+    }
+
+    /// Keeps a draft (written with FULL, like the outbox: it exists nowhere else).
+    pub fn put_draft(&mut self, key: &str, text: &str) -> Result<(), CacheError> {
+        self.durably(|conn| {
+            conn.execute(
+                "INSERT INTO drafts (key, text, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET text = excluded.text,
+                     updated_at = excluded.updated_at",
+                params![key, text, Utc::now().to_rfc3339()],
+            )
+        })?;
+        Ok(())
+    }
+
+    pub fn drop_draft(&mut self, key: &str) -> Result<(), CacheError> {
+        self.durably(|conn| conn.execute("DELETE FROM drafts WHERE key = ?1", [key]))?;
+        Ok(())
+    }
+
+    /// Every kept draft, its text made terminal-safe (newlines and tabs stay).
+    pub fn drafts(&self) -> Result<Vec<(String, String)>, CacheError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, text FROM drafts ORDER BY key")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, text) = row?;
+            out.push((
+                terminal_safe(&key).into_owned(),
+                terminal_safe(&text).into_owned(),
+            ));
+        }
+        Ok(out)
     }
 
     /// Runs an outbox write with `synchronous=FULL`: a queued reply is the only copy of what

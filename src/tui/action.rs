@@ -97,8 +97,22 @@ actions! {
     ApproveScript = "approve_script": "approve an ops transfer's data-fix script (a second handler)",
     // Editors.
     Submit = "submit": "send what was written",
-    Cancel = "cancel": "discard what was written",
+    Cancel = "cancel": "discard what was written (asks first)",
     CannedReply = "canned_reply": "insert a canned reply",
+    Left = "left": "move the cursor left",
+    Right = "right": "move the cursor right",
+    WordLeft = "word_left": "move the cursor a word left",
+    WordRight = "word_right": "move the cursor a word right",
+    LineStart = "line_start": "move the cursor to the start of the line",
+    LineEnd = "line_end": "move the cursor to the end of the line",
+    DeleteForward = "delete_forward": "delete the character under the cursor",
+    DeleteWordBack = "delete_word_back": "delete the word before the cursor",
+    DeleteWordForward = "delete_word_forward": "delete the word after the cursor",
+    KillLine = "kill_line": "cut to the end of the line",
+    KillToLineStart = "kill_to_line_start": "cut to the start of the line",
+    Yank = "yank": "paste what was cut last",
+    Undo = "undo": "undo the last change",
+    Redo = "redo": "redo what was undone",
 }
 
 /// A name that is not an action.

@@ -53,6 +53,8 @@ pub enum Event {
     },
     /// Who tickets can be assigned to, from the server.
     Handlers(Vec<String>),
+    /// Drafts kept from an earlier session (key, text).
+    Drafts(Vec<(String, String)>),
     /// Open tickets with submitters' messages not read yet (the server keeps the markers).
     Unread(Vec<TicketId>),
     /// Writes waiting in the outbox.
@@ -237,16 +239,7 @@ impl App {
         self.dirty = true;
         let mut effects = match event {
             Event::Key(key) => self.on_key(key),
-            Event::Paste(text) => {
-                // Pasted text arrives as typed text, made inert first; a paste has no business
-                // pressing Enter.
-                let safe = crate::domain::sanitize::terminal_safe(&text).into_owned();
-                let mut effects = Vec::new();
-                for c in safe.chars().filter(|c| *c != '\n') {
-                    effects.extend(self.on_key(KeyEvent::from(KeyCode::Char(c))));
-                }
-                effects
-            }
+            Event::Paste(text) => self.on_paste(&text),
             Event::Resize => Vec::new(),
             Event::Tick(now) => {
                 self.desk.now = now;
@@ -274,6 +267,10 @@ impl App {
             }
             Event::Handlers(handlers) => {
                 self.desk.handlers = handlers;
+                Vec::new()
+            }
+            Event::Drafts(drafts) => {
+                self.desk.drafts.extend(drafts);
                 Vec::new()
             }
             Event::Unread(ids) => {
@@ -342,16 +339,26 @@ impl App {
         let plain = !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        // A question takes its answer as a letter: y, or n.
+        if let (Some(Overlay::Confirm { .. }), KeyCode::Char(c)) = (&self.overlay, key.code)
+            && plain
+        {
+            return Some(match c {
+                'y' | 'Y' => self.act(Action::Submit),
+                'n' | 'N' => self.act(Action::Back),
+                _ => Vec::new(),
+            });
+        }
         let pane_input = self.focused().input().is_some();
-        let multiline = match self.overlay.as_mut() {
-            Some(o) => o.text_mut()?.1,
+        let multiline = match &self.overlay {
+            Some(o) => o.takes_text()?,
             None if pane_input => false,
             None => return None,
         };
         let edit = match key.code {
             KeyCode::Char(c) if plain => Edit::Insert(c),
             KeyCode::Enter if plain && multiline => Edit::Insert('\n'),
-            KeyCode::Backspace => Edit::Backspace,
+            KeyCode::Backspace if !key.modifiers.contains(KeyModifiers::ALT) => Edit::Backspace,
             _ => return None,
         };
         Some(match self.overlay.as_mut() {
@@ -364,6 +371,35 @@ impl App {
                 self.send(focus, Msg::Edit(edit)).unwrap_or_default()
             }
         })
+    }
+
+    /// A paste (bracketed: the terminal marks it, so it is never read as key presses): made
+    /// inert, then given verbatim to the editor, or on one line to a text box. Anywhere else it
+    /// is refused, so pasted text can never press keys.
+    fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let text = crate::domain::sanitize::terminal_safe(&text).into_owned();
+        if let Some(o) = self.overlay.as_mut().filter(|o| o.takes_text().is_some()) {
+            o.paste(&text);
+            return Vec::new();
+        }
+        if self.overlay.is_none() && self.focused().input().is_some() {
+            let focus = self.desk.focus;
+            let mut effects = Vec::new();
+            for c in text.chars() {
+                let c = if c == '\n' || c == '\t' { ' ' } else { c };
+                effects.extend(
+                    self.send(focus, Msg::Edit(Edit::Insert(c)))
+                        .unwrap_or_default(),
+                );
+            }
+            return effects;
+        }
+        self.toast(
+            "粘贴只进入输入框，不会当作按键 · a paste goes into a text box only, never read as keys",
+            false,
+        );
+        Vec::new()
     }
 
     /// The commands the palette offers for what was typed, best first: the focused pane's
@@ -440,9 +476,20 @@ impl App {
                     owner,
                     purpose,
                     text,
-                } => self
-                    .send(owner, Msg::Written { purpose, text })
-                    .unwrap_or_default(),
+                    draft,
+                } => {
+                    let mut effects = self.keep_draft(draft, None);
+                    effects.extend(
+                        self.send(owner, Msg::Written { purpose, text })
+                            .unwrap_or_default(),
+                    );
+                    effects
+                }
+                Outcome::Kept { draft, text } => {
+                    self.toast("草稿已保留，再次打开即可继续 · draft kept", false);
+                    self.keep_draft(Some(draft), Some(text))
+                }
+                Outcome::Discarded { draft } => self.keep_draft(draft, None),
             };
             effects.extend(self.settle());
             return effects;
@@ -454,6 +501,21 @@ impl App {
         };
         effects.extend(self.settle());
         effects
+    }
+
+    /// Keeps (or, with no text, forgets) a draft here and in the local cache.
+    fn keep_draft(&mut self, key: Option<String>, text: Option<String>) -> Vec<Effect> {
+        let Some(key) = key else {
+            return Vec::new();
+        };
+        let changed = match &text {
+            Some(t) => self.desk.drafts.insert(key.clone(), t.clone()).as_ref() != Some(t),
+            None => self.desk.drafts.remove(&key).is_some(),
+        };
+        if !changed {
+            return Vec::new();
+        }
+        vec![Effect::run(None, super::drafts::StoreDraft { key, text })]
     }
 
     fn global(&mut self, action: Action) -> Vec<Effect> {

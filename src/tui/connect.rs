@@ -20,6 +20,8 @@ pub(super) struct Cached {
     pub(super) queued: usize,
     /// Outbox entries set aside because they could not be read.
     pub(super) set_aside: usize,
+    /// Drafts left unsent (key, text).
+    pub(super) drafts: Vec<(String, String)>,
 }
 
 /// The server reached: who we are to it, and where following it starts.
@@ -110,6 +112,7 @@ fn read_cache(
         username: cache.username()?,
         queued: cache.outbox_len()?,
         set_aside: cache.set_aside_entries()?.len(),
+        drafts: cache.drafts()?,
     };
     Ok((cache, cached, aside))
 }

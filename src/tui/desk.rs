@@ -41,6 +41,8 @@ pub struct Desk {
     pub focus: PaneId,
     /// Whether pictures may be drawn in colour (not under NO_COLOR or the mono theme).
     pub colour: bool,
+    /// Text written and left unsent, by draft key (`12/reply`), until sent or discarded.
+    pub drafts: HashMap<String, String>,
     requests: Vec<Request>,
 }
 
@@ -56,6 +58,7 @@ impl Desk {
             unread: HashSet::new(),
             focus: PaneId::QUEUE,
             colour: true,
+            drafts: HashMap::new(),
             requests: Vec::new(),
         }
     }

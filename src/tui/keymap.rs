@@ -38,7 +38,9 @@
 //!   it does the action instead of typing the character;
 //! - `ctrl-s`, `ctrl-q` (XON/XOFF flow control), `ctrl-b` (tmux's prefix), `ctrl-a` (GNU
 //!   screen's) and `ctrl-h` (what backspace sends on many terminals): jump hosts, tmux and
-//!   screen may never pass them on;
+//!   screen may never pass them on. A shipped keymap may bind one beside a key that always
+//!   arrives for the same action (the editor's `ctrl-a` beside `home`); a user's file never
+//!   goes unwarned;
 //! - a user file whose `extends` overrides a non-default preset chosen by the caller.
 
 use std::collections::HashMap;
@@ -885,10 +887,23 @@ fn check(layers: &[Layer], merged: &Merged) -> Vec<KeymapWarning> {
                 );
                 found.push((b.layer, b.line, message));
             }
-            for key in keys {
-                if let Some(why) = key.swallowed() {
-                    let message = format!("{here}: {why}");
-                    found.push((b.layer, b.line, message));
+            // A shipped keymap may offer a key that a multiplexer can keep (ctrl-a, ctrl-b in
+            // the editor) as a convenience beside one that always arrives; a user's own binding
+            // of such a key is always pointed out.
+            let shipped = PRESETS
+                .iter()
+                .any(|(_, path, _)| *path == layers[b.layer].file);
+            let also_reachable = map.iter().any(|(other, o)| {
+                o.action == b.action
+                    && other != keys
+                    && other.iter().all(|k| k.swallowed().is_none())
+            });
+            if !(shipped && also_reachable) {
+                for key in keys {
+                    if let Some(why) = key.swallowed() {
+                        let message = format!("{here}: {why}");
+                        found.push((b.layer, b.line, message));
+                    }
                 }
             }
             for len in 1..keys.len() {
@@ -1092,7 +1107,8 @@ mod tests {
         assert_eq!(at(&queue, "j"), Lookup::None);
         assert_eq!(at(&queue, "k"), Lookup::Action(Action::Up)); // default
         assert_eq!(at(&queue, "ctrl-n"), Lookup::Action(Action::Down)); // emacs
-        assert_eq!(at(&editor, "ctrl-d"), Lookup::None); // unbound by emacs: deletes a char
+        // emacs: ctrl-d deletes a character
+        assert_eq!(at(&editor, "ctrl-d"), Lookup::Action(Action::DeleteForward));
         assert_eq!(at(&editor, "ctrl-c ctrl-c"), Lookup::Action(Action::Submit)); // emacs
         assert_eq!(at(&editor, "ctrl-t"), Lookup::Action(Action::CannedReply)); // user
 
@@ -1254,13 +1270,25 @@ mod tests {
             assert_eq!(map.lookup(&stack, &keys(typed)), Lookup::None, "{typed}");
         }
         // Nor do the pane's or global's other keys: enter is a new line, not the ticket's open.
-        for edits in ["enter", "up", "home", "pagedown", "ctrl-u", "ctrl-r", "tab"] {
+        for edits in ["enter", "tab", "backtab", "f5"] {
             assert_eq!(map.lookup(&stack, &keys(edits)), Lookup::None, "{edits}");
         }
-        assert_eq!(
-            map.lookup(&stack, &keys("esc")),
-            Lookup::Action(Action::Cancel)
-        );
+        // The editor's own keys move and cut in the text: ctrl-r redoes rather than re-syncing.
+        for (key, action) in [
+            ("up", Action::Up),
+            ("home", Action::LineStart),
+            ("ctrl-a", Action::LineStart),
+            ("ctrl-u", Action::KillToLineStart),
+            ("ctrl-r", Action::Redo),
+            ("esc", Action::Back),
+            ("ctrl-x", Action::Cancel),
+        ] {
+            assert_eq!(
+                map.lookup(&stack, &keys(key)),
+                Lookup::Action(action),
+                "{key}"
+            );
+        }
         assert_eq!(
             map.lookup(&stack, &keys("alt-enter")),
             Lookup::Action(Action::Submit)
@@ -1279,13 +1307,23 @@ mod tests {
         assert_eq!(map.keys_for(Context::Queue, Action::Down), ["j", "down"]);
         assert_eq!(map.keys_for(Context::Queue, Action::Top), ["home", "g g"]);
         assert!(map.keys_for(Context::Editor, Action::Quit).is_empty());
-        let editor: Vec<(String, Action)> = vec![
-            ("ctrl-d".into(), Action::Submit),
-            ("alt-enter".into(), Action::Submit),
-            ("esc".into(), Action::Cancel),
-            ("ctrl-t".into(), Action::CannedReply),
-        ];
-        assert_eq!(map.bindings(Context::Editor), editor);
+        let editor: Vec<(String, Action)> = map.bindings(Context::Editor);
+        let first: Vec<(&str, Action)> =
+            editor[..4].iter().map(|(k, a)| (k.as_str(), *a)).collect();
+        assert_eq!(
+            first,
+            [
+                ("esc", Action::Back),
+                ("up", Action::Up),
+                ("ctrl-p", Action::Up),
+                ("down", Action::Down)
+            ],
+            "sorted by action, then the handiest key first"
+        );
+        assert_eq!(
+            map.keys_for(Context::Editor, Action::LineStart),
+            ["home", "ctrl-a"]
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod app;
 mod calls;
 mod connect;
 pub mod desk;
+mod drafts;
+pub mod editor;
 pub mod effect;
 pub mod keymap;
 mod outbox;
@@ -138,7 +140,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
     let mut work = Work::new(client, cache, sync_tx, loaded_tx, events_tx);
     work.queued = cached.queued;
-    let mut effects = Vec::new();
+    let mut effects = app.update(Event::Drafts(cached.drafts));
     if cached.last_seq > 0 {
         effects.extend(app.update(Event::SignedIn {
             me: cached.username,

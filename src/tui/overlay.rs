@@ -4,13 +4,14 @@
 //! [`Purpose`] so the pane knows what it was for.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, Borders, Clear, List, ListItem, ListState, Paragraph, StatefulWidget, Widget, Wrap,
 };
 
 use super::action::{Action, Context};
+use super::editor::TextEditor;
 use super::keymap::Keymap;
 use super::panes::{Command, Edit, PaneId, Purpose};
 use super::preview::Preview;
@@ -42,9 +43,18 @@ pub enum Overlay {
         owner: PaneId,
         purpose: Purpose,
         title: String,
-        text: String,
+        editor: Box<TextEditor>,
         /// What `canned_reply` inserts, filled in for this ticket.
         canned: Option<String>,
+        /// Where the draft is kept when the editor is left unsent (`12/reply`).
+        draft: Option<String>,
+    },
+    /// A question before something that cannot be undone; no (enter, esc, `n`) goes back to
+    /// `resume`, yes is `y` only.
+    Confirm {
+        question: String,
+        yes: Box<Outcome>,
+        resume: Option<Box<Overlay>>,
     },
     /// One line of text (a ticket number, a subcategory), typed on the status line.
     Prompt {
@@ -85,9 +95,14 @@ pub enum Outcome {
         owner: PaneId,
         purpose: Purpose,
         text: String,
+        draft: Option<String>,
     },
     /// An editor was sent with nothing in it; it stays open.
     Blank,
+    /// An editor was left unsent: its text is kept as the draft.
+    Kept { draft: String, text: String },
+    /// A draft was thrown away, when the handler said so.
+    Discarded { draft: Option<String> },
 }
 
 impl Overlay {
@@ -120,24 +135,37 @@ impl Overlay {
         }
     }
 
+    /// An editor holding `text`, the draft kept under `draft` when there is one (its cursor
+    /// then waits at the end), else `template`.
     pub fn editor(
         owner: PaneId,
         purpose: impl std::any::Any + Send,
         title: impl Into<String>,
-        text: impl Into<String>,
+        template: &str,
+        kept: Option<&str>,
         canned: Option<String>,
+        draft: Option<String>,
     ) -> Overlay {
+        let editor = match kept {
+            Some(text) => TextEditor::new(text, true),
+            None => TextEditor::new(template, false),
+        };
+        let mut title = title.into();
+        if kept.is_some() {
+            title.push_str(" · 草稿 draft");
+        }
         Overlay::Editor {
             owner,
             purpose: Purpose::new(purpose),
-            title: title.into(),
-            text: text.into(),
+            title,
+            editor: Box::new(editor),
             canned,
+            draft,
         }
     }
 
     fn is_blank(&self) -> bool {
-        matches!(self, Overlay::Editor { text, .. } if text.trim().is_empty())
+        matches!(self, Overlay::Editor { editor, .. } if editor.is_blank())
     }
 
     /// The keymap section that applies while this overlay is up.
@@ -146,31 +174,50 @@ impl Overlay {
             Overlay::Help { .. } | Overlay::Preview { .. } | Overlay::Text { .. } => Context::Help,
             Overlay::Palette { .. } | Overlay::Prompt { .. } => Context::Palette,
             Overlay::Editor { .. } => Context::Editor,
-            Overlay::Picker { .. } => Context::Picker,
+            Overlay::Picker { .. } | Overlay::Confirm { .. } => Context::Picker,
         }
     }
 
-    /// The text typed into the overlay, if it takes text (and whether Enter is a new line).
-    pub fn text_mut(&mut self) -> Option<(&mut String, bool)> {
+    /// Whether the overlay takes typed text, and if so whether Enter is a new line.
+    pub fn takes_text(&self) -> Option<bool> {
         match self {
-            Overlay::Palette { input, .. } | Overlay::Prompt { input, .. } => Some((input, false)),
-            Overlay::Editor { text, .. } => Some((text, true)),
+            Overlay::Palette { .. } | Overlay::Prompt { .. } => Some(false),
+            Overlay::Editor { .. } => Some(true),
             _ => None,
         }
     }
 
     /// Applies typed text; a palette starts its choice over.
     pub fn edit(&mut self, edit: Edit) {
-        if let Some((text, _)) = self.text_mut() {
-            match edit {
-                Edit::Insert(c) => text.push(c),
-                Edit::Backspace => {
-                    text.pop();
+        match self {
+            Overlay::Palette { input, selected } => {
+                edit_line(input, edit);
+                *selected = 0;
+            }
+            Overlay::Prompt { input, .. } => edit_line(input, edit),
+            Overlay::Editor { editor, .. } => match edit {
+                Edit::Insert(c) => editor.insert(c),
+                Edit::Backspace => editor.backspace(),
+            },
+            _ => {}
+        }
+    }
+
+    /// Pasted text: verbatim into an editor; on one line, line breaks become spaces.
+    pub fn paste(&mut self, text: &str) {
+        match self {
+            Overlay::Editor { editor, .. } => editor.insert_str(text),
+            Overlay::Palette { .. } | Overlay::Prompt { .. } => {
+                for c in text.chars() {
+                    let c = if c == '\n' || c == '\t' || c == '\r' {
+                        ' '
+                    } else {
+                        c
+                    };
+                    self.edit(Edit::Insert(c));
                 }
             }
-        }
-        if let Overlay::Palette { selected, .. } = self {
-            *selected = 0;
+            _ => {}
         }
     }
 
@@ -255,7 +302,6 @@ impl Overlay {
                 purpose,
                 input,
             }),
-            (Overlay::Editor { .. }, Cancel | Back) => close(Outcome::None),
             (editor @ Overlay::Editor { .. }, Submit) if editor.is_blank() => {
                 (Some(editor), Outcome::Blank)
             }
@@ -263,36 +309,89 @@ impl Overlay {
                 Overlay::Editor {
                     owner,
                     purpose,
-                    text,
+                    editor,
+                    draft,
                     ..
                 },
                 Submit,
             ) => close(Outcome::Written {
                 owner,
                 purpose,
-                text,
+                text: editor.text(),
+                draft,
             }),
+            // Leaving keeps what was written; only an explicit discard (after asking) loses it.
+            (Overlay::Editor { editor, draft, .. }, Back) => close(
+                match draft.filter(|_| editor.changed() && !editor.is_blank()) {
+                    Some(draft) => Outcome::Kept {
+                        draft,
+                        text: editor.text(),
+                    },
+                    None => Outcome::None,
+                },
+            ),
             (
                 Overlay::Editor {
                     owner,
                     purpose,
                     title,
-                    mut text,
+                    editor,
                     canned,
+                    draft,
                 },
-                CannedReply,
+                Cancel,
             ) => {
-                if let Some(c) = &canned {
-                    text.push_str(c);
+                if editor.is_blank() || !editor.changed() {
+                    return close(Outcome::Discarded { draft });
+                }
+                let yes = Outcome::Discarded {
+                    draft: draft.clone(),
+                };
+                let resume = Overlay::Editor {
+                    owner,
+                    purpose,
+                    title,
+                    editor,
+                    canned,
+                    draft,
+                };
+                let confirm = Overlay::Confirm {
+                    question: "放弃这份草稿？y 放弃 · n 或 esc 继续编辑 · discard this draft? y discards, n or esc goes back".into(),
+                    yes: Box::new(yes),
+                    resume: Some(Box::new(resume)),
+                };
+                (Some(confirm), Outcome::None)
+            }
+            (
+                Overlay::Editor {
+                    owner,
+                    purpose,
+                    title,
+                    mut editor,
+                    canned,
+                    draft,
+                },
+                action,
+            ) => {
+                match (action, &canned) {
+                    (CannedReply, Some(c)) => editor.insert_str(c),
+                    _ => {
+                        editor.act(action);
+                    }
                 }
                 let editor = Overlay::Editor {
                     owner,
                     purpose,
                     title,
-                    text,
+                    editor,
                     canned,
+                    draft,
                 };
                 (Some(editor), Outcome::None)
+            }
+            (Overlay::Confirm { yes, .. }, Submit) => close(*yes),
+            (Overlay::Confirm { resume, .. }, Back | Cancel | Open | Quit) => {
+                (resume.map(|r| *r), Outcome::None)
             }
             (Overlay::Picker { .. }, Back | Cancel) => close(Outcome::None),
             (
@@ -355,13 +454,37 @@ pub struct Look<'a> {
     pub colour: bool,
 }
 
-/// Draws the overlay over the main area (`status` is the status line, where prompts go).
-pub fn render(overlay: &Overlay, main: Rect, status: Rect, buf: &mut Buffer, look: &Look<'_>) {
+/// Draws the overlay over the main area (`status` is the status line, where prompts go);
+/// returns where the terminal cursor belongs, when text is being edited.
+pub fn render(
+    overlay: &mut Overlay,
+    main: Rect,
+    status: Rect,
+    buf: &mut Buffer,
+    look: &Look<'_>,
+) -> Option<Position> {
     let theme = look.theme;
     match overlay {
         Overlay::Help { scroll } => render_help(main, buf, look, *scroll),
         Overlay::Palette { input, selected } => render_palette(main, buf, look, input, *selected),
-        Overlay::Editor { title, text, .. } => render_editor(main, buf, look, title, text),
+        Overlay::Editor { title, editor, .. } => {
+            return render_editor(main, buf, look, title, editor);
+        }
+        Overlay::Confirm { question, .. } => {
+            let width = (unicode_width::UnicodeWidthStr::width(question.as_str()) as u16 + 4)
+                .min(main.width);
+            let rect = centered(main, width, 4);
+            Clear.render(rect, buf);
+            Paragraph::new(Span::styled(question.clone(), theme.text()))
+                .wrap(Wrap { trim: false })
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .border_style(theme.alert("warn"))
+                        .title(Span::styled(" 确认 confirm ", theme.title())),
+                )
+                .render(rect, buf);
+        }
         Overlay::Picker {
             title,
             options,
@@ -418,6 +541,7 @@ pub fn render(overlay: &Overlay, main: Rect, status: Rect, buf: &mut Buffer, loo
                 .render(rect, buf);
         }
     }
+    None
 }
 
 /// A line being typed on the status line: what is asked, the text, a cursor.
@@ -484,9 +608,14 @@ fn render_help(area: Rect, buf: &mut Buffer, look: &Look<'_>, scroll: u16) {
         .render(rect, buf);
 }
 
-/// The multi-line editor: the text as typed (CJK from the terminal's input method arrives as
-/// characters), a cursor at the end, and how to send or discard.
-fn render_editor(area: Rect, buf: &mut Buffer, look: &Look<'_>, title: &str, text: &str) {
+/// The multi-line editor over the lower two thirds, with how to send, leave or discard.
+fn render_editor(
+    area: Rect,
+    buf: &mut Buffer,
+    look: &Look<'_>,
+    title: &str,
+    editor: &mut TextEditor,
+) -> Option<Position> {
     let theme = look.theme;
     let height = (area.height * 2 / 3).max(8);
     let rect = Rect {
@@ -509,28 +638,15 @@ fn render_editor(area: Rect, buf: &mut Buffer, look: &Look<'_>, title: &str, tex
         .title(Span::styled(format!(" {title} "), theme.title()))
         .title_bottom(Line::from(Span::styled(
             format!(
-                " {} 发送 send · {} 放弃 cancel · {} 常用回复 canned ",
+                " {} 发送 send · {} 留作草稿 keep · {} 放弃 discard · {} 常用回复 canned ",
                 keys(Action::Submit),
+                keys(Action::Back),
                 keys(Action::Cancel),
                 keys(Action::CannedReply)
             ),
             theme.key_hint(),
         )));
-    let mut lines: Vec<Line<'_>> = text
-        .split('\n')
-        .map(|l| Line::from(Span::styled(l.to_string(), theme.text())))
-        .collect();
-    if let Some(last) = lines.last_mut() {
-        last.push_span(Span::styled("▏", theme.muted()));
-    }
-    // Keep the end of the text, where the cursor is, in view.
-    let inner = rect.height.saturating_sub(2) as usize;
-    let skip = lines.len().saturating_sub(inner) as u16;
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((skip, 0))
-        .block(block)
-        .render(rect, buf);
+    editor.render(rect, buf, block, theme.text())
 }
 
 fn render_palette(area: Rect, buf: &mut Buffer, look: &Look<'_>, input: &str, selected: usize) {
@@ -572,4 +688,14 @@ fn render_list(
         buf,
         &mut state,
     );
+}
+
+/// Typed text on a one-line input.
+fn edit_line(input: &mut String, edit: Edit) {
+    match edit {
+        Edit::Insert(c) => input.push(c),
+        Edit::Backspace => {
+            input.pop();
+        }
+    }
 }

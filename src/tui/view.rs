@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
@@ -15,11 +15,15 @@ use super::panes::{Command, Ctx};
 use super::theme::Theme;
 
 pub fn draw(frame: &mut Frame<'_>, app: &mut App, theme: &Theme) {
-    render(frame.area(), frame.buffer_mut(), app, theme);
+    // The terminal's own cursor stands where typed text goes; hidden everywhere else.
+    if let Some(at) = render(frame.area(), frame.buffer_mut(), app, theme) {
+        frame.set_cursor_position(at);
+    }
 }
 
-/// Renders into a buffer; `draw` and the snapshot tests share it.
-pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) {
+/// Renders into a buffer; `draw` and the snapshot tests share it. Returns where the terminal
+/// cursor belongs while text is edited.
+pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) -> Option<Position> {
     let [tabs, main, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
@@ -29,8 +33,7 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) {
     render_tabs(tabs, buf, app, theme);
     let focused = app.overlay.is_none();
     {
-        // The pane renders with the shared desk; both live in the app, so the pane is taken
-        // out for the moment it draws.
+        // The pane renders with the shared desk; both live in the app.
         let (pane, desk) = app.focused_with_desk();
         let ctx = Ctx { desk, theme };
         pane.render(main, buf, &ctx, focused);
@@ -38,25 +41,31 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) {
     render_status(status, buf, app, theme);
     render_toasts(main, buf, app, theme);
     let pane_commands = app.focused().commands();
+    let pane_context = app.focused().context();
     if let Some(input) = app.focused().input().filter(|_| app.overlay.is_none()) {
         overlay::prompt_line(input.prompt, input.text, status, buf, theme);
     }
-    if let Some(o) = &app.overlay {
-        let palette = match o {
-            overlay::Overlay::Palette { input, .. } => app.palette_matches(input),
-            _ => Vec::new(),
-        };
-        let look = Look {
-            keymap: &app.keymap,
-            theme,
-            pane_context: app.focused().context(),
-            pane_commands: &pane_commands,
-            global_commands: GLOBAL_COMMANDS,
-            palette: &palette,
-            colour: app.desk.colour,
-        };
-        overlay::render(o, main, status, buf, &look);
-    }
+    let palette = match &app.overlay {
+        Some(overlay::Overlay::Palette { input, .. }) => app.palette_matches(input),
+        _ => Vec::new(),
+    };
+    let App {
+        overlay,
+        keymap,
+        desk,
+        ..
+    } = app;
+    let o = overlay.as_mut()?;
+    let look = Look {
+        keymap,
+        theme,
+        pane_context,
+        pane_commands: &pane_commands,
+        global_commands: GLOBAL_COMMANDS,
+        palette: &palette,
+        colour: desk.colour,
+    };
+    overlay::render(o, main, status, buf, &look)
 }
 
 fn render_tabs(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {

@@ -81,6 +81,16 @@ impl Compose {
         }
     }
 
+    /// Where a draft of this is kept: one per ticket and purpose (a hand-off per team).
+    pub fn draft_key(&self) -> String {
+        match self {
+            Compose::Reply(id) => format!("{id}/reply"),
+            Compose::Note(id) => format!("{id}/note"),
+            Compose::Resolve { id, .. } => format!("{id}/resolution"),
+            Compose::Handoff { id, to, .. } => format!("{id}/handoff-{to}"),
+        }
+    }
+
     fn ticket(&self) -> TicketId {
         match self {
             Compose::Reply(id) | Compose::Note(id) => *id,
@@ -535,10 +545,21 @@ pub fn written(purpose: Purpose, text: String, desk: &Desk) -> Result<Vec<Effect
     Ok(vec![Effect::Call(call)])
 }
 
-fn compose(owner: PaneId, purpose: Compose, text: String, desk: &mut Desk) {
+/// Opens the editor for `purpose`: the draft kept for it when there is one, else `template`.
+fn compose(owner: PaneId, purpose: Compose, template: String, desk: &mut Desk) {
     let canned = canned(desk, Some(purpose.ticket()));
     let title = purpose.title();
-    desk.overlay(Overlay::editor(owner, purpose, title, text, Some(canned)));
+    let draft = purpose.draft_key();
+    let kept = desk.drafts.get(&draft).cloned();
+    desk.overlay(Overlay::editor(
+        owner,
+        purpose,
+        title,
+        &template,
+        kept.as_deref(),
+        Some(canned),
+        Some(draft),
+    ));
 }
 
 /// Refuses a move the lifecycle does not allow, saying which moves it does.

@@ -153,12 +153,16 @@ impl Queue {
         };
         let PickTransferTarget = purpose.take::<PickTransferTarget>()?;
         if let Ok(to) = value.parse::<TransferTarget>() {
+            let draft = format!("bulk/handoff-{to}");
+            let kept = desk.drafts.get(&draft).cloned();
             desk.overlay(Overlay::editor(
                 PaneId::QUEUE,
                 Handoff(to),
                 format!("批量转{} hand-off for the marked tickets", to.label_zh()),
-                work::handoff_template(to),
+                &work::handoff_template(to),
+                kept.as_deref(),
                 Some(work::canned(desk, None)),
+                Some(draft),
             ));
         }
         Ok(Vec::new())
