@@ -722,7 +722,66 @@ fn bulk_assign_transfer_and_parent_act_on_every_marked_ticket() {
             .count()
             >= 2
     );
-    assert!(queue(&a).marks.is_empty());
+    assert_eq!(
+        queue(&a).marks.len(),
+        2,
+        "the skipped stay marked, to be seen to"
+    );
+}
+
+#[test]
+fn taking_a_colleagues_ticket_asks_first_and_the_bulk_preview_names_them() {
+    let mut a = app();
+    let mut theirs = a.desk.tickets[&103].clone();
+    theirs.assignee = Some("h_lin".into());
+    theirs.version = 2;
+    a.on_tickets(vec![theirs]);
+    while queue(&a).selected_id() != Some(103) {
+        a.on_key(key('j'));
+    }
+    // From the list, on the selected row: a question, not a reassignment.
+    assert!(a.on_key(key('t')).is_empty());
+    let Some(Overlay::Confirm { question, .. }) = &a.overlay else {
+        panic!("no question: {:?}", a.overlay)
+    };
+    assert!(question.contains("h_lin"), "{question}");
+    assert!(a.on_key(key('n')).is_empty(), "no: nothing is sent");
+    assert!(a.overlay.is_none());
+    a.on_key(key('t'));
+    let effects = a.on_key(key('y'));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Call(Call::Take {
+                id: 103,
+                version: 2,
+                ..
+            })]
+        ),
+        "{effects:?}"
+    );
+
+    // An unassigned ticket is simply taken.
+    a.on_key(key('g'));
+    a.on_key(key('g'));
+    let first = queue(&a).selected_id().unwrap();
+    assert!(matches!(
+        a.on_key(key('t')).as_slice(),
+        [Effect::Call(Call::Take { id, .. })] if *id == first
+    ));
+
+    // The bulk preview names whose tickets a take would reassign.
+    a.on_key(key('*'));
+    a.on_key(key('B'));
+    let Some(Overlay::Picker { options, .. }) = &a.overlay else {
+        panic!("no bulk menu")
+    };
+    assert!(options[0].0.contains("#103 h_lin"), "{:?}", options[0]);
+    assert!(
+        options.iter().any(|(l, _)| l.contains("P1"))
+            && options.iter().any(|(l, _)| l.contains("P4")),
+        "every priority is offered"
+    );
 }
 
 #[test]

@@ -490,6 +490,9 @@ impl App {
                     self.keep_draft(Some(draft), Some(text))
                 }
                 Outcome::Discarded { draft } => self.keep_draft(draft, None),
+                Outcome::Confirmed { owner, purpose } => self
+                    .send(owner, Msg::Confirmed { purpose })
+                    .unwrap_or_default(),
             };
             effects.extend(self.settle());
             return effects;

@@ -416,6 +416,28 @@ impl Keymap {
         all
     }
 
+    /// The keys that do `action` from `context` with `stack` in force, the handiest first: a
+    /// key a more specific section binds to something else is left out (in the ticket pane,
+    /// `q` goes back, so it is no hint for quit).
+    pub fn effective_keys(
+        &self,
+        stack: &[Context],
+        context: Context,
+        action: Action,
+    ) -> Vec<String> {
+        let mut keys: Vec<(String, &Vec<Key>)> = self
+            .contexts
+            .get(&context)
+            .into_iter()
+            .flatten()
+            .filter(|(_, a)| **a == action)
+            .map(|(keys, _)| (keys_text(keys), keys))
+            .collect();
+        keys.retain(|(_, k)| self.lookup(stack, k) == Lookup::Action(action));
+        keys.sort_by(|a, b| hint_order(&a.0, &b.0));
+        keys.into_iter().map(|(text, _)| text).collect()
+    }
+
     /// The keys bound to `action` in one context, the handiest first (fewest keys, shortest
     /// name), for status-line hints.
     pub fn keys_for(&self, context: Context, action: Action) -> Vec<String> {

@@ -103,6 +103,8 @@ pub enum Outcome {
     Kept { draft: String, text: String },
     /// A draft was thrown away, when the handler said so.
     Discarded { draft: Option<String> },
+    /// A pane's question was answered yes.
+    Confirmed { owner: PaneId, purpose: Purpose },
 }
 
 impl Overlay {
@@ -132,6 +134,22 @@ impl Overlay {
             purpose: Purpose::new(purpose),
             title: title.into(),
             input: input.into(),
+        }
+    }
+
+    /// A yes-or-no question from a pane; yes comes back to it as `Msg::Confirmed`.
+    pub fn confirm(
+        owner: PaneId,
+        purpose: impl std::any::Any + Send,
+        question: impl Into<String>,
+    ) -> Overlay {
+        Overlay::Confirm {
+            question: format!("{} (y/n)", question.into()),
+            yes: Box::new(Outcome::Confirmed {
+                owner,
+                purpose: Purpose::new(purpose),
+            }),
+            resume: None,
         }
     }
 

@@ -131,9 +131,10 @@ fn render_status(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
 }
 
 /// The few keys a handler needs right now: the focused pane's hinted commands, then help and
-/// quit, each with its handiest key in the active keymap.
+/// quit, each with its handiest key that really does it here in the active keymap.
 fn key_hints(app: &App) -> String {
     let pane = app.focused();
+    let stack = [pane.context(), Context::Global];
     let wanted: Vec<(Context, Command)> = pane
         .commands()
         .into_iter()
@@ -145,9 +146,9 @@ fn key_hints(app: &App) -> String {
         .iter()
         .filter_map(|(ctx, c)| {
             let action: Action = c.action;
-            let keys = app.keymap.keys_for(*ctx, action);
+            let keys = app.keymap.effective_keys(&stack, *ctx, action);
             let keys = if keys.is_empty() && *ctx != Context::Global {
-                app.keymap.keys_for(Context::Global, action)
+                app.keymap.effective_keys(&stack, Context::Global, action)
             } else {
                 keys
             };

@@ -182,9 +182,37 @@ impl Pick {
             Pick::Assignee { .. } => "处理人 assignee",
             Pick::Similar => "相似工单 similar open tickets",
             Pick::Attachment { save: true, .. } => "附件：回车保存 attachments: enter saves",
-            Pick::Attachment { save: false, .. } => "附件：回车查看 attachments: enter shows",
+            Pick::Attachment { save: false, .. } => {
+                "附件：回车查看图片、保存其他文件 attachments: enter shows a picture, saves a file"
+            }
         }
     }
+}
+
+/// Taking a ticket: assign it to me and, while it is new, start triage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct TakeOver {
+    id: TicketId,
+    version: i64,
+    me: String,
+    start: bool,
+}
+
+impl TakeOver {
+    fn into_call(self) -> Call {
+        Call::Take {
+            id: self.id,
+            version: self.version,
+            me: self.me,
+            start: self.start,
+        }
+    }
+}
+
+/// A question of ticket work was answered yes.
+pub fn confirmed(purpose: Purpose) -> Result<Vec<Effect>, Purpose> {
+    let take = purpose.take::<TakeOver>()?;
+    Ok(vec![Effect::Call(take.into_call())])
 }
 
 /// The commands of ticket work, for the panes that offer it.
@@ -234,12 +262,21 @@ pub fn act(
     match action {
         Action::Take => match desk.me.clone() {
             Some(me) => {
-                return call(Call::Take {
+                let take = TakeOver {
                     id,
                     version,
-                    me,
+                    me: me.clone(),
                     start: status == Status::New,
-                });
+                };
+                // A colleague's ticket is taken over only when the handler says so.
+                match t.assignee.clone().filter(|a| *a != me) {
+                    Some(holder) => desk.overlay(Overlay::confirm(
+                        owner,
+                        take,
+                        format!("#{id} 由 {holder} 处理中，确定接手？ #{id} is {holder}'s; take it over?"),
+                    )),
+                    None => return call(take.into_call()),
+                }
             }
             None => desk.toast("未登录 · not signed in", true),
         },
@@ -702,7 +739,14 @@ impl Job for AttachmentJob {
                             io.toast(format!("已保存 saved: {}", path.display()), false)
                                 .await
                         }
-                        Err(e) => io.toast(format!("#{ticket} {filename}: {e}"), true).await,
+                        // The whole chain: which file, and why (no space, no permission…).
+                        Err(e) => {
+                            io.toast(
+                                format!("#{ticket} {filename} 未能保存 not saved: {e:#}"),
+                                true,
+                            )
+                            .await
+                        }
                     }
                 }
             }

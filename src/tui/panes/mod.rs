@@ -143,6 +143,8 @@ pub enum Msg<'a> {
     Prompted { purpose: Purpose, input: String },
     /// An editor the pane opened was sent (never empty).
     Written { purpose: Purpose, text: String },
+    /// A question the pane asked was answered yes.
+    Confirmed { purpose: Purpose },
 }
 
 /// A pane's answer to a message: `None` when it is not the pane's to handle (the app then

@@ -62,19 +62,30 @@ impl Queue {
             .collect::<Vec<_>>()
             .join(" ");
         let n = ids.len();
-        let entries = [
+        // Taking over is said before it is done: whose tickets the take would reassign.
+        let others: Vec<String> = ids
+            .iter()
+            .filter_map(|id| {
+                let holder = desk.tickets.get(id)?.assignee.clone()?;
+                (Some(&holder) != desk.me.as_ref()).then(|| format!("#{id} {holder}"))
+            })
+            .collect();
+        let take = if others.is_empty() {
+            format!("受理（指派给我）take {n}: {list}")
+        } else {
+            format!(
+                "受理并接手 take {n}: {list}（接手 taking over {}）",
+                others.join("、")
+            )
+        };
+        let mut entries = vec![(take, Step::Now(Bulk::Take))];
+        entries.extend(Priority::ALL.iter().map(|p| {
             (
-                format!("受理（指派给我）take {n}: {list}"),
-                Step::Now(Bulk::Take),
-            ),
-            (
-                format!("设为 P2 priority {n}: {list}"),
-                Step::Now(Bulk::Priority(Priority::P2)),
-            ),
-            (
-                format!("设为 P3 priority {n}: {list}"),
-                Step::Now(Bulk::Priority(Priority::P3)),
-            ),
+                format!("设为 {p} priority {n}: {list}"),
+                Step::Now(Bulk::Priority(*p)),
+            )
+        }));
+        entries.extend([
             (format!("指派给… assign {n}: {list}"), Step::AskAssignee),
             (
                 format!("转交… transfer {n}: {list}"),
@@ -88,7 +99,7 @@ impl Queue {
                 format!("关闭已解决的 close {n}: {list}"),
                 Step::Now(Bulk::Close),
             ),
-        ];
+        ]);
         let (options, steps): (Vec<(String, String)>, Vec<Step>) = entries
             .into_iter()
             .enumerate()
@@ -200,6 +211,7 @@ impl Queue {
     /// line saying why.
     pub fn bulk(&mut self, what: Bulk, desk: &mut Desk) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let mut skipped = Vec::new();
         for id in self.marked() {
             let Some(t) = desk.tickets.get(&id) else {
                 continue;
@@ -257,9 +269,13 @@ impl Queue {
                     None
                 }
             };
-            effects.extend(call.map(Effect::Call));
+            match call {
+                Some(call) => effects.push(Effect::Call(call)),
+                None => skipped.push(id),
+            }
         }
-        self.marks.clear();
+        // The skipped stay marked, to be seen to; the rest were acted on.
+        self.marks.retain(|id| skipped.contains(id));
         effects
     }
 }

@@ -401,6 +401,7 @@ impl Pane for Queue {
                 Ok(effects) => effects,
                 Err(purpose) => work::written(purpose, text, desk).unwrap_or_default(),
             }),
+            Msg::Confirmed { purpose } => Some(work::confirmed(purpose).unwrap_or_default()),
             _ => None,
         }
     }

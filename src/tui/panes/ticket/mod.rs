@@ -234,6 +234,7 @@ impl Pane for TicketPane {
             Msg::Written { purpose, text } => {
                 Some(work::written(purpose, text, desk).unwrap_or_default())
             }
+            Msg::Confirmed { purpose } => Some(work::confirmed(purpose).unwrap_or_default()),
             Msg::Edit(_) | Msg::Tickets => None,
         }
     }
