@@ -1059,3 +1059,71 @@ async fn similar_tickets_are_matched_on_full_customer_values() {
         "not_found"
     );
 }
+
+/// Search reaches every ticket, closed ones too: words in the texts, a ticket number, a
+/// customer's full account written with dashes; a wildcard is a character, not a pattern.
+#[tokio::test]
+async fn search_finds_closed_tickets_by_words_number_and_customer() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("港股通额度查询报错").await["id"]
+        .as_i64()
+        .unwrap();
+    let other = s.new_ticket("理财产品赎回未到账").await["id"]
+        .as_i64()
+        .unwrap();
+    let h = s.handler();
+    for body in [
+        json!({"to": "triaging"}),
+        json!({"to": "resolved", "resolution": "额度接口超时，已重启网关"}),
+        json!({"to": "closed"}),
+    ] {
+        let r = h
+            .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{body}");
+    }
+    let find = async |q: &str| -> Vec<i64> {
+        let v: Value = h
+            .get(s.url("/api/v1/tickets"))
+            .query(&[("q", q), ("limit", "50")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        find("港股通 额度").await,
+        vec![id],
+        "every word, closed included"
+    );
+    assert_eq!(
+        find("重启网关").await,
+        vec![id],
+        "the resolution is searched"
+    );
+    assert_eq!(find(&format!("#{id}")).await, vec![id]);
+    let both = find("3100-1234-5678").await;
+    assert!(both.contains(&id) && both.contains(&other), "{both:?}");
+    assert!(find("%").await.is_empty(), "a % is a character");
+    assert!(find("港股通 赎回").await.is_empty());
+
+    let long = "字".repeat(101);
+    let r = h
+        .get(s.url("/api/v1/tickets"))
+        .query(&[("q", long.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 400).await, "bad_request");
+}

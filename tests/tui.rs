@@ -12,6 +12,7 @@ use opsdesk::domain::ticket::{Category, Channel, Customer, Priority, Ticket};
 use opsdesk::domain::validate::NewTicket;
 use opsdesk::domain::view::{Change, SlaContext, TicketView, ticket_view};
 use opsdesk::tui::app::{App, Call, Event, LinkState};
+use opsdesk::tui::desk::PendingWrite;
 use opsdesk::tui::effect::Effect;
 use opsdesk::tui::keymap::Keymap;
 use opsdesk::tui::overlay::Overlay;
@@ -398,7 +399,14 @@ fn overlays_and_placeholders() {
                 attempt: 1,
                 reason: "connection refused".into(),
             }));
-            a.update(Event::Outbox(2));
+            a.update(Event::Outbox(vec![
+                PendingWrite {
+                    ticket: 101,
+                    label: "#101 回复 reply".into(),
+                    text: Some("已为客户重置密码".into()),
+                };
+                2
+            ]));
             for pane in ['3', '5', '6', '7'] {
                 a.on_key(key(pane));
                 shot(&mut a, &format!("pane_{pane}_offline"));
@@ -959,4 +967,52 @@ fn text_of(a: &mut App, t: &Theme) -> String {
         out.push('\n');
     }
     out
+}
+
+#[test]
+fn the_ticket_pane_shows_links_approvals_waiting_writes_and_a_fresh_timeline() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let id = detail(&a).unwrap().id;
+    let mut t = a.desk.tickets[&id].clone();
+    t.version = 5;
+    t.status = opsdesk::domain::ticket::Status::Transferred;
+    t.transfer_to = Some(opsdesk::domain::ticket::TransferTarget::Ops);
+    t.links.duplicate_of = Some(168);
+    t.links.parent = Some(186);
+    t.script_approved_by = Some("h_lin".into());
+    t.script_approved_at = Some(now());
+    let effects = a.on_change(&Change {
+        seq: 40,
+        at: now(),
+        kind: "ticket.updated".into(),
+        ticket_id: Some(id),
+        actor: "h_chen".into(),
+        data: serde_json::to_value(&t).unwrap(),
+    });
+    assert!(
+        effects.contains(&Effect::run(Some(PaneId::TICKET), TicketJob::Timeline(id))),
+        "the timeline is read again: {effects:?}"
+    );
+    a.update(Event::Outbox(vec![PendingWrite {
+        ticket: id,
+        label: format!("#{id} 回复 reply"),
+        text: Some("您好，数据已修复".into()),
+    }]));
+    let shown = text(&screen(&mut a, &theme("default"), 120, 40));
+    for part in [
+        "重复于 duplicate of #168",
+        "父事件 parent #186",
+        "已由 h_lin 审批",
+        "待发送 waiting to be sent",
+        "您好，数据已修复",
+    ] {
+        assert!(shown.contains(part), "{part}:\n{shown}");
+    }
+    // Enter follows the link to the original.
+    a.on_key(special(KeyCode::Enter));
+    assert_eq!(detail(&a).unwrap().id, 168);
+    a.on_key(key('1'));
+    let listed = text(&screen(&mut a, &theme("default"), 120, 40));
+    assert!(listed.contains(&format!("↑ {id}")), "{listed}");
 }

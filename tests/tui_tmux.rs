@@ -444,3 +444,70 @@ async fn a_reply_is_edited_in_the_middle_pasted_verbatim_and_kept_as_a_draft() {
     );
     tmux.keys(&["q"]);
 }
+
+#[tokio::test]
+async fn a_closed_ticket_is_reached_by_number_or_search_and_reopened() {
+    if !tmux_available() {
+        return;
+    }
+    let s = TestServer::start().await;
+    let id = s.new_ticket("上周的科创板权限问题").await["id"]
+        .as_i64()
+        .unwrap();
+    for body in [
+        json!({"to": "triaging"}),
+        json!({"to": "resolved", "resolution": "已开通科创板权限"}),
+        json!({"to": "closed"}),
+    ] {
+        let r = s
+            .handler()
+            .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    s.new_ticket("今天的登录问题").await;
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} --server {} --token {}",
+        env!("CARGO_BIN_EXE_opsdesk"),
+        s.base,
+        s.handler_token
+    );
+    let tmux = Tmux::start(&command, home.path());
+    tmux.wait_for("今天的登录问题").await;
+    assert!(
+        !tmux.screen().contains("上周的科创板权限问题"),
+        "not in the open queue"
+    );
+
+    // A search of every ticket finds it, closed; esc is the open queue again.
+    tmux.keys(&["F"]);
+    tmux.wait_for("搜索全部工单").await;
+    tmux.literal("科创板");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("上周的科创板权限问题").await;
+    tmux.wait_for("1 found").await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("1 open").await;
+
+    // By its number, from anywhere: opened from the server, then reopened.
+    tmux.keys(&["#"]);
+    tmux.wait_for("打开工单").await;
+    tmux.literal(&id.to_string());
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("已开通科创板权限").await;
+    tmux.wait_for("已关闭").await;
+    tmux.keys(&["O"]);
+    tmux.wait_for("处理中").await;
+    assert_eq!(ticket(&s, id).await["status"], "triaging");
+
+    // A number that is no ticket says so.
+    tmux.keys(&["#"]);
+    tmux.literal("99999");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("不存在").await;
+    tmux.keys(&["q"]);
+}

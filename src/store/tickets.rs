@@ -240,6 +240,9 @@ pub struct TicketFilter {
     pub submitter: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
     pub open_only: bool,
+    /// Words that must appear (in title, description, resolution or hand-off note), or a
+    /// ticket number, or a customer's full account, phone, ID number or name, or an ITSM ref.
+    pub text: Option<String>,
     pub limit: usize,
     pub offset: usize,
 }
@@ -285,6 +288,9 @@ pub fn list(conn: &Connection, f: &TicketFilter) -> Result<(Vec<Ticket>, u64), S
     if f.open_only {
         clauses.push("status NOT IN ('resolved', 'closed')".into());
     }
+    if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        text_clause(text, &mut clauses, &mut args);
+    }
     let filter = if clauses.is_empty() {
         String::new()
     } else {
@@ -309,6 +315,54 @@ pub fn list(conn: &Connection, f: &TicketFilter) -> Result<(Vec<Ticket>, u64), S
         out.push(from_row(r)?);
     }
     Ok((out, total))
+}
+
+/// Search: every word (split on spaces) in the ticket's texts, or the whole text as a ticket
+/// number, a customer's full value (spaces and dashes ignored) or an external reference. A
+/// scan, with `LIKE`: enough for a desk's hundred thousand tickets (see the README).
+fn text_clause(text: &str, clauses: &mut Vec<String>, args: &mut Vec<Value>) {
+    let like = |w: &str| {
+        let escaped = w
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        Value::Text(format!("%{escaped}%"))
+    };
+    let mut words = Vec::new();
+    for w in text.split_whitespace().take(8) {
+        words.push(
+            "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' \
+             OR coalesce(resolution, '') LIKE ? ESCAPE '\\' \
+             OR coalesce(transfer_note, '') LIKE ? ESCAPE '\\')"
+                .to_string(),
+        );
+        args.extend(std::iter::repeat_n(like(w), 4));
+    }
+    let whole = text.trim_start_matches('#');
+    let compact: String = whole.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let mut exact = vec![
+        "customer_account = ?",
+        "customer_phone = ?",
+        "customer_id_number = ?",
+        "customer_name = ?",
+        "external_ref = ?",
+    ];
+    args.extend([
+        Value::Text(compact.clone()),
+        Value::Text(compact.clone()),
+        Value::Text(compact.to_uppercase()),
+        Value::Text(whole.to_string()),
+        Value::Text(whole.to_string()),
+    ]);
+    if let Ok(id) = whole.parse::<i64>() {
+        exact.push("id = ?");
+        args.push(Value::Integer(id));
+    }
+    clauses.push(format!(
+        "(({}) OR {})",
+        words.join(" AND "),
+        exact.join(" OR ")
+    ));
 }
 
 pub fn count(conn: &Connection) -> Result<u64, StoreError> {

@@ -51,6 +51,7 @@ actions! {
     PaneAlerts = "pane_alerts": "go to monitor alerts",
     Back = "back": "close the overlay, or go back",
     Outbox = "outbox": "show the writes waiting to be sent, and any set aside",
+    Goto = "goto": "open a ticket by its number, closed ones too",
     Noop = "noop": "do nothing (unbinds a key)",
     // Moving in lists and text.
     Up = "up": "move up",
@@ -75,6 +76,7 @@ actions! {
     MarkAll = "mark_all": "mark every ticket in the filter",
     ClearMarks = "clear_marks": "clear the marks",
     Bulk = "bulk": "act on the marked tickets",
+    Search = "search": "search every ticket, closed ones too (text, customer, number)",
     // A ticket.
     Take = "take": "take the ticket (assign to me, start triage)",
     Assign = "assign": "assign to a handler",

@@ -57,8 +57,8 @@ pub enum Event {
     Drafts(Vec<(String, String)>),
     /// Open tickets with submitters' messages not read yet (the server keeps the markers).
     Unread(Vec<TicketId>),
-    /// Writes waiting in the outbox.
-    Outbox(usize),
+    /// The writes waiting in the outbox, oldest first.
+    Outbox(Vec<super::desk::PendingWrite>),
     Toast(String, bool),
     Overlay(Box<Overlay>),
     /// A call's outcome: what to say, and the ticket as the server now has it.
@@ -111,7 +111,12 @@ pub const GLOBAL_COMMANDS: &[Command] = &[
     Command::new(Action::PaneAlerts),
     Command::new(Action::Back),
     Command::new(Action::Outbox),
+    Command::new(Action::Goto),
 ];
+
+/// The app's own prompt: a ticket number to open.
+#[derive(Debug)]
+struct GotoTicket;
 
 pub struct App {
     pub keymap: Keymap,
@@ -280,8 +285,9 @@ impl App {
                     .extend(ids.into_iter().filter(|id| Some(*id) != reading));
                 Vec::new()
             }
-            Event::Outbox(n) => {
-                self.outbox = n;
+            Event::Outbox(pending) => {
+                self.outbox = pending.len();
+                self.desk.pending = pending;
                 Vec::new()
             }
             Event::Toast(text, error) => {
@@ -465,6 +471,22 @@ impl App {
                         },
                     )
                     .unwrap_or_default(),
+                Outcome::Prompted { owner, input, .. } if owner == PaneId::APP => {
+                    let wanted = input.trim().trim_start_matches('#');
+                    match wanted.parse::<TicketId>() {
+                        Ok(id) => {
+                            self.desk.request(Request::OpenTicket(id));
+                            Vec::new()
+                        }
+                        Err(_) => {
+                            self.toast(
+                                format!("'{wanted}' 不是工单号 · not a ticket number"),
+                                true,
+                            );
+                            Vec::new()
+                        }
+                    }
+                }
                 Outcome::Prompted {
                     owner,
                     purpose,
@@ -540,6 +562,15 @@ impl App {
             }
             Action::Refresh => return vec![Effect::Resync],
             Action::Outbox => return vec![Effect::run(None, super::outbox::ShowOutbox)],
+            Action::Goto => {
+                self.overlay = Some(Overlay::prompt(
+                    PaneId::APP,
+                    GotoTicket,
+                    "打开工单 open ticket #",
+                    "",
+                ));
+                return Vec::new();
+            }
             Action::NextPane | Action::PrevPane => {
                 let n = self.panes.len();
                 let i = self.index(self.desk.focus).unwrap_or(0);
@@ -604,6 +635,7 @@ impl App {
                     }
                     Request::Overlay(overlay) => self.overlay = Some(overlay),
                     Request::Toast { text, error } => self.toast(text, error),
+                    Request::TicketsChanged => effects.extend(self.broadcast(|_| Msg::Tickets)),
                     Request::OpenTicket(id) => {
                         self.desk.focus = PaneId::TICKET;
                         effects.extend(

@@ -24,6 +24,18 @@ pub enum Request {
     },
     /// Open a ticket in the ticket pane.
     OpenTicket(TicketId),
+    /// The shared tickets changed (a pane loaded some): every pane hears of it.
+    TicketsChanged,
+}
+
+/// A write waiting in the outbox, as the panes show it in place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingWrite {
+    pub ticket: TicketId,
+    /// What it is: "#12 回复 reply", "#12 → 已解决".
+    pub label: String,
+    /// The text it carries (a reply, a note, a resolution, a hand-off), when it has one.
+    pub text: Option<String>,
 }
 
 pub struct Desk {
@@ -43,6 +55,8 @@ pub struct Desk {
     pub colour: bool,
     /// Text written and left unsent, by draft key (`12/reply`), until sent or discarded.
     pub drafts: HashMap<String, String>,
+    /// Writes waiting in the outbox, oldest first.
+    pub pending: Vec<PendingWrite>,
     requests: Vec<Request>,
 }
 
@@ -59,6 +73,7 @@ impl Desk {
             focus: PaneId::QUEUE,
             colour: true,
             drafts: HashMap::new(),
+            pending: Vec::new(),
             requests: Vec::new(),
         }
     }
@@ -92,6 +107,11 @@ impl Desk {
             self.tickets.insert(t.id, t);
         }
         newer
+    }
+
+    /// The writes waiting for one ticket.
+    pub fn pending_for(&self, id: TicketId) -> impl Iterator<Item = &PendingWrite> {
+        self.pending.iter().filter(move |p| p.ticket == id)
     }
 
     /// A system's name for display; the key when it is not configured here.

@@ -140,6 +140,7 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
     let mut work = Work::new(client, cache, sync_tx, loaded_tx, events_tx);
     work.queued = cached.queued;
+    work.show_outbox();
     let mut effects = app.update(Event::Drafts(cached.drafts));
     if cached.last_seq > 0 {
         effects.extend(app.update(Event::SignedIn {
@@ -197,10 +198,6 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
                 work.stop().await;
                 return Ok(());
             }
-        }
-        if app.outbox != work.queued {
-            effects.extend(app.update(Event::Outbox(work.queued)));
-            continue;
         }
         if app.dirty && last_draw.elapsed() >= frame_gap {
             guard.terminal().draw(|f| view::draw(f, &mut app, &theme))?;
@@ -420,6 +417,26 @@ impl Work {
         effects
     }
 
+    /// Reads what waits in the outbox, for the panes to show in place.
+    fn show_outbox(&self) {
+        let (Some(cache), tx) = (self.cache.clone(), self.events_tx.clone()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            match cache.ask(|c| c.outbox()).await.and_then(|r| r) {
+                Ok(queued) => {
+                    let pending = queued
+                        .into_iter()
+                        .filter_map(|q| q.write.ok())
+                        .map(|w| pending_of(&w))
+                        .collect();
+                    let _ = tx.send(Event::Outbox(pending)).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read the outbox"),
+            }
+        });
+    }
+
     /// Tries the outbox again when the link stayed live but something could not be sent.
     fn on_tick(&mut self, app: &App) {
         if app.link == LinkState::Live
@@ -454,6 +471,7 @@ impl Work {
             Loaded::App(event) => effects.extend(app.update(event)),
             Loaded::Queued { label, offline } => {
                 self.queued += 1;
+                self.show_outbox();
                 if offline {
                     effects.extend(app.update(Event::Toast(
                         format!("{label}：已离线保存，恢复后自动发送 · queued offline"),
@@ -486,6 +504,7 @@ impl Work {
                 match result {
                     Ok(replay) => {
                         self.queued = replay.left;
+                        self.show_outbox();
                         if replay.left > 0 {
                             self.retry_at = Some(tokio::time::Instant::now() + OUTBOX_RETRY);
                         }
@@ -570,5 +589,21 @@ impl Work {
         if let Some(cache) = &self.cache {
             let _ = tokio::time::timeout(Duration::from_secs(2), cache.flush()).await;
         }
+    }
+}
+
+/// A queued write as the panes show it: its ticket, what it is, and the text it carries.
+fn pending_of(write: &crate::client::outbox::Write) -> desk::PendingWrite {
+    let body = write.requests.first().map(|r| &r.body);
+    let text = body.and_then(|b| {
+        ["body", "resolution", "note"]
+            .iter()
+            .find_map(|k| b.get(*k).and_then(|v| v.as_str()))
+            .map(str::to_string)
+    });
+    desk::PendingWrite {
+        ticket: write.ticket,
+        label: write.label.clone(),
+        text,
     }
 }

@@ -38,6 +38,9 @@ pub struct ListQuery {
     pub updated_since: Option<DateTime<Utc>>,
     /// Only tickets not yet resolved or closed.
     pub open: Option<bool>,
+    /// Search, up to 100 characters: every word in the texts, or a ticket number, or a
+    /// customer's full account, phone, ID number or name, or an ITSM reference.
+    pub q: Option<String>,
     /// 1–1000, default 100.
     pub limit: Option<usize>,
     pub offset: Option<usize>,
@@ -65,7 +68,11 @@ impl ListQuery {
                 "limit must be 1 to {MAX_LIMIT}"
             )));
         }
+        if self.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
+            return Err(ApiError::bad_request("q is at most 100 characters"));
+        }
         Ok(TicketFilter {
+            text: self.q.clone(),
             statuses: words::<Status>(&self.status)?,
             systems: self
                 .system

@@ -51,6 +51,8 @@ impl PaneId {
     pub const CONSTRUCT: PaneId = PaneId("construct");
     pub const STATS: PaneId = PaneId("stats");
     pub const ALERTS: PaneId = PaneId("alerts");
+    /// Not a pane: the app itself, as the owner of its own prompts (goto).
+    pub const APP: PaneId = PaneId("app");
 }
 
 impl fmt::Display for PaneId {
@@ -102,6 +104,10 @@ pub struct Purpose(Box<dyn Any + Send>);
 impl Purpose {
     pub fn new<T: Any + Send>(purpose: T) -> Purpose {
         Purpose(Box::new(purpose))
+    }
+
+    pub fn is<T: Any>(&self) -> bool {
+        self.0.is::<T>()
     }
 
     /// The purpose as `T`, or itself back when it is another pane's.

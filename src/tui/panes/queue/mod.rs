@@ -3,7 +3,10 @@
 //! row is the ticket in hand, so ticket work runs on it from the palette.
 
 mod bulk;
+mod search;
 mod view;
+
+pub use search::{Found, Query, Search};
 
 use std::collections::{HashMap, HashSet};
 
@@ -68,6 +71,9 @@ pub struct Queue {
     pub marks: HashSet<TicketId>,
     /// While the filter is being typed: the filter before, restored on cancel.
     typing: Option<String>,
+    /// A search of every ticket on the server and what it found, shown instead of the open
+    /// queue until the handler goes back.
+    pub found: Option<(Query, Vec<TicketId>, u64)>,
     /// Rows that fit on screen at the last render, for paging.
     pub page: usize,
     /// The first visible row: only the rows on screen are built each frame, so a queue of
@@ -84,11 +90,16 @@ impl Default for Queue {
             filter: QueueFilter::default(),
             marks: HashSet::new(),
             typing: None,
+            found: None,
             page: 10,
             offset: 0,
         }
     }
 }
+
+/// The search prompt.
+#[derive(Debug)]
+struct SearchFor;
 
 /// The queue's own pickers.
 #[derive(Debug)]
@@ -121,14 +132,12 @@ const COMMANDS: &[Command] = &[
     Command::new(Action::MarkAll),
     Command::new(Action::ClearMarks),
     Command::new(Action::Bulk),
+    Command::new(Action::Search),
 ];
 
 /// Whether `t` belongs in the filtered queue; `needle` is the typed filter, lowercased once
 /// per refresh rather than once per ticket.
 fn matches(t: &TicketView, f: &QueueFilter, needle: &str, me: Option<&str>) -> bool {
-    if !t.status.is_open() {
-        return false;
-    }
     if f.status.is_some_and(|s| s != t.status) || f.system.as_ref().is_some_and(|s| *s != t.system)
     {
         return false;
@@ -162,10 +171,18 @@ impl Queue {
     pub fn refresh(&mut self, tickets: &HashMap<TicketId, TicketView>, me: Option<&str>) {
         let keep = self.selected_id();
         let needle = self.filter.text.to_lowercase();
-        let mut rows: Vec<&TicketView> = tickets
-            .values()
-            .filter(|t| matches(t, &self.filter, &needle, me))
-            .collect();
+        let mut rows: Vec<&TicketView> = match &self.found {
+            // A search shows what it found, whatever their status.
+            Some((_, ids, _)) => ids
+                .iter()
+                .filter_map(|id| tickets.get(id))
+                .filter(|t| matches(t, &self.filter, &needle, me))
+                .collect(),
+            None => tickets
+                .values()
+                .filter(|t| t.status.is_open() && matches(t, &self.filter, &needle, me))
+                .collect(),
+        };
         match self.sort {
             SortKey::SlaDue => rows.sort_by_key(|t| (relevant_clock(t).due, t.id)),
             SortKey::Priority => rows.sort_by_key(|t| (t.priority, relevant_clock(t).due, t.id)),
@@ -176,8 +193,13 @@ impl Queue {
             .and_then(|id| self.rows.iter().position(|r| *r == id))
             .unwrap_or(0);
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
-        self.marks
-            .retain(|id| tickets.get(id).is_some_and(|t| t.status.is_open()));
+        let found = &self.found;
+        self.marks.retain(|id| {
+            let listed = found.as_ref().is_some_and(|(_, ids, _)| ids.contains(id));
+            tickets
+                .get(id)
+                .is_some_and(|t| t.status.is_open() || listed)
+        });
     }
 
     fn refresh_from(&mut self, desk: &Desk) {
@@ -204,6 +226,7 @@ impl Queue {
             }
             Action::ClearFilter => {
                 self.filter = QueueFilter::default();
+                self.found = None;
                 self.refresh_from(desk);
             }
             Action::Mark => {
@@ -240,10 +263,9 @@ impl Queue {
         let (purpose, title, rest): (QueuePick, &str, Vec<(String, String)>) = match action {
             Action::FilterStatus => (
                 QueuePick::Status,
-                "按状态筛选 status",
+                "按状态筛选 status (已解决、已关闭从服务器查 resolved and closed are searched)",
                 Status::ALL
                     .iter()
-                    .filter(|s| s.is_open())
                     .map(|s| labelled(s.label_zh(), s.as_str()))
                     .collect(),
             ),
@@ -277,12 +299,43 @@ impl Queue {
         )
     }
 
+    fn search(&mut self, query: Query, desk: &mut Desk) -> Vec<Effect> {
+        desk.toast(format!("正在搜索 searching {}", query.describe()), false);
+        vec![Effect::run(Some(PaneId::QUEUE), Search(query))]
+    }
+
+    fn on_found(&mut self, found: Found, desk: &mut Desk) {
+        match found.result {
+            Ok((tickets, total)) => {
+                let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
+                for t in tickets {
+                    desk.upsert(t);
+                }
+                self.found = Some((found.query, ids, total));
+                self.selected = 0;
+                desk.request(Request::TicketsChanged);
+            }
+            Err(e) => desk.toast(format!("搜索失败 search failed: {e}"), true),
+        }
+    }
+
     fn on_action(&mut self, action: Action, desk: &mut Desk) -> Handled {
         if let Some(before) = self.typing.take() {
             self.while_typing(action, before, desk);
             return Some(Vec::new());
         }
         match action {
+            // Back from a search is the open queue again: a level up, before anything quits.
+            Action::Back if self.found.is_some() => {
+                self.found = None;
+                self.refresh_from(desk);
+            }
+            Action::Search => desk.overlay(Overlay::prompt(
+                PaneId::QUEUE,
+                SearchFor,
+                "搜索全部工单（文字、工单号、客户账号/手机/证件）search every ticket: ",
+                "",
+            )),
             Action::Filter => self.typing = Some(self.filter.text.clone()),
             Action::Open => {
                 if let Some(id) = self.selected_id() {
@@ -313,7 +366,19 @@ impl Queue {
         let purpose = match purpose.take::<QueuePick>() {
             Ok(pick) => {
                 match pick {
-                    QueuePick::Status => self.filter.status = value.parse().ok(),
+                    QueuePick::Status => match value.parse::<Status>() {
+                        // Resolved and closed tickets live on the server: search them there.
+                        Ok(status) if !status.is_open() => {
+                            return self.search(
+                                Query {
+                                    text: None,
+                                    status: Some(status),
+                                },
+                                desk,
+                            );
+                        }
+                        parsed => self.filter.status = parsed.ok(),
+                    },
                     QueuePick::System => self.filter.system = (!value.is_empty()).then_some(value),
                     QueuePick::Category => self.filter.category = value.parse().ok(),
                     QueuePick::Assignee => {
@@ -391,6 +456,26 @@ impl Pane for Queue {
                 index,
                 value,
             } => Some(self.on_picked(purpose, index, value, desk)),
+            Msg::Loaded(loaded) => {
+                if let Ok(found) = loaded.downcast::<Found>() {
+                    self.on_found(*found, desk);
+                }
+                Some(Vec::new())
+            }
+            Msg::Prompted { purpose, input } if purpose.is::<SearchFor>() => {
+                let text = input.trim().to_string();
+                Some(if text.is_empty() {
+                    Vec::new()
+                } else {
+                    self.search(
+                        Query {
+                            text: Some(text),
+                            status: None,
+                        },
+                        desk,
+                    )
+                })
+            }
             Msg::Prompted { purpose, input } => {
                 Some(match self.bulk_prompted(purpose, &input, desk) {
                     Ok(effects) => effects,

@@ -14,10 +14,28 @@ use std::collections::HashSet;
 impl Queue {
     /// A one-line summary of the view: count, sort and active filters.
     pub fn summary(&self, unread: &HashSet<TicketId>) -> String {
-        let mut parts = vec![
-            format!("{} open", self.rows.len()),
-            format!("sort: {}", self.sort.label()),
-        ];
+        // Where the selection stands, k9s-style, then what the list is.
+        let position = if self.rows.is_empty() {
+            "0/0".to_string()
+        } else {
+            format!("{}/{}", self.selected + 1, self.rows.len())
+        };
+        let what = match &self.found {
+            Some((query, ids, total)) if *total as usize > ids.len() => format!(
+                "搜索 search {} · first {} of {total}, esc back",
+                query.describe(),
+                ids.len()
+            ),
+            Some((query, ids, _)) => {
+                format!(
+                    "搜索 search {} · {} found, esc back",
+                    query.describe(),
+                    ids.len()
+                )
+            }
+            None => format!("{} open", self.rows.len()),
+        };
+        let mut parts = vec![position, what, format!("sort: {}", self.sort.label())];
         if self.filter.mine {
             parts.push("mine".into());
         }
@@ -77,9 +95,12 @@ impl Queue {
         let rows = visible.iter().filter_map(|id| tickets.get(id)).map(|t| {
             let clock = relevant_clock(t);
             let (label, state) = countdown(clock, now);
-            // `*` marked for bulk work wins over `●` an unread follow-up.
+            // `*` marked for bulk work, then `↑` a write of ours waiting to be sent, then `●`
+            // an unread follow-up.
             let mark = if self.marks.contains(&t.id) {
                 "*"
+            } else if ctx.pending_for(t.id).next().is_some() {
+                "↑"
             } else if ctx.unread.contains(&t.id) {
                 "●"
             } else {

@@ -5,7 +5,7 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::api::{Message, TimelineEntry};
+use crate::api::{Message, TicketView, TimelineEntry};
 use crate::client::{ApiClient, ClientError};
 use crate::domain::ticket::{Customer, TicketId};
 use crate::tui::effect::{Io, Job};
@@ -18,11 +18,15 @@ pub enum TicketJob {
     MarkRead { ticket: TicketId, message: i64 },
     /// The customer's full data (the server audits who asked).
     Reveal(TicketId),
+    /// The timeline again, after the ticket changed.
+    Timeline(TicketId),
 }
 
 /// What the ticket pane's jobs bring back.
 #[derive(Debug)]
 pub enum Loaded {
+    /// The ticket itself as the server has it now (it may be closed, or not cached).
+    Ticket(TicketId, Result<Box<TicketView>, String>),
     Messages(TicketId, Result<Vec<Message>, String>),
     Timeline(TicketId, Vec<TimelineEntry>),
     Similar(TicketId, Vec<TicketId>),
@@ -32,7 +36,8 @@ pub enum Loaded {
 impl Loaded {
     pub fn ticket(&self) -> TicketId {
         match self {
-            Loaded::Messages(id, _)
+            Loaded::Ticket(id, _)
+            | Loaded::Messages(id, _)
             | Loaded::Timeline(id, _)
             | Loaded::Similar(id, _)
             | Loaded::Revealed(id, _) => *id,
@@ -47,6 +52,11 @@ impl Job for TicketJob {
                 TicketJob::Load(id) => load(&io, id).await,
                 TicketJob::MarkRead { ticket, message } => {
                     mark_read(&io.client, ticket, message).await
+                }
+                TicketJob::Timeline(id) => {
+                    if let Ok(entries) = io.client.timeline(id).await {
+                        io.reply(Loaded::Timeline(id, entries)).await;
+                    }
                 }
                 TicketJob::Reveal(id) => match io.client.reveal_customer(id).await {
                     Ok(customer) => io.reply(Loaded::Revealed(id, customer)).await,
@@ -64,6 +74,20 @@ impl Job for TicketJob {
 /// The cached conversation at once (when the cache holds all of it), then the server's.
 async fn load(io: &Io, id: TicketId) {
     let (client, cache) = (&io.client, &io.cache);
+    // The ticket first: one opened by number may be closed, or never cached here.
+    match client.ticket(id).await {
+        Ok(t) => io.reply(Loaded::Ticket(id, Ok(Box::new(t)))).await,
+        Err(ClientError::Api { status: 404, .. }) => {
+            io.reply(Loaded::Ticket(
+                id,
+                Err(format!("工单 #{id} 不存在 · there is no ticket #{id}")),
+            ))
+            .await;
+            return;
+        }
+        // Offline: the cached copy stands; the conversation below says what it can.
+        Err(_) => {}
+    }
     let mut shown = false;
     if let Some(cache) = cache
         && let Ok(Ok(Some(list))) = cache.ask(move |c| c.messages(id)).await

@@ -137,6 +137,15 @@ impl TicketPane {
     /// marked read at once when the handler is reading it.
     fn on_change(&mut self, change: &crate::api::Change, desk: &mut Desk) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // The open ticket changed: its timeline says who did what, so it is read again.
+        if change.kind.starts_with("ticket.")
+            && let Some(d) = self
+                .detail
+                .as_ref()
+                .filter(|d| Some(d.id) == change.ticket_id)
+        {
+            effects.push(Effect::run(Some(PaneId::TICKET), TicketJob::Timeline(d.id)));
+        }
         if change.kind != "message.created" {
             return effects;
         }
@@ -168,6 +177,23 @@ impl TicketPane {
 
     fn on_loaded(&mut self, loaded: Loaded, desk: &mut Desk) {
         let id = loaded.ticket();
+        match loaded {
+            Loaded::Ticket(_, Ok(t)) => {
+                if desk.upsert(*t) {
+                    desk.request(Request::TicketsChanged);
+                }
+                return;
+            }
+            Loaded::Ticket(_, Err(e)) => {
+                desk.toast(e, true);
+                if self.detail.as_ref().is_some_and(|d| d.id == id) {
+                    self.detail = None;
+                    desk.request(Request::Focus(PaneId::QUEUE));
+                }
+                return;
+            }
+            _ => {}
+        }
         if let Loaded::Messages(id, Err(e)) = &loaded {
             desk.toast(format!("#{id}: {e}"), true);
             return;
@@ -181,6 +207,7 @@ impl TicketPane {
             Loaded::Timeline(_, entries) => d.timeline = Some(entries),
             Loaded::Similar(_, ids) => d.similar = Some(ids),
             Loaded::Revealed(_, customer) => d.revealed = Some(customer),
+            Loaded::Ticket(..) => {}
         }
     }
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use super::{Ctx, Detail};
 use crate::display::countdown;
-use crate::domain::ticket::MaskedCustomer;
+use crate::domain::ticket::{MaskedCustomer, TransferTarget};
 use crate::domain::view::{ClockView, TicketView};
 
 /// The pane before any ticket was opened.
@@ -125,6 +125,32 @@ impl Detail {
             label("  证件 "),
             Span::raw(field(&c.id_number)),
         ]));
+        // Links and an ops script's approval: what the server holds, said here.
+        let mut links = Vec::new();
+        if let Some(original) = t.links.duplicate_of {
+            links.push(format!("重复于 duplicate of #{original}"));
+        }
+        if let Some(parent) = t.links.parent {
+            links.push(format!("父事件 parent #{parent}"));
+        }
+        if !links.is_empty() {
+            out.push(Line::from(vec![
+                label("关联 links "),
+                Span::styled(links.join("  "), theme.key_hint()),
+                label("  (enter 打开 opens)"),
+            ]));
+        }
+        if t.transfer_to == Some(TransferTarget::Ops) {
+            let approval = match (&t.script_approved_by, t.script_approved_at) {
+                (Some(who), Some(at)) => format!(
+                    "已由 {who} 审批 approved by {who} at {}",
+                    at.with_timezone(&ctx.tz).format("%Y-%m-%d %H:%M")
+                ),
+                (Some(who), None) => format!("已由 {who} 审批 approved by {who}"),
+                _ => "待第二位处理人审批 awaiting a second handler's approval (Y)".to_string(),
+            };
+            out.push(Line::from(vec![label("脚本 script "), Span::raw(approval)]));
+        }
         let similar = match &self.similar {
             Some(ids) => ids.clone(),
             None => crate::domain::similar::similar(t, ctx.tickets.values()),
@@ -199,6 +225,20 @@ impl Detail {
                     ]));
                     out.extend(wrapped(&m.body, "    ").into_iter().map(Line::from));
                 }
+            }
+        }
+        // Writes made here that wait in the outbox, in place, marked as not sent yet.
+        for p in ctx.pending_for(t.id) {
+            out.push(Line::from(vec![
+                Span::styled("  ↑ 待发送 waiting to be sent ", theme.alert("warn")),
+                Span::styled(p.label.clone(), theme.muted()),
+            ]));
+            if let Some(text) = &p.text {
+                out.extend(
+                    wrapped(text, "    ")
+                        .into_iter()
+                        .map(|l| Line::from(Span::styled(l, theme.muted()))),
+                );
             }
         }
         if let Some(entries) = &self.timeline {
