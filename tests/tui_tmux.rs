@@ -511,3 +511,56 @@ async fn a_closed_ticket_is_reached_by_number_or_search_and_reopened() {
     tmux.wait_for("不存在").await;
     tmux.keys(&["q"]);
 }
+
+#[tokio::test]
+async fn a_refused_token_is_said_in_words_and_nothing_written_is_lost() {
+    if !tmux_available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    let id = s.new_ticket("融资负债利息算错了").await["id"]
+        .as_i64()
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} --server {} --token {}",
+        env!("CARGO_BIN_EXE_opsdesk"),
+        s.base,
+        s.handler_token
+    );
+    let tmux = Tmux::start(&command, home.path());
+    tmux.wait_for("融资负债利息算错了").await;
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("对话").await;
+
+    // The server restarts and issues new tokens: the old one is refused, and the status line
+    // says so in words (not "reconnecting"), soon after the server is back.
+    s.stop().await;
+    tmux.wait_for("重连").await;
+    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    tmux.wait_for("令牌被拒绝").await;
+    tmux.wait_for("opsdesk admin user token").await;
+
+    // A note written now is not lost: it waits in the outbox.
+    tmux.keys(&["i"]);
+    tmux.wait_for("内部备注").await;
+    tmux.literal("利息按日计提，客户理解有误");
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("待发 1").await;
+    let messages: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        messages.as_array().unwrap().is_empty(),
+        "nothing went through"
+    );
+    tmux.keys(&["q", "q"]);
+}

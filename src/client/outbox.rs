@@ -31,6 +31,10 @@ pub struct Write {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_version: Option<i64>,
     pub requests: Vec<Request>,
+    /// Where the workstation keeps its text as a draft should the server refuse it
+    /// (`12/reply`), so a refusal never loses what the handler wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<String>,
 }
 
 /// One HTTP request of a write.
@@ -92,6 +96,7 @@ impl Write {
             ticket,
             seen_version,
             requests: vec![request],
+            draft: None,
         }
     }
 
@@ -153,6 +158,7 @@ impl Write {
             ticket: id,
             seen_version: Some(version),
             requests,
+            draft: None,
         }
     }
 
@@ -176,8 +182,25 @@ impl Write {
     /// A partial update as the API's PATCH body (`version` included).
     pub fn patch(id: TicketId, body: &serde_json::Value) -> Write {
         let seen = body.get("version").and_then(serde_json::Value::as_i64);
+        // Says which change it is: "#12 修改 update 优先级 priority P1".
+        let what: Vec<String> = [
+            ("priority", "优先级 priority"),
+            ("category", "分类 category"),
+            ("subcategory", "小类 subcategory"),
+            ("system", "系统 system"),
+            ("assignee", "处理人 assignee"),
+            ("title", "标题 title"),
+        ]
+        .iter()
+        .filter_map(|(key, name)| {
+            let v = body.get(*key)?;
+            Some(format!("{name} {}", v.as_str().unwrap_or("-")))
+        })
+        .collect();
         Write::one(
-            format!("#{id} 修改 update"),
+            format!("#{id} 修改 update {}", what.join(" "))
+                .trim_end()
+                .to_string(),
             format!("#{id} 已更新 updated"),
             id,
             seen,
@@ -227,6 +250,23 @@ impl Write {
                 answers: Answer::Ticket,
             },
         )
+    }
+
+    /// The same write, its text kept under `key` if the server refuses it.
+    pub fn with_draft(mut self, key: String) -> Write {
+        self.draft = Some(key);
+        self
+    }
+
+    /// The text this write carries (a reply, a note, a resolution, a hand-off), with where to
+    /// keep it as a draft, when it has both.
+    pub fn kept_text(&self) -> Option<(String, String)> {
+        let key = self.draft.clone()?;
+        let body = &self.requests.first()?.body;
+        let text = ["body", "resolution", "note"]
+            .iter()
+            .find_map(|k| body.get(*k).and_then(|v| v.as_str()))?;
+        Some((key, text.to_string()))
     }
 
     /// The key that makes queueing this twice queue it once: the first request's idempotency

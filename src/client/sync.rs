@@ -20,6 +20,9 @@ pub enum Link {
     Live,
     /// The stream dropped; retrying after the given pause.
     Reconnecting { attempt: u32, reason: String },
+    /// The server answered, and refused the token (revoked, or a server with other users):
+    /// no retry fixes that, a new token does. Tried again now and then, and on any key.
+    Refused { reason: String },
 }
 
 #[derive(Clone, Debug)]
@@ -28,10 +31,14 @@ pub enum SyncEvent {
     Change(Box<Change>),
 }
 
-/// Pauses between reconnection attempts: up to half a second after the first failure,
-/// doubling to at most 15 s (a jump host's link usually comes back sooner), jittered so the
-/// desks that lost a restarted server do not all return in the same instant.
-pub const RECONNECT: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
+/// Pauses between reconnection attempts: up to a quarter second after the first failure,
+/// doubling to at most one second, so a restarted server is followed again within about a
+/// second of its return (an attempt is one connection on loopback or the jump host's link),
+/// jittered so the desks that lost it do not all return in the same instant.
+pub const RECONNECT: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(1));
+
+/// How often a refused token is tried again (it is also tried on any key).
+pub const REFUSED_RETRY: Duration = Duration::from_secs(10);
 
 /// The pause before reconnection attempt `attempt` (1 = the first after a failure).
 pub fn reconnect_pause(attempt: u32) -> Duration {
@@ -48,18 +55,36 @@ pub async fn follow(client: ApiClient, mut since: i64, events: mpsc::Sender<Sync
             return;
         }
         attempt += 1;
-        let reason = match result {
-            Ok(()) => "the server ended the stream".to_string(),
-            Err(e) => e.to_string(),
+        let (link, pause) = match result {
+            Err(
+                e @ ClientError::Api {
+                    status: 401 | 403, ..
+                },
+            ) => (
+                Link::Refused {
+                    reason: e.to_string(),
+                },
+                REFUSED_RETRY,
+            ),
+            Ok(()) => (
+                Link::Reconnecting {
+                    attempt,
+                    reason: "the server ended the stream".to_string(),
+                },
+                reconnect_pause(attempt),
+            ),
+            Err(e) => (
+                Link::Reconnecting {
+                    attempt,
+                    reason: e.to_string(),
+                },
+                reconnect_pause(attempt),
+            ),
         };
-        if events
-            .send(SyncEvent::Link(Link::Reconnecting { attempt, reason }))
-            .await
-            .is_err()
-        {
+        if events.send(SyncEvent::Link(link)).await.is_err() {
             return;
         }
-        tokio::time::sleep(reconnect_pause(attempt)).await;
+        tokio::time::sleep(pause).await;
     }
 }
 
@@ -137,16 +162,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reconnect_pauses_grow_from_half_a_second_to_fifteen() {
+    fn reconnect_pauses_grow_from_a_quarter_second_to_one() {
         for _ in 0..50 {
             let first = reconnect_pause(1);
-            assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(500));
-            let third = reconnect_pause(3);
-            assert!(third >= Duration::from_secs(1) && third <= Duration::from_secs(2));
-            for attempt in [6, 7, 100, u32::MAX] {
+            assert!(first >= Duration::from_millis(125) && first <= Duration::from_millis(250));
+            for attempt in [3, 7, 100, u32::MAX] {
                 let late = reconnect_pause(attempt);
-                assert!(late >= Duration::from_millis(7_500), "{late:?}");
-                assert!(late <= Duration::from_secs(15), "{late:?}");
+                assert!(late >= Duration::from_millis(500), "{late:?}");
+                assert!(late <= Duration::from_secs(1), "{late:?}");
             }
         }
     }

@@ -52,6 +52,7 @@ actions! {
     Back = "back": "close the overlay, or go back",
     Outbox = "outbox": "show the writes waiting to be sent, and any set aside",
     Goto = "goto": "open a ticket by its number, closed ones too",
+    Messages = "messages": "show every message of this session",
     Noop = "noop": "do nothing (unbinds a key)",
     // Moving in lists and text.
     Up = "up": "move up",

@@ -55,6 +55,8 @@ pub enum Event {
     Handlers(Vec<String>),
     /// Drafts kept from an earlier session (key, text).
     Drafts(Vec<(String, String)>),
+    /// A text the server refused, kept as a draft so it is not lost (key, text).
+    KeepDraft(String, String),
     /// Open tickets with submitters' messages not read yet (the server keeps the markers).
     Unread(Vec<TicketId>),
     /// The writes waiting in the outbox, oldest first.
@@ -92,6 +94,17 @@ pub enum LinkState {
         attempt: u32,
         reason: String,
     },
+    /// The server refused the token: what is cached stays readable, writes queue, and the
+    /// handler is told how to get a new token.
+    Refused {
+        reason: String,
+    },
+}
+
+impl LinkState {
+    pub fn is_live(&self) -> bool {
+        *self == LinkState::Live
+    }
 }
 
 /// What the app itself offers in every pane.
@@ -112,6 +125,7 @@ pub const GLOBAL_COMMANDS: &[Command] = &[
     Command::new(Action::Back),
     Command::new(Action::Outbox),
     Command::new(Action::Goto),
+    Command::new(Action::Messages),
 ];
 
 /// The app's own prompt: a ticket number to open.
@@ -128,6 +142,8 @@ pub struct App {
     pub server: String,
     pub embedded: bool,
     pub toasts: VecDeque<Toast>,
+    /// Everything said in toasts this session, oldest first, for `:messages`.
+    pub log: VecDeque<(DateTime<Utc>, String, bool)>,
     /// Keys typed so far of a multi-key binding.
     pub pending: Vec<Key>,
     pub last_seq: i64,
@@ -141,7 +157,10 @@ pub struct App {
 }
 
 const TOAST_SECS: i64 = 5;
+const ERROR_TOAST_SECS: i64 = 12;
 const MAX_TOASTS: usize = 4;
+/// Messages kept for `:messages`.
+const MAX_LOG: usize = 500;
 
 impl App {
     pub fn new(
@@ -161,6 +180,7 @@ impl App {
             server,
             embedded,
             toasts: VecDeque::new(),
+            log: VecDeque::new(),
             pending: Vec::new(),
             last_seq: 0,
             outbox: 0,
@@ -228,10 +248,17 @@ impl App {
     }
 
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+        let text = text.into();
+        // Errors stay longer: they say what did not happen.
+        let secs = if error { ERROR_TOAST_SECS } else { TOAST_SECS };
+        self.log.push_back((self.desk.now, text.clone(), error));
+        while self.log.len() > MAX_LOG {
+            self.log.pop_front();
+        }
         self.toasts.push_back(Toast {
-            text: text.into(),
+            text,
             error,
-            until: self.desk.now + chrono::Duration::seconds(TOAST_SECS),
+            until: self.desk.now + chrono::Duration::seconds(secs),
         });
         while self.toasts.len() > MAX_TOASTS {
             self.toasts.pop_front();
@@ -278,6 +305,13 @@ impl App {
                 self.desk.drafts.extend(drafts);
                 Vec::new()
             }
+            Event::KeepDraft(key, text) => {
+                self.toast(
+                    "未发送的文字已存为草稿，再次打开编辑器即可找回 · the unsent text is kept as a draft",
+                    false,
+                );
+                self.keep_draft(Some(key), Some(text))
+            }
             Event::Unread(ids) => {
                 let reading = self.focused().reading();
                 self.desk
@@ -315,8 +349,17 @@ impl App {
         self.dirty = false;
     }
 
-    /// A key press (releases and repeats are filtered out before).
+    /// A key press (releases and repeats are filtered out before). While the link is down,
+    /// any key also tries the server again at once.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let mut effects = self.key(key);
+        if !self.link.is_live() && self.link != LinkState::Connecting {
+            effects.push(Effect::Reconnect);
+        }
+        effects
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Vec<Effect> {
         self.dirty = true;
         if let Some(effects) = self.type_text(&key) {
             return effects;
@@ -331,7 +374,7 @@ impl App {
             Lookup::None if self.pending.len() > 1 => {
                 // A started sequence led nowhere: the last key may still mean something alone.
                 self.pending.clear();
-                self.on_key(key)
+                self.key(key)
             }
             Lookup::None => {
                 self.pending.clear();
@@ -562,6 +605,29 @@ impl App {
             }
             Action::Refresh => return vec![Effect::Resync],
             Action::Outbox => return vec![Effect::run(None, super::outbox::ShowOutbox)],
+            Action::Messages => {
+                let text = if self.log.is_empty() {
+                    "还没有消息 · nothing said yet".to_string()
+                } else {
+                    self.log
+                        .iter()
+                        .map(|(at, text, error)| {
+                            let when = at.with_timezone(&self.desk.tz).format("%H:%M:%S");
+                            let mark = if *error { "!" } else { " " };
+                            format!("{when} {mark} {text}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                // The newest at the bottom, in view.
+                let scroll = self.log.len().saturating_sub(10) as u16;
+                self.overlay = Some(Overlay::Text {
+                    title: "消息 messages".into(),
+                    text,
+                    scroll,
+                });
+                return Vec::new();
+            }
             Action::Goto => {
                 self.overlay = Some(Overlay::prompt(
                     PaneId::APP,

@@ -14,13 +14,25 @@ pub(super) fn write_of(call: &Call) -> Write {
             me,
             start,
         } => Write::take(*id, *version, me, *start),
-        Call::Transition { id, body } => Write::transition(*id, body),
+        Call::Transition { id, body } => {
+            let draft = match (&body.resolution, body.transfer_to) {
+                (Some(_), _) => Some(format!("{id}/resolution")),
+                (None, Some(to)) => Some(format!("{id}/handoff-{to}")),
+                _ => None,
+            };
+            let write = Write::transition(*id, body);
+            match draft {
+                Some(key) => write.with_draft(key),
+                None => write,
+            }
+        }
         Call::Message {
             id,
             body,
             internal,
             key,
-        } => Write::message(*id, body, *internal, key),
+        } => Write::message(*id, body, *internal, key)
+            .with_draft(format!("{id}/{}", if *internal { "note" } else { "reply" })),
         Call::Patch { id, body } => Write::patch(*id, body),
         Call::Link {
             id,
@@ -53,14 +65,24 @@ pub(super) async fn perform(
     let (label, done) = (write.label.clone(), write.done.clone());
     match outbox::send(client, write).await {
         Ok(sent) => Loaded::App(Event::Done(done, Ok(sent.ticket))),
-        Err(outbox::NotSent {
-            error: error @ ClientError::Unreachable { .. },
-            rest,
-        }) => match cache {
-            Some(cache) => queue(cache, rest, true).await,
-            None => Loaded::App(Event::Done(label, Err(explain(&error)))),
+        // Not reached, or the token refused: the write waits in the outbox (a refused token
+        // is fixed by a new one, never by dropping what the handler wrote).
+        Err(outbox::NotSent { error, rest })
+            if matches!(
+                error,
+                ClientError::Unreachable { .. } | ClientError::Api { status: 401, .. }
+            ) =>
+        {
+            match cache {
+                Some(cache) => queue(cache, rest, true).await,
+                None => Loaded::App(Event::Done(label, Err(explain(&error)))),
+            }
+        }
+        Err(outbox::NotSent { error, rest }) => Loaded::Declined {
+            label,
+            error: explain(&error),
+            kept: rest.kept_text(),
         },
-        Err(outbox::NotSent { error, .. }) => Loaded::App(Event::Done(label, Err(explain(&error)))),
     }
 }
 

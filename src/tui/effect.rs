@@ -28,6 +28,8 @@ pub enum Effect {
     Run(Task),
     /// Restart the sync from the last known change.
     Resync,
+    /// The link is down: try the server again now, not after the pause.
+    Reconnect,
     Quit,
 }
 
@@ -65,7 +67,9 @@ impl PartialEq for Effect {
             (Effect::Run(a), Effect::Run(b)) => {
                 a.owner == b.owner && format!("{:?}", a.job) == format!("{:?}", b.job)
             }
-            (Effect::Resync, Effect::Resync) | (Effect::Quit, Effect::Quit) => true,
+            (Effect::Resync, Effect::Resync)
+            | (Effect::Reconnect, Effect::Reconnect)
+            | (Effect::Quit, Effect::Quit) => true,
             _ => false,
         }
     }

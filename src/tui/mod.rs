@@ -70,6 +70,14 @@ enum Loaded {
     Offline { attempt: u32, reason: String },
     /// The server turned this workstation away: quit with this.
     Refused(String),
+    /// A call the server refused for good; its text, if it carried one, is kept as a draft.
+    Declined {
+        label: String,
+        error: String,
+        kept: Option<(String, String)>,
+    },
+    /// The server refused the token at start-up: the cache stays on screen, writes queue.
+    TokenRefused(String),
     /// An outbox replay finished.
     Replayed(Result<Replay, CacheError>),
 }
@@ -253,6 +261,8 @@ struct Work {
     replaying: bool,
     /// When to try the outbox again while the link stays live.
     retry_at: Option<tokio::time::Instant>,
+    /// When a key last asked for a fresh attempt to reach the server.
+    last_reconnect: Option<tokio::time::Instant>,
 }
 
 impl Work {
@@ -275,6 +285,7 @@ impl Work {
             queued: 0,
             replaying: false,
             retry_at: None,
+            last_reconnect: None,
         }
     }
 
@@ -292,26 +303,34 @@ impl Work {
         self.connector = Some(tokio::spawn(async move {
             let mut attempt = 0u32;
             loop {
-                let loaded = match reach(&client, cache.as_ref(), known.clone()).await {
-                    Ok(c) => Loaded::Connected(Box::new(c)),
-                    Err(
-                        e @ ClientError::Api {
-                            status: 401 | 403, ..
-                        },
-                    ) => Loaded::Refused(format!("{}: {e}", client.base())),
+                let (loaded, pause) = match reach(&client, cache.as_ref(), known.clone()).await {
+                    Ok(c) => (Loaded::Connected(Box::new(c)), None),
+                    // Not a handler at all: the workstation is not for this user.
+                    Err(e @ ClientError::Api { status: 403, .. }) => {
+                        (Loaded::Refused(format!("{}: {e}", client.base())), None)
+                    }
+                    // A refused token: a new one fixes it; meanwhile the cache is there.
+                    Err(e @ ClientError::Api { status: 401, .. }) => (
+                        Loaded::TokenRefused(e.to_string()),
+                        Some(sync::REFUSED_RETRY),
+                    ),
                     Err(e) => {
                         attempt += 1;
-                        Loaded::Offline {
+                        let offline = Loaded::Offline {
                             attempt,
                             reason: e.to_string(),
-                        }
+                        };
+                        (offline, Some(backoff(attempt)))
                     }
                 };
-                let again = matches!(loaded, Loaded::Offline { .. });
-                if tx.send(loaded).await.is_err() || !again {
+                let Some(pause) = pause else {
+                    let _ = tx.send(loaded).await;
+                    return;
+                };
+                if tx.send(loaded).await.is_err() {
                     return;
                 }
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(pause).await;
             }
         }));
     }
@@ -406,11 +425,16 @@ impl Work {
 
     fn on_link(&mut self, app: &mut App, link: Link) -> Vec<Effect> {
         let back = link == Link::Live && app.link != LinkState::Live;
+        let mut effects = Vec::new();
+        if matches!(link, Link::Refused { .. }) && !matches!(app.link, LinkState::Refused { .. }) {
+            effects.extend(app.update(Event::Toast(token_advice(app), true)));
+        }
         let state = match link {
             Link::Live => LinkState::Live,
             Link::Reconnecting { attempt, reason } => LinkState::Reconnecting { attempt, reason },
+            Link::Refused { reason } => LinkState::Refused { reason },
         };
-        let effects = app.update(Event::Link(state));
+        effects.extend(app.update(Event::Link(state)));
         if back {
             self.replay();
         }
@@ -499,6 +523,22 @@ impl Work {
                 effects.extend(app.update(Event::Link(LinkState::Offline { attempt, reason })));
             }
             Loaded::Refused(why) => anyhow::bail!(why),
+            Loaded::TokenRefused(reason) => {
+                if app.link
+                    != (LinkState::Refused {
+                        reason: reason.clone(),
+                    })
+                {
+                    effects.extend(app.update(Event::Toast(token_advice(app), true)));
+                }
+                effects.extend(app.update(Event::Link(LinkState::Refused { reason })));
+            }
+            Loaded::Declined { label, error, kept } => {
+                effects.extend(app.update(Event::Done(label, Err(error))));
+                if let Some((key, text)) = kept {
+                    effects.extend(app.update(Event::KeepDraft(key, text)));
+                }
+            }
             Loaded::Replayed(result) => {
                 self.replaying = false;
                 match result {
@@ -508,7 +548,7 @@ impl Work {
                         if replay.left > 0 {
                             self.retry_at = Some(tokio::time::Instant::now() + OUTBOX_RETRY);
                         }
-                        for event in replay.results.into_iter().filter_map(told) {
+                        for event in replay.results.into_iter().flat_map(told) {
                             effects.extend(app.update(event));
                         }
                     }
@@ -535,6 +575,21 @@ impl Work {
                     self.events_tx.clone(),
                 );
                 tokio::spawn(task.job.run(io));
+            }
+            Effect::Reconnect => {
+                // At most one fresh attempt a second, however fast the keys come.
+                let now = tokio::time::Instant::now();
+                if self
+                    .last_reconnect
+                    .is_none_or(|at| now - at >= Duration::from_secs(1))
+                {
+                    self.last_reconnect = Some(now);
+                    if self.connector.is_some() {
+                        self.start_connecting();
+                    } else {
+                        self.follow(app.last_seq);
+                    }
+                }
             }
             Effect::Resync => {
                 let said = if self.connector.is_some() {
@@ -590,6 +645,16 @@ impl Work {
             let _ = tokio::time::timeout(Duration::from_secs(2), cache.flush()).await;
         }
     }
+}
+
+/// What to do about a refused token, in words: who, which command, where the token goes.
+fn token_advice(app: &App) -> String {
+    let who = app.desk.me.as_deref().unwrap_or("<name>");
+    format!(
+        "服务器拒绝了令牌：请管理员运行 opsdesk admin user token {who}，再用 --token 或 OPSDESK_TOKEN 重启 · \
+         the server refused the token: have an admin run `opsdesk admin user token {who}`, then restart \
+         with --token or OPSDESK_TOKEN. Nothing you wrote is lost: writes wait in the outbox."
+    )
 }
 
 /// A queued write as the panes show it: its ticket, what it is, and the text it carries.

@@ -24,12 +24,21 @@ pub enum Replayed {
         done: String,
         ticket: Option<Box<TicketView>>,
     },
-    /// Refused by the server (a version conflict, a rule): removed, never retried.
-    Refused { label: String, error: ClientError },
+    /// Refused by the server (a version conflict, a rule): removed, never retried; its text,
+    /// if it carried one, is kept as a draft (key, text).
+    Refused {
+        label: String,
+        error: ClientError,
+        kept: Option<(String, String)>,
+    },
     /// Not sent now and kept; the replay stops here so later writes keep their order.
     Kept { label: String, error: ClientError },
-    /// Failed too often: removed.
-    GaveUp { label: String, error: ClientError },
+    /// Failed too often: removed, its text kept as a draft like a refused one's.
+    GaveUp {
+        label: String,
+        error: ClientError,
+        kept: Option<(String, String)>,
+    },
     /// Could not be read (written by another opsdesk, or damaged): set aside, with its text.
     SetAside {
         id: i64,
@@ -88,11 +97,13 @@ pub async fn replay_outbox(client: &ApiClient, cache: &CacheThread) -> Result<Re
                 }
                 Verdict::Refused => {
                     cache.ask(move |c| c.done(id)).await??;
-                    (Replayed::Refused { label, error }, false)
+                    let kept = original.kept_text();
+                    (Replayed::Refused { label, error, kept }, false)
                 }
                 Verdict::Later if q.attempts + 1 >= MAX_ATTEMPTS => {
                     cache.ask(move |c| c.done(id)).await??;
-                    (Replayed::GaveUp { label, error }, false)
+                    let kept = original.kept_text();
+                    (Replayed::GaveUp { label, error, kept }, false)
                 }
                 Verdict::Later => {
                     keep(cache, id, &original, rest, Some(error.to_string())).await?;
@@ -153,30 +164,39 @@ pub(super) fn verdict(error: &ClientError) -> Verdict {
     }
 }
 
-/// What the handler is told of one replayed write.
-pub(super) fn told(replayed: Replayed) -> Option<Event> {
+/// What the handler is told of one replayed write (and the text kept as a draft when the
+/// server refused it).
+pub(super) fn told(replayed: Replayed) -> Vec<Event> {
     match replayed {
-        Replayed::Sent { done, ticket } => Some(Event::Done(done, Ok(ticket))),
-        Replayed::Refused { label, error } => Some(Event::Toast(
-            format!("{label} 未发送：{}", explain(&error)),
-            true,
-        )),
-        Replayed::Kept { .. } => None,
-        Replayed::GaveUp { label, error } => Some(Event::Toast(
-            format!("{label} 多次失败，已放弃 · gave up: {}", explain(&error)),
-            true,
-        )),
-        Replayed::SetAside { text, reason, .. } => Some(Event::Overlay(Box::new(Overlay::Text {
+        Replayed::Sent { done, ticket } => vec![Event::Done(done, Ok(ticket))],
+        Replayed::Refused { label, error, kept } => {
+            let mut said = vec![Event::Toast(
+                format!("{label} 未发送 not sent：{}", explain(&error)),
+                true,
+            )];
+            said.extend(kept.map(|(key, text)| Event::KeepDraft(key, text)));
+            said
+        }
+        Replayed::Kept { .. } => Vec::new(),
+        Replayed::GaveUp { label, error, kept } => {
+            let mut said = vec![Event::Toast(
+                format!("{label} 多次失败，已放弃 · gave up: {}", explain(&error)),
+                true,
+            )];
+            said.extend(kept.map(|(key, text)| Event::KeepDraft(key, text)));
+            said
+        }
+        Replayed::SetAside { text, reason, .. } => vec![Event::Overlay(Box::new(Overlay::Text {
             title: "离线待发无法读取，已搁置 · a queued write could not be read".into(),
             text: format!(
                 "这条离线写入无法被本版本读取，已搁置，不会自动发送。请复制下面的内容后重新输入。\n\
-                     This queued write cannot be read by this opsdesk; it is set aside and will \
-                     not be sent. Copy its text below and write it again.\n\n\
-                     原因 reason: {reason}\n\n{text}\n\n\
-                     `:outbox` 列出所有待发与搁置的写入 · lists every waiting and set-aside write."
+                 This queued write cannot be read by this opsdesk; it is set aside and will \
+                 not be sent. Copy its text below and write it again.\n\n\
+                 原因 reason: {reason}\n\n{text}\n\n\
+                 `:outbox` 列出所有待发与搁置的写入 · lists every waiting and set-aside write."
             ),
             scroll: 0,
-        }))),
+        }))],
     }
 }
 

@@ -97,6 +97,10 @@ fn render_status(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
             theme.alert("error"),
         ),
         LinkState::Offline { .. } => ("○ 离线 offline".to_string(), theme.alert("error")),
+        LinkState::Refused { .. } => (
+            "✗ 令牌被拒绝 token refused: opsdesk admin user token <name>".to_string(),
+            theme.alert("error"),
+        ),
     };
     let mut spans = vec![
         Span::styled(link, style),
@@ -159,10 +163,12 @@ fn key_hints(app: &App) -> String {
     hints.join("  ")
 }
 
-/// Toasts stack at the top right, newest first. An error keeps up to three rows, so a refusal
-/// (a version conflict, say) is read whole even at 80 columns; other toasts keep one.
+/// Toasts stack at the bottom right, newest lowest, over the rows a sorted list puts last (the
+/// most urgent rows are at the top). An error keeps up to three rows, so a refusal (a version
+/// conflict, say) is read whole even at 80 columns; other toasts keep one. Everything said is
+/// also in the message log (`:messages`).
 fn render_toasts(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
-    let mut y = area.y + 1;
+    let mut rows_out: Vec<(String, bool, u16)> = Vec::new();
     for toast in app.toasts.iter().rev() {
         let long = toast.error && unicode_width::UnicodeWidthStr::width(toast.text.as_str()) > 60;
         let (cap, rows) = if long { (76, 3) } else { (60, 1) };
@@ -170,21 +176,27 @@ fn render_toasts(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
         if width < 10 {
             break;
         }
-        for row in crate::display::wrap(&toast.text, width as usize, rows) {
-            if y + 1 >= area.bottom() {
-                return;
-            }
-            let rect = Rect {
-                x: area.right().saturating_sub(width + 2),
-                y,
-                width,
-                height: 1,
-            };
-            Clear.render(rect, buf);
-            clear_wide_neighbour(rect, buf);
-            Line::from(Span::styled(row, theme.toast(toast.error))).render(rect, buf);
-            y += 1;
+        let wrapped = crate::display::wrap(&toast.text, width as usize, rows);
+        for row in wrapped.into_iter().rev() {
+            rows_out.push((row, toast.error, width));
         }
+    }
+    // From the bottom border up; never onto the pane's title or header rows.
+    let mut y = area.bottom().saturating_sub(2);
+    for (row, error, width) in rows_out {
+        if y < area.y + 3 {
+            return;
+        }
+        let rect = Rect {
+            x: area.right().saturating_sub(width + 2),
+            y,
+            width,
+            height: 1,
+        };
+        Clear.render(rect, buf);
+        clear_wide_neighbour(rect, buf);
+        Line::from(Span::styled(row, theme.toast(error))).render(rect, buf);
+        y -= 1;
     }
 }
 
