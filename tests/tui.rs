@@ -11,6 +11,7 @@ use opsdesk::domain::people::Role;
 use opsdesk::domain::ticket::{Category, Channel, Customer, Priority, Ticket};
 use opsdesk::domain::validate::NewTicket;
 use opsdesk::domain::view::{Change, SlaContext, TicketView, ticket_view};
+use opsdesk::tui::action::Action;
 use opsdesk::tui::app::{App, Call, Event, LinkState};
 use opsdesk::tui::desk::PendingWrite;
 use opsdesk::tui::effect::Effect;
@@ -1015,4 +1016,55 @@ fn the_ticket_pane_shows_links_approvals_waiting_writes_and_a_fresh_timeline() {
     a.on_key(key('1'));
     let listed = text(&screen(&mut a, &theme("default"), 120, 40));
     assert!(listed.contains(&format!("↑ {id}")), "{listed}");
+}
+
+#[test]
+fn help_and_the_palette_teach_at_80x24() {
+    let mut a = app();
+    let t = theme("default");
+    // The status line names help at 80 columns.
+    let shown = text(&screen(&mut a, &t, 80, 24));
+    assert!(shown.contains("? help"), "{shown}");
+
+    // The ticket's help starts with ticket work, not navigation, and stops at its end.
+    a.on_key(special(KeyCode::Enter));
+    a.on_key(key('?'));
+    let first = text(&screen(&mut a, &t, 80, 24));
+    assert!(first.contains("take") && first.contains("受理"), "{first}");
+    a.on_key(key('G'));
+    let end = text(&screen(&mut a, &t, 80, 24));
+    a.on_key(special(KeyCode::PageDown));
+    a.on_key(key('j'));
+    assert_eq!(
+        text(&screen(&mut a, &t, 80, 24)),
+        end,
+        "no scrolling past the end"
+    );
+    assert!(
+        end.contains("messages"),
+        "the last lines are the global keys: {end}"
+    );
+    a.on_key(special(KeyCode::Esc));
+
+    // `:` then enter does not quit; typing Chinese finds the action.
+    a.on_key(key(':'));
+    assert_ne!(a.palette_matches("")[0], Action::Quit);
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert!(!a.quit && !effects.contains(&Effect::Quit));
+    a.on_key(special(KeyCode::Esc));
+    a.on_key(key(':'));
+    for c in "回复".chars() {
+        a.on_key(key(c));
+    }
+    assert_eq!(a.palette_matches("回复").first(), Some(&Action::Reply));
+    let palette = text(&screen(&mut a, &t, 80, 24));
+    assert!(
+        palette.contains("reply") && palette.contains(" r "),
+        "keys shown: {palette}"
+    );
+    a.on_key(special(KeyCode::Enter));
+    assert!(
+        matches!(a.overlay, Some(Overlay::Editor { .. })),
+        "reply opened from the palette"
+    );
 }

@@ -451,34 +451,41 @@ impl App {
         Vec::new()
     }
 
-    /// The commands the palette offers for what was typed, best first: the focused pane's
-    /// and the global ones, each once.
+    /// The commands the palette offers for what was typed, best first: the focused pane's own
+    /// (in the order it lists them), then the global ones, quit last so that `:` and enter
+    /// never quits. Typed text matches the name, the description, or the Chinese name.
     pub fn palette_matches(&self, input: &str) -> Vec<Action> {
-        let needle = input.to_lowercase();
-        let mut actions: Vec<Action> = self
-            .focused()
-            .commands()
+        let needle = input.trim().to_lowercase();
+        let mut listed: Vec<Action> = Vec::new();
+        let globals = GLOBAL_COMMANDS
             .iter()
-            .chain(GLOBAL_COMMANDS)
-            .map(|c| c.action)
-            .filter(|a| *a != Action::Noop)
-            .filter(|a| {
-                needle.is_empty()
-                    || a.name().contains(&needle)
-                    || a.about().to_lowercase().contains(&needle)
-            })
-            .collect();
+            .filter(|c| c.action != Action::Quit)
+            .chain(GLOBAL_COMMANDS.iter().filter(|c| c.action == Action::Quit));
+        for c in self.focused().commands().iter().chain(globals) {
+            if c.action != Action::Noop && !listed.contains(&c.action) {
+                listed.push(c.action);
+            }
+        }
+        if needle.is_empty() {
+            return listed;
+        }
         // Names before descriptions: `open` finds the action called open before the one
         // whose description mentions opening something.
         let rank = |a: &Action| match a.name() {
-            n if n == needle => 0,
-            n if n.starts_with(&needle) => 1,
-            n if n.contains(&needle) => 2,
-            _ => 3,
+            n if n == needle => Some(0),
+            n if n.starts_with(&needle) => Some(1),
+            n if n.contains(&needle) => Some(2),
+            _ if a.zh().contains(input.trim()) => Some(3),
+            _ if a.about().to_lowercase().contains(&needle) => Some(4),
+            _ => None,
         };
-        actions.sort_by_key(|a| (rank(a), *a));
-        actions.dedup();
-        actions
+        let mut ranked: Vec<(usize, usize, Action)> = listed
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, a)| rank(&a).map(|r| (r, i, a)))
+            .collect();
+        ranked.sort();
+        ranked.into_iter().map(|(_, _, a)| a).collect()
     }
 
     /// An action, as a key or the palette chose it: the overlay first, then the focused pane,

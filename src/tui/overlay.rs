@@ -246,18 +246,18 @@ impl Overlay {
         let close = |outcome| (None, outcome);
         match (self, action) {
             (Overlay::Help { .. }, Back | Help | Quit) => close(Outcome::None),
-            (Overlay::Help { scroll }, Down) => (
-                Some(Overlay::Help {
-                    scroll: scroll.saturating_add(1),
-                }),
-                Outcome::None,
-            ),
-            (Overlay::Help { scroll }, Up) => (
-                Some(Overlay::Help {
-                    scroll: scroll.saturating_sub(1),
-                }),
-                Outcome::None,
-            ),
+            // Scrolling; the drawing stops it at the last line.
+            (Overlay::Help { scroll }, Down | Up | PageDown | PageUp | Top | Bottom) => {
+                let scroll = match action {
+                    Down => scroll.saturating_add(1),
+                    Up => scroll.saturating_sub(1),
+                    PageDown => scroll.saturating_add(10),
+                    PageUp => scroll.saturating_sub(10),
+                    Top => 0,
+                    _ => u16::MAX,
+                };
+                (Some(Overlay::Help { scroll }), Outcome::None)
+            }
             (Overlay::Preview { .. } | Overlay::Text { .. }, Back | Cancel | Open | Quit) => {
                 close(Outcome::None)
             }
@@ -483,7 +483,7 @@ pub fn render(
 ) -> Option<Position> {
     let theme = look.theme;
     match overlay {
-        Overlay::Help { scroll } => render_help(main, buf, look, *scroll),
+        Overlay::Help { scroll } => render_help(main, buf, look, scroll),
         Overlay::Palette { input, selected } => render_palette(main, buf, look, input, *selected),
         Overlay::Editor { title, editor, .. } => {
             return render_editor(main, buf, look, title, editor);
@@ -493,6 +493,7 @@ pub fn render(
                 .min(main.width);
             let rect = centered(main, width, 4);
             Clear.render(rect, buf);
+            clear_wide_edges(rect, buf);
             Paragraph::new(Span::styled(question.clone(), theme.text()))
                 .wrap(Wrap { trim: false })
                 .block(
@@ -511,6 +512,7 @@ pub fn render(
         } => {
             let rect = centered(main, 48, options.len() as u16 + 2);
             Clear.render(rect, buf);
+            clear_wide_edges(rect, buf);
             let block = Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.border(true))
@@ -544,6 +546,7 @@ pub fn render(
         } => {
             let rect = centered(main, 76, main.height.saturating_sub(2));
             Clear.render(rect, buf);
+            clear_wide_edges(rect, buf);
             let block = Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.border(true))
@@ -584,12 +587,16 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// The keys of the focused pane's commands, then the global ones, read from the keymap.
-fn render_help(area: Rect, buf: &mut Buffer, look: &Look<'_>, scroll: u16) {
+/// The keys of the focused pane's commands (its own work first, as it lists them), then the
+/// global ones, read from the keymap. The scroll stops at the last line.
+fn render_help(area: Rect, buf: &mut Buffer, look: &Look<'_>, scroll: &mut u16) {
     let theme = look.theme;
     let rect = centered(area, 72, area.height.saturating_sub(2));
     Clear.render(rect, buf);
+    clear_wide_edges(rect, buf);
     let mut lines = Vec::new();
+    // One row a binding: what does not fit is cut with `…`, never wrapped under the keys.
+    let about_width = usize::from(rect.width.saturating_sub(2 + 14 + 16));
     for (ctx, commands) in [
         (look.pane_context, look.pane_commands),
         (Context::Global, look.global_commands),
@@ -598,10 +605,12 @@ fn render_help(area: Rect, buf: &mut Buffer, look: &Look<'_>, scroll: u16) {
             format!("[{}]", ctx.name()),
             theme.header(),
         )));
-        let mut actions: Vec<Action> = commands.iter().map(|c| c.action).collect();
-        actions.sort();
-        actions.dedup();
-        for action in actions {
+        let mut seen: Vec<Action> = Vec::new();
+        for action in commands.iter().map(|c| c.action) {
+            if seen.contains(&action) {
+                continue;
+            }
+            seen.push(action);
             for keys in look.keymap.keys_for(ctx, action) {
                 lines.push(Line::from(vec![
                     Span::styled(
@@ -609,7 +618,13 @@ fn render_help(area: Rect, buf: &mut Buffer, look: &Look<'_>, scroll: u16) {
                         theme.key_hint(),
                     ),
                     Span::styled(format!("{:<16}", action.name()), theme.text()),
-                    Span::styled(action.about(), theme.muted()),
+                    Span::styled(
+                        crate::display::fit(
+                            &format!("{} {}", action.zh(), action.about()),
+                            about_width,
+                        ),
+                        theme.muted(),
+                    ),
                 ]));
             }
         }
@@ -618,10 +633,16 @@ fn render_help(area: Rect, buf: &mut Buffer, look: &Look<'_>, scroll: u16) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(Span::styled(" 按键 Keys (esc to close) ", theme.title()));
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
+        .title(Span::styled(
+            " 按键 Keys (j/k, pgdn/pgup, g g/G; esc closes) ",
+            theme.title(),
+        ));
+    let inner = block.inner(rect);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = paragraph.line_count(inner.width) as u16;
+    *scroll = (*scroll).min(total.saturating_sub(inner.height));
+    paragraph
+        .scroll((*scroll, 0))
         .block(block)
         .render(rect, buf);
 }
@@ -643,6 +664,7 @@ fn render_editor(
         height: height.min(area.height),
     };
     Clear.render(rect, buf);
+    clear_wide_edges(rect, buf);
     let keys = |a: Action| {
         look.keymap
             .keys_for(Context::Editor, a)
@@ -669,19 +691,31 @@ fn render_editor(
 
 fn render_palette(area: Rect, buf: &mut Buffer, look: &Look<'_>, input: &str, selected: usize) {
     let theme = look.theme;
-    let rect = centered(area, 64, 14);
+    let rect = centered(area, 76, 14);
     Clear.render(rect, buf);
+    clear_wide_edges(rect, buf);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(Span::styled(format!(" : {input}▏"), theme.title()));
+        .title(Span::styled(
+            format!(" : {input}▏  (名称、中文或说明 name, 中文 or words) "),
+            theme.title(),
+        ));
     let items: Vec<ListItem<'_>> = look
         .palette
         .iter()
         .map(|a| {
+            let keys = look
+                .keymap
+                .keys_for(look.pane_context, *a)
+                .into_iter()
+                .chain(look.keymap.keys_for(Context::Global, *a))
+                .next()
+                .unwrap_or_default();
             ListItem::new(Line::from(vec![
                 Span::styled(format!("{:<18}", a.name()), theme.text()),
-                Span::styled(a.about(), theme.muted()),
+                Span::styled(crate::display::fit(&keys, 8), theme.key_hint()),
+                Span::styled(format!(" {} {}", a.zh(), a.about()), theme.muted()),
             ]))
         })
         .collect();
@@ -714,6 +748,21 @@ fn edit_line(input: &mut String, edit: Edit) {
         Edit::Insert(c) => input.push(c),
         Edit::Backspace => {
             input.pop();
+        }
+    }
+}
+
+/// A wide (CJK) character just left of a pop-up spills over its first column and hides its
+/// border (or a toast's first character): the cell is blanked on every row of `rect`.
+pub fn clear_wide_edges(rect: Rect, buf: &mut Buffer) {
+    let Some(x) = rect.x.checked_sub(1) else {
+        return;
+    };
+    for y in rect.top()..rect.bottom() {
+        if let Some(cell) = buf.cell_mut((x, y))
+            && unicode_width::UnicodeWidthStr::width(cell.symbol()) > 1
+        {
+            cell.set_symbol(" ");
         }
     }
 }

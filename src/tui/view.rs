@@ -102,22 +102,6 @@ fn render_status(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
             theme.alert("error"),
         ),
     };
-    let mut spans = vec![
-        Span::styled(link, style),
-        Span::styled(format!(" {}", app.server), theme.muted()),
-    ];
-    if app.embedded {
-        spans.push(Span::styled(" (embedded)", theme.muted()));
-    }
-    if let Some(me) = &app.desk.me {
-        spans.push(Span::styled(format!("  {me}"), theme.text()));
-    }
-    if app.outbox > 0 {
-        spans.push(Span::styled(
-            format!("  待发 {} queued", app.outbox),
-            theme.alert("warn"),
-        ));
-    }
     let hint = if app.pending.is_empty() {
         key_hints(app)
     } else {
@@ -130,7 +114,39 @@ fn render_status(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
             _ => String::new(),
         }
     };
-    spans.push(Span::styled(format!("  {hint}"), theme.key_hint()));
+    // What matters most first: the link, waiting writes, the keys; who and where only when
+    // they fit (at 80 columns the keys, `? help` among them, win over the server's address).
+    let width = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+    let mut spans = vec![Span::styled(link.clone(), style)];
+    let mut used = width(&link);
+    if app.outbox > 0 {
+        let queued = format!("  待发 {} queued", app.outbox);
+        used += width(&queued);
+        spans.push(Span::styled(queued, theme.alert("warn")));
+    }
+    let hint = format!("  {hint}");
+    used += width(&hint);
+    let me = app
+        .desk
+        .me
+        .as_ref()
+        .map(|me| format!("  {me}"))
+        .unwrap_or_default();
+    let server = format!(
+        "  {}{}",
+        app.server,
+        if app.embedded { " (embedded)" } else { "" }
+    );
+    let room = area.width as usize;
+    let show_me = used + width(&me) <= room;
+    let show_server = show_me && used + width(&me) + width(&server) <= room;
+    if show_server {
+        spans.push(Span::styled(server, theme.muted()));
+    }
+    if show_me {
+        spans.push(Span::styled(me, theme.text()));
+    }
+    spans.push(Span::styled(hint, theme.key_hint()));
     Line::from(spans).render(area, buf);
 }
 
@@ -194,23 +210,8 @@ fn render_toasts(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
             height: 1,
         };
         Clear.render(rect, buf);
-        clear_wide_neighbour(rect, buf);
+        overlay::clear_wide_edges(rect, buf);
         Line::from(Span::styled(row, theme.toast(error))).render(rect, buf);
         y -= 1;
-    }
-}
-
-/// A wide (CJK) character just left of `rect` would spill over its first column and hide what
-/// is drawn there: it is blanked, on each row of `rect`.
-fn clear_wide_neighbour(rect: Rect, buf: &mut Buffer) {
-    if rect.x == 0 {
-        return;
-    }
-    for y in rect.top()..rect.bottom() {
-        if let Some(cell) = buf.cell_mut((rect.x - 1, y))
-            && unicode_width::UnicodeWidthStr::width(cell.symbol()) > 1
-        {
-            cell.set_symbol(" ");
-        }
     }
 }

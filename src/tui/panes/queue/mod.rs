@@ -110,13 +110,17 @@ enum QueuePick {
     Assignee,
 }
 
-const COMMANDS: &[Command] = &[
+/// Moving comes last in the help: the list's own commands and ticket work first.
+const MOVING: &[Command] = &[
     Command::new(Action::Up),
     Command::new(Action::Down),
     Command::new(Action::PageUp),
     Command::new(Action::PageDown),
     Command::new(Action::Top),
     Command::new(Action::Bottom),
+];
+
+const COMMANDS: &[Command] = &[
     Command::hint(Action::Open),
     Command::hint(Action::Filter),
     Command::new(Action::NextMatch),
@@ -419,7 +423,12 @@ impl Pane for Queue {
     }
 
     fn commands(&self) -> Vec<Command> {
-        COMMANDS.iter().chain(work::COMMANDS).copied().collect()
+        COMMANDS
+            .iter()
+            .chain(work::COMMANDS)
+            .chain(MOVING)
+            .copied()
+            .collect()
     }
 
     fn input(&self) -> Option<Input<'_>> {

@@ -70,16 +70,20 @@ pub struct TicketPane {
     pub detail: Option<Detail>,
 }
 
+/// The pane's own commands, after ticket work; moving comes last in the help.
 const COMMANDS: &[Command] = &[
+    Command::new(Action::Reveal),
+    Command::new(Action::Open),
+    Command::hint(Action::Back),
+];
+
+const MOVING: &[Command] = &[
     Command::new(Action::Up),
     Command::new(Action::Down),
     Command::new(Action::PageUp),
     Command::new(Action::PageDown),
     Command::new(Action::Top),
     Command::new(Action::Bottom),
-    Command::new(Action::Open),
-    Command::new(Action::Reveal),
-    Command::hint(Action::Back),
 ];
 
 impl TicketPane {
@@ -226,7 +230,12 @@ impl Pane for TicketPane {
     }
 
     fn commands(&self) -> Vec<Command> {
-        COMMANDS.iter().chain(work::COMMANDS).copied().collect()
+        work::COMMANDS
+            .iter()
+            .chain(COMMANDS)
+            .chain(MOVING)
+            .copied()
+            .collect()
     }
 
     fn ticket_in_hand(&self) -> Option<TicketId> {
