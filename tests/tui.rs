@@ -1068,3 +1068,39 @@ fn help_and_the_palette_teach_at_80x24() {
         "reply opened from the palette"
     );
 }
+
+#[test]
+fn canned_replies_are_a_library_picked_by_typing() {
+    let mut a = app();
+    a.on_key(special(KeyCode::Enter));
+    let id = detail(&a).unwrap().id;
+    let system = a.desk.tickets[&id].system.clone();
+    a.on_key(key('r'));
+    for c in "您好，".chars() {
+        a.on_key(key(c));
+    }
+    let ctrl_t = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::CONTROL);
+    a.on_key(ctrl_t);
+    let Some(Overlay::Picker { options, .. }) = &a.overlay else {
+        panic!("no canned picker: {:?}", a.overlay)
+    };
+    assert!(options.len() > 3, "{options:?}");
+    // Esc goes back to the editor, its text intact.
+    a.on_key(special(KeyCode::Esc));
+    assert!(matches!(a.overlay, Some(Overlay::Editor { .. })));
+    a.on_key(ctrl_t);
+    for c in "截图".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(special(KeyCode::Enter));
+    let Some(Overlay::Editor { editor, .. }) = &a.overlay else {
+        panic!("back in the editor: {:?}", a.overlay)
+    };
+    let text = editor.text();
+    assert!(text.starts_with("您好，您好，为尽快定位"), "{text}");
+    assert!(
+        text.contains("王**"),
+        "the customer's masked name is filled: {text}"
+    );
+    assert_eq!(system, "trading");
+}

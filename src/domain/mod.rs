@@ -2,6 +2,7 @@
 
 pub mod backoff;
 pub mod calendar;
+pub mod canned;
 pub mod help;
 pub mod images;
 pub mod lifecycle;

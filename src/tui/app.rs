@@ -57,6 +57,8 @@ pub enum Event {
     Drafts(Vec<(String, String)>),
     /// A text the server refused, kept as a draft so it is not lost (key, text).
     KeepDraft(String, String),
+    /// The handler's own canned replies (`canned.toml`), over the shipped ones.
+    CannedReplies(Vec<crate::domain::canned::Canned>),
     /// Open tickets with submitters' messages not read yet (the server keeps the markers).
     Unread(Vec<TicketId>),
     /// The writes waiting in the outbox, oldest first.
@@ -132,6 +134,10 @@ pub const GLOBAL_COMMANDS: &[Command] = &[
 #[derive(Debug)]
 struct GotoTicket;
 
+/// The texts of the canned replies offered, by the picker's index.
+#[derive(Debug)]
+struct CannedPick(Vec<String>);
+
 pub struct App {
     pub keymap: Keymap,
     pub desk: Desk,
@@ -151,6 +157,8 @@ pub struct App {
     pub outbox: usize,
     /// The ticket the handler last had in hand, in whichever pane.
     in_hand: Option<TicketId>,
+    /// An editor waiting while a canned reply is picked for it.
+    parked: Option<Overlay>,
     /// Set when something visible changed; the loop renders only then.
     pub dirty: bool,
     pub quit: bool,
@@ -185,6 +193,7 @@ impl App {
             last_seq: 0,
             outbox: 0,
             in_hand: None,
+            parked: None,
             dirty: true,
             quit: false,
         }
@@ -303,6 +312,10 @@ impl App {
             }
             Event::Drafts(drafts) => {
                 self.desk.drafts.extend(drafts);
+                Vec::new()
+            }
+            Event::CannedReplies(mine) => {
+                self.desk.canned.extend(mine);
                 Vec::new()
             }
             Event::KeepDraft(key, text) => {
@@ -510,6 +523,21 @@ impl App {
                     owner,
                     purpose,
                     index,
+                    ..
+                } if owner == PaneId::APP => {
+                    if let (Ok(CannedPick(texts)), Some(mut editor)) =
+                        (purpose.take::<CannedPick>(), self.parked.take())
+                        && let Some(text) = texts.get(index)
+                    {
+                        editor.paste(text);
+                        self.overlay = Some(editor);
+                    }
+                    Vec::new()
+                }
+                Outcome::Picked {
+                    owner,
+                    purpose,
+                    index,
                     value,
                 } => self
                     .send(
@@ -521,6 +549,16 @@ impl App {
                         },
                     )
                     .unwrap_or_default(),
+                Outcome::ChooseCanned { editor, options } => {
+                    self.parked = Some(*editor);
+                    self.overlay = Some(Overlay::picker(
+                        PaneId::APP,
+                        CannedPick(options.iter().map(|(_, text)| text.clone()).collect()),
+                        "常用回复 canned replies (输入以筛选 type to narrow)",
+                        options.into_iter().map(|(title, _)| (title.clone(), title)),
+                    ));
+                    Vec::new()
+                }
                 Outcome::Prompted { owner, input, .. } if owner == PaneId::APP => {
                     let wanted = input.trim().trim_start_matches('#');
                     match wanted.parse::<TicketId>() {
@@ -566,6 +604,12 @@ impl App {
                     .send(owner, Msg::Confirmed { purpose })
                     .unwrap_or_default(),
             };
+            // A canned-reply picker closed without a choice: back to the editor it came from.
+            if self.overlay.is_none()
+                && let Some(editor) = self.parked.take()
+            {
+                self.overlay = Some(editor);
+            }
             effects.extend(self.settle());
             return effects;
         }

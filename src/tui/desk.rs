@@ -57,6 +57,8 @@ pub struct Desk {
     pub drafts: HashMap<String, String>,
     /// Writes waiting in the outbox, oldest first.
     pub pending: Vec<PendingWrite>,
+    /// The canned replies: the shipped ones, then the handler's own (`canned.toml`).
+    pub canned: Vec<crate::domain::canned::Canned>,
     requests: Vec<Request>,
 }
 
@@ -74,6 +76,11 @@ impl Desk {
             colour: true,
             drafts: HashMap::new(),
             pending: Vec::new(),
+            canned: crate::domain::canned::parse(
+                "fixtures/canned/replies.toml",
+                include_str!("../../fixtures/canned/replies.toml"),
+            )
+            .unwrap_or_default(),
             requests: Vec::new(),
         }
     }

@@ -150,6 +150,14 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     work.queued = cached.queued;
     work.show_outbox();
     let mut effects = app.update(Event::Drafts(cached.drafts));
+    let mut notes: Vec<(String, bool)> = warnings.into_iter().map(|w| (w, true)).collect();
+    // The handler's own canned replies; a mistake is said with its line, the shipped ones stay.
+    if let Some((path, text)) = user_file("canned.toml") {
+        match crate::domain::canned::parse(&path.display().to_string(), &text) {
+            Ok(mine) => effects.extend(app.update(Event::CannedReplies(mine))),
+            Err(e) => notes.push((format!("常用回复文件有误 canned replies: {e}"), true)),
+        }
+    }
     if cached.last_seq > 0 {
         effects.extend(app.update(Event::SignedIn {
             me: cached.username,
@@ -170,7 +178,6 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
             .with_context(|| format!("connecting to {}", work.client.base()))?;
         effects.extend(work.connected(&mut app, connected));
     }
-    let mut notes: Vec<(String, bool)> = warnings.into_iter().map(|w| (w, true)).collect();
     notes.extend(cache_notes);
     if work.queued > 0 {
         notes.push((

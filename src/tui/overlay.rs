@@ -44,8 +44,8 @@ pub enum Overlay {
         purpose: Purpose,
         title: String,
         editor: Box<TextEditor>,
-        /// What `canned_reply` inserts, filled in for this ticket.
-        canned: Option<String>,
+        /// The canned replies `canned_reply` offers, filled in for this ticket (title, text).
+        canned: Vec<(String, String)>,
         /// Where the draft is kept when the editor is left unsent (`12/reply`).
         draft: Option<String>,
     },
@@ -63,13 +63,15 @@ pub enum Overlay {
         title: String,
         input: String,
     },
-    /// One choice among a few (`options` are (label, value) pairs).
+    /// One choice among a few (`options` are (label, value) pairs); typed text narrows them
+    /// (the letters in order, anywhere in the label), `selected` counts among those shown.
     Picker {
         owner: PaneId,
         purpose: Purpose,
         title: String,
         options: Vec<(String, String)>,
         selected: usize,
+        filter: String,
     },
 }
 
@@ -105,6 +107,12 @@ pub enum Outcome {
     Discarded { draft: Option<String> },
     /// A pane's question was answered yes.
     Confirmed { owner: PaneId, purpose: Purpose },
+    /// The editor asks for a canned reply among several: it waits (`editor`) while the
+    /// handler picks one (title, text).
+    ChooseCanned {
+        editor: Box<Overlay>,
+        options: Vec<(String, String)>,
+    },
 }
 
 impl Overlay {
@@ -120,6 +128,7 @@ impl Overlay {
             title: title.into(),
             options: options.into_iter().collect(),
             selected: 0,
+            filter: String::new(),
         }
     }
 
@@ -161,7 +170,7 @@ impl Overlay {
         title: impl Into<String>,
         template: &str,
         kept: Option<&str>,
-        canned: Option<String>,
+        canned: Vec<(String, String)>,
         draft: Option<String>,
     ) -> Overlay {
         let editor = match kept {
@@ -199,7 +208,9 @@ impl Overlay {
     /// Whether the overlay takes typed text, and if so whether Enter is a new line.
     pub fn takes_text(&self) -> Option<bool> {
         match self {
-            Overlay::Palette { .. } | Overlay::Prompt { .. } => Some(false),
+            Overlay::Palette { .. } | Overlay::Prompt { .. } | Overlay::Picker { .. } => {
+                Some(false)
+            }
             Overlay::Editor { .. } => Some(true),
             _ => None,
         }
@@ -213,6 +224,12 @@ impl Overlay {
                 *selected = 0;
             }
             Overlay::Prompt { input, .. } => edit_line(input, edit),
+            Overlay::Picker {
+                filter, selected, ..
+            } => {
+                edit_line(filter, edit);
+                *selected = 0;
+            }
             Overlay::Editor { editor, .. } => match edit {
                 Edit::Insert(c) => editor.insert(c),
                 Edit::Backspace => editor.backspace(),
@@ -225,7 +242,7 @@ impl Overlay {
     pub fn paste(&mut self, text: &str) {
         match self {
             Overlay::Editor { editor, .. } => editor.insert_str(text),
-            Overlay::Palette { .. } | Overlay::Prompt { .. } => {
+            Overlay::Palette { .. } | Overlay::Prompt { .. } | Overlay::Picker { .. } => {
                 for c in text.chars() {
                     let c = if c == '\n' || c == '\t' || c == '\r' {
                         ' '
@@ -391,12 +408,15 @@ impl Overlay {
                 },
                 action,
             ) => {
-                match (action, &canned) {
-                    (CannedReply, Some(c)) => editor.insert_str(c),
-                    _ => {
+                let one = (action == CannedReply && canned.len() == 1).then(|| canned[0].1.clone());
+                match one {
+                    Some(text) => editor.insert_str(&text),
+                    None if action == CannedReply => {}
+                    None => {
                         editor.act(action);
                     }
                 }
+                let options = canned.clone();
                 let editor = Overlay::Editor {
                     owner,
                     purpose,
@@ -405,6 +425,13 @@ impl Overlay {
                     canned,
                     draft,
                 };
+                if action == CannedReply && options.len() > 1 {
+                    let choose = Outcome::ChooseCanned {
+                        editor: Box::new(editor),
+                        options,
+                    };
+                    return (None, choose);
+                }
                 (Some(editor), Outcome::None)
             }
             (Overlay::Confirm { yes, .. }, Submit) => close(*yes),
@@ -419,13 +446,18 @@ impl Overlay {
                     title,
                     options,
                     selected,
+                    filter,
                 },
-                Down | Up,
+                Down | Up | PageDown | PageUp | Top | Bottom,
             ) => {
-                let selected = if action == Down {
-                    (selected + 1).min(options.len().saturating_sub(1))
-                } else {
-                    selected.saturating_sub(1)
+                let last = shown(&options, &filter).len().saturating_sub(1);
+                let selected = match action {
+                    Down => (selected + 1).min(last),
+                    Up => selected.saturating_sub(1),
+                    PageDown => (selected + 10).min(last),
+                    PageUp => selected.saturating_sub(10),
+                    Top => 0,
+                    _ => last,
                 };
                 let picker = Overlay::Picker {
                     owner,
@@ -433,6 +465,7 @@ impl Overlay {
                     title,
                     options,
                     selected,
+                    filter,
                 };
                 (Some(picker), Outcome::None)
             }
@@ -442,18 +475,24 @@ impl Overlay {
                     purpose,
                     options,
                     selected,
+                    filter,
                     ..
                 },
                 Open | Submit,
-            ) => close(match options.into_iter().nth(selected) {
-                Some((_, value)) => Outcome::Picked {
-                    owner,
-                    purpose,
-                    index: selected,
-                    value,
-                },
-                None => Outcome::None,
-            }),
+            ) => {
+                let chosen = shown(&options, &filter).get(selected).copied();
+                close(
+                    match chosen.and_then(|i| options.into_iter().nth(i).map(|o| (i, o))) {
+                        Some((index, (_, value))) => Outcome::Picked {
+                            owner,
+                            purpose,
+                            index,
+                            value,
+                        },
+                        None => Outcome::None,
+                    },
+                )
+            }
             (overlay, _) => (Some(overlay), Outcome::None),
         }
     }
@@ -508,18 +547,30 @@ pub fn render(
             title,
             options,
             selected,
+            filter,
             ..
         } => {
-            let rect = centered(main, 48, options.len() as u16 + 2);
+            let shown = shown(options, filter);
+            let rect = centered(main, 56, options.len() as u16 + 2);
             Clear.render(rect, buf);
             clear_wide_edges(rect, buf);
+            let heading = if filter.is_empty() {
+                format!(" {title} ")
+            } else {
+                format!(" {title} /{filter}▏ ")
+            };
             let block = Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.border(true))
-                .title(Span::styled(format!(" {title} "), theme.title()));
-            let items: Vec<ListItem<'_>> = options
+                .title(Span::styled(
+                    crate::display::fit(&heading, usize::from(rect.width.saturating_sub(2)))
+                        .trim_end()
+                        .to_string(),
+                    theme.title(),
+                ));
+            let items: Vec<ListItem<'_>> = shown
                 .iter()
-                .map(|(label, _)| ListItem::new(Span::styled(label.clone(), theme.text())))
+                .map(|&i| ListItem::new(Span::styled(options[i].0.clone(), theme.text())))
                 .collect();
             render_list(items, block, *selected, rect, buf, theme);
         }
@@ -765,4 +816,28 @@ pub fn clear_wide_edges(rect: Rect, buf: &mut Buffer) {
             cell.set_symbol(" ");
         }
     }
+}
+
+/// The options a picker shows for `filter`: those whose label holds its letters in order
+/// (case aside), in their own order.
+fn shown(options: &[(String, String)], filter: &str) -> Vec<usize> {
+    let needle: Vec<char> = filter
+        .to_lowercase()
+        .chars()
+        .filter(|c| *c != ' ')
+        .collect();
+    options
+        .iter()
+        .enumerate()
+        .filter(|(_, (label, _))| {
+            let mut wanted = needle.iter().peekable();
+            for c in label.to_lowercase().chars() {
+                if wanted.peek() == Some(&&c) {
+                    wanted.next();
+                }
+            }
+            wanted.peek().is_none()
+        })
+        .map(|(i, _)| i)
+        .collect()
 }

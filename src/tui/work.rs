@@ -594,7 +594,7 @@ fn compose(owner: PaneId, purpose: Compose, template: String, desk: &mut Desk) {
         title,
         &template,
         kept.as_deref(),
-        Some(canned),
+        canned,
         Some(draft),
     ));
 }
@@ -613,22 +613,34 @@ pub fn refuse(from: Status, to: Status, desk: &mut Desk) {
     );
 }
 
-/// The canned reply offered in the editor (`{客户}` and `{工单号}` are filled in).
-const CANNED: &str = "您好，关于{客户}的问题（工单 {工单号}），我们已经定位到原因，处理结果如下：";
-
-/// The canned reply for a ticket, or for several (`None`): the customer's masked name and
-/// the ticket number filled in.
-pub fn canned(desk: &Desk, id: Option<TicketId>) -> String {
-    let customer = id
-        .and_then(|id| desk.tickets.get(&id))
+/// The canned replies for a ticket (or for several, `None`), from the library, with their
+/// slots filled: (title, text), those for the ticket's system first.
+pub fn canned(desk: &Desk, id: Option<TicketId>) -> Vec<(String, String)> {
+    let t = id.and_then(|id| desk.tickets.get(&id));
+    let customer = t
         .and_then(|t| t.customer.name.clone())
         .unwrap_or_else(|| "客户".into());
     let number = id
         .map(|id| id.to_string())
         .unwrap_or_else(|| "（见各工单）".into());
-    CANNED
-        .replace("{客户}", &customer)
-        .replace("{工单号}", &number)
+    let system_key = t.map(|t| t.system.clone()).unwrap_or_default();
+    let system = desk.system_name(&system_key);
+    let slots = crate::domain::canned::Slots {
+        customer: &customer,
+        ticket: &number,
+        system: &system,
+        submitter: t.map(|t| t.submitter.as_str()).unwrap_or("-"),
+        handler: desk.me.as_deref().unwrap_or("-"),
+    };
+    crate::domain::canned::for_system(&desk.canned, &system_key)
+        .into_iter()
+        .map(|c| {
+            (
+                c.title.clone(),
+                crate::domain::canned::fill(&c.body, &slots),
+            )
+        })
+        .collect()
 }
 
 pub fn transition(to: Status, version: Option<i64>) -> TransitionBody {

@@ -172,7 +172,7 @@ impl Queue {
                 format!("批量转{} hand-off for the marked tickets", to.label_zh()),
                 &work::handoff_template(to),
                 kept.as_deref(),
-                Some(work::canned(desk, None)),
+                work::canned(desk, None),
                 Some(draft),
             ));
         }
