@@ -1104,3 +1104,55 @@ fn canned_replies_are_a_library_picked_by_typing() {
     );
     assert_eq!(system, "trading");
 }
+
+#[test]
+fn emacs_keys_leave_the_palette_and_edit_in_place() {
+    let (keymap, warnings) = Keymap::load("emacs", None).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let mut a = App::new(
+        keymap,
+        default_systems(),
+        chrono_tz::Asia::Shanghai,
+        "http://127.0.0.1:7878".into(),
+        true,
+        now(),
+    );
+    a.on_tickets(vec![ticket(
+        101,
+        "委托下单提示资金不足",
+        "trading",
+        Priority::P2,
+        50,
+    )]);
+    let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+    let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
+    a.on_key(alt('x'));
+    assert!(matches!(a.overlay, Some(Overlay::Palette { .. })));
+    a.on_key(ctrl('g'));
+    assert!(a.overlay.is_none(), "ctrl-g leaves the palette");
+
+    a.on_key(special(KeyCode::Enter));
+    a.on_key(key('r'));
+    for c in "客户已处理".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(ctrl('a'));
+    a.on_key(ctrl('f'));
+    a.on_key(ctrl('f'));
+    a.on_key(ctrl('k'));
+    a.on_key(ctrl('e'));
+    a.on_key(ctrl('y'));
+    let Some(Overlay::Editor { editor, .. }) = &a.overlay else {
+        panic!("no editor")
+    };
+    assert_eq!(editor.text(), "客户已处理");
+    a.on_key(ctrl('g'));
+    assert!(
+        a.overlay.is_none(),
+        "ctrl-g leaves the editor, keeping the draft"
+    );
+    assert_eq!(
+        a.desk.drafts.get("101/reply").map(String::as_str),
+        Some("客户已处理")
+    );
+}

@@ -190,9 +190,10 @@ impl Context {
         Context::ALL.iter().copied().find(|c| c.name() == s)
     }
 
-    /// Editors and the palette take typed text: a printable key bound there would shadow it.
+    /// Editors, the palette and pickers (typing narrows them) take typed text: a printable key
+    /// bound there would shadow it, and a key they do not bind goes no further.
     pub fn takes_text(self) -> bool {
-        matches!(self, Context::Editor | Context::Palette)
+        matches!(self, Context::Editor | Context::Palette | Context::Picker)
     }
 }
 

@@ -1226,18 +1226,27 @@ mod tests {
             "g" = "help"
             [queue]
             "x" = "bulk"
-            [picker]
+            [help]
             "x" = "open"
         "#;
         let (map, _) = load("default", user);
         let x = keys("x");
-        let stack = [Context::Picker, Context::Queue, Context::Global];
+        let stack = [Context::Help, Context::Queue, Context::Global];
         assert_eq!(map.lookup(&stack, &x), Lookup::Action(Action::Open));
         assert_eq!(map.lookup(&stack[1..], &x), Lookup::Action(Action::Bulk));
         assert_eq!(map.lookup(&stack[2..], &x), Lookup::Action(Action::Refresh));
-        // Unbound in the picker, the queue's j answers; unbound in both, global's q.
-        assert_eq!(map.lookup(&stack, &keys("j")), Lookup::Action(Action::Down));
-        assert_eq!(map.lookup(&stack, &keys("q")), Lookup::Action(Action::Quit));
+        // Unbound in help, the queue's s answers; unbound in both, global's 1.
+        assert_eq!(
+            map.lookup(&stack, &keys("s")),
+            Lookup::Action(Action::SortNext)
+        );
+        assert_eq!(
+            map.lookup(&stack, &keys("1")),
+            Lookup::Action(Action::PaneQueue)
+        );
+        // A picker takes text: what it does not bind is typed, never the queue's or global's.
+        let picker = [Context::Picker, Context::Queue, Context::Global];
+        assert_eq!(map.lookup(&picker, &keys("j")), Lookup::None);
         assert_eq!(
             map.lookup(&stack, &keys("esc")),
             Lookup::Action(Action::Back)
