@@ -1156,3 +1156,51 @@ fn emacs_keys_leave_the_palette_and_edit_in_place() {
         Some("客户已处理")
     );
 }
+
+#[test]
+fn long_titles_are_cut_with_an_ellipsis_and_blank_marks_are_plain() {
+    let mut a = app();
+    a.on_tickets(vec![ticket(
+        108,
+        "客户反映在交易时段内多次尝试撤销委托均提示系统繁忙请稍后再试并且页面长时间无响应",
+        "trading",
+        Priority::P1,
+        1,
+    )]);
+    while queue(&a).selected_id() != Some(108) {
+        a.on_key(key('j'));
+    }
+    a.on_key(special(KeyCode::Enter));
+    let t = theme("mono");
+    let term = screen(&mut a, &t, 80, 24);
+    let top: String = text_of_row(&term, 1);
+    assert!(top.contains('…') && top.ends_with('┐'), "{top}");
+    a.on_key(key('1'));
+    let term = screen(&mut a, &t, 80, 24);
+    let buf = term.backend().buffer();
+    for y in 3..10 {
+        let cell = &buf[(1, y)];
+        if cell.symbol() == " " {
+            assert!(
+                !cell.modifier.contains(ratatui::style::Modifier::UNDERLINED),
+                "row {y}: a blank marker is underlined"
+            );
+        }
+    }
+}
+
+fn text_of_row(term: &Terminal<TestBackend>, y: u16) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    let mut covered = 0;
+    for x in 0..buf.area.width {
+        if covered > 0 {
+            covered -= 1;
+            continue;
+        }
+        let s = buf[(x, y)].symbol();
+        covered = unicode_width::UnicodeWidthStr::width(s).saturating_sub(1);
+        out.push_str(s);
+    }
+    out
+}

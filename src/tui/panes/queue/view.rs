@@ -78,7 +78,14 @@ impl Queue {
             .border_style(theme.border(focused))
             .title(Line::from(vec![
                 Span::styled(" 队列 Queue ", theme.title()),
-                Span::styled(format!("{} ", self.summary(&ctx.unread)), theme.muted()),
+                // The summary stops short of the corner, cut with `…` when the list says more.
+                Span::styled(
+                    crate::tui::panes::ticket::title_fit(
+                        &format!("{} ", self.summary(&ctx.unread)),
+                        area.width.saturating_sub(12),
+                    ),
+                    theme.muted(),
+                ),
             ]));
         let inner_height = area.height.saturating_sub(3) as usize;
         self.page = inner_height.max(1);
@@ -107,7 +114,13 @@ impl Queue {
                 " "
             };
             Row::new(vec![
-                Cell::from(Span::styled(mark, theme.marked())),
+                // A blank marker is drawn plain: an underlined space on every row is noise
+                // under NO_COLOR, where the mark is an underline.
+                Cell::from(if mark == " " {
+                    Span::raw(mark)
+                } else {
+                    Span::styled(mark, theme.marked())
+                }),
                 Cell::from(t.id.to_string()),
                 Cell::from(Span::styled(
                     t.priority.as_str(),

@@ -9,6 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 pub use jobs::{Loaded, TicketJob};
+pub(crate) use view::title_fit;
 
 use super::{Command, Ctx, Handled, Msg, Pane, PaneId};
 use crate::api::{Message, TimelineEntry};

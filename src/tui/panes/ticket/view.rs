@@ -45,10 +45,11 @@ impl Detail {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border(focused))
-            .title(Line::from(vec![
-                Span::styled(format!(" #{} ", t.id), theme.title()),
-                Span::styled(format!("{} ", t.title), theme.title()),
-            ]));
+            .title(Span::styled(
+                // A long title is cut with `…`, a column short of the corner.
+                title_fit(&format!(" #{} {} ", t.id, t.title), area.width),
+                theme.title(),
+            ));
         let lines = self.lines(t, ctx, area.width.saturating_sub(2) as usize);
         self.page = area.height.saturating_sub(2);
         let max_scroll = (lines.len() as u16).saturating_sub(self.page);
@@ -290,4 +291,16 @@ fn clock_line<'a>(
         Span::styled(left, ctx.theme.sla(state)),
         Span::styled(format!("  截止 {due}{why}"), Style::default()),
     ])
+}
+
+/// A border title cut to fit between the corners, with `…` where it was cut.
+pub(crate) fn title_fit(title: &str, width: u16) -> String {
+    let room = usize::from(width.saturating_sub(4));
+    if unicode_width::UnicodeWidthStr::width(title) <= room {
+        return title.to_string();
+    }
+    format!(
+        "{} ",
+        crate::display::fit(title, room.saturating_sub(1)).trim_end()
+    )
 }
