@@ -1127,3 +1127,45 @@ async fn the_demo_crash_reports_find_each_other_and_not_the_rest() {
         assert!(found.iter().all(|f| !vivo.contains(f)), "#{id}: {found:?}");
     }
 }
+
+#[tokio::test]
+async fn customer_numbers_with_spaces_and_dashes_are_stored_as_digits() {
+    let s = TestServer::start().await;
+    let mut body = good_ticket("客户登录提示密码错误");
+    body["customer"] = json!({
+        "account": "3100 1234 5678",
+        "phone": "+86 138-1234-1234",
+        "id_number": "110105 19491231 002x"
+    });
+    let r = s
+        .submitter()
+        .post(s.url("/api/v1/tickets"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let customer: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/customer")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customer["account"], "310012345678");
+    assert_eq!(customer["phone"], "13812341234");
+    assert_eq!(customer["id_number"], "11010519491231002X");
+    // What is wrong besides the separators is still refused.
+    body["customer"] = json!({"account": "3100 12ab"});
+    let r = s
+        .submitter()
+        .post(s.url("/api/v1/tickets"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 422).await, "validation_failed");
+}

@@ -425,10 +425,12 @@ async fn missing_and_invalid_fields_are_all_named_and_nothing_is_written() {
         "请填写标题",
         "问题描述太短",
         "请选择所属系统",
-        "资金账号、手机号或身份证号",
+        "请至少填写客户的资金账号或手机号之一",
     ] {
         assert!(r.body.contains(words), "missing: {words}");
     }
+    // The form has no ID number field, so the refusal does not ask for one.
+    assert!(!r.body.contains("身份证号"), "{}", r.body);
     let r = submit(&mut c, |p| {
         set(p, "system", "nonexistent");
         set(p, "customer_phone", "12345");
@@ -1474,4 +1476,39 @@ async fn an_older_demo_gets_the_help_articles_at_its_next_start() {
     assert!(!again.seeded, "the tickets are not seeded twice");
     assert_eq!(count().await.unwrap(), seeded);
     store.shutdown();
+}
+
+#[tokio::test]
+async fn numbers_typed_with_spaces_and_dashes_are_taken_and_match_the_same_customer() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let first = created_id(
+        &submit(&mut c, |p| {
+            set(p, "customer_account", "3100 0123 4567");
+            set(p, "customer_phone", "138-1234-5678");
+        })
+        .await,
+    );
+    let customer: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{first}/customer")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customer["account"], "310001234567");
+    assert_eq!(customer["phone"], "13812345678");
+    // Typed another way, it is still the same customer: the repeat is pointed out.
+    let r = submit(&mut c, |p| {
+        set(p, "customer_account", "");
+        set(p, "customer_phone", "+86 138 1234 5678");
+    })
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("name=\"add_to\" value=\"{first}\""))
+    );
 }

@@ -123,6 +123,7 @@ pub(crate) fn create_in(
     new: NewTicket,
     at: DateTime<Utc>,
 ) -> Result<(Ticket, TicketView), DeskError> {
+    let new = validate::normalized(new);
     validate::new_ticket(&new, &settings.system_keys())?;
     let channel = new.channel.unwrap_or(Channel::Api);
     if let Some(r) = &new.external_ref

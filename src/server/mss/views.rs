@@ -10,6 +10,7 @@ use crate::config::SystemDef;
 use crate::domain::mask::mask_long_numbers;
 use crate::domain::message::{Attachment, Message};
 use crate::domain::ticket::{Category, Status};
+use crate::domain::validate::Identifier;
 use crate::domain::view::TicketView;
 use crate::service::submissions::OpenTicket;
 use crate::store::audit::AuditEntry;
@@ -262,6 +263,10 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Ma
         },
     )
 }
+
+/// The customer identifiers the submission form has fields for (no ID number: field staff
+/// rarely have it at hand, and a phone or account is enough to look the customer up).
+pub const FORM_IDENTIFIERS: [Identifier; 2] = [Identifier::Account, Identifier::Phone];
 
 /// The submission form as shown (again): values kept, problems beside their fields.
 #[derive(Debug, Clone, Default)]

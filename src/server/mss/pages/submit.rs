@@ -117,7 +117,7 @@ pub async fn new_submit(
             }
         },
     };
-    let new = NewTicket {
+    let new = validate::normalized(NewTicket {
         title: form.title.clone(),
         description: form.description.clone(),
         system: form.system.trim().to_string(),
@@ -130,8 +130,12 @@ pub async fn new_submit(
         category,
         channel: Some(Channel::Mss),
         ..Default::default()
-    };
-    if let Err(v) = validate::new_ticket(&new, &s.desk.settings.system_keys()) {
+    });
+    if let Err(v) = validate::new_ticket_offering(
+        &new,
+        &s.desk.settings.system_keys(),
+        &views::FORM_IDENTIFIERS,
+    ) {
         form.errors.extend(v.0.into_iter().map(|e| (e.field, e.zh)));
     }
     form.errors.extend(
