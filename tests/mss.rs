@@ -1512,3 +1512,94 @@ async fn numbers_typed_with_spaces_and_dashes_are_taken_and_match_the_same_custo
             .contains(&format!("name=\"add_to\" value=\"{first}\""))
     );
 }
+
+/// The submitter's messages on a ticket.
+async fn messages_by(s: &TestServer, id: i64, author: &str) -> Vec<Value> {
+    let all: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == author)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_form_sent_again_after_it_was_saved_lands_where_the_first_did() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    // The submission form, sent again (a retry after the connection dropped): one ticket.
+    let form = c.get("/mss/new").await;
+    let parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    let first = c.post_multipart("/mss/new", &parts).await;
+    let id = created_id(&first);
+    let again = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(again.location(), first.location());
+    assert_eq!(ticket_total(&s).await, 1);
+    // Handlers' messages first, so the ids of messages and tickets differ.
+    for body in ["已收到，正在查询", "请提供委托编号"] {
+        let r = s
+            .handler()
+            .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+            .json(&json!({"body": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    // "补充到 #N" after the repeat hint, sent again, then the same draft sent again from the
+    // plain form (a restored draft carries no button): each lands on the ticket added to.
+    let form = c.get("/mss/new").await;
+    let (csrf, form_id) = (form.csrf(), form.hidden("form_id"));
+    let mut plain = good_fields(&csrf, &form_id);
+    set(&mut plain, "title", "客户撤单也失败了");
+    let hint = c.post_multipart("/mss/new", &plain).await;
+    assert!(hint.body.contains("已有处理中的事件"), "{}", hint.body);
+    let mut add = plain.clone();
+    add.push(text("add_to", id.to_string()));
+    let added = format!("/mss/tickets/{id}?added=1");
+    for parts in [&add, &add, &plain] {
+        let r = c.post_multipart("/mss/new", parts).await;
+        assert_eq!(r.location(), Some(added.as_str()), "{}", r.body);
+    }
+    let landing = c.get(&added).await;
+    assert_eq!(landing.status, 200);
+    assert!(landing.body.contains("已把新情况补充到这个事件"));
+    assert_eq!(messages_by(&s, id, "cm_mss").await.len(), 1);
+    assert_eq!(ticket_total(&s).await, 1);
+
+    // The reply form, sent again.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let reply = vec![
+        text("csrf_token", page.csrf()),
+        text("form_id", page.hidden("form_id")),
+        text("body", "委托编号 A123"),
+    ];
+    let path = format!("/mss/tickets/{id}/reply");
+    let first = c.post_multipart(&path, &reply).await;
+    let again = c.post_multipart(&path, &reply).await;
+    assert_eq!(first.status, 303);
+    assert_eq!(again.location(), first.location());
+    assert_eq!(messages_by(&s, id, "cm_mss").await.len(), 2);
+
+    // "仍然提交新事件" after the hint, sent again: one more ticket, not two.
+    let form = c.get("/mss/new").await;
+    let mut new = good_fields(&form.csrf(), &form.hidden("form_id"));
+    set(&mut new, "title", "客户撤单提示委托不存在");
+    new.push(text("confirm_new", "1"));
+    let first = c.post_multipart("/mss/new", &new).await;
+    let other = created_id(&first);
+    assert_ne!(other, id);
+    let again = c.post_multipart("/mss/new", &new).await;
+    assert_eq!(again.location(), first.location());
+    assert_eq!(ticket_total(&s).await, 2);
+}

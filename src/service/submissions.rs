@@ -33,9 +33,38 @@ pub struct OpenTicket {
     pub mine: bool,
 }
 
+/// What an earlier post of a form made, found by the form's one-time id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentForm {
+    /// The submission form made this ticket.
+    Ticket(TicketId),
+    /// The form added a message to this ticket (a reply, or a submission added to an open
+    /// ticket after the repeat hint).
+    Message { ticket: TicketId },
+}
+
+/// The route a submission is remembered under.
+const SUBMIT_ROUTE: &str = "POST /mss/new";
+
+/// The route a message on ticket `id` is remembered under.
+fn message_route(id: TicketId) -> String {
+    format!("POST /mss/tickets/{id}")
+}
+
 /// The key alone identifies a form: whatever a replay carries, the first answer stands.
 fn once(route: &str, form_id: &str) -> Result<Idempotency, DeskError> {
     Idempotency::new(form_id, route, form_id.as_bytes())
+}
+
+/// What a remembered answer says the form made: the answer of a submission is the ticket, of
+/// a message the message (which names its ticket).
+fn sent_form(first: &crate::store::idempotency::Remembered) -> Option<SentForm> {
+    let body = serde_json::from_str::<serde_json::Value>(&first.body).ok()?;
+    if first.route == SUBMIT_ROUTE {
+        return body.get("id")?.as_i64().map(SentForm::Ticket);
+    }
+    let ticket = body.get("ticket_id")?.as_i64()?;
+    (first.route == message_route(ticket)).then_some(SentForm::Message { ticket })
 }
 
 impl Desk {
@@ -83,23 +112,19 @@ impl Desk {
             .await?)
     }
 
-    /// The ticket id an earlier post of this form created, if any.
+    /// What an earlier post of this form made, if anything: a retried form lands where the
+    /// first post did.
     pub async fn submitted_form(
         &self,
         actor: &User,
         form_id: &str,
-    ) -> Result<Option<TicketId>, DeskError> {
+    ) -> Result<Option<SentForm>, DeskError> {
         let (uid, key) = (actor.id, form_id.to_string());
         let first = self
             .store
             .read(move |conn| crate::store::idempotency::lookup(conn, uid, &key))
             .await?;
-        Ok(first.and_then(|f| {
-            serde_json::from_str::<serde_json::Value>(&f.body)
-                .ok()?
-                .get("id")?
-                .as_i64()
-        }))
+        Ok(first.as_ref().and_then(sent_form))
     }
 
     /// Creates the ticket with its screenshots in one transaction, once per form.
@@ -109,7 +134,7 @@ impl Desk {
         sub: Submission,
     ) -> Result<Created<crate::domain::view::TicketView>, DeskError> {
         self.check_screenshots(sub.screenshots.len())?;
-        let idem = once("POST /mss/new", &sub.form_id)?;
+        let idem = once(SUBMIT_ROUTE, &sub.form_id)?;
         let (settings, user) = (self.settings.clone(), actor.clone());
         let (new, viewed) = (sub.new, sub.viewed_articles);
         self.write_once_with_files(actor, idem, sub.screenshots, move |ctx, files| {
@@ -142,7 +167,7 @@ impl Desk {
         form_id: &str,
     ) -> Result<Created<Message>, DeskError> {
         self.check_screenshots(screenshots.len())?;
-        let idem = once(&format!("POST /mss/tickets/{ticket_id}"), form_id)?;
+        let idem = once(&message_route(ticket_id), form_id)?;
         let (settings, user) = (self.settings.clone(), actor.clone());
         self.write_once_with_files(actor, idem, screenshots, move |ctx, files| {
             let at = ctx.now;

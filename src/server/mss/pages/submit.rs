@@ -14,7 +14,7 @@ use crate::server::mss::error::{PageError, PageResult};
 use crate::server::mss::form::{self, Posted};
 use crate::server::mss::session::Submitter;
 use crate::server::mss::views::{self, NewForm};
-use crate::service::submissions::Submission;
+use crate::service::submissions::{SentForm, Submission};
 
 use super::{frame, fresh_id, path_id};
 
@@ -81,12 +81,17 @@ pub async fn new_submit(
             "表单缺少编号，请刷新“提交事件”页面后重试（已填写的内容会保留）".into(),
         ));
     }
-    // A form that was already saved (a retry after a dropped connection) goes to its ticket.
-    if let Some(id) = s.desk.submitted_form(&who.user, &form.form_id).await? {
+    // A form that was already saved (a retry after a dropped connection, a restored draft)
+    // goes where the first post went: its new ticket, or the ticket it was added to.
+    if let Some(sent) = s.desk.submitted_form(&who.user, &form.form_id).await? {
         s.desk
             .discard_staged(std::mem::take(&mut posted.screenshots))
             .await;
-        return Ok(Redirect::to(&format!("/mss/tickets/{id}?submitted=1")).into_response());
+        let to = match sent {
+            SentForm::Ticket(id) => format!("/mss/tickets/{id}?submitted=1"),
+            SentForm::Message { ticket } => format!("/mss/tickets/{ticket}?added=1"),
+        };
+        return Ok(Redirect::to(&to).into_response());
     }
 
     let mut screenshots = Vec::new();
