@@ -1169,3 +1169,85 @@ async fn customer_numbers_with_spaces_and_dashes_are_stored_as_digits() {
         .unwrap();
     assert_eq!(error_code(r, 422).await, "validation_failed");
 }
+
+#[tokio::test]
+async fn a_submitters_message_reopens_a_resolved_ticket_and_a_closed_one_refuses_it() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("客户转账未到账").await["id"].as_i64().unwrap();
+    let h = s.handler();
+    let move_to = |body: Value| {
+        let (h, url) = (
+            h.clone(),
+            s.url(&format!("/api/v1/tickets/{id}/transitions")),
+        );
+        async move {
+            let r = h.post(url).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+    };
+    move_to(json!({"to": "triaging"})).await;
+    move_to(json!({"to": "resolved", "resolution": "银行已退回，请客户重新转账"})).await;
+    let post = |body: &str| {
+        let (c, url) = (
+            s.submitter(),
+            s.url(&format!("/api/v1/tickets/{id}/messages")),
+        );
+        let body = json!({"body": body});
+        async move { c.post(url).json(&body).send().await.unwrap() }
+    };
+    let r = post("客户重新转了，还是没到账").await;
+    assert_eq!(r.status(), 201);
+    let t: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "triaging");
+    let unread: Value = h
+        .get(s.url("/api/v1/unread"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        unread
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["ticket_id"] == id),
+        "{unread}"
+    );
+
+    move_to(json!({"to": "resolved", "resolution": "银行通道恢复，已到账"})).await;
+    move_to(json!({"to": "closed"})).await;
+    let r = post("又没到账了").await;
+    assert_eq!(error_code(r, 409).await, "ticket_closed");
+    let messages: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["body"] != "又没到账了")
+    );
+    // Handlers still may write on it.
+    let r = h
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "补记：银行通道 B9999 已恢复", "internal": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}

@@ -1603,3 +1603,204 @@ async fn every_form_sent_again_after_it_was_saved_lands_where_the_first_did() {
     assert_eq!(again.location(), first.location());
     assert_eq!(ticket_total(&s).await, 2);
 }
+
+/// Moves a ticket to resolved as a handler, with `resolution`.
+async fn resolve(s: &TestServer, id: i64, resolution: &str) {
+    let h = s.handler();
+    if api_ticket(s, id).await["status"] == "new" {
+        h.post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&json!({"to": "triaging"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = h
+        .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+        .json(&json!({"to": "resolved", "resolution": resolution}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn handler_get(s: &TestServer, path: &str) -> Value {
+    s.handler()
+        .get(s.url(path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_ticket() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let id = created_id(&submit(&mut c, |_| {}).await);
+    resolve(&s, id, "清算延迟已处理，资金已可用").await;
+
+    // The answer stands before the question it raises; the reply box says what it does.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let answer = page.body.find("清算延迟已处理").expect("the resolution");
+    let question = page.body.find("问题解决了吗").expect("the question");
+    assert!(answer < question, "the resolution comes first");
+    assert!(page.body.contains("发送后，事件会重新交给处理人处理"));
+
+    // "还是不行…" in the ordinary reply box reaches the handlers: the ticket is reopened.
+    let reply = |page: &Page, body: &str| {
+        vec![
+            text("csrf_token", page.csrf()),
+            text("form_id", page.hidden("form_id")),
+            text("body", body.to_string()),
+        ]
+    };
+    let r = c
+        .post_multipart(
+            &format!("/mss/tickets/{id}/reply"),
+            &reply(&page, "还是不行，客户说提示一样"),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let t = api_ticket(&s, id).await;
+    assert_eq!(t["status"], "triaging");
+    assert!(t.get("resolved_at").is_none(), "{t}");
+    assert_ne!(
+        t["sla"]["resolve"]["state"], "paused",
+        "the resolve clock runs again"
+    );
+    let unread = handler_get(&s, "/api/v1/unread").await;
+    assert!(
+        unread
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["ticket_id"] == id && u["unread"].as_u64() >= Some(1)),
+        "{unread}"
+    );
+    let open = handler_get(&s, "/api/v1/tickets?open=true").await;
+    assert!(
+        open["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id)
+    );
+    let audit = handler_get(&s, &format!("/api/v1/tickets/{id}/audit")).await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "ticket.reopened" && e["detail"]["message"].is_i64()),
+        "{audit}"
+    );
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(
+        page.body
+            .contains("您在答复后又发了消息，事件已重新交给处理人")
+    );
+
+    // Resolved again: "问题已解决" with a word of thanks closes it; the words reopen nothing.
+    resolve(&s, id, "已为客户重新同步资金").await;
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/confirm"),
+            &[
+                ("csrf_token", &page.csrf()),
+                ("reason", "谢谢，客户已经可以交易了"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(api_ticket(&s, id).await["status"], "closed");
+    let mine = messages_by(&s, id, "cm_mss").await;
+    assert_eq!(mine.last().unwrap()["body"], "谢谢，客户已经可以交易了");
+
+    // Closed: no reply box, but a way to a new ticket that takes this one up.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(!page.body.contains("id=\"reply\""));
+    assert!(
+        page.body
+            .contains(&format!("name=\"follow\" value=\"{id}\""))
+    );
+    // A reply from a page left open before the close is not lost: it is offered as a new ticket.
+    let stale = c
+        .post_multipart(
+            &format!("/mss/tickets/{id}/reply"),
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", "0123456789abcdef"),
+                text("body", "客户今天又遇到了同样的问题"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 409);
+    assert!(stale.body.contains("事件已关闭，消息没有发送"));
+    assert!(stale.body.contains("客户今天又遇到了同样的问题</textarea>"));
+    // Reopening a closed ticket is refused too (tests/api.rs: the API's `ticket_closed`).
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/reopen"),
+            &[("csrf_token", &page.csrf()), ("reason", "又不行了")],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("已关闭"), "{}", r.body);
+    assert_eq!(api_ticket(&s, id).await["status"], "closed");
+
+    // The new ticket: the closed one's system, title named, customer kept.
+    let form = c
+        .get(&format!(
+            "/mss/new?follow={id}&description={}",
+            common::mss::urlencode("客户今天又遇到了同样的问题，提示可用资金不足，已重新登录")
+        ))
+        .await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body
+            .contains(&format!("value=\"接续 #{id}：客户委托买入提示资金不足\""))
+    );
+    assert!(
+        form.body.contains("客户沿用 张* · 3100****4567"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body
+            .contains("客户今天又遇到了同样的问题，提示可用资金不足")
+    );
+    let mut parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    for field in ["customer_name", "customer_account", "customer_phone"] {
+        set(&mut parts, field, "");
+    }
+    set(
+        &mut parts,
+        "title",
+        &format!("接续 #{id}：客户委托买入提示资金不足"),
+    );
+    parts.push(text("follows", id.to_string()));
+    let next = created_id(&c.post_multipart("/mss/new", &parts).await);
+    assert_ne!(next, id);
+    let t = api_ticket(&s, next).await;
+    assert!(
+        t["description"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("（接续已关闭的事件 #{id}）")),
+        "{t}"
+    );
+    let customer = handler_get(&s, &format!("/api/v1/tickets/{next}/customer")).await;
+    assert_eq!(customer["account"], "310001234567");
+    assert_eq!(customer["phone"], "13812345678");
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(page.body.contains(&format!("您提交了接续事件 #{next}")));
+    // Only one's own ticket can be taken up.
+    let mut other = MssClient::logged_in(&s, "cm_mss2").await;
+    assert_eq!(
+        other.get(&format!("/mss/new?follow={id}")).await.status,
+        404
+    );
+}

@@ -71,26 +71,15 @@ pub(crate) fn insert_quiet_in(
     record_in(ctx, settings, actor, ticket_id, body, internal, at).map(|(m, _, _)| m)
 }
 
-/// Stores a message and applies what it means for the ticket: a handler's first public reply
-/// is the first response; a submitter answering a ticket that waits on them puts it back in
-/// the handler's hands (and the SLA clock running). Returns the message, the ticket as it is
-/// now, and its view when the ticket itself changed.
-fn record_in(
+/// Stores a message on the change stream, with no consequence for its ticket.
+pub(crate) fn store_message(
     ctx: &mut WriteCtx<'_>,
-    settings: &Settings,
     actor: &User,
     ticket_id: TicketId,
-    body: String,
+    body: &str,
     internal: bool,
     at: DateTime<Utc>,
-) -> Result<(Message, Ticket, Option<TicketView>), DeskError> {
-    check_body(&body)?;
-    if internal && !actor.role.works_tickets() {
-        return Err(DeskError::Forbidden(
-            "only handlers may write internal notes".into(),
-        ));
-    }
-    let mut t = load(ctx, settings, actor, ticket_id, None)?;
+) -> Result<Message, DeskError> {
     let m = messages::insert(
         ctx.conn,
         &Message {
@@ -111,27 +100,68 @@ fn record_in(
         &actor.username,
         data,
     )?;
+    Ok(m)
+}
+
+/// Stores a message and applies what it means for the ticket: a handler's first public reply
+/// is the first response; a submitter writing on a ticket that waits on them, or on one that
+/// was resolved ("还是不行…"), puts it back in the handlers' hands (triaging, the resolve
+/// clock running again); a closed ticket takes nothing more from its submitter (a problem
+/// that came back is a new ticket). Returns the message, the ticket as it is now, and its
+/// view when the ticket itself changed.
+fn record_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    ticket_id: TicketId,
+    body: String,
+    internal: bool,
+    at: DateTime<Utc>,
+) -> Result<(Message, Ticket, Option<TicketView>), DeskError> {
+    check_body(&body)?;
+    let from_submitter = !actor.role.works_tickets();
+    if internal && from_submitter {
+        return Err(DeskError::Forbidden(
+            "only handlers may write internal notes".into(),
+        ));
+    }
+    let mut t = load(ctx, settings, actor, ticket_id, None)?;
+    if from_submitter && t.status == Status::Closed {
+        return Err(DeskError::TicketClosed(ticket_id));
+    }
+    let m = store_message(ctx, actor, ticket_id, &body, internal, at)?;
 
     let before = t.clone();
-    if actor.role.works_tickets() && !internal && t.first_responded_at.is_none() {
+    if !from_submitter && !internal && t.first_responded_at.is_none() {
         t.first_responded_at = Some(at);
     }
-    if !actor.role.works_tickets() && t.status == Status::WaitingSubmitter {
-        let resume = TransitionRequest {
+    if from_submitter && matches!(t.status, Status::WaitingSubmitter | Status::Resolved) {
+        let back = TransitionRequest {
             to: Some(Status::Triaging),
             ..Default::default()
         };
-        lifecycle::apply(&mut t, &resume, at)?;
+        lifecycle::apply(&mut t, &back, at)?;
     }
     let mut saved = None;
     if t != before {
-        let detail = serde_json::json!({"message": m.id, "status": t.status});
+        // A resolved ticket the submitter wrote on again is reopened by that message.
+        let (action, detail) = if before.status == Status::Resolved {
+            (
+                "ticket.reopened",
+                serde_json::json!({"message": m.id, "from": before.status, "to": t.status}),
+            )
+        } else {
+            (
+                "ticket.answered",
+                serde_json::json!({"message": m.id, "status": t.status}),
+            )
+        };
         saved = Some(save(
             ctx,
             settings,
             t.clone(),
             &actor.username,
-            "ticket.answered",
+            action,
             detail,
             at,
         )?);

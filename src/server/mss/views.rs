@@ -282,6 +282,10 @@ pub struct NewForm {
     /// Screenshots already received and processed: (stored name, file name).
     pub staged: Vec<(String, String)>,
     pub viewed_articles: String,
+    /// The submitter's earlier ticket this one takes up again, and its customer masked (taken
+    /// over when the customer fields are left empty).
+    pub follows: String,
+    pub follows_customer: Option<String>,
     /// (field, message in Chinese).
     pub errors: Vec<(String, String)>,
     /// Open tickets of the same customer on the same system, shown before saving.
@@ -363,8 +367,14 @@ pub fn new_ticket(
                 input type="hidden" name="csrf_token" value=(f.csrf);
                 input type="hidden" name="form_id" value=(form.form_id) data-draft;
                 input type="hidden" name="viewed_articles" value=(form.viewed_articles) data-draft;
+                @if !form.follows.is_empty() {
+                    input type="hidden" name="follows" value=(form.follows);
+                }
                 fieldset {
                     legend { "客户信息" }
+                    @if let Some(c) = &form.follows_customer {
+                        p.notice { "接续事件 #" (form.follows) "：客户沿用 " (c) "。是其他客户请填写下面的字段。" }
+                    }
                     (field_error(form, "customer"))
                     (text_input(form, "customer_name", "客户姓名", &form.customer_name, ("text", "text", "如 张三")))
                     (text_input(form, "customer_account", "资金账号", &form.customer_account, ("text", "numeric", "6–20 位数字")))
@@ -455,7 +465,14 @@ fn progress_words(e: &AuditEntry) -> Option<String> {
             None => return None,
         },
         "ticket.confirmed" => "您已确认问题解决".into(),
+        "ticket.reopened" if e.detail.get("message").is_some() => {
+            "您在答复后又发了消息，事件已重新交给处理人".into()
+        }
         "ticket.reopened" => "您反馈仍未解决，已重新处理".into(),
+        "ticket.followed_up" => match e.detail.get("follow_up").and_then(|v| v.as_i64()) {
+            Some(id) => format!("您提交了接续事件 #{id}"),
+            None => return None,
+        },
         "ticket.transitioned" => match to? {
             Status::Triaging => "开始处理".into(),
             Status::WaitingSubmitter => "需要您补充信息".into(),
@@ -486,8 +503,50 @@ pub struct Detail<'a> {
     pub state: &'a str,
     pub reply_error: Option<&'a str>,
     pub reply_body: &'a str,
+    /// A refused "问题已解决" / "仍未解决" and what was typed with it.
+    pub confirm_error: Option<&'a str>,
+    pub confirm_body: &'a str,
     pub notice: Option<&'a str>,
     pub max_screenshots: usize,
+}
+
+/// A resolved ticket's answer, then the question it raises: solved (with optional words,
+/// which reopen nothing) or not (the reason goes to the handler, the ticket back to work).
+fn answer_card(f: &Frame<'_>, t: &TicketView, d: &Detail<'_>) -> Markup {
+    html! {
+        section.card.confirm #answer aria-labelledby="answer-title" {
+            h2 #answer-title { "处理人的答复" }
+            @if let Some(r) = &t.resolution { p.resolution { (r) } }
+            @if let Some(at) = t.resolved_at { p.muted { "答复于 " (local(f.tz, at)) } }
+            form method="post" action=(format!("/mss/tickets/{}/confirm", t.id)) {
+                input type="hidden" name="csrf_token" value=(f.csrf);
+                h2 #question { "问题解决了吗？" }
+                @if let Some(e) = d.confirm_error { p.field-error role="alert" { (e) } }
+                label for="reason" { "想说的话（可不填）；没解决请写明现在的情况" }
+                textarea #reason name="reason" rows="3" { (d.confirm_body) }
+                button.primary type="submit" { "问题已解决" }
+                button type="submit" formaction=(format!("/mss/tickets/{}/reopen", t.id)) { "仍未解决" }
+            }
+        }
+    }
+}
+
+/// A closed ticket takes no more messages: what came back (or what is new) becomes a new
+/// ticket that names this one and keeps its customer.
+fn follow_up_card(t: &TicketView, d: &Detail<'_>) -> Markup {
+    html! {
+        div #follow-up {
+            p.muted { "事件已关闭，不能再追加消息。" }
+            @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
+            form method="get" action="/mss/new" {
+                input type="hidden" name="follow" value=(t.id);
+                label for="follow-text" { "问题又出现了，或有新问题？" }
+                textarea #follow-text name="description" rows="3"
+                    placeholder=(format!("写下现在的情况，提交为新事件（注明接续 #{}，客户信息沿用）", t.id)) { (d.reply_body) }
+                button.primary type="submit" { "提交新事件" }
+            }
+        }
+    }
 }
 
 pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
@@ -521,21 +580,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                 p.description { (t.description) }
                 (attachment_thumbs(&ticket_files))
             }
-            @if t.status == Status::Resolved {
-                section.card.confirm {
-                    h2 { "处理人已答复，问题解决了吗？" }
-                    form method="post" action=(format!("/mss/tickets/{}/confirm", t.id)) {
-                        input type="hidden" name="csrf_token" value=(f.csrf);
-                        button.primary type="submit" { "问题已解决" }
-                    }
-                    form method="post" action=(format!("/mss/tickets/{}/reopen", t.id)) {
-                        input type="hidden" name="csrf_token" value=(f.csrf);
-                        label for="reason" { "还没解决？请说明现在的情况" }
-                        textarea #reason name="reason" rows="3" required {}
-                        button type="submit" { "仍未解决" }
-                    }
-                }
-            }
+            @if t.status == Status::Resolved { (answer_card(f, t, d)) }
             section.card {
                 h2 { "进度" }
                 ol.timeline {
@@ -571,6 +616,9 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         input type="hidden" name="csrf_token" value=(f.csrf);
                         input type="hidden" name="form_id" value=(d.reply_form_id) data-draft;
                         label for="body" { "补充或追问" }
+                        @if t.status == Status::Resolved {
+                            p.muted { "发送后，事件会重新交给处理人处理；问题已解决请点上面的“问题已解决”。" }
+                        }
                         @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
                         textarea #body name="body" rows="3" data-draft placeholder="补充信息或继续追问" { (d.reply_body) }
                         input type="file" name="screenshots" accept="image/jpeg,image/png,image/webp" multiple
@@ -578,7 +626,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         button.primary type="submit" { "发送" }
                     }
                 } @else {
-                    p.muted { "事件已关闭。如有新问题，请提交新事件。" }
+                    (follow_up_card(t, d))
                 }
             }
         },

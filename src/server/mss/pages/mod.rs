@@ -46,7 +46,7 @@ pub async fn root() -> Redirect {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-/// A form that carries only its CSRF token (logout, confirm).
+/// A form that carries only its CSRF token (logout).
 pub struct CsrfOnly {
     pub(super) csrf_token: String,
 }

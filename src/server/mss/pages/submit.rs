@@ -33,12 +33,47 @@ pub(super) fn render_new(
     (status, page).into_response()
 }
 
-pub async fn new_page(State(s): State<AppState>, who: Submitter) -> PageResult<Response> {
-    let form = NewForm {
+/// `/mss/new?follow=N&description=…`: a new ticket taking up the submitter's closed ticket N
+/// (its system, its title named, its customer kept unless other fields are filled).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NewQuery {
+    follow: Option<String>,
+    description: Option<String>,
+}
+
+pub async fn new_page(
+    State(s): State<AppState>,
+    who: Submitter,
+    axum::extract::Query(q): axum::extract::Query<NewQuery>,
+) -> PageResult<Response> {
+    let mut form = NewForm {
         form_id: fresh_id()?,
+        description: q.description.unwrap_or_default(),
         ..Default::default()
     };
+    if let Some(raw) = q.follow.filter(|f| !f.is_empty()) {
+        let earlier = s.desk.own_ticket(&who.user, path_id(&raw)?).await?;
+        let title: String = format!("接续 #{}：{}", earlier.id, earlier.title)
+            .chars()
+            .take(validate::MAX_TITLE_CHARS)
+            .collect();
+        form.title = title;
+        form.system = earlier.system.clone();
+        form.follows = earlier.id.to_string();
+        form.follows_customer = Some(customer_words(&earlier.customer));
+    }
     Ok(render_new(&s, &who, &form, StatusCode::OK))
+}
+
+/// A customer as the pages may show it: masked.
+fn customer_words(c: &Customer) -> String {
+    let m = c.masked();
+    [m.name, m.account, m.phone, m.id_number]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 pub(super) fn optional(v: &str) -> Option<String> {
@@ -58,6 +93,7 @@ pub(super) fn form_of(p: &Posted) -> NewForm {
         title: p.text("title"),
         description: p.text("description"),
         viewed_articles: p.text("viewed_articles"),
+        follows: p.text("follows"),
         ..Default::default()
     }
 }
@@ -122,16 +158,33 @@ pub async fn new_submit(
             }
         },
     };
-    let new = validate::normalized(NewTicket {
-        title: form.title.clone(),
-        description: form.description.clone(),
-        system: form.system.trim().to_string(),
-        customer: Customer {
+    // A follow-up of a closed ticket keeps its customer unless the form names another.
+    let follows = match optional(&form.follows) {
+        Some(raw) => Some(s.desk.own_ticket(&who.user, path_id(&raw)?).await?),
+        None => None,
+    };
+    let typed_customer = [
+        &form.customer_name,
+        &form.customer_account,
+        &form.customer_phone,
+    ]
+    .iter()
+    .any(|v| !v.trim().is_empty());
+    let customer = match &follows {
+        Some(earlier) if !typed_customer => earlier.customer.clone(),
+        _ => Customer {
             name: optional(&form.customer_name).map(CustomerName::new),
             account: optional(&form.customer_account).map(AccountNo::new),
             phone: optional(&form.customer_phone).map(Phone::new),
             id_number: None,
         },
+    };
+    form.follows_customer = follows.as_ref().map(|e| customer_words(&e.customer));
+    let new = validate::normalized(NewTicket {
+        title: form.title.clone(),
+        description: form.description.clone(),
+        system: form.system.trim().to_string(),
+        customer,
         category,
         channel: Some(Channel::Mss),
         ..Default::default()
@@ -205,6 +258,7 @@ pub async fn new_submit(
                 new,
                 screenshots,
                 viewed_articles: viewed,
+                follows: follows.map(|e| e.id),
             },
         )
         .await;

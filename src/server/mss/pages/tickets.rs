@@ -15,7 +15,7 @@ use crate::server::mss::session::Submitter;
 use crate::server::mss::views::{self, Detail, ListItem};
 use crate::store::tickets::TicketFilter;
 
-use super::{CsrfOnly, frame, fresh_id, path_id};
+use super::{frame, fresh_id, path_id};
 
 /// The submitter's list shows this many of their latest tickets.
 const LIST_LIMIT: usize = 200;
@@ -86,9 +86,12 @@ pub async fn list(
     Ok(views::list(&frame(&s, &who), &items, tab, &counts))
 }
 
+#[derive(Default)]
 struct ReplyState<'a> {
     error: Option<&'a str>,
     body: &'a str,
+    confirm_error: Option<&'a str>,
+    confirm_body: &'a str,
     notice: Option<&'a str>,
 }
 
@@ -117,6 +120,8 @@ async fn render_detail(
             state: &state_of(ticket.version, messages.len()),
             reply_error: reply.error,
             reply_body: reply.body,
+            confirm_error: reply.confirm_error,
+            confirm_body: reply.confirm_body,
             notice: reply.notice,
             max_screenshots: s.desk.settings.mss.max_screenshots,
         },
@@ -132,9 +137,8 @@ pub async fn ticket(
 ) -> PageResult<Response> {
     let id = path_id(&raw)?;
     let reply = ReplyState {
-        error: None,
-        body: "",
         notice: n.words(),
+        ..Default::default()
     };
     render_detail(&s, &who, id, reply, StatusCode::OK).await
 }
@@ -165,7 +169,7 @@ pub async fn reply(
         let state = ReplyState {
             error: Some(&problem),
             body: &body,
-            notice: None,
+            ..Default::default()
         };
         return render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
@@ -201,46 +205,57 @@ pub async fn reply(
             let state = ReplyState {
                 error: Some(&why),
                 body: &body,
-                notice: None,
+                ..Default::default()
             };
             render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await
         }
+        // Closed while the page was open: what was typed is offered as a new ticket.
+        Err(crate::service::DeskError::TicketClosed(_)) => {
+            let state = ReplyState {
+                error: Some("事件已关闭，消息没有发送。可以把它提交为新事件："),
+                body: &body,
+                ..Default::default()
+            };
+            render_detail(&s, &who, id, state, StatusCode::CONFLICT).await
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// "问题已解决" and "仍未解决" share one form: `reason` is the submitter's optional words with
+/// the first, their required reason with the second.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnswerBody {
+    csrf_token: String,
+    reason: String,
 }
 
 pub async fn confirm(
     State(s): State<AppState>,
     who: Submitter,
     axum::extract::Path(raw): axum::extract::Path<String>,
-    Form(body): Form<CsrfOnly>,
+    Form(body): Form<AnswerBody>,
 ) -> PageResult<Response> {
     who.check_csrf(&body.csrf_token)?;
     let id = path_id(&raw)?;
-    s.desk.confirm_resolved(&who.user, id).await?;
+    let note = Some(body.reason).filter(|r| !r.trim().is_empty());
+    s.desk.confirm_resolved(&who.user, id, note).await?;
     Ok(Redirect::to(&format!("/mss/tickets/{id}?confirmed=1")).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ReopenBody {
-    csrf_token: String,
-    reason: String,
 }
 
 pub async fn reopen(
     State(s): State<AppState>,
     who: Submitter,
     axum::extract::Path(raw): axum::extract::Path<String>,
-    Form(body): Form<ReopenBody>,
+    Form(body): Form<AnswerBody>,
 ) -> PageResult<Response> {
     who.check_csrf(&body.csrf_token)?;
     let id = path_id(&raw)?;
     if body.reason.trim().is_empty() {
         let state = ReplyState {
-            error: Some("请说明现在的情况，处理人才能继续跟进"),
-            body: "",
-            notice: None,
+            confirm_error: Some("请写明现在的情况，处理人才能继续跟进"),
+            ..Default::default()
         };
         return render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
