@@ -1804,3 +1804,54 @@ async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_t
         404
     );
 }
+
+#[tokio::test]
+async fn a_refused_reply_keeps_its_good_pictures() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let id = created_id(&submit(&mut c, |_| {}).await);
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let path = format!("/mss/tickets/{id}/reply");
+    let r = c
+        .post_multipart(
+            &path,
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", page.hidden("form_id")),
+                text("body", "委托截图见附件"),
+                file("screenshots", "委托.png", "image/png", png(30, 30)),
+                file(
+                    "screenshots",
+                    "假图片.png",
+                    "image/png",
+                    b"not a picture".to_vec(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("假图片.png"), "the refused one is named");
+    let staged = r.hidden("staged");
+    assert!(staged.ends_with(":委托.png"), "{staged}");
+    assert!(r.body.contains("委托截图见附件</textarea>"));
+    // Sent again with the kept picture: it is attached to the reply, not uploaded again.
+    let r = c
+        .post_multipart(
+            &path,
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", r.hidden("form_id")),
+                text("body", "委托截图见附件"),
+                text("staged", staged),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mine = messages_by(&s, id, "cm_mss").await;
+    assert_eq!(mine.len(), 1);
+    let t = api_ticket(&s, id).await;
+    let files = t["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["filename"], "委托.png");
+    assert_eq!(files[0]["message_id"], mine[0]["id"]);
+}

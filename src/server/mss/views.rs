@@ -301,6 +301,18 @@ impl NewForm {
     }
 }
 
+/// "补充到 #N" (when one of the open tickets is the submitter's own) or "仍然提交新事件".
+fn duplicate_choice(form: &NewForm) -> Markup {
+    html! {
+        div.choice {
+            @if let Some(mine) = form.duplicates.iter().find(|d| d.mine) {
+                button.primary type="submit" form="new-ticket" name="add_to" value=(mine.id) { "补充到 #" (mine.id) }
+            }
+            button type="submit" form="new-ticket" name="confirm_new" value="1" { "仍然提交新事件" }
+        }
+    }
+}
+
 fn field_error(form: &NewForm, field: &str) -> Markup {
     html! {
         @if let Some(e) = form.error(field) { p.field-error role="alert" { (e) } }
@@ -360,6 +372,9 @@ pub fn new_ticket(
                         }
                     }
                     p.muted { "如果是同一个问题，把新情况补充到已有事件里，处理人能更快看到完整经过。" }
+                    // The choice sits with the warning; the buttons submit the form below
+                    // (`form=`), so the phone need not scroll past the whole form to answer.
+                    (duplicate_choice(form))
                 }
             }
             form #new-ticket method="post" action="/mss/new" enctype="multipart/form-data"
@@ -408,12 +423,7 @@ pub fn new_ticket(
                 }
                 fieldset {
                     legend { "截图（最多 " (max_screenshots) " 张）" }
-                    @for (stored, name) in &form.staged {
-                        label.staged {
-                            input type="checkbox" name="staged" value=(format!("{stored}:{name}")) checked;
-                            " 已上传：" (name)
-                        }
-                    }
+                    (staged_boxes(&form.staged))
                     input #screenshots type="file" name="screenshots" accept="image/jpeg,image/png,image/webp" multiple
                         data-max=(max_screenshots);
                     // No HEIC in `accept`: iPhones then send their photos as JPEG.
@@ -421,16 +431,25 @@ pub fn new_ticket(
                     (field_error(form, "screenshots"))
                 }
                 @if !form.duplicates.is_empty() {
-                    @if let Some(mine) = form.duplicates.iter().find(|d| d.mine) {
-                        button.primary type="submit" name="add_to" value=(mine.id) { "补充到 #" (mine.id) }
-                    }
-                    button type="submit" name="confirm_new" value="1" { "仍然提交新事件" }
+                    (duplicate_choice(form))
                 } @else {
                     button.primary type="submit" { "提交" }
                 }
             }
         },
     )
+}
+
+/// Pictures already received with a refused form, ticked: sent again by name, not bytes.
+fn staged_boxes(staged: &[(String, String)]) -> Markup {
+    html! {
+        @for (stored, name) in staged {
+            label.staged {
+                input type="checkbox" name="staged" value=(format!("{stored}:{name}")) checked;
+                " 已上传：" (name)
+            }
+        }
+    }
 }
 
 fn attachment_thumbs(list: &[&Attachment]) -> Markup {
@@ -503,6 +522,8 @@ pub struct Detail<'a> {
     pub state: &'a str,
     pub reply_error: Option<&'a str>,
     pub reply_body: &'a str,
+    /// Pictures of a refused reply, kept for the next try: (stored name, file name).
+    pub reply_staged: &'a [(String, String)],
     /// A refused "问题已解决" / "仍未解决" and what was typed with it.
     pub confirm_error: Option<&'a str>,
     pub confirm_body: &'a str,
@@ -563,8 +584,12 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
         html! {
             p.back { a href="/mss/" { "‹ 我的事件" } }
             @if let Some(n) = d.notice { p.notice role="status" data-clear-draft { (n) } }
-            p #changed.notice role="status" hidden data-watch=(format!("/mss/tickets/{}/state", t.id)) data-state=(d.state) {
-                "处理人有新的进展。" a href=(format!("/mss/tickets/{}", t.id)) { "刷新查看" }
+            // Fixed to the bottom of the screen (CSS alone), so it is seen wherever the reader
+            // is on a long conversation; the script shows it when the ticket changes.
+            div #changed.notice.floating role="status" hidden data-watch=(format!("/mss/tickets/{}/state", t.id)) data-state=(d.state) {
+                span { "处理人有新的进展。" }
+                a href=(format!("/mss/tickets/{}", t.id)) { "刷新查看" }
+                button.dismiss type="button" aria-label="关闭提示" { "×" }
             }
             section.card {
                 div.row { span.id { "#" (t.id) } (chip(t)) }
@@ -621,6 +646,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         }
                         @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
                         textarea #body name="body" rows="3" data-draft placeholder="补充信息或继续追问" { (d.reply_body) }
+                        (staged_boxes(d.reply_staged))
                         input type="file" name="screenshots" accept="image/jpeg,image/png,image/webp" multiple
                             data-max=(d.max_screenshots) aria-label=(format!("附图（最多 {} 张）", d.max_screenshots));
                         button.primary type="submit" { "发送" }

@@ -130,22 +130,7 @@ pub async fn new_submit(
         return Ok(Redirect::to(&to).into_response());
     }
 
-    let mut screenshots = Vec::new();
-    for kept in posted.repeated.get("staged").into_iter().flatten() {
-        let (stored, name) = kept.split_once(':').unwrap_or((kept.as_str(), ""));
-        match s.desk.restage(stored, name).await {
-            Ok(f) => screenshots.push(f),
-            Err(_) => posted
-                .problems
-                .push(format!("之前上传的「{name}」已失效，请重新选择")),
-        }
-    }
-    screenshots.append(&mut posted.screenshots);
-    if screenshots.len() > max {
-        posted
-            .problems
-            .push(format!("最多上传 {max} 张截图，请取消勾选多余的"));
-    }
+    let screenshots = form::screenshots(&s.desk, &mut posted, max).await;
 
     let category = match form.category_hint.trim() {
         "" => None,
@@ -202,10 +187,7 @@ pub async fn new_submit(
             .iter()
             .map(|p| ("screenshots".to_string(), p.clone())),
     );
-    form.staged = screenshots
-        .iter()
-        .map(|f| (f.stored.stored_name.clone(), f.filename.clone()))
-        .collect();
+    form.staged = form::staged_names(&screenshots);
     if !form.errors.is_empty() {
         return Ok(render_new(
             &s,

@@ -13,6 +13,7 @@ use crate::server::mss::error::{PageError, PageResult};
 use crate::server::mss::form;
 use crate::server::mss::session::Submitter;
 use crate::server::mss::views::{self, Detail, ListItem};
+use crate::service::submissions::SentForm;
 use crate::store::tickets::TicketFilter;
 
 use super::{frame, fresh_id, path_id};
@@ -90,6 +91,8 @@ pub async fn list(
 struct ReplyState<'a> {
     error: Option<&'a str>,
     body: &'a str,
+    /// Pictures of a refused reply, kept: (stored name, file name).
+    staged: &'a [(String, String)],
     confirm_error: Option<&'a str>,
     confirm_body: &'a str,
     notice: Option<&'a str>,
@@ -120,6 +123,7 @@ async fn render_detail(
             state: &state_of(ticket.version, messages.len()),
             reply_error: reply.error,
             reply_body: reply.body,
+            reply_staged: reply.staged,
             confirm_error: reply.confirm_error,
             confirm_body: reply.confirm_body,
             notice: reply.notice,
@@ -155,20 +159,34 @@ pub async fn reply(
     let max = s.desk.settings.mss.max_screenshots;
     let mut posted = form::read(&s.desk, &who, mp, max).await?;
     let body = posted.text("body");
+    let form_id = posted.text("form_id");
+    let form_id = if form_id.is_empty() {
+        fresh_id()?
+    } else {
+        form_id
+    };
+    // Sent before (a retry after a dropped connection): its pictures are attached already.
+    if s.desk.submitted_form(&who.user, &form_id).await? == Some(SentForm::Message { ticket: id }) {
+        s.desk
+            .discard_staged(std::mem::take(&mut posted.screenshots))
+            .await;
+        return Ok(Redirect::to(&format!("/mss/tickets/{id}?replied=1")).into_response());
+    }
+    let screenshots = form::screenshots(&s.desk, &mut posted, max).await;
     let problem = if let Some(p) = posted.problems.first() {
         Some(p.clone())
-    } else if body.trim().is_empty() && posted.screenshots.is_empty() {
+    } else if body.trim().is_empty() && screenshots.is_empty() {
         Some("请填写要补充的内容或选择截图".to_string())
     } else {
         None
     };
     if let Some(problem) = problem {
-        s.desk
-            .discard_staged(std::mem::take(&mut posted.screenshots))
-            .await;
+        // The good pictures stay, ticked, so the phone need not send them again.
+        let staged = form::staged_names(&screenshots);
         let state = ReplyState {
             error: Some(&problem),
             body: &body,
+            staged: &staged,
             ..Default::default()
         };
         return render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -178,21 +196,9 @@ pub async fn reply(
     } else {
         body.clone()
     };
-    let form_id = posted.text("form_id");
-    let form_id = if form_id.is_empty() {
-        fresh_id()?
-    } else {
-        form_id
-    };
     match s
         .desk
-        .follow_up(
-            &who.user,
-            id,
-            text,
-            std::mem::take(&mut posted.screenshots),
-            &form_id,
-        )
+        .follow_up(&who.user, id, text, screenshots, &form_id)
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/mss/tickets/{id}?replied=1")).into_response()),
