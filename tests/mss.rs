@@ -1806,6 +1806,95 @@ async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_t
 }
 
 #[tokio::test]
+async fn closed_tickets_say_who_closed_them_carry_no_badge_and_old_dates_their_year() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let by_handler = created_id(&submit(&mut c, |_| {}).await);
+    let confirmed = created_id(
+        &submit(&mut c, |p| {
+            set(p, "title", "客户撤单提示委托不存在");
+            p.push(text("confirm_new", "1"));
+        })
+        .await,
+    );
+    let answered = created_id(
+        &submit(&mut c, |p| {
+            set(p, "title", "客户转账提示银行系统繁忙");
+            p.push(text("confirm_new", "1"));
+        })
+        .await,
+    );
+    for id in [by_handler, confirmed, answered] {
+        resolve(&s, id, "已处理，请客户重试").await;
+    }
+    // One the submitter confirms, one a handler closes unread weeks later, one stays answered.
+    let page = c.get(&format!("/mss/tickets/{confirmed}")).await;
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{confirmed}/confirm"),
+            &[("csrf_token", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let r = s
+        .handler()
+        .post(s.url(&format!("/api/v1/tickets/{by_handler}/transitions")))
+        .json(&json!({"to": "closed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The closed one was made last year.
+    s.store
+        .write(move |ctx| {
+            Ok::<_, opsdesk::store::StoreError>(ctx.conn.execute(
+                "UPDATE tickets SET created_at = '2019-12-30T02:00:00Z' WHERE id = ?1",
+                [by_handler],
+            )?)
+        })
+        .await
+        .unwrap();
+
+    let list = c.get("/mss/").await;
+    let card = |id: i64| {
+        let start = list
+            .body
+            .find(&format!("href=\"/mss/tickets/{id}\""))
+            .unwrap_or_else(|| panic!("#{id} listed"));
+        let end = list.body[start..].find("</ol>").unwrap() + start;
+        list.body[start..end].to_string()
+    };
+    let (handler_card, confirmed_card, answered_card) =
+        (card(by_handler), card(confirmed), card(answered));
+    assert!(!handler_card.contains("条新回复"), "{handler_card}");
+    assert!(answered_card.contains("条新回复"), "{answered_card}");
+    assert!(handler_card.contains(">已关闭</li>"), "{handler_card}");
+    assert!(!handler_card.contains("已确认"), "{handler_card}");
+    assert!(confirmed_card.contains(">已确认</li>"), "{confirmed_card}");
+    assert!(
+        handler_card.contains("提交于 2019-12-30 10:00"),
+        "{handler_card}"
+    );
+    assert!(
+        !answered_card.contains("提交于 20"),
+        "this year's dates stay short: {answered_card}"
+    );
+
+    let page = c.get(&format!("/mss/tickets/{by_handler}")).await;
+    assert!(page.body.contains("由处理人关闭"));
+    assert!(page.body.contains("处理人关闭了事件"));
+    assert!(!page.body.contains("已确认"));
+    let page = c.get(&format!("/mss/tickets/{confirmed}")).await;
+    assert!(page.body.contains("您已确认问题解决"));
+
+    // "提交事件" once: the list has its own button, the form is the page itself.
+    assert_eq!(list.body.matches("href=\"/mss/new\"").count(), 1);
+    let form = c.get("/mss/new").await;
+    assert_eq!(form.body.matches("href=\"/mss/new\"").count(), 0);
+    assert_eq!(page.body.matches("href=\"/mss/new\"").count(), 1);
+}
+
+#[tokio::test]
 async fn a_refused_reply_keeps_its_good_pictures() {
     let (s, _tmp) = server().await;
     let mut c = MssClient::logged_in(&s, "cm_mss").await;

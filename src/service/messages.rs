@@ -17,6 +17,7 @@ use crate::domain::notify::Event;
 use crate::domain::ticket::{Status, Ticket, TicketId};
 use crate::domain::validate::ValidationErrors;
 use crate::domain::view::TicketView;
+use crate::store::read_markers::UnreadScope;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, changes, messages, read_markers, tickets};
 
@@ -423,6 +424,8 @@ impl Desk {
     }
 
     /// Unread messages per ticket, for the tickets given (one query, not one per ticket).
+    /// Closed tickets have none to show: they ask nothing more of their reader, and a handler's
+    /// answer the submitter never opened must not badge a weeks-old ticket for ever.
     pub async fn unread(
         &self,
         actor: &User,
@@ -430,7 +433,7 @@ impl Desk {
     ) -> Result<HashMap<TicketId, u32>, DeskError> {
         let wanted: std::collections::HashSet<TicketId> = ids.into_iter().collect();
         Ok(self
-            .unread_counts(actor, false)
+            .unread_counts(actor, UnreadScope::NotClosed)
             .await?
             .into_iter()
             .filter(|(id, _)| wanted.contains(id))
@@ -440,7 +443,7 @@ impl Desk {
     /// Every open ticket `actor` may see with messages they have not read.
     pub async fn unread_open(&self, actor: &User) -> Result<Vec<Unread>, DeskError> {
         Ok(self
-            .unread_counts(actor, true)
+            .unread_counts(actor, UnreadScope::Open)
             .await?
             .into_iter()
             .map(|(ticket_id, unread)| Unread { ticket_id, unread })
@@ -450,7 +453,7 @@ impl Desk {
     async fn unread_counts(
         &self,
         actor: &User,
-        open_only: bool,
+        scope: UnreadScope,
     ) -> Result<Vec<(TicketId, u32)>, DeskError> {
         let user = actor.clone();
         Ok(self
@@ -461,7 +464,7 @@ impl Desk {
                     user.id,
                     &user.username,
                     user.role.works_tickets(),
-                    open_only,
+                    scope,
                 )
             })
             .await?)

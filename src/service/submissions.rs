@@ -264,6 +264,23 @@ impl Desk {
         .await
     }
 
+    /// How each of `actor`'s closed tickets was closed: `true` when they confirmed it, `false`
+    /// when a handler closed it.
+    pub async fn closings(
+        &self,
+        actor: &User,
+    ) -> Result<std::collections::HashMap<TicketId, bool>, DeskError> {
+        let name = actor.username.clone();
+        let found = self
+            .store
+            .read(move |conn| audit::closings(conn, &name))
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, action, _)| (id, action == "ticket.confirmed"))
+            .collect())
+    }
+
     /// The ticket's progress as its submitter may see it: creation and status changes, no
     /// hand-off notes, no reveals, no internal detail.
     pub async fn progress(

@@ -2,7 +2,7 @@
 //! column, large touch targets, no external asset; `/mss/static/` serves the CSS and the
 //! little JavaScript (drafts, help suggestions), and every page works without the script.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
@@ -19,7 +19,10 @@ use crate::store::users::User;
 
 /// What every page needs to know about its viewer.
 pub struct Frame<'a> {
+    /// The business time zone (Asia/Shanghai unless configured), in which times are shown.
     pub tz: Tz,
+    /// When the page is made: what "this year" means for the dates on it.
+    pub now: DateTime<Utc>,
     pub user: Option<&'a User>,
     pub csrf: &'a str,
 }
@@ -29,11 +32,26 @@ pub fn query_escape(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, crate::server::QUERY_VALUE_ENCODE).to_string()
 }
 
-fn local(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%m-%d %H:%M").to_string()
+/// A time as the pages show it, in the business time zone: "11-24 10:05" within the current
+/// year there, "2025-12-31 23:00" from an earlier (or later) one, so a ticket from last
+/// winter never reads as this year's.
+pub fn when(tz: Tz, now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let (t, now) = (t.with_timezone(&tz), now.with_timezone(&tz));
+    let format = if t.year() == now.year() {
+        "%m-%d %H:%M"
+    } else {
+        "%Y-%m-%d %H:%M"
+    };
+    t.format(format).to_string()
 }
 
-fn layout(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
+fn local(f: &Frame<'_>, t: DateTime<Utc>) -> String {
+    when(f.tz, f.now, t)
+}
+
+/// The page around `body`. `new_link`: the bar offers "提交事件" (not on the list, which has
+/// its own button, nor on the form itself).
+fn layout(f: &Frame<'_>, title: &str, new_link: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -51,7 +69,7 @@ fn layout(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
                     a.brand href="/mss/" { "MSS 事件反馈" }
                     @if let Some(u) = f.user {
                         nav {
-                            a href="/mss/new" { "提交事件" }
+                            @if new_link { a href="/mss/new" { "提交事件" } }
                             form.inline method="post" action="/mss/logout" {
                                 input type="hidden" name="csrf_token" value=(f.csrf);
                                 button.link type="submit" title=(format!("退出 {}", u.display_name)) { "退出" }
@@ -68,12 +86,14 @@ fn layout(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
 pub fn error(status: axum::http::StatusCode, message: &str) -> Markup {
     let f = Frame {
         tz: chrono_tz::Asia::Shanghai,
+        now: Utc::now(),
         user: None,
         csrf: "",
     };
     layout(
         &f,
         "出错了",
+        true,
         html! {
             section.card.error-page {
                 h1 { "出错了" }
@@ -96,6 +116,7 @@ pub fn login(f: &Frame<'_>, form: &LoginForm<'_>) -> Markup {
     layout(
         f,
         "登录",
+        true,
         html! {
             section.card.narrow {
                 h1 { "登录" }
@@ -130,11 +151,51 @@ fn step(status: Status) -> usize {
 
 const STEPS: [&str; 4] = ["已提交", "处理中", "已答复", "已确认"];
 
-fn progress(status: Status) -> Markup {
+/// How a closed ticket ended, as its submitter reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closing {
+    /// The submitter confirmed the answer ("问题已解决").
+    Confirmed,
+    /// A handler closed the answered ticket without the submitter's word.
+    ByHandler,
+}
+
+impl Closing {
+    fn step(self) -> &'static str {
+        match self {
+            Closing::Confirmed => "已确认",
+            Closing::ByHandler => "已关闭",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Closing::Confirmed => "您已确认问题解决",
+            Closing::ByHandler => "由处理人关闭",
+        }
+    }
+}
+
+/// How a ticket was closed, from its progress: the last closing entry, with its time.
+fn closing_of(progress: &[AuditEntry]) -> Option<(Closing, &str)> {
+    progress.iter().rev().find_map(|e| match e.action.as_str() {
+        "ticket.confirmed" => Some((Closing::Confirmed, e.at.as_str())),
+        "ticket.transitioned" if e.detail.get("to").and_then(|v| v.as_str()) == Some("closed") => {
+            Some((Closing::ByHandler, e.at.as_str()))
+        }
+        _ => None,
+    })
+}
+
+fn progress(status: Status, closing: Option<Closing>) -> Markup {
     let at = step(status);
     html! {
         ol.steps aria-label="进度" {
             @for (i, name) in STEPS.iter().enumerate() {
+                @let name = match (i, status, closing) {
+                    (3, Status::Closed, c) => c.map_or("已关闭", Closing::step),
+                    _ => name,
+                };
                 li class=(if i < at { "done" } else if i == at { "current" } else { "todo" }) { (name) }
             }
         }
@@ -159,6 +220,8 @@ pub struct ListItem {
     pub ticket: TicketView,
     pub unread: u32,
     pub system_name: String,
+    /// How it was closed, when it is.
+    pub closing: Option<Closing>,
 }
 
 /// The list's tabs: everything, still being handled, answered and waiting for the
@@ -215,6 +278,7 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Ma
     layout(
         f,
         "我的事件",
+        false,
         html! {
             div.heading {
                 h1 { "我的事件" }
@@ -252,10 +316,10 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Ma
                             h2 { (mask_long_numbers(&t.title)) }
                             div.meta {
                                 span { (item.system_name) }
-                                span { "提交于 " (local(f.tz, t.created_at)) }
-                                span { "更新于 " (local(f.tz, t.updated_at)) }
+                                span { "提交于 " (local(f, t.created_at)) }
+                                span { "更新于 " (local(f, t.updated_at)) }
                             }
-                            (progress(t.status))
+                            (progress(t.status, item.closing))
                         }
                     }
                 }
@@ -347,6 +411,7 @@ pub fn new_ticket(
     layout(
         f,
         "提交事件",
+        false,
         html! {
             h1 { "提交事件" }
             @if !form.errors.is_empty() {
@@ -505,7 +570,7 @@ fn progress_words(e: &AuditEntry) -> Option<String> {
                 format!("已转交{team}协助处理")
             }
             Status::Resolved => "处理人已答复解决方案".into(),
-            Status::Closed => "事件已关闭".into(),
+            Status::Closed => "处理人关闭了事件".into(),
             Status::New => return None,
         },
         _ => return None,
@@ -538,7 +603,7 @@ fn answer_card(f: &Frame<'_>, t: &TicketView, d: &Detail<'_>) -> Markup {
         section.card.confirm #answer aria-labelledby="answer-title" {
             h2 #answer-title { "处理人的答复" }
             @if let Some(r) = &t.resolution { p.resolution { (r) } }
-            @if let Some(at) = t.resolved_at { p.muted { "答复于 " (local(f.tz, at)) } }
+            @if let Some(at) = t.resolved_at { p.muted { "答复于 " (local(f, at)) } }
             form method="post" action=(format!("/mss/tickets/{}/confirm", t.id)) {
                 input type="hidden" name="csrf_token" value=(f.csrf);
                 h2 #question { "问题解决了吗？" }
@@ -578,9 +643,11 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
         .filter(|a| a.message_id.is_none())
         .collect();
     let me = f.user.map_or("", |u| u.username.as_str());
+    let closing = closing_of(d.progress);
     layout(
         f,
         &format!("#{} {}", t.id, t.title),
+        true,
         html! {
             p.back { a href="/mss/" { "‹ 我的事件" } }
             @if let Some(n) = d.notice { p.notice role="status" data-clear-draft { (n) } }
@@ -594,13 +661,17 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
             section.card {
                 div.row { span.id { "#" (t.id) } (chip(t)) }
                 h1 { (t.title) }
-                (progress(t.status))
+                (progress(t.status, closing.map(|(c, _)| c)))
                 dl.facts {
                     dt { "系统" } dd { (d.system_name) }
                     @if let Some(n) = &t.customer.name { dt { "客户" } dd { (n) } }
                     @if let Some(a) = &t.customer.account { dt { "资金账号" } dd { (a) } }
                     @if let Some(p) = &t.customer.phone { dt { "手机号" } dd { (p) } }
-                    dt { "提交于" } dd { (local(f.tz, t.created_at)) }
+                    dt { "提交于" } dd { (local(f, t.created_at)) }
+                    @if let (Status::Closed, Some((how, at))) = (t.status, closing) {
+                        dt { "关闭" }
+                        dd { (how.words()) @if let Ok(at) = at.parse::<DateTime<Utc>>() { " · " (local(f, at)) } }
+                    }
                 }
                 p.description { (t.description) }
                 (attachment_thumbs(&ticket_files))
@@ -612,7 +683,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                     @for e in d.progress {
                         @if let Some(words) = progress_words(e) {
                             li {
-                                time { (e.at.parse::<DateTime<Utc>>().map(|t| local(f.tz, t)).unwrap_or_default()) }
+                                time { (e.at.parse::<DateTime<Utc>>().map(|t| local(f, t)).unwrap_or_default()) }
                                 " " (words)
                             }
                         }
@@ -628,7 +699,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         li class=(if m.author == me { "mine" } else { "theirs" }) {
                             div.who {
                                 @if m.author == me { "我" } @else if m.author_role.works_tickets() { "处理人" } @else { (m.author) }
-                                " · " time { (local(f.tz, m.created_at)) }
+                                " · " time { (local(f, m.created_at)) }
                             }
                             p { (m.body) }
                             (attachment_thumbs(&files))
@@ -663,6 +734,7 @@ pub fn help_article(f: &Frame<'_>, a: &HelpArticle) -> Markup {
     layout(
         f,
         &a.title,
+        true,
         html! {
             p.back { a href="/mss/new" { "‹ 返回提交事件" } }
             article.card {
@@ -671,4 +743,30 @@ pub fn help_article(f: &Frame<'_>, a: &HelpArticle) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn dates_name_the_year_when_it_is_not_this_one_in_shanghai() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let utc = |y, m, d, h, min| Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+        // Now: 2026-01-01 00:30 in Shanghai, still 2025 in UTC.
+        let now = utc(2025, 12, 31, 16, 30);
+        let cases = [
+            // 2025-12-31 23:00 in Shanghai: last year there.
+            (utc(2025, 12, 31, 15, 0), "2025-12-31 23:00"),
+            // 2026-01-01 00:10 in Shanghai: this year, though 2025 in UTC.
+            (utc(2025, 12, 31, 16, 10), "01-01 00:10"),
+            (utc(2024, 6, 1, 2, 5), "2024-06-01 10:05"),
+            (utc(2026, 3, 2, 1, 0), "03-02 09:00"),
+            (utc(2027, 1, 5, 1, 0), "2027-01-05 09:00"),
+        ];
+        for (t, want) in cases {
+            assert_eq!(when(tz, now, t), want, "{t}");
+        }
+    }
 }

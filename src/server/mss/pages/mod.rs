@@ -23,6 +23,7 @@ use crate::store::random_hex;
 pub(super) fn frame<'a>(s: &AppState, who: &'a Submitter) -> Frame<'a> {
     Frame {
         tz: s.desk.settings.calendar.tz(),
+        now: chrono::Utc::now(),
         user: Some(&who.user),
         csrf: &who.csrf_token,
     }

@@ -75,12 +75,20 @@ pub async fn list(
     page.tickets.retain(|t| tab.holds(t.status));
     let ids = page.tickets.iter().map(|t| t.id).collect();
     let unread = s.desk.unread(&who.user, ids).await?;
+    let closings = s.desk.closings(&who.user).await?;
     let items: Vec<ListItem> = page
         .tickets
         .into_iter()
         .map(|t| ListItem {
             unread: unread.get(&t.id).copied().unwrap_or(0),
             system_name: s.desk.settings.system_name(&t.system).to_string(),
+            closing: closings.get(&t.id).map(|confirmed| {
+                if *confirmed {
+                    views::Closing::Confirmed
+                } else {
+                    views::Closing::ByHandler
+                }
+            }),
             ticket: t,
         })
         .collect();
