@@ -379,11 +379,10 @@ async fn what_the_phone_shows_is_where_the_eye_is() {
     b.wait_for_text("#new-ticket", &format!("请重新添加：{picture}"))
         .await;
     // Sent and refused (a one-line description): the picture is kept by the server; the draft
-    // holds on to it across leaving the page.
+    // holds on to it across leaving the page, even left at once.
     b.upload("#screenshots", &shot).await;
     b.click("#new-ticket button[type=submit]").await;
     b.wait_for_text("label.staged", "已上传").await;
-    b.fill("#title", "客户银证转账提示银行系统繁忙").await;
     b.goto(&s.url("/mss/")).await;
     b.wait_for_text("h1", "我的事件").await;
     b.goto(&s.url("/mss/new")).await;

@@ -85,14 +85,15 @@
   function restoreDraft(form) {
     var ls = store();
     if (!ls) return;
+    var fields = draftFields(form);
+    // A form the server filled (shown again after a refusal, with the pictures it kept) is
+    // newer than any draft, and becomes the draft at once.
+    var filled = fields.some(function (el) { return el.type !== "hidden" && el.value.trim() !== ""; });
+    if (filled) { saveDraft(form); return; }
     var raw = ls.getItem(form.dataset.draftKey);
     if (!raw) return;
     var data;
     try { data = JSON.parse(raw); } catch (e) { ls.removeItem(form.dataset.draftKey); return; }
-    var fields = draftFields(form);
-    // A form the server filled (shown again after a refusal) is newer than the draft.
-    var filled = fields.some(function (el) { return el.type !== "hidden" && el.value.trim() !== ""; });
-    if (filled) return;
     fields.forEach(function (el) {
       if (typeof data[el.name] === "string" && data[el.name] !== "") el.value = data[el.name];
     });
