@@ -1724,40 +1724,9 @@ async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_t
     assert!(!page.body.contains("id=\"reply\""));
     assert!(
         page.body
-            .contains(&format!("name=\"follow\" value=\"{id}\""))
+            .contains(&format!("href=\"/mss/new?follow={id}\""))
     );
-    // A reply from a page left open before the close is not lost: it is offered as a new ticket.
-    let stale = c
-        .post_multipart(
-            &format!("/mss/tickets/{id}/reply"),
-            &[
-                text("csrf_token", page.csrf()),
-                text("form_id", "0123456789abcdef"),
-                text("body", "客户今天又遇到了同样的问题"),
-            ],
-        )
-        .await;
-    assert_eq!(stale.status, 409);
-    assert!(stale.body.contains("事件已关闭，消息没有发送"));
-    assert!(stale.body.contains("客户今天又遇到了同样的问题</textarea>"));
-    // Reopening a closed ticket is refused too (tests/api.rs: the API's `ticket_closed`).
-    let r = c
-        .post_form(
-            &format!("/mss/tickets/{id}/reopen"),
-            &[("csrf_token", &page.csrf()), ("reason", "又不行了")],
-        )
-        .await;
-    assert_eq!(r.status, 409);
-    assert!(r.body.contains("已关闭"), "{}", r.body);
-    assert_eq!(api_ticket(&s, id).await["status"], "closed");
-
-    // The new ticket: the closed one's system, title named, customer kept.
-    let form = c
-        .get(&format!(
-            "/mss/new?follow={id}&description={}",
-            common::mss::urlencode("客户今天又遇到了同样的问题，提示可用资金不足，已重新登录")
-        ))
-        .await;
+    let form = c.get(&format!("/mss/new?follow={id}")).await;
     assert_eq!(form.status, 200);
     assert!(
         form.body
@@ -1770,8 +1739,49 @@ async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_t
     );
     assert!(
         form.body
-            .contains("客户今天又遇到了同样的问题，提示可用资金不足")
+            .contains(&format!("name=\"follows\" value=\"{id}\""))
     );
+    // Reopening a closed ticket is refused (tests/api.rs: the API's `ticket_closed`).
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/reopen"),
+            &[("csrf_token", &page.csrf()), ("reason", "又不行了")],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("已关闭"), "{}", r.body);
+    assert_eq!(api_ticket(&s, id).await["status"], "closed");
+
+    // A reply from a page left open before the close is not lost: it comes back as the form
+    // of a new ticket taking this one up, with its text and its picture.
+    let stale = c
+        .post_multipart(
+            &format!("/mss/tickets/{id}/reply"),
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", "0123456789abcdef"),
+                text(
+                    "body",
+                    "客户今天又遇到了同样的问题，提示可用资金不足，已重新登录",
+                ),
+                file("screenshots", "资金.png", "image/png", png(20, 20)),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 409);
+    assert!(stale.body.contains("消息没有发送"), "{}", stale.body);
+    assert!(
+        stale
+            .body
+            .contains("客户今天又遇到了同样的问题，提示可用资金不足，已重新登录</textarea>")
+    );
+    assert!(stale.hidden("staged").ends_with(":资金.png"));
+    assert_eq!(
+        messages_by(&s, id, "cm_mss").await.len(),
+        2,
+        "nothing added"
+    );
+    let form = stale;
     let mut parts = good_fields(&form.csrf(), &form.hidden("form_id"));
     for field in ["customer_name", "customer_account", "customer_phone"] {
         set(&mut parts, field, "");
@@ -1781,7 +1791,13 @@ async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_t
         "title",
         &format!("接续 #{id}：客户委托买入提示资金不足"),
     );
+    set(
+        &mut parts,
+        "description",
+        "客户今天又遇到了同样的问题，提示可用资金不足，已重新登录",
+    );
     parts.push(text("follows", id.to_string()));
+    parts.push(text("staged", form.hidden("staged")));
     let next = created_id(&c.post_multipart("/mss/new", &parts).await);
     assert_ne!(next, id);
     let t = api_ticket(&s, next).await;
@@ -1792,6 +1808,7 @@ async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_t
             .starts_with(&format!("（接续已关闭的事件 #{id}）")),
         "{t}"
     );
+    assert_eq!(t["attachments"][0]["filename"], "资金.png");
     let customer = handler_get(&s, &format!("/api/v1/tickets/{next}/customer")).await;
     assert_eq!(customer["account"], "310001234567");
     assert_eq!(customer["phone"], "13812345678");

@@ -350,6 +350,8 @@ pub struct NewForm {
     /// over when the customer fields are left empty).
     pub follows: String,
     pub follows_customer: Option<String>,
+    /// Why the form is shown (a reply that could not be sent, turned into a new ticket).
+    pub notice: Option<String>,
     /// (field, message in Chinese).
     pub errors: Vec<(String, String)>,
     /// Open tickets of the same customer on the same system, shown before saving.
@@ -414,6 +416,7 @@ pub fn new_ticket(
         false,
         html! {
             h1 { "提交事件" }
+            @if let Some(n) = &form.notice { p.notice role="status" { (n) } }
             @if !form.errors.is_empty() {
                 div.error role="alert" {
                     p { "还不能提交，请补充以下内容：" }
@@ -619,18 +622,11 @@ fn answer_card(f: &Frame<'_>, t: &TicketView, d: &Detail<'_>) -> Markup {
 
 /// A closed ticket takes no more messages: what came back (or what is new) becomes a new
 /// ticket that names this one and keeps its customer.
-fn follow_up_card(t: &TicketView, d: &Detail<'_>) -> Markup {
+fn follow_up_card(t: &TicketView) -> Markup {
     html! {
         div #follow-up {
-            p.muted { "事件已关闭，不能再追加消息。" }
-            @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
-            form method="get" action="/mss/new" {
-                input type="hidden" name="follow" value=(t.id);
-                label for="follow-text" { "问题又出现了，或有新问题？" }
-                textarea #follow-text name="description" rows="3"
-                    placeholder=(format!("写下现在的情况，提交为新事件（注明接续 #{}，客户信息沿用）", t.id)) { (d.reply_body) }
-                button.primary type="submit" { "提交新事件" }
-            }
+            p.muted { "事件已关闭，不能再追加消息。问题又出现了，或有新问题？提交新事件，会注明接续 #" (t.id) "，客户信息沿用。" }
+            a.button.primary href=(format!("/mss/new?follow={}", t.id)) { "提交新事件（接续 #" (t.id) "）" }
         }
     }
 }
@@ -723,7 +719,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         button.primary type="submit" { "发送" }
                     }
                 } @else {
-                    (follow_up_card(t, d))
+                    (follow_up_card(t))
                 }
             }
         },

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::domain::mask::{AccountNo, CustomerName, Phone};
-use crate::domain::ticket::{Category, Channel, Customer};
+use crate::domain::ticket::{Category, Channel, Customer, MaskedCustomer};
 use crate::domain::validate::{self, NewTicket};
+use crate::domain::view::TicketView;
 use crate::server::AppState;
 use crate::server::mss::error::{PageError, PageResult};
 use crate::server::mss::form::{self, Posted};
@@ -33,13 +34,14 @@ pub(super) fn render_new(
     (status, page).into_response()
 }
 
-/// `/mss/new?follow=N&description=…`: a new ticket taking up the submitter's closed ticket N
-/// (its system, its title named, its customer kept unless other fields are filled).
+/// `/mss/new?follow=N`: a new ticket taking up the submitter's closed ticket N (its system,
+/// its title named, its customer kept unless other fields are filled). What was typed never
+/// travels in the address: a reply refused because the ticket closed arrives here by
+/// [`follow_up_form`] instead.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct NewQuery {
     follow: Option<String>,
-    description: Option<String>,
 }
 
 pub async fn new_page(
@@ -47,31 +49,48 @@ pub async fn new_page(
     who: Submitter,
     axum::extract::Query(q): axum::extract::Query<NewQuery>,
 ) -> PageResult<Response> {
-    let mut form = NewForm {
-        form_id: fresh_id()?,
-        description: q.description.unwrap_or_default(),
-        ..Default::default()
+    let form = match q.follow.filter(|f| !f.is_empty()) {
+        Some(raw) => {
+            let earlier = s.desk.ticket(&who.user, path_id(&raw)?).await?;
+            follow_up_form(&earlier, fresh_id()?, String::new(), Vec::new())
+        }
+        None => NewForm {
+            form_id: fresh_id()?,
+            ..Default::default()
+        },
     };
-    if let Some(raw) = q.follow.filter(|f| !f.is_empty()) {
-        let earlier = s.desk.own_ticket(&who.user, path_id(&raw)?).await?;
-        let title: String = format!("接续 #{}：{}", earlier.id, earlier.title)
-            .chars()
-            .take(validate::MAX_TITLE_CHARS)
-            .collect();
-        form.title = title;
-        form.system = earlier.system.clone();
-        form.follows = earlier.id.to_string();
-        form.follows_customer = Some(customer_words(&earlier.customer));
-    }
     Ok(render_new(&s, &who, &form, StatusCode::OK))
 }
 
+/// The form for a new ticket that takes up `earlier` (the submitter's own closed ticket),
+/// with what was already typed and the pictures already received.
+pub(super) fn follow_up_form(
+    earlier: &TicketView,
+    form_id: String,
+    description: String,
+    staged: Vec<(String, String)>,
+) -> NewForm {
+    NewForm {
+        form_id,
+        title: format!("接续 #{}：{}", earlier.id, earlier.title)
+            .chars()
+            .take(validate::MAX_TITLE_CHARS)
+            .collect(),
+        system: earlier.system.clone(),
+        description,
+        staged,
+        follows: earlier.id.to_string(),
+        follows_customer: Some(customer_words(&earlier.customer)),
+        ..Default::default()
+    }
+}
+
 /// A customer as the pages may show it: masked.
-fn customer_words(c: &Customer) -> String {
-    let m = c.masked();
-    [m.name, m.account, m.phone, m.id_number]
+fn customer_words(m: &MaskedCustomer) -> String {
+    [&m.name, &m.account, &m.phone, &m.id_number]
         .into_iter()
         .flatten()
+        .cloned()
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -164,7 +183,9 @@ pub async fn new_submit(
             id_number: None,
         },
     };
-    form.follows_customer = follows.as_ref().map(|e| customer_words(&e.customer));
+    form.follows_customer = follows
+        .as_ref()
+        .map(|e| customer_words(&e.customer.masked()));
     let new = validate::normalized(NewTicket {
         title: form.title.clone(),
         description: form.description.clone(),

@@ -7,7 +7,7 @@ use axum::{Form, Json};
 use maud::Markup;
 use serde::Deserialize;
 
-use crate::domain::ticket::TicketId;
+use crate::domain::ticket::{Status, TicketId};
 use crate::server::AppState;
 use crate::server::mss::error::{PageError, PageResult};
 use crate::server::mss::form;
@@ -16,6 +16,7 @@ use crate::server::mss::views::{self, Detail, ListItem};
 use crate::service::submissions::SentForm;
 use crate::store::tickets::TicketFilter;
 
+use super::submit::{follow_up_form, render_new};
 use super::{frame, fresh_id, path_id};
 
 /// The submitter's list shows this many of their latest tickets.
@@ -163,7 +164,7 @@ pub async fn reply(
 ) -> PageResult<Response> {
     let id = path_id(&raw)?;
     // The ticket must be theirs before any file is processed.
-    s.desk.ticket(&who.user, id).await?;
+    let ticket = s.desk.ticket(&who.user, id).await?;
     let max = s.desk.settings.mss.max_screenshots;
     let mut posted = form::read(&s.desk, &who, mp, max).await?;
     let body = posted.text("body");
@@ -181,6 +182,19 @@ pub async fn reply(
         return Ok(Redirect::to(&format!("/mss/tickets/{id}?replied=1")).into_response());
     }
     let screenshots = form::screenshots(&s.desk, &mut posted, max).await;
+    // Closed while the page was open: nothing is lost, the reply becomes a new ticket's form.
+    if ticket.status == Status::Closed {
+        let mut form = follow_up_form(&ticket, fresh_id()?, body, form::staged_names(&screenshots));
+        form.notice = Some(format!(
+            "事件 #{id} 已关闭，消息没有发送。可以把它提交为接续 #{id} 的新事件："
+        ));
+        form.errors = posted
+            .problems
+            .iter()
+            .map(|p| ("screenshots".to_string(), p.clone()))
+            .collect();
+        return Ok(render_new(&s, &who, &form, StatusCode::CONFLICT));
+    }
     let problem = if let Some(p) = posted.problems.first() {
         Some(p.clone())
     } else if body.trim().is_empty() && screenshots.is_empty() {
@@ -222,15 +236,6 @@ pub async fn reply(
                 ..Default::default()
             };
             render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        // Closed while the page was open: what was typed is offered as a new ticket.
-        Err(crate::service::DeskError::TicketClosed(_)) => {
-            let state = ReplyState {
-                error: Some("事件已关闭，消息没有发送。可以把它提交为新事件："),
-                body: &body,
-                ..Default::default()
-            };
-            render_detail(&s, &who, id, state, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }
