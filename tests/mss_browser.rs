@@ -357,6 +357,21 @@ async fn what_the_phone_shows_is_where_the_eye_is() {
         .await;
     fits_the_phone(&b, "the answer").await;
     b.screenshot("mss-ticket-answered").await;
+    // Solved, with a word of thanks; closed, the page offers a new ticket taking it up.
+    b.fill("#reason", "谢谢，客户已经撤单成功").await;
+    b.click("#answer button.primary").await;
+    b.wait_for_text(".notice", "感谢确认").await;
+    b.wait_for_text(".facts", "您已确认问题解决").await;
+    b.eval("document.getElementById('follow-up').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    fits_the_phone(&b, "the closed ticket").await;
+    b.screenshot("mss-ticket-closed").await;
+    b.click("#follow-up a").await;
+    b.wait_for_text(".notice", &format!("接续事件 #{first}"))
+        .await;
+    assert_eq!(b.value("#title").await, "接续 #1：客户撤单提示委托不存在");
+    b.screenshot("mss-new-follow-up").await;
+    b.eval("localStorage.clear(); return true;").await;
 
     // A draft keeps the pictures the server holds and names the others to add again.
     b.goto(&s.url("/mss/new")).await;
