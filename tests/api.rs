@@ -1009,10 +1009,11 @@ async fn an_ops_script_is_approved_by_a_second_handler() {
 #[tokio::test]
 async fn similar_tickets_are_matched_on_full_customer_values() {
     let s = TestServer::start().await;
-    let post = |title: &str, system: &str, account: &str| {
+    let post = |title: &str, system: &str, account: &str, description: &str| {
         let mut body = good_ticket(title);
         body["system"] = json!(system);
         body["customer"] = json!({"account": account});
+        body["description"] = json!(description);
         let (client, url) = (s.submitter(), s.url("/api/v1/tickets"));
         async move {
             let v: Value = client
@@ -1027,11 +1028,35 @@ async fn similar_tickets_are_matched_on_full_customer_values() {
             v["id"].as_i64().unwrap()
         }
     };
-    let first = post("客户登录失败", "account", "310012345678").await;
-    let same_customer = post("银证转账未到账", "depository", "310012345678").await;
+    let first = post(
+        "客户登录失败",
+        "account",
+        "310012345678",
+        "客户今天上午在APP登录，输入密码后提示“登录失败，请稍后再试”，换了网络也一样。",
+    )
+    .await;
+    let same_customer = post(
+        "银证转账未到账",
+        "depository",
+        "310012345678",
+        "客户下午从证券转出两万元到工商银行，显示转账成功，银行卡一直没有到账。",
+    )
+    .await;
     // Masked alike (3100****5678) but another customer, on another system.
-    let look_alike = post("理财申购失败", "wealth", "310099995678").await;
-    let same_problem = post("客户登录失败提示密码错误", "account", "310011112222").await;
+    let look_alike = post(
+        "理财申购失败",
+        "wealth",
+        "310099995678",
+        "客户申购鑫享固收3号，提交后提示“申购失败”，账户资金充足，风险测评也在有效期内。",
+    )
+    .await;
+    let same_problem = post(
+        "客户登录失败提示密码错误",
+        "account",
+        "310011112222",
+        "另一位客户APP登录时提示密码错误，客户确认密码没有改过，重置密码后仍然登录失败。",
+    )
+    .await;
     let url = s.url(&format!("/api/v1/tickets/{first}/similar"));
     let found: Vec<i64> = s
         .handler()
@@ -1126,4 +1151,171 @@ async fn search_finds_closed_tickets_by_words_number_and_customer() {
         .await
         .unwrap();
     assert_eq!(error_code(r, 400).await, "bad_request");
+}
+
+/// The demo's open tickets on a server seeded as `serve --demo` seeds it.
+async fn demo_server() -> (TestServer, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    {
+        let store = opsdesk::store::Store::open(tmp.path()).expect("store");
+        let desk =
+            opsdesk::service::Desk::new(store.clone(), std::sync::Arc::new(Default::default()));
+        desk.seed_demo().await.expect("seed the demo");
+        store.shutdown();
+    }
+    (
+        TestServer::start_in(tmp.path(), Default::default()).await,
+        tmp,
+    )
+}
+
+#[tokio::test]
+async fn the_demo_crash_reports_find_each_other_and_not_the_rest() {
+    let (s, _tmp) = demo_server().await;
+    let similar = |id: i64| {
+        let (h, url) = (s.handler(), s.url(&format!("/api/v1/tickets/{id}/similar")));
+        async move {
+            let r = h.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Vec<i64>>().await.unwrap()
+        }
+    };
+    // Three reports of the APP crashing on a vivo Y78 after the 9.3.0 update, worded apart,
+    // from three customers, one of them filed under market data.
+    let vivo = [168, 185, 199];
+    for id in vivo {
+        let found = similar(id).await;
+        for other in vivo.iter().filter(|v| **v != id) {
+            assert!(found.contains(other), "#{id} finds #{other}: {found:?}");
+        }
+    }
+    // An iPhone stuck on its start page and a face-ID login are other problems.
+    for id in [174, 200] {
+        let found = similar(id).await;
+        assert!(found.iter().all(|f| !vivo.contains(f)), "#{id}: {found:?}");
+    }
+}
+
+#[tokio::test]
+async fn customer_numbers_with_spaces_and_dashes_are_stored_as_digits() {
+    let s = TestServer::start().await;
+    let mut body = good_ticket("客户登录提示密码错误");
+    body["customer"] = json!({
+        "account": "3100 1234 5678",
+        "phone": "+86 138-1234-1234",
+        "id_number": "110105 19491231 002x"
+    });
+    let r = s
+        .submitter()
+        .post(s.url("/api/v1/tickets"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let customer: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/customer")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customer["account"], "310012345678");
+    assert_eq!(customer["phone"], "13812341234");
+    assert_eq!(customer["id_number"], "11010519491231002X");
+    // What is wrong besides the separators is still refused.
+    body["customer"] = json!({"account": "3100 12ab"});
+    let r = s
+        .submitter()
+        .post(s.url("/api/v1/tickets"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 422).await, "validation_failed");
+}
+
+#[tokio::test]
+async fn a_submitters_message_reopens_a_resolved_ticket_and_a_closed_one_refuses_it() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("客户转账未到账").await["id"].as_i64().unwrap();
+    let h = s.handler();
+    let move_to = |body: Value| {
+        let (h, url) = (
+            h.clone(),
+            s.url(&format!("/api/v1/tickets/{id}/transitions")),
+        );
+        async move {
+            let r = h.post(url).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+    };
+    move_to(json!({"to": "triaging"})).await;
+    move_to(json!({"to": "resolved", "resolution": "银行已退回，请客户重新转账"})).await;
+    let post = |body: &str| {
+        let (c, url) = (
+            s.submitter(),
+            s.url(&format!("/api/v1/tickets/{id}/messages")),
+        );
+        let body = json!({"body": body});
+        async move { c.post(url).json(&body).send().await.unwrap() }
+    };
+    let r = post("客户重新转了，还是没到账").await;
+    assert_eq!(r.status(), 201);
+    let t: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "triaging");
+    let unread: Value = h
+        .get(s.url("/api/v1/unread"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        unread
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["ticket_id"] == id),
+        "{unread}"
+    );
+
+    move_to(json!({"to": "resolved", "resolution": "银行通道恢复，已到账"})).await;
+    move_to(json!({"to": "closed"})).await;
+    let r = post("又没到账了").await;
+    assert_eq!(error_code(r, 409).await, "ticket_closed");
+    let messages: Value = h
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        messages
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["body"] != "又没到账了")
+    );
+    // Handlers still may write on it.
+    let r = h
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&json!({"body": "补记：银行通道 B9999 已恢复", "internal": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
 }

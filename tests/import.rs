@@ -55,3 +55,28 @@ async fn undecodable_bytes_duplicate_columns_and_future_times_are_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn account_and_phone_numbers_with_spaces_and_dashes_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = desk(tmp.path());
+    let text = format!(
+        "{HEADER},customer_phone\n{}\n",
+        ROW.replace(",310012345678", ",3100-1234-5678,138 1234 1234")
+    );
+    let outcomes = d.import_itsm_csv(text.as_bytes()).await.unwrap();
+    let [RowOutcome::Imported { ticket, .. }] = outcomes.as_slice() else {
+        panic!("{outcomes:?}")
+    };
+    let t = d
+        .store
+        .read({
+            let id = *ticket;
+            move |c| opsdesk::store::tickets::get(c, id)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.customer.account.unwrap().expose(), "310012345678");
+    assert_eq!(t.customer.phone.unwrap().expose(), "13812341234");
+}

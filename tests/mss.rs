@@ -425,10 +425,12 @@ async fn missing_and_invalid_fields_are_all_named_and_nothing_is_written() {
         "请填写标题",
         "问题描述太短",
         "请选择所属系统",
-        "资金账号、手机号或身份证号",
+        "请至少填写客户的资金账号或手机号之一",
     ] {
         assert!(r.body.contains(words), "missing: {words}");
     }
+    // The form has no ID number field, so the refusal does not ask for one.
+    assert!(!r.body.contains("身份证号"), "{}", r.body);
     let r = submit(&mut c, |p| {
         set(p, "system", "nonexistent");
         set(p, "customer_phone", "12345");
@@ -1474,4 +1476,488 @@ async fn an_older_demo_gets_the_help_articles_at_its_next_start() {
     assert!(!again.seeded, "the tickets are not seeded twice");
     assert_eq!(count().await.unwrap(), seeded);
     store.shutdown();
+}
+
+#[tokio::test]
+async fn numbers_typed_with_spaces_and_dashes_are_taken_and_match_the_same_customer() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let first = created_id(
+        &submit(&mut c, |p| {
+            set(p, "customer_account", "3100 0123 4567");
+            set(p, "customer_phone", "138-1234-5678");
+        })
+        .await,
+    );
+    let customer: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{first}/customer")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customer["account"], "310001234567");
+    assert_eq!(customer["phone"], "13812345678");
+    // Typed another way, it is still the same customer: the repeat is pointed out.
+    let r = submit(&mut c, |p| {
+        set(p, "customer_account", "");
+        set(p, "customer_phone", "+86 138 1234 5678");
+    })
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("name=\"add_to\" value=\"{first}\""))
+    );
+}
+
+/// The submitter's messages on a ticket.
+async fn messages_by(s: &TestServer, id: i64, author: &str) -> Vec<Value> {
+    let all: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == author)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn every_form_sent_again_after_it_was_saved_lands_where_the_first_did() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    // The submission form, sent again (a retry after the connection dropped): one ticket.
+    let form = c.get("/mss/new").await;
+    let parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    let first = c.post_multipart("/mss/new", &parts).await;
+    let id = created_id(&first);
+    let again = c.post_multipart("/mss/new", &parts).await;
+    assert_eq!(again.location(), first.location());
+    assert_eq!(ticket_total(&s).await, 1);
+    // Handlers' messages first, so the ids of messages and tickets differ.
+    for body in ["已收到，正在查询", "请提供委托编号"] {
+        let r = s
+            .handler()
+            .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+            .json(&json!({"body": body}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+
+    // "补充到 #N" after the repeat hint, sent again, then the same draft sent again from the
+    // plain form (a restored draft carries no button): each lands on the ticket added to.
+    let form = c.get("/mss/new").await;
+    let (csrf, form_id) = (form.csrf(), form.hidden("form_id"));
+    let mut plain = good_fields(&csrf, &form_id);
+    set(&mut plain, "title", "客户撤单也失败了");
+    let hint = c.post_multipart("/mss/new", &plain).await;
+    assert!(hint.body.contains("已有处理中的事件"), "{}", hint.body);
+    let mut add = plain.clone();
+    add.push(text("add_to", id.to_string()));
+    let added = format!("/mss/tickets/{id}?added=1");
+    for parts in [&add, &add, &plain] {
+        let r = c.post_multipart("/mss/new", parts).await;
+        assert_eq!(r.location(), Some(added.as_str()), "{}", r.body);
+    }
+    let landing = c.get(&added).await;
+    assert_eq!(landing.status, 200);
+    assert!(landing.body.contains("已把新情况补充到这个事件"));
+    assert_eq!(messages_by(&s, id, "cm_mss").await.len(), 1);
+    assert_eq!(ticket_total(&s).await, 1);
+
+    // The reply form, sent again.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let reply = vec![
+        text("csrf_token", page.csrf()),
+        text("form_id", page.hidden("form_id")),
+        text("body", "委托编号 A123"),
+    ];
+    let path = format!("/mss/tickets/{id}/reply");
+    let first = c.post_multipart(&path, &reply).await;
+    let again = c.post_multipart(&path, &reply).await;
+    assert_eq!(first.status, 303);
+    assert_eq!(again.location(), first.location());
+    assert_eq!(messages_by(&s, id, "cm_mss").await.len(), 2);
+
+    // "仍然提交新事件" after the hint, sent again: one more ticket, not two.
+    let form = c.get("/mss/new").await;
+    let mut new = good_fields(&form.csrf(), &form.hidden("form_id"));
+    set(&mut new, "title", "客户撤单提示委托不存在");
+    new.push(text("confirm_new", "1"));
+    let first = c.post_multipart("/mss/new", &new).await;
+    let other = created_id(&first);
+    assert_ne!(other, id);
+    let again = c.post_multipart("/mss/new", &new).await;
+    assert_eq!(again.location(), first.location());
+    assert_eq!(ticket_total(&s).await, 2);
+}
+
+/// Moves a ticket to resolved as a handler, with `resolution`.
+async fn resolve(s: &TestServer, id: i64, resolution: &str) {
+    let h = s.handler();
+    if api_ticket(s, id).await["status"] == "new" {
+        h.post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+            .json(&json!({"to": "triaging"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = h
+        .post(s.url(&format!("/api/v1/tickets/{id}/transitions")))
+        .json(&json!({"to": "resolved", "resolution": resolution}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn handler_get(s: &TestServer, path: &str) -> Value {
+    s.handler()
+        .get(s.url(path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn writing_on_a_resolved_ticket_reopens_it_and_a_closed_one_offers_a_new_ticket() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let id = created_id(&submit(&mut c, |_| {}).await);
+    resolve(&s, id, "清算延迟已处理，资金已可用").await;
+
+    // The answer stands before the question it raises; the reply box says what it does.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let answer = page.body.find("清算延迟已处理").expect("the resolution");
+    let question = page.body.find("问题解决了吗").expect("the question");
+    assert!(answer < question, "the resolution comes first");
+    assert!(page.body.contains("发送后，事件会重新交给处理人处理"));
+
+    // "还是不行…" in the ordinary reply box reaches the handlers: the ticket is reopened.
+    let reply = |page: &Page, body: &str| {
+        vec![
+            text("csrf_token", page.csrf()),
+            text("form_id", page.hidden("form_id")),
+            text("body", body.to_string()),
+        ]
+    };
+    let r = c
+        .post_multipart(
+            &format!("/mss/tickets/{id}/reply"),
+            &reply(&page, "还是不行，客户说提示一样"),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let t = api_ticket(&s, id).await;
+    assert_eq!(t["status"], "triaging");
+    assert!(t.get("resolved_at").is_none(), "{t}");
+    assert_ne!(
+        t["sla"]["resolve"]["state"], "paused",
+        "the resolve clock runs again"
+    );
+    let unread = handler_get(&s, "/api/v1/unread").await;
+    assert!(
+        unread
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["ticket_id"] == id && u["unread"].as_u64() >= Some(1)),
+        "{unread}"
+    );
+    let open = handler_get(&s, "/api/v1/tickets?open=true").await;
+    assert!(
+        open["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id)
+    );
+    let audit = handler_get(&s, &format!("/api/v1/tickets/{id}/audit")).await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "ticket.reopened" && e["detail"]["message"].is_i64()),
+        "{audit}"
+    );
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(
+        page.body
+            .contains("您在答复后又发了消息，事件已重新交给处理人")
+    );
+
+    // Resolved again: "问题已解决" with a word of thanks closes it; the words reopen nothing.
+    resolve(&s, id, "已为客户重新同步资金").await;
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/confirm"),
+            &[
+                ("csrf_token", &page.csrf()),
+                ("reason", "谢谢，客户已经可以交易了"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(api_ticket(&s, id).await["status"], "closed");
+    let mine = messages_by(&s, id, "cm_mss").await;
+    assert_eq!(mine.last().unwrap()["body"], "谢谢，客户已经可以交易了");
+
+    // Closed: no reply box, but a way to a new ticket that takes this one up.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(!page.body.contains("id=\"reply\""));
+    assert!(
+        page.body
+            .contains(&format!("href=\"/mss/new?follow={id}\""))
+    );
+    let form = c.get(&format!("/mss/new?follow={id}")).await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body
+            .contains(&format!("value=\"接续 #{id}：客户委托买入提示资金不足\""))
+    );
+    assert!(
+        form.body.contains("客户沿用 张* · 3100****4567"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body
+            .contains(&format!("name=\"follows\" value=\"{id}\""))
+    );
+    // Reopening a closed ticket is refused (tests/api.rs: the API's `ticket_closed`).
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{id}/reopen"),
+            &[("csrf_token", &page.csrf()), ("reason", "又不行了")],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("已关闭"), "{}", r.body);
+    assert_eq!(api_ticket(&s, id).await["status"], "closed");
+
+    // A reply from a page left open before the close is not lost: it comes back as the form
+    // of a new ticket taking this one up, with its text and its picture.
+    let stale = c
+        .post_multipart(
+            &format!("/mss/tickets/{id}/reply"),
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", "0123456789abcdef"),
+                text(
+                    "body",
+                    "客户今天又遇到了同样的问题，提示可用资金不足，已重新登录",
+                ),
+                file("screenshots", "资金.png", "image/png", png(20, 20)),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 409);
+    assert!(stale.body.contains("消息没有发送"), "{}", stale.body);
+    assert!(
+        stale
+            .body
+            .contains("客户今天又遇到了同样的问题，提示可用资金不足，已重新登录</textarea>")
+    );
+    assert!(stale.hidden("staged").ends_with(":资金.png"));
+    assert_eq!(
+        messages_by(&s, id, "cm_mss").await.len(),
+        2,
+        "nothing added"
+    );
+    let form = stale;
+    let mut parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    for field in ["customer_name", "customer_account", "customer_phone"] {
+        set(&mut parts, field, "");
+    }
+    set(
+        &mut parts,
+        "title",
+        &format!("接续 #{id}：客户委托买入提示资金不足"),
+    );
+    set(
+        &mut parts,
+        "description",
+        "客户今天又遇到了同样的问题，提示可用资金不足，已重新登录",
+    );
+    parts.push(text("follows", id.to_string()));
+    parts.push(text("staged", form.hidden("staged")));
+    let next = created_id(&c.post_multipart("/mss/new", &parts).await);
+    assert_ne!(next, id);
+    let t = api_ticket(&s, next).await;
+    assert!(
+        t["description"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("（接续已关闭的事件 #{id}）")),
+        "{t}"
+    );
+    assert_eq!(t["attachments"][0]["filename"], "资金.png");
+    let customer = handler_get(&s, &format!("/api/v1/tickets/{next}/customer")).await;
+    assert_eq!(customer["account"], "310001234567");
+    assert_eq!(customer["phone"], "13812345678");
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert!(page.body.contains(&format!("您提交了接续事件 #{next}")));
+    // Only one's own ticket can be taken up.
+    let mut other = MssClient::logged_in(&s, "cm_mss2").await;
+    assert_eq!(
+        other.get(&format!("/mss/new?follow={id}")).await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn closed_tickets_say_who_closed_them_carry_no_badge_and_old_dates_their_year() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let by_handler = created_id(&submit(&mut c, |_| {}).await);
+    let confirmed = created_id(
+        &submit(&mut c, |p| {
+            set(p, "title", "客户撤单提示委托不存在");
+            p.push(text("confirm_new", "1"));
+        })
+        .await,
+    );
+    let answered = created_id(
+        &submit(&mut c, |p| {
+            set(p, "title", "客户转账提示银行系统繁忙");
+            p.push(text("confirm_new", "1"));
+        })
+        .await,
+    );
+    for id in [by_handler, confirmed, answered] {
+        resolve(&s, id, "已处理，请客户重试").await;
+    }
+    // One the submitter confirms, one a handler closes unread weeks later, one stays answered.
+    let page = c.get(&format!("/mss/tickets/{confirmed}")).await;
+    let r = c
+        .post_form(
+            &format!("/mss/tickets/{confirmed}/confirm"),
+            &[("csrf_token", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let r = s
+        .handler()
+        .post(s.url(&format!("/api/v1/tickets/{by_handler}/transitions")))
+        .json(&json!({"to": "closed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The closed one was made last year.
+    s.store
+        .write(move |ctx| {
+            Ok::<_, opsdesk::store::StoreError>(ctx.conn.execute(
+                "UPDATE tickets SET created_at = '2019-12-30T02:00:00Z' WHERE id = ?1",
+                [by_handler],
+            )?)
+        })
+        .await
+        .unwrap();
+
+    let list = c.get("/mss/").await;
+    let card = |id: i64| {
+        let start = list
+            .body
+            .find(&format!("href=\"/mss/tickets/{id}\""))
+            .unwrap_or_else(|| panic!("#{id} listed"));
+        let end = list.body[start..].find("</ol>").unwrap() + start;
+        list.body[start..end].to_string()
+    };
+    let (handler_card, confirmed_card, answered_card) =
+        (card(by_handler), card(confirmed), card(answered));
+    assert!(!handler_card.contains("条新回复"), "{handler_card}");
+    assert!(answered_card.contains("条新回复"), "{answered_card}");
+    assert!(handler_card.contains(">已关闭</li>"), "{handler_card}");
+    assert!(!handler_card.contains("已确认"), "{handler_card}");
+    assert!(confirmed_card.contains(">已确认</li>"), "{confirmed_card}");
+    assert!(
+        handler_card.contains("提交于 2019-12-30 10:00"),
+        "{handler_card}"
+    );
+    assert!(
+        !answered_card.contains("提交于 20"),
+        "this year's dates stay short: {answered_card}"
+    );
+
+    let page = c.get(&format!("/mss/tickets/{by_handler}")).await;
+    assert!(page.body.contains("由处理人关闭"));
+    assert!(page.body.contains("处理人关闭了事件"));
+    assert!(!page.body.contains("已确认"));
+    let page = c.get(&format!("/mss/tickets/{confirmed}")).await;
+    assert!(page.body.contains("您已确认问题解决"));
+
+    // "提交事件" once: the list has its own button, the form is the page itself.
+    assert_eq!(list.body.matches("href=\"/mss/new\"").count(), 1);
+    let form = c.get("/mss/new").await;
+    assert_eq!(form.body.matches("href=\"/mss/new\"").count(), 0);
+    assert_eq!(page.body.matches("href=\"/mss/new\"").count(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_reply_keeps_its_good_pictures() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let id = created_id(&submit(&mut c, |_| {}).await);
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let path = format!("/mss/tickets/{id}/reply");
+    let r = c
+        .post_multipart(
+            &path,
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", page.hidden("form_id")),
+                text("body", "委托截图见附件"),
+                file("screenshots", "委托.png", "image/png", png(30, 30)),
+                file(
+                    "screenshots",
+                    "假图片.png",
+                    "image/png",
+                    b"not a picture".to_vec(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("假图片.png"), "the refused one is named");
+    let staged = r.hidden("staged");
+    assert!(staged.ends_with(":委托.png"), "{staged}");
+    assert!(r.body.contains("委托截图见附件</textarea>"));
+    // Sent again with the kept picture: it is attached to the reply, not uploaded again.
+    let r = c
+        .post_multipart(
+            &path,
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", r.hidden("form_id")),
+                text("body", "委托截图见附件"),
+                text("staged", staged),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mine = messages_by(&s, id, "cm_mss").await;
+    assert_eq!(mine.len(), 1);
+    let t = api_ticket(&s, id).await;
+    let files = t["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["filename"], "委托.png");
+    assert_eq!(files[0]["message_id"], mine[0]["id"]);
 }

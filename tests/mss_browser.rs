@@ -183,3 +183,249 @@ async fn a_submitter_on_a_phone_submits_follows_and_answers() {
     assert_eq!(b.external_requests(&s.base).await, Vec::<String>::new());
     b.quit().await;
 }
+
+/// Where `css` is on the screen: (top, bottom) in CSS pixels of the viewport.
+async fn rect(b: &Browser, css: &str) -> (f64, f64) {
+    let sel = serde_json::to_string(css).unwrap();
+    let v = b
+        .eval(&format!(
+            "const r = document.querySelector({sel}).getBoundingClientRect(); return [r.top, r.bottom];"
+        ))
+        .await;
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+}
+
+/// Whether all of `css` is on the screen now.
+async fn on_screen(b: &Browser, css: &str) -> bool {
+    let (top, bottom) = rect(b, css).await;
+    let height = b.eval("return window.innerHeight;").await.as_f64().unwrap();
+    top >= 0.0 && bottom <= height
+}
+
+async fn log_in(b: &Browser, s: &TestServer, name: &str) {
+    b.goto(&s.url("/mss/login")).await;
+    b.fill("#username", name).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form[action='/mss/login'] button").await;
+    b.wait_for_text("h1", "我的事件").await;
+}
+
+/// The ticket id of the page the browser is on.
+async fn ticket_here(b: &Browser) -> i64 {
+    let url = b.current_url().await;
+    url.split("/mss/tickets/")
+        .nth(1)
+        .and_then(|r| r.split('?').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not on a ticket page: {url}"))
+}
+
+async fn fill_form(b: &Browser, account: &str, phone: &str, title: &str, description: &str) {
+    b.fill("#customer_name", "李四").await;
+    b.fill("#customer_account", account).await;
+    b.fill("#customer_phone", phone).await;
+    b.find("#system")
+        .await
+        .select_by_value("trading")
+        .await
+        .expect("select system");
+    b.fill("#title", title).await;
+    b.fill("#description", description).await;
+}
+
+const DESCRIPTION: &str = "客户今天 9:45 在 APP 撤单，提示“委托不存在”，但委托列表里还能看到这笔委托，重新登录后仍然一样。";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_phone_shows_is_where_the_eye_is() {
+    let Some(b) = Browser::launch().await else {
+        return;
+    };
+    let s = TestServer::start().await;
+    user_with_password(&s, "cm_eye", Role::Submitter).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let shot = dir.path().join("cancel-order.png");
+    std::fs::write(&shot, png(240, 160)).expect("write png");
+    log_in(&b, &s, "cm_eye").await;
+
+    // The refusal asks for what the form has fields for; numbers typed with spaces and dashes
+    // are taken.
+    b.goto(&s.url("/mss/new")).await;
+    fill_form(&b, "", "", "客户撤单提示委托不存在", DESCRIPTION).await;
+    b.fill("#customer_name", "").await;
+    b.click("#new-ticket button[type=submit]").await;
+    let refusal = b.wait_for_text("div.error", "还不能提交").await;
+    assert!(refusal.contains("资金账号或手机号"), "{refusal}");
+    assert!(
+        !refusal.contains("身份证"),
+        "the form has no ID number field: {refusal}"
+    );
+    b.fill("#customer_account", "3100 2233 4455").await;
+    b.fill("#customer_phone", "139-1234-5678").await;
+    b.click("#new-ticket button[type=submit]").await;
+    b.wait_for_text(".notice", "事件已提交").await;
+    let first = ticket_here(&b).await;
+
+    // The same customer again (typed another way): the choice stands by the warning, on the
+    // first screen.
+    b.goto(&s.url("/mss/new")).await;
+    fill_form(&b, "3100-2233-4455", "", "客户撤单还是失败", DESCRIPTION).await;
+    b.click("#new-ticket button[type=submit]").await;
+    b.wait_for_text(".duplicate h2", "已有处理中的事件").await;
+    b.eval("window.scrollTo(0, 0); return true;").await;
+    let add = format!(".duplicate button[name=add_to][value='{first}']");
+    assert!(on_screen(&b, ".duplicate h2").await);
+    assert!(
+        on_screen(&b, &add).await,
+        "the choice is on the first screen"
+    );
+    let (warning, _) = rect(&b, ".duplicate h2").await;
+    let (button, _) = rect(&b, &add).await;
+    assert!(button - warning < 400.0, "{warning} → {button}");
+    fits_the_phone(&b, "the repeat hint").await;
+    b.screenshot("mss-new-repeat").await;
+    b.click(&add).await;
+    b.wait_for_text(".notice", "已把新情况补充到这个事件").await;
+    assert_eq!(ticket_here(&b).await, first);
+
+    // A long conversation: the news of a handler's answer is seen at the bottom too.
+    for i in 1..=12 {
+        let r = s
+            .handler()
+            .post(s.url(&format!("/api/v1/tickets/{first}/messages")))
+            .json(&json!({"body": format!("第 {i} 次排查：已核对委托流水、柜台日志和撤单队列，暂未发现异常，继续跟进。")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    b.goto(&s.url(&format!("/mss/tickets/{first}"))).await;
+    b.wait_for_text(".conversation", "第 12 次排查").await;
+    b.eval("window.scrollTo(0, document.body.scrollHeight); return true;")
+        .await;
+    assert!(
+        b.eval("return window.scrollY;").await.as_f64().unwrap() > 1000.0,
+        "a long page"
+    );
+    s.handler()
+        .post(s.url(&format!("/api/v1/tickets/{first}/messages")))
+        .json(&json!({"body": "找到原因了，请看处理结果"}))
+        .send()
+        .await
+        .unwrap();
+    b.eval("document.dispatchEvent(new Event('visibilitychange')); return true;")
+        .await;
+    b.wait_for_text("#changed", "处理人有新的进展").await;
+    assert!(
+        on_screen(&b, "#changed").await,
+        "the news is where the reader is"
+    );
+    assert_eq!(
+        b.eval("return document.getElementById('changed').getAttribute('role');")
+            .await,
+        json!("status")
+    );
+    b.screenshot("mss-ticket-changed").await;
+    b.click("#changed .dismiss").await;
+    assert_eq!(
+        b.eval("return document.getElementById('changed').hidden;")
+            .await,
+        json!(true)
+    );
+
+    // Answered: the answer first, then the question about it, close together.
+    for to in [
+        json!({"to": "triaging"}),
+        json!({"to": "resolved", "resolution": "柜台撤单队列积压已清理，客户重新撤单即可。"}),
+    ] {
+        s.handler()
+            .post(s.url(&format!("/api/v1/tickets/{first}/transitions")))
+            .json(&to)
+            .send()
+            .await
+            .unwrap();
+    }
+    b.goto(&s.url(&format!("/mss/tickets/{first}"))).await;
+    b.wait_for_text("#answer .resolution", "撤单队列积压已清理")
+        .await;
+    let (answer, _) = rect(&b, "#answer .resolution").await;
+    let (question, _) = rect(&b, "#question").await;
+    assert!(
+        answer < question && question - answer < 300.0,
+        "{answer} → {question}"
+    );
+    b.eval("document.getElementById('answer').scrollIntoView(); return true;")
+        .await;
+    fits_the_phone(&b, "the answer").await;
+    b.screenshot("mss-ticket-answered").await;
+    // Solved, with a word of thanks; closed, the page offers a new ticket taking it up.
+    b.fill("#reason", "谢谢，客户已经撤单成功").await;
+    b.click("#answer button.primary").await;
+    b.wait_for_text(".notice", "感谢确认").await;
+    b.wait_for_text(".facts", "您已确认问题解决").await;
+    b.eval("document.getElementById('follow-up').scrollIntoView({block: 'center'}); return true;")
+        .await;
+    fits_the_phone(&b, "the closed ticket").await;
+    b.screenshot("mss-ticket-closed").await;
+    b.click("#follow-up a").await;
+    b.wait_for_text(".notice", &format!("接续事件 #{first}"))
+        .await;
+    assert_eq!(b.value("#title").await, "接续 #1：客户撤单提示委托不存在");
+    b.screenshot("mss-new-follow-up").await;
+    b.eval("localStorage.clear(); return true;").await;
+
+    // A draft keeps the pictures the server holds and names the others to add again.
+    b.goto(&s.url("/mss/new")).await;
+    fill_form(
+        &b,
+        "320011112222",
+        "",
+        "客户转账提示银行系统繁忙",
+        "转账失败",
+    )
+    .await;
+    b.upload("#screenshots", &shot).await;
+    b.find("#new-ticket .thumbs img").await;
+    b.goto(&s.url("/mss/")).await;
+    b.wait_for_text("h1", "我的事件").await;
+    b.goto(&s.url("/mss/new")).await;
+    let restored = b.wait_for_text("main", "已恢复上次未提交的内容").await;
+    assert!(restored.contains("图片需要重新添加"), "{restored}");
+    let picture = "cancel-order.png";
+    b.wait_for_text("#new-ticket", &format!("请重新添加：{picture}"))
+        .await;
+    // Sent and refused (a one-line description): the picture is kept by the server; the draft
+    // holds on to it across leaving the page, even left at once.
+    b.upload("#screenshots", &shot).await;
+    b.click("#new-ticket button[type=submit]").await;
+    b.wait_for_text("label.staged", "已上传").await;
+    b.goto(&s.url("/mss/")).await;
+    b.wait_for_text("h1", "我的事件").await;
+    b.goto(&s.url("/mss/new")).await;
+    b.wait_for_text("main", "已恢复上次未提交的内容").await;
+    b.wait_for_text("label.staged", &format!("已上传：{picture}"))
+        .await;
+    assert_eq!(
+        b.eval("return document.querySelector('input[name=staged]').checked;")
+            .await,
+        json!(true)
+    );
+    b.fill(
+        "#description",
+        "客户 11:20 从证券转银行 2 万元，提示“银行系统繁忙，请稍后再试”，换了时间段还是一样。",
+    )
+    .await;
+    b.click("#new-ticket button[type=submit]").await;
+    b.wait_for_text(".notice", "事件已提交").await;
+    let id = ticket_here(&b).await;
+    let t: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["attachments"].as_array().map(Vec::len), Some(1), "{t}");
+    b.quit().await;
+}

@@ -689,4 +689,25 @@ async fn mss_page_events_reach_mail_and_webhook_masked() {
         .filter(|m| m.rcpt == ["TO:<oncall@example.com>"])
         .count();
     assert_eq!(to_handlers, 2, "{mails:?}");
+
+    // "还是不行" on the resolved ticket reopens it and tells the handlers like any follow-up.
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    let r = c
+        .post_multipart(
+            &format!("/mss/tickets/{id}/reply"),
+            &[
+                text("csrf_token", page.csrf()),
+                text("form_id", page.hidden("form_id")),
+                text("body", "还是不行，客户说资金还是冻结"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let again = eventually("the follow-up on the resolved ticket", async || {
+        http.events("ticket.follow_up", id)
+            .into_iter()
+            .find(|e| e["message"]["body"] == "还是不行，客户说资金还是冻结")
+    })
+    .await;
+    assert_eq!(again["ticket"]["status"], "triaging");
 }

@@ -6,6 +6,9 @@
 //!         |_______________________________ reopen ____________________________|________|
 //! ```
 //! Every move not in [`allowed_from`] is refused with an error that names what is allowed.
+//! Who makes which move is the service's rule (`service::messages`, `service::submissions`):
+//! handlers any; a submitter's message moves waiting_submitter and resolved back to triaging,
+//! their confirmation moves resolved to closed, and only handlers reopen a closed ticket.
 //! `apply` also keeps the fields that follow from a move consistent: the SLA pauses, the first
 //! response, resolution and close times, and the transfer hand-off.
 

@@ -78,8 +78,133 @@ fn char_len(s: &str) -> usize {
     s.trim().chars().count()
 }
 
+/// A way to name the customer: handlers look logs and data up by one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identifier {
+    Account,
+    Phone,
+    IdNumber,
+}
+
+impl Identifier {
+    /// Every identifier: what the API, the import and the CLI can carry.
+    pub const ALL: [Identifier; 3] = [Identifier::Account, Identifier::Phone, Identifier::IdNumber];
+
+    fn zh(self) -> &'static str {
+        match self {
+            Identifier::Account => "资金账号",
+            Identifier::Phone => "手机号",
+            Identifier::IdNumber => "身份证号",
+        }
+    }
+
+    fn en(self) -> &'static str {
+        match self {
+            Identifier::Account => "account",
+            Identifier::Phone => "phone",
+            Identifier::IdNumber => "ID number",
+        }
+    }
+}
+
+/// "A、B或C" / "A, B or C": the identifiers a refusal asks for.
+fn one_of(ids: &[Identifier], word: fn(Identifier) -> &'static str, sep: &str, or: &str) -> String {
+    let words: Vec<&str> = ids.iter().map(|i| word(*i)).collect();
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{}{or}{last}", rest.join(sep)),
+    }
+}
+
+/// Characters people put inside numbers to read them: spaces (half- and full-width) and
+/// dashes of every width.
+fn is_number_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\t'
+            | '\u{3000}'
+            | '\u{00A0}'
+            | '-'
+            | '\u{2010}'
+            | '\u{2011}'
+            | '\u{2012}'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '\u{2212}'
+            | '\u{FF0D}'
+    )
+}
+
+/// A number as typed, without its separators, full-width digits and letters made ASCII.
+fn compact_number(s: &str) -> String {
+    s.chars()
+        .filter(|c| !is_number_separator(*c))
+        .map(|c| match c {
+            '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            '＋' => '+',
+            _ => c,
+        })
+        .collect()
+}
+
+/// A mobile number as typed ("138 1234 5678", "138-1234-5678", "+86 138 1234 5678") as its
+/// 11 digits; anything else is left for validation to refuse.
+fn normalize_phone(s: &str) -> String {
+    let n = compact_number(s);
+    for prefix in ["+86", "0086", "86"] {
+        if let Some(rest) = n.strip_prefix(prefix)
+            && is_mobile(rest)
+        {
+            return rest.to_string();
+        }
+    }
+    n
+}
+
+/// A new ticket with its customer numbers as validation and matching expect them: spaces and
+/// dashes taken out of account, phone and ID numbers, full-width digits made ASCII, a +86
+/// dropped from a mobile number, an ID number's check letter upper-case. Every channel (API,
+/// import, CLI, the pages) goes through this before [`new_ticket`], so they agree on what is
+/// the same customer. A value that was only separators is no value.
+pub fn normalized(mut t: NewTicket) -> NewTicket {
+    use super::mask::{AccountNo, IdNumber, Phone};
+    let c = &mut t.customer;
+    c.account = c
+        .account
+        .take()
+        .map(|a| compact_number(a.expose()))
+        .filter(|a| !a.is_empty())
+        .map(AccountNo::new);
+    c.phone = c
+        .phone
+        .take()
+        .map(|p| normalize_phone(p.expose()))
+        .filter(|p| !p.is_empty())
+        .map(Phone::new);
+    c.id_number = c
+        .id_number
+        .take()
+        .map(|i| compact_number(i.expose()).to_ascii_uppercase())
+        .filter(|i| !i.is_empty())
+        .map(IdNumber::new);
+    t
+}
+
 /// Checks a new ticket against the configured systems. Returns every problem, not the first.
 pub fn new_ticket(t: &NewTicket, systems: &[&str]) -> Result<(), ValidationErrors> {
+    new_ticket_offering(t, systems, &Identifier::ALL)
+}
+
+/// [`new_ticket`] for an input that offers only some identifiers (the MSS form has no ID
+/// number field): a missing customer is asked for by the fields there are.
+pub fn new_ticket_offering(
+    t: &NewTicket,
+    systems: &[&str],
+    offered: &[Identifier],
+) -> Result<(), ValidationErrors> {
     let mut errs = Vec::new();
 
     let title = char_len(&t.title);
@@ -149,7 +274,7 @@ pub fn new_ticket(t: &NewTicket, systems: &[&str]) -> Result<(), ValidationError
         ));
     }
 
-    customer(&t.customer, &mut errs);
+    customer(&t.customer, offered, &mut errs);
     if errs.is_empty() {
         Ok(())
     } else {
@@ -157,13 +282,25 @@ pub fn new_ticket(t: &NewTicket, systems: &[&str]) -> Result<(), ValidationError
     }
 }
 
-fn customer(c: &Customer, errs: &mut Vec<FieldError>) {
+fn customer(c: &Customer, offered: &[Identifier], errs: &mut Vec<FieldError>) {
     if !c.has_identifier() {
-        errs.push(FieldError::new(
-            "customer",
-            "请至少填写客户的资金账号、手机号或身份证号之一，以便查询日志",
-            "at least one customer identifier is required: account, phone or ID number",
-        ));
+        let (zh, en) = match offered {
+            [one] => (
+                format!("请填写客户的{}，以便查询日志", one.zh()),
+                format!("the customer's {} is required", one.en()),
+            ),
+            _ => (
+                format!(
+                    "请至少填写客户的{}之一，以便查询日志",
+                    one_of(offered, Identifier::zh, "、", "或")
+                ),
+                format!(
+                    "at least one customer identifier is required: {}",
+                    one_of(offered, Identifier::en, ", ", " or ")
+                ),
+            ),
+        };
+        errs.push(FieldError::new("customer", zh, en));
     }
     if let Some(name) = &c.name
         && char_len(name.expose()) > MAX_SHORT_TEXT_CHARS
@@ -337,6 +474,114 @@ mod tests {
             };
             assert_eq!(fields(new_ticket(&t, SYSTEMS)), [*field], "{c:?}");
         }
+    }
+
+    #[test]
+    fn a_missing_customer_is_asked_for_by_the_fields_the_input_has() {
+        let t = NewTicket {
+            customer: Customer::default(),
+            ..good()
+        };
+        let cases: &[(&[Identifier], &str, &str)] = &[
+            (
+                &Identifier::ALL,
+                "请至少填写客户的资金账号、手机号或身份证号之一，以便查询日志",
+                "at least one customer identifier is required: account, phone or ID number",
+            ),
+            (
+                &[Identifier::Account, Identifier::Phone],
+                "请至少填写客户的资金账号或手机号之一，以便查询日志",
+                "at least one customer identifier is required: account or phone",
+            ),
+            (
+                &[Identifier::Phone],
+                "请填写客户的手机号，以便查询日志",
+                "the customer's phone is required",
+            ),
+        ];
+        for (offered, zh, en) in cases {
+            let err = new_ticket_offering(&t, SYSTEMS, offered).unwrap_err();
+            assert_eq!(err.0.len(), 1);
+            assert_eq!((err.0[0].zh.as_str(), err.0[0].en.as_str()), (*zh, *en));
+        }
+    }
+
+    #[test]
+    fn numbers_are_taken_as_people_type_them() {
+        let cases: &[(&str, &str, &str, &str, &str, &str)] = &[
+            // account as typed, phone as typed, ID as typed → as stored
+            (
+                "3100 1234 5678",
+                "138 1234 5678",
+                "110105 19491231 002x",
+                "310012345678",
+                "13812345678",
+                "11010519491231002X",
+            ),
+            (
+                "3100-1234-5678",
+                "138-1234-5678",
+                "11010519491231002X",
+                "310012345678",
+                "13812345678",
+                "11010519491231002X",
+            ),
+            (
+                "３１００１２３４５６７８",
+                "+86 138 1234 5678",
+                "110105-19491231-002X",
+                "310012345678",
+                "13812345678",
+                "11010519491231002X",
+            ),
+            (
+                "310012345678",
+                "0086-13812345678",
+                "11010519491231002X",
+                "310012345678",
+                "13812345678",
+                "11010519491231002X",
+            ),
+            (
+                " 310012345678\u{3000}",
+                "138\u{2014}1234\u{2014}5678",
+                "11010519491231002X",
+                "310012345678",
+                "13812345678",
+                "11010519491231002X",
+            ),
+        ];
+        for (account, phone, id, want_account, want_phone, want_id) in cases {
+            let t = normalized(NewTicket {
+                customer: Customer {
+                    account: Some(AccountNo::new(account)),
+                    phone: Some(Phone::new(phone)),
+                    id_number: Some(IdNumber::new(id)),
+                    ..Default::default()
+                },
+                ..good()
+            });
+            let c = &t.customer;
+            assert_eq!(
+                c.account.as_ref().unwrap().expose(),
+                *want_account,
+                "{account}"
+            );
+            assert_eq!(c.phone.as_ref().unwrap().expose(), *want_phone, "{phone}");
+            assert_eq!(c.id_number.as_ref().unwrap().expose(), *want_id, "{id}");
+            assert_eq!(new_ticket(&t, SYSTEMS), Ok(()), "{account} {phone} {id}");
+        }
+        // What is still wrong stays wrong; a value of separators alone is no value.
+        let t = normalized(NewTicket {
+            customer: Customer {
+                account: Some(AccountNo::new("3100 12ab")),
+                phone: Some(Phone::new(" - ")),
+                ..Default::default()
+            },
+            ..good()
+        });
+        assert_eq!(t.customer.phone, None);
+        assert_eq!(fields(new_ticket(&t, SYSTEMS)), ["customer.account"]);
     }
 
     #[test]

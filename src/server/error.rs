@@ -95,6 +95,9 @@ impl From<DeskError> for ApiError {
                 ..ApiError::new(StatusCode::CONFLICT, "version_conflict", message)
             },
             DeskError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            DeskError::TicketClosed(_) => {
+                ApiError::new(StatusCode::CONFLICT, "ticket_closed", message)
+            }
             DeskError::IdempotencyMismatch => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::messages::insert_in;
+use super::submissions::confirm_in;
 use super::tickets::{create_in, transition_in};
 use super::{Desk, DeskError};
 use crate::api::TransitionBody;
@@ -107,6 +108,13 @@ enum DemoEvent {
         after_minutes: i64,
         by: String,
         body: String,
+    },
+    /// The submitter confirms the resolution ("问题已解决"), with their words if any.
+    Confirm {
+        after_minutes: i64,
+        by: String,
+        #[serde(default)]
+        body: Option<String>,
     },
 }
 
@@ -233,6 +241,15 @@ fn seed_in(
                 } => {
                     let at = created + Duration::minutes(after_minutes);
                     insert_in(ctx, desk_settings, &who(&by)?, t.id, body, true, at)
+                        .map_err(context)?;
+                }
+                DemoEvent::Confirm {
+                    after_minutes,
+                    by,
+                    body,
+                } => {
+                    let at = created + Duration::minutes(after_minutes);
+                    confirm_in(ctx, desk_settings, &who(&by)?, t.id, body.as_deref(), at)
                         .map_err(context)?;
                 }
             }

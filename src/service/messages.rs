@@ -17,6 +17,7 @@ use crate::domain::notify::Event;
 use crate::domain::ticket::{Status, Ticket, TicketId};
 use crate::domain::validate::ValidationErrors;
 use crate::domain::view::TicketView;
+use crate::store::read_markers::UnreadScope;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, changes, messages, read_markers, tickets};
 
@@ -71,26 +72,15 @@ pub(crate) fn insert_quiet_in(
     record_in(ctx, settings, actor, ticket_id, body, internal, at).map(|(m, _, _)| m)
 }
 
-/// Stores a message and applies what it means for the ticket: a handler's first public reply
-/// is the first response; a submitter answering a ticket that waits on them puts it back in
-/// the handler's hands (and the SLA clock running). Returns the message, the ticket as it is
-/// now, and its view when the ticket itself changed.
-fn record_in(
+/// Stores a message on the change stream, with no consequence for its ticket.
+pub(crate) fn store_message(
     ctx: &mut WriteCtx<'_>,
-    settings: &Settings,
     actor: &User,
     ticket_id: TicketId,
-    body: String,
+    body: &str,
     internal: bool,
     at: DateTime<Utc>,
-) -> Result<(Message, Ticket, Option<TicketView>), DeskError> {
-    check_body(&body)?;
-    if internal && !actor.role.works_tickets() {
-        return Err(DeskError::Forbidden(
-            "only handlers may write internal notes".into(),
-        ));
-    }
-    let mut t = load(ctx, settings, actor, ticket_id, None)?;
+) -> Result<Message, DeskError> {
     let m = messages::insert(
         ctx.conn,
         &Message {
@@ -111,27 +101,68 @@ fn record_in(
         &actor.username,
         data,
     )?;
+    Ok(m)
+}
+
+/// Stores a message and applies what it means for the ticket: a handler's first public reply
+/// is the first response; a submitter writing on a ticket that waits on them, or on one that
+/// was resolved ("还是不行…"), puts it back in the handlers' hands (triaging, the resolve
+/// clock running again); a closed ticket takes nothing more from its submitter (a problem
+/// that came back is a new ticket). Returns the message, the ticket as it is now, and its
+/// view when the ticket itself changed.
+fn record_in(
+    ctx: &mut WriteCtx<'_>,
+    settings: &Settings,
+    actor: &User,
+    ticket_id: TicketId,
+    body: String,
+    internal: bool,
+    at: DateTime<Utc>,
+) -> Result<(Message, Ticket, Option<TicketView>), DeskError> {
+    check_body(&body)?;
+    let from_submitter = !actor.role.works_tickets();
+    if internal && from_submitter {
+        return Err(DeskError::Forbidden(
+            "only handlers may write internal notes".into(),
+        ));
+    }
+    let mut t = load(ctx, settings, actor, ticket_id, None)?;
+    if from_submitter && t.status == Status::Closed {
+        return Err(DeskError::TicketClosed(ticket_id));
+    }
+    let m = store_message(ctx, actor, ticket_id, &body, internal, at)?;
 
     let before = t.clone();
-    if actor.role.works_tickets() && !internal && t.first_responded_at.is_none() {
+    if !from_submitter && !internal && t.first_responded_at.is_none() {
         t.first_responded_at = Some(at);
     }
-    if !actor.role.works_tickets() && t.status == Status::WaitingSubmitter {
-        let resume = TransitionRequest {
+    if from_submitter && matches!(t.status, Status::WaitingSubmitter | Status::Resolved) {
+        let back = TransitionRequest {
             to: Some(Status::Triaging),
             ..Default::default()
         };
-        lifecycle::apply(&mut t, &resume, at)?;
+        lifecycle::apply(&mut t, &back, at)?;
     }
     let mut saved = None;
     if t != before {
-        let detail = serde_json::json!({"message": m.id, "status": t.status});
+        // A resolved ticket the submitter wrote on again is reopened by that message.
+        let (action, detail) = if before.status == Status::Resolved {
+            (
+                "ticket.reopened",
+                serde_json::json!({"message": m.id, "from": before.status, "to": t.status}),
+            )
+        } else {
+            (
+                "ticket.answered",
+                serde_json::json!({"message": m.id, "status": t.status}),
+            )
+        };
         saved = Some(save(
             ctx,
             settings,
             t.clone(),
             &actor.username,
-            "ticket.answered",
+            action,
             detail,
             at,
         )?);
@@ -393,6 +424,8 @@ impl Desk {
     }
 
     /// Unread messages per ticket, for the tickets given (one query, not one per ticket).
+    /// Closed tickets have none to show: they ask nothing more of their reader, and a handler's
+    /// answer the submitter never opened must not badge a weeks-old ticket for ever.
     pub async fn unread(
         &self,
         actor: &User,
@@ -400,7 +433,7 @@ impl Desk {
     ) -> Result<HashMap<TicketId, u32>, DeskError> {
         let wanted: std::collections::HashSet<TicketId> = ids.into_iter().collect();
         Ok(self
-            .unread_counts(actor, false)
+            .unread_counts(actor, UnreadScope::NotClosed)
             .await?
             .into_iter()
             .filter(|(id, _)| wanted.contains(id))
@@ -410,7 +443,7 @@ impl Desk {
     /// Every open ticket `actor` may see with messages they have not read.
     pub async fn unread_open(&self, actor: &User) -> Result<Vec<Unread>, DeskError> {
         Ok(self
-            .unread_counts(actor, true)
+            .unread_counts(actor, UnreadScope::Open)
             .await?
             .into_iter()
             .map(|(ticket_id, unread)| Unread { ticket_id, unread })
@@ -420,7 +453,7 @@ impl Desk {
     async fn unread_counts(
         &self,
         actor: &User,
-        open_only: bool,
+        scope: UnreadScope,
     ) -> Result<Vec<(TicketId, u32)>, DeskError> {
         let user = actor.clone();
         Ok(self
@@ -431,7 +464,7 @@ impl Desk {
                     user.id,
                     &user.username,
                     user.role.works_tickets(),
-                    open_only,
+                    scope,
                 )
             })
             .await?)

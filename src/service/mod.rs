@@ -49,6 +49,12 @@ pub enum DeskError {
     StaleVersion { current: Box<TicketView> },
     #[error("{0}")]
     Conflict(String),
+    /// A closed ticket takes no more messages from its submitter: a problem that came back is
+    /// a new ticket, which may name this one.
+    #[error(
+        "ticket {0} is closed and takes no more messages from its submitter; open a new ticket and mention #{0}"
+    )]
+    TicketClosed(crate::domain::ticket::TicketId),
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyMismatch,
     #[error(transparent)]

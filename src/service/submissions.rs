@@ -1,7 +1,7 @@
 //! What a submitter does from the MSS pages: submit a ticket with screenshots, add to a
 //! ticket, confirm or reopen a resolution, and keep track of what they have read.
 
-use super::messages::{StagedFile, attach_in, insert_in};
+use super::messages::{StagedFile, attach_in, insert_in, store_message};
 use super::tickets::{create_in, load, save, view_of, visible};
 use super::{Created, Desk, DeskError, Idempotency};
 use crate::domain::lifecycle::{self, TransitionRequest};
@@ -21,6 +21,9 @@ pub struct Submission {
     pub screenshots: Vec<StagedFile>,
     /// Help articles the submitter opened before submitting anyway.
     pub viewed_articles: Vec<i64>,
+    /// The submitter's earlier (closed) ticket this one takes up again: the new ticket names
+    /// it, and it records the follow-up.
+    pub follows: Option<TicketId>,
 }
 
 /// An open ticket the new submission may repeat.
@@ -33,9 +36,38 @@ pub struct OpenTicket {
     pub mine: bool,
 }
 
+/// What an earlier post of a form made, found by the form's one-time id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentForm {
+    /// The submission form made this ticket.
+    Ticket(TicketId),
+    /// The form added a message to this ticket (a reply, or a submission added to an open
+    /// ticket after the repeat hint).
+    Message { ticket: TicketId },
+}
+
+/// The route a submission is remembered under.
+const SUBMIT_ROUTE: &str = "POST /mss/new";
+
+/// The route a message on ticket `id` is remembered under.
+fn message_route(id: TicketId) -> String {
+    format!("POST /mss/tickets/{id}")
+}
+
 /// The key alone identifies a form: whatever a replay carries, the first answer stands.
 fn once(route: &str, form_id: &str) -> Result<Idempotency, DeskError> {
     Idempotency::new(form_id, route, form_id.as_bytes())
+}
+
+/// What a remembered answer says the form made: the answer of a submission is the ticket, of
+/// a message the message (which names its ticket).
+fn sent_form(first: &crate::store::idempotency::Remembered) -> Option<SentForm> {
+    let body = serde_json::from_str::<serde_json::Value>(&first.body).ok()?;
+    if first.route == SUBMIT_ROUTE {
+        return body.get("id")?.as_i64().map(SentForm::Ticket);
+    }
+    let ticket = body.get("ticket_id")?.as_i64()?;
+    (first.route == message_route(ticket)).then_some(SentForm::Message { ticket })
 }
 
 impl Desk {
@@ -83,23 +115,19 @@ impl Desk {
             .await?)
     }
 
-    /// The ticket id an earlier post of this form created, if any.
+    /// What an earlier post of this form made, if anything: a retried form lands where the
+    /// first post did.
     pub async fn submitted_form(
         &self,
         actor: &User,
         form_id: &str,
-    ) -> Result<Option<TicketId>, DeskError> {
+    ) -> Result<Option<SentForm>, DeskError> {
         let (uid, key) = (actor.id, form_id.to_string());
         let first = self
             .store
             .read(move |conn| crate::store::idempotency::lookup(conn, uid, &key))
             .await?;
-        Ok(first.and_then(|f| {
-            serde_json::from_str::<serde_json::Value>(&f.body)
-                .ok()?
-                .get("id")?
-                .as_i64()
-        }))
+        Ok(first.as_ref().and_then(sent_form))
     }
 
     /// Creates the ticket with its screenshots in one transaction, once per form.
@@ -109,12 +137,30 @@ impl Desk {
         sub: Submission,
     ) -> Result<Created<crate::domain::view::TicketView>, DeskError> {
         self.check_screenshots(sub.screenshots.len())?;
-        let idem = once("POST /mss/new", &sub.form_id)?;
+        let idem = once(SUBMIT_ROUTE, &sub.form_id)?;
         let (settings, user) = (self.settings.clone(), actor.clone());
-        let (new, viewed) = (sub.new, sub.viewed_articles);
+        let (mut new, viewed, follows) = (sub.new, sub.viewed_articles, sub.follows);
         self.write_once_with_files(actor, idem, sub.screenshots, move |ctx, files| {
             let at = ctx.now;
+            if let Some(earlier) = follows {
+                let e = load(ctx, &settings, &user, earlier, None)?;
+                require_owner(&user, &e)?;
+                new.description = format!(
+                    "（接续已关闭的事件 #{earlier}）\n{}",
+                    new.description.trim()
+                );
+            }
             let (t, _) = create_in(ctx, &settings, &user, new, at)?;
+            if let Some(earlier) = follows {
+                audit::record(
+                    ctx.conn,
+                    at,
+                    &user.username,
+                    "ticket.followed_up",
+                    Some(earlier),
+                    &serde_json::json!({"follow_up": t.id}),
+                )?;
+            }
             attach_in(ctx, &user, t.id, None, files)?;
             for article in viewed {
                 if help::get(ctx.conn, article)?.is_some() {
@@ -142,7 +188,7 @@ impl Desk {
         form_id: &str,
     ) -> Result<Created<Message>, DeskError> {
         self.check_screenshots(screenshots.len())?;
-        let idem = once(&format!("POST /mss/tickets/{ticket_id}"), form_id)?;
+        let idem = once(&message_route(ticket_id), form_id)?;
         let (settings, user) = (self.settings.clone(), actor.clone());
         self.write_once_with_files(actor, idem, screenshots, move |ctx, files| {
             let at = ctx.now;
@@ -153,28 +199,37 @@ impl Desk {
         .await
     }
 
-    /// The submitter confirms the answer solved the problem: resolved → closed.
+    /// One of the submitter's own tickets, with its full customer: what a follow-up of it
+    /// takes over when the form names no customer.
+    pub async fn own_ticket(&self, actor: &User, id: TicketId) -> Result<Ticket, DeskError> {
+        let user = actor.clone();
+        let t = self
+            .read_visible(actor, id, |_, _, t| Ok(t.clone()))
+            .await?;
+        require_owner(&user, &t)?;
+        Ok(t)
+    }
+
+    /// The submitter confirms the answer solved the problem: resolved → closed, with their
+    /// words (thanks, "客户已经好了") kept in the conversation when they wrote any. Those words
+    /// reopen nothing.
     pub async fn confirm_resolved(
         &self,
         actor: &User,
         id: TicketId,
+        note: Option<String>,
     ) -> Result<crate::domain::view::TicketView, DeskError> {
         let (settings, user) = (self.settings.clone(), actor.clone());
         self.write(move |ctx| {
-            submitter_moves(
-                ctx,
-                &settings,
-                &user,
-                id,
-                Status::Closed,
-                "ticket.confirmed",
-            )
+            let at = ctx.now;
+            confirm_in(ctx, &settings, &user, id, note.as_deref(), at)
         })
         .await
     }
 
-    /// The submitter says the answer did not solve it: resolved or closed → triaging, with
-    /// their reason as a follow-up message (which tells the handlers).
+    /// The submitter says the answer did not solve it: resolved → triaging, with their reason
+    /// as a follow-up message (which tells the handlers). A closed ticket is not reopened by
+    /// its submitter: a problem that came back is a new ticket naming it.
     pub async fn reopen(
         &self,
         actor: &User,
@@ -184,6 +239,7 @@ impl Desk {
         let (settings, user) = (self.settings.clone(), actor.clone());
         self.write(move |ctx| {
             crate::domain::message::check_body(&reason)?;
+            let at = ctx.now;
             submitter_moves(
                 ctx,
                 &settings,
@@ -191,8 +247,8 @@ impl Desk {
                 id,
                 Status::Triaging,
                 "ticket.reopened",
+                at,
             )?;
-            let at = ctx.now;
             insert_in(
                 ctx,
                 &settings,
@@ -206,6 +262,23 @@ impl Desk {
             view_of(ctx, &settings, &t)
         })
         .await
+    }
+
+    /// How each of `actor`'s closed tickets was closed: `true` when they confirmed it, `false`
+    /// when a handler closed it.
+    pub async fn closings(
+        &self,
+        actor: &User,
+    ) -> Result<std::collections::HashMap<TicketId, bool>, DeskError> {
+        let name = actor.username.clone();
+        let found = self
+            .store
+            .read(move |conn| audit::closings(conn, &name))
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, action, _)| (id, action == "ticket.confirmed"))
+            .collect())
     }
 
     /// The ticket's progress as its submitter may see it: creation and status changes, no
@@ -225,13 +298,22 @@ impl Desk {
             "ticket.answered",
             "ticket.confirmed",
             "ticket.reopened",
+            "ticket.followed_up",
         ];
         Ok(found
             .into_iter()
             .filter(|e| PUBLIC.contains(&e.action.as_str()))
             .map(|mut e| {
-                // Only the status words are for the submitter's eyes.
-                let keep = ["to", "transfer_to", "status", "assignee"];
+                // Only the status words (and the submitter's own message or follow-up that
+                // moved it) are for the submitter's eyes.
+                let keep = [
+                    "to",
+                    "transfer_to",
+                    "status",
+                    "assignee",
+                    "message",
+                    "follow_up",
+                ];
                 if let serde_json::Value::Object(map) = &mut e.detail {
                     map.retain(|k, _| keep.contains(&k.as_str()));
                 }
@@ -239,6 +321,35 @@ impl Desk {
             })
             .collect())
     }
+}
+
+/// The submitter's confirmation at `at` (shared with the demo loader, which replays history):
+/// resolved → closed, their words, if any, kept as a message that moves nothing.
+pub(crate) fn confirm_in(
+    ctx: &mut crate::store::WriteCtx<'_>,
+    settings: &crate::config::Settings,
+    user: &User,
+    id: TicketId,
+    note: Option<&str>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::domain::view::TicketView, DeskError> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if let Some(n) = note {
+        crate::domain::message::check_body(n)?;
+    }
+    let view = submitter_moves(
+        ctx,
+        settings,
+        user,
+        id,
+        Status::Closed,
+        "ticket.confirmed",
+        at,
+    )?;
+    if let Some(n) = note {
+        store_message(ctx, user, id, n, false, at)?;
+    }
+    Ok(view)
 }
 
 /// A move the ticket's own submitter makes from the pages (confirm, reopen), audited as
@@ -250,15 +361,18 @@ fn submitter_moves(
     id: TicketId,
     to: Status,
     action: &str,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<crate::domain::view::TicketView, DeskError> {
     let mut t = load(ctx, settings, user, id, None)?;
     require_owner(user, &t)?;
+    if t.status == Status::Closed && to == Status::Triaging {
+        return Err(DeskError::TicketClosed(id));
+    }
     let req = TransitionRequest {
         to: Some(to),
         ..Default::default()
     };
-    lifecycle::apply(&mut t, &req, ctx.now)?;
-    let at = ctx.now;
+    lifecycle::apply(&mut t, &req, at)?;
     save(
         ctx,
         settings,

@@ -17,6 +17,10 @@ use crate::store::tickets::TicketFilter;
 use crate::store::users::User;
 use crate::store::{StoreError, WriteCtx, attachments, audit, changes, tickets, users};
 
+/// The open tickets a similarity search compares, newest changes first: far more than a desk
+/// keeps open at once.
+const SIMILAR_CANDIDATES: usize = 5000;
+
 fn not_found(id: TicketId) -> DeskError {
     DeskError::NotFound(format!("ticket {id}"))
 }
@@ -119,6 +123,7 @@ pub(crate) fn create_in(
     new: NewTicket,
     at: DateTime<Utc>,
 ) -> Result<(Ticket, TicketView), DeskError> {
+    let new = validate::normalized(new);
     validate::new_ticket(&new, &settings.system_keys())?;
     let channel = new.channel.unwrap_or(Channel::Api);
     if let Some(r) = &new.external_ref
@@ -586,18 +591,19 @@ impl Desk {
         .await
     }
 
-    /// Open tickets that are probably the same problem as `id`, most alike first, matched on
-    /// the full customer values (the workstation only has masked ones).
+    /// Open tickets that are probably the same problem as `id`, most alike first: the
+    /// workstation's ranking ([`crate::domain::similar`]) over every open ticket, with the
+    /// full customer values (the workstation only has masked ones).
     pub async fn similar(&self, actor: &User, id: TicketId) -> Result<Vec<TicketId>, DeskError> {
         require_handler(actor)?;
         self.read_visible(actor, id, move |conn, _, t| {
-            let account = t.customer.account.as_ref().map(|a| a.expose().to_string());
-            let phone = t.customer.phone.as_ref().map(|p| p.expose().to_string());
-            let candidates =
-                tickets::open_related(conn, &t.system, account.as_deref(), phone.as_deref(), 2000)?;
-            let mut ids = crate::domain::similar::similar(t, candidates.iter());
-            ids.truncate(20);
-            Ok(ids)
+            let filter = TicketFilter {
+                open_only: true,
+                limit: SIMILAR_CANDIDATES,
+                ..Default::default()
+            };
+            let (open, _) = tickets::list(conn, &filter)?;
+            Ok(crate::domain::similar::similar(t, open.iter()))
         })
         .await
     }

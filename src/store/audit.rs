@@ -50,3 +50,23 @@ pub fn for_ticket(conn: &Connection, ticket: TicketId) -> Result<Vec<AuditEntry>
     }
     Ok(out)
 }
+
+/// For each closed ticket `submitter` made, the entry that closed it last: their confirmation
+/// (`ticket.confirmed`) or a handler's move to closed. (ticket, action, at).
+pub fn closings(
+    conn: &Connection,
+    submitter: &str,
+) -> Result<Vec<(TicketId, String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.ticket_id, a.action, a.at FROM audit a WHERE a.id IN ( \
+           SELECT max(c.id) FROM audit c JOIN tickets t ON t.id = c.ticket_id \
+           WHERE t.submitter = ?1 AND t.status = 'closed' \
+             AND (c.action = 'ticket.confirmed' \
+                  OR (c.action = 'ticket.transitioned' AND json_extract(c.detail, '$.to') = 'closed')) \
+           GROUP BY c.ticket_id)",
+    )?;
+    let rows = stmt.query_map(params![submitter], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -57,24 +57,38 @@ pub fn unread(
         .query_row(params![ticket, username, works_tickets, marker], |r| r.get(0))?)
 }
 
+/// Which tickets' unread messages count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnreadScope {
+    /// Open tickets only (not resolved, not closed): what handlers still work on.
+    Open,
+    /// Every ticket but the closed ones: an answered ticket still asks for its submitter's
+    /// word, a closed one asks nothing more.
+    NotClosed,
+}
+
 /// Every ticket the reader may see with unread messages, and how many: handlers see all
-/// tickets, a submitter their own; `open_only` leaves out resolved and closed ones.
+/// tickets, a submitter their own, within `scope`.
 pub fn unread_by_ticket(
     conn: &Connection,
     user_id: i64,
     username: &str,
     works_tickets: bool,
-    open_only: bool,
+    scope: UnreadScope,
 ) -> Result<Vec<(TicketId, u32)>, StoreError> {
+    let left_out = match scope {
+        UnreadScope::Open => "('resolved', 'closed')",
+        UnreadScope::NotClosed => "('closed')",
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT m.ticket_id, count(*) FROM messages m \
          JOIN tickets t ON t.id = m.ticket_id \
          LEFT JOIN read_markers r ON r.user_id = ?1 AND r.ticket_id = m.ticket_id \
-         WHERE (NOT ?4 OR t.status NOT IN ('resolved', 'closed')) AND (?3 OR t.submitter = ?2) \
+         WHERE t.status NOT IN {left_out} AND (?3 OR t.submitter = ?2) \
          AND m.id > coalesce(r.message_id, 0) AND {FROM_THE_OTHER_SIDE} \
          GROUP BY m.ticket_id ORDER BY m.ticket_id"
     ))?;
-    let rows = stmt.query_map(params![user_id, username, works_tickets, open_only], |r| {
+    let rows = stmt.query_map(params![user_id, username, works_tickets], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

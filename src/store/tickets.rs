@@ -207,28 +207,6 @@ pub fn open_for_customer(
     Ok(out)
 }
 
-/// Open tickets on `system` or about the same customer (account or phone), newest first, at
-/// most `limit`: the candidates for "the same problem" as a ticket.
-pub fn open_related(
-    conn: &Connection,
-    system: &str,
-    account: Option<&str>,
-    phone: Option<&str>,
-    limit: usize,
-) -> Result<Vec<Ticket>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM tickets WHERE status NOT IN ('resolved', 'closed') \
-         AND (system = ?1 OR customer_account = ?2 OR customer_phone = ?3) \
-         ORDER BY created_at DESC, id DESC LIMIT ?4"
-    ))?;
-    let mut rows = stmt.query(params![system, account, phone, limit as i64])?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(from_row(r)?);
-    }
-    Ok(out)
-}
-
 /// What a ticket list may be narrowed to. Empty vectors mean "any".
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {

@@ -65,6 +65,7 @@ impl Page {
 }
 
 /// A part of a multipart form.
+#[derive(Clone)]
 pub enum Part {
     Text(&'static str, String),
     File(&'static str, String, &'static str, Vec<u8>),

@@ -25,10 +25,13 @@ pub async fn list(
     Ok(([no_store()], axum::Json(s.desk.messages(&user, id).await?)))
 }
 
-/// Reply to the submitter, or add an internal note (`internal: true`, handlers only).
+/// Reply to the submitter, or add an internal note (`internal: true`, handlers only). A
+/// submitter's message reopens their resolved ticket; on a closed one it is refused.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", request_body = NewMessage, tag = "messages",
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried post safe")),
-    responses((status = 201, body = Message), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Message), (status = 403, body = ErrorBody),
+        (status = 409, description = "`ticket_closed`: a submitter's message on a closed ticket", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(user): Caller,

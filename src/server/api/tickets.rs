@@ -240,8 +240,9 @@ pub async fn audit(
     Ok(axum::Json(s.desk.audit_trail(&user, id).await?))
 }
 
-/// Open tickets that are probably the same problem, most alike first (handlers only): the same
-/// customer by account or phone, or the same system with a similar title.
+/// Open tickets that are probably the same problem, most alike first, at most 10 (handlers
+/// only): the same customer by account or phone, or a similar title and description (the same
+/// system counting a little more).
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/similar", tag = "tickets",
     responses((status = 200, body = Vec<i64>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn similar(

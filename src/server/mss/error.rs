@@ -52,6 +52,12 @@ impl From<DeskError> for PageError {
                     "事件刚被处理人更新，请刷新页面后再试".into(),
                 )
             }
+            DeskError::TicketClosed(id) => PageError::Refused(
+                StatusCode::CONFLICT,
+                format!(
+                    "事件 #{id} 已关闭，不能再追加消息。问题又出现或有新问题，请提交新事件（可以在事件页点“提交新事件”，会注明接续 #{id}）。"
+                ),
+            ),
             DeskError::IdempotencyMismatch => PageError::Refused(
                 StatusCode::CONFLICT,
                 "这份表单已经提交过了，请到“我的事件”查看".into(),

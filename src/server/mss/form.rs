@@ -155,3 +155,35 @@ pub async fn read(
         }
     }
 }
+
+/// The screenshots a form carries: those kept from its refused post (`staged`: the stored
+/// name and file name of a picture already received and processed, shown again as a ticked
+/// box), then those just sent; at most `max`. A kept picture that is gone (swept, or attached
+/// meanwhile) becomes a problem, as does one too many.
+pub async fn screenshots(desk: &Desk, posted: &mut Posted, max: usize) -> Vec<StagedFile> {
+    let mut out = Vec::new();
+    for kept in posted.repeated.get("staged").into_iter().flatten() {
+        let (stored, name) = kept.split_once(':').unwrap_or((kept.as_str(), ""));
+        match desk.restage(stored, name).await {
+            Ok(f) => out.push(f),
+            Err(_) => posted
+                .problems
+                .push(format!("之前上传的「{name}」已失效，请重新选择")),
+        }
+    }
+    out.append(&mut posted.screenshots);
+    if out.len() > max {
+        posted
+            .problems
+            .push(format!("最多上传 {max} 张截图，请取消勾选多余的"));
+    }
+    out
+}
+
+/// Pictures as a form shows them again: (stored name, file name).
+pub fn staged_names(files: &[StagedFile]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .map(|f| (f.stored.stored_name.clone(), f.filename.clone()))
+        .collect()
+}

@@ -2,7 +2,7 @@
 //! column, large touch targets, no external asset; `/mss/static/` serves the CSS and the
 //! little JavaScript (drafts, help suggestions), and every page works without the script.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use maud::{DOCTYPE, Markup, html};
 
@@ -10,6 +10,7 @@ use crate::config::SystemDef;
 use crate::domain::mask::mask_long_numbers;
 use crate::domain::message::{Attachment, Message};
 use crate::domain::ticket::{Category, Status};
+use crate::domain::validate::Identifier;
 use crate::domain::view::TicketView;
 use crate::service::submissions::OpenTicket;
 use crate::store::audit::AuditEntry;
@@ -18,7 +19,10 @@ use crate::store::users::User;
 
 /// What every page needs to know about its viewer.
 pub struct Frame<'a> {
+    /// The business time zone (Asia/Shanghai unless configured), in which times are shown.
     pub tz: Tz,
+    /// When the page is made: what "this year" means for the dates on it.
+    pub now: DateTime<Utc>,
     pub user: Option<&'a User>,
     pub csrf: &'a str,
 }
@@ -28,11 +32,26 @@ pub fn query_escape(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, crate::server::QUERY_VALUE_ENCODE).to_string()
 }
 
-fn local(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%m-%d %H:%M").to_string()
+/// A time as the pages show it, in the business time zone: "11-24 10:05" within the current
+/// year there, "2025-12-31 23:00" from an earlier (or later) one, so a ticket from last
+/// winter never reads as this year's.
+pub fn when(tz: Tz, now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let (t, now) = (t.with_timezone(&tz), now.with_timezone(&tz));
+    let format = if t.year() == now.year() {
+        "%m-%d %H:%M"
+    } else {
+        "%Y-%m-%d %H:%M"
+    };
+    t.format(format).to_string()
 }
 
-fn layout(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
+fn local(f: &Frame<'_>, t: DateTime<Utc>) -> String {
+    when(f.tz, f.now, t)
+}
+
+/// The page around `body`. `new_link`: the bar offers "提交事件" (not on the list, which has
+/// its own button, nor on the form itself).
+fn layout(f: &Frame<'_>, title: &str, new_link: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -50,7 +69,7 @@ fn layout(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
                     a.brand href="/mss/" { "MSS 事件反馈" }
                     @if let Some(u) = f.user {
                         nav {
-                            a href="/mss/new" { "提交事件" }
+                            @if new_link { a href="/mss/new" { "提交事件" } }
                             form.inline method="post" action="/mss/logout" {
                                 input type="hidden" name="csrf_token" value=(f.csrf);
                                 button.link type="submit" title=(format!("退出 {}", u.display_name)) { "退出" }
@@ -67,12 +86,14 @@ fn layout(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
 pub fn error(status: axum::http::StatusCode, message: &str) -> Markup {
     let f = Frame {
         tz: chrono_tz::Asia::Shanghai,
+        now: Utc::now(),
         user: None,
         csrf: "",
     };
     layout(
         &f,
         "出错了",
+        true,
         html! {
             section.card.error-page {
                 h1 { "出错了" }
@@ -95,6 +116,7 @@ pub fn login(f: &Frame<'_>, form: &LoginForm<'_>) -> Markup {
     layout(
         f,
         "登录",
+        true,
         html! {
             section.card.narrow {
                 h1 { "登录" }
@@ -129,11 +151,51 @@ fn step(status: Status) -> usize {
 
 const STEPS: [&str; 4] = ["已提交", "处理中", "已答复", "已确认"];
 
-fn progress(status: Status) -> Markup {
+/// How a closed ticket ended, as its submitter reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closing {
+    /// The submitter confirmed the answer ("问题已解决").
+    Confirmed,
+    /// A handler closed the answered ticket without the submitter's word.
+    ByHandler,
+}
+
+impl Closing {
+    fn step(self) -> &'static str {
+        match self {
+            Closing::Confirmed => "已确认",
+            Closing::ByHandler => "已关闭",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Closing::Confirmed => "您已确认问题解决",
+            Closing::ByHandler => "由处理人关闭",
+        }
+    }
+}
+
+/// How a ticket was closed, from its progress: the last closing entry, with its time.
+fn closing_of(progress: &[AuditEntry]) -> Option<(Closing, &str)> {
+    progress.iter().rev().find_map(|e| match e.action.as_str() {
+        "ticket.confirmed" => Some((Closing::Confirmed, e.at.as_str())),
+        "ticket.transitioned" if e.detail.get("to").and_then(|v| v.as_str()) == Some("closed") => {
+            Some((Closing::ByHandler, e.at.as_str()))
+        }
+        _ => None,
+    })
+}
+
+fn progress(status: Status, closing: Option<Closing>) -> Markup {
     let at = step(status);
     html! {
         ol.steps aria-label="进度" {
             @for (i, name) in STEPS.iter().enumerate() {
+                @let name = match (i, status, closing) {
+                    (3, Status::Closed, c) => c.map_or("已关闭", Closing::step),
+                    _ => name,
+                };
                 li class=(if i < at { "done" } else if i == at { "current" } else { "todo" }) { (name) }
             }
         }
@@ -158,6 +220,8 @@ pub struct ListItem {
     pub ticket: TicketView,
     pub unread: u32,
     pub system_name: String,
+    /// How it was closed, when it is.
+    pub closing: Option<Closing>,
 }
 
 /// The list's tabs: everything, still being handled, answered and waiting for the
@@ -214,6 +278,7 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Ma
     layout(
         f,
         "我的事件",
+        false,
         html! {
             div.heading {
                 h1 { "我的事件" }
@@ -251,10 +316,10 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Ma
                             h2 { (mask_long_numbers(&t.title)) }
                             div.meta {
                                 span { (item.system_name) }
-                                span { "提交于 " (local(f.tz, t.created_at)) }
-                                span { "更新于 " (local(f.tz, t.updated_at)) }
+                                span { "提交于 " (local(f, t.created_at)) }
+                                span { "更新于 " (local(f, t.updated_at)) }
                             }
-                            (progress(t.status))
+                            (progress(t.status, item.closing))
                         }
                     }
                 }
@@ -262,6 +327,10 @@ pub fn list(f: &Frame<'_>, items: &[ListItem], tab: Tab, counts: &[usize]) -> Ma
         },
     )
 }
+
+/// The customer identifiers the submission form has fields for (no ID number: field staff
+/// rarely have it at hand, and a phone or account is enough to look the customer up).
+pub const FORM_IDENTIFIERS: [Identifier; 2] = [Identifier::Account, Identifier::Phone];
 
 /// The submission form as shown (again): values kept, problems beside their fields.
 #[derive(Debug, Clone, Default)]
@@ -277,6 +346,12 @@ pub struct NewForm {
     /// Screenshots already received and processed: (stored name, file name).
     pub staged: Vec<(String, String)>,
     pub viewed_articles: String,
+    /// The submitter's earlier ticket this one takes up again, and its customer masked (taken
+    /// over when the customer fields are left empty).
+    pub follows: String,
+    pub follows_customer: Option<String>,
+    /// Why the form is shown (a reply that could not be sent, turned into a new ticket).
+    pub notice: Option<String>,
     /// (field, message in Chinese).
     pub errors: Vec<(String, String)>,
     /// Open tickets of the same customer on the same system, shown before saving.
@@ -289,6 +364,18 @@ impl NewForm {
             .iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.as_str())
+    }
+}
+
+/// "补充到 #N" (when one of the open tickets is the submitter's own) or "仍然提交新事件".
+fn duplicate_choice(form: &NewForm) -> Markup {
+    html! {
+        div.choice {
+            @if let Some(mine) = form.duplicates.iter().find(|d| d.mine) {
+                button.primary type="submit" form="new-ticket" name="add_to" value=(mine.id) { "补充到 #" (mine.id) }
+            }
+            button type="submit" form="new-ticket" name="confirm_new" value="1" { "仍然提交新事件" }
+        }
     }
 }
 
@@ -326,8 +413,10 @@ pub fn new_ticket(
     layout(
         f,
         "提交事件",
+        false,
         html! {
             h1 { "提交事件" }
+            @if let Some(n) = &form.notice { p.notice role="status" { (n) } }
             @if !form.errors.is_empty() {
                 div.error role="alert" {
                     p { "还不能提交，请补充以下内容：" }
@@ -351,6 +440,9 @@ pub fn new_ticket(
                         }
                     }
                     p.muted { "如果是同一个问题，把新情况补充到已有事件里，处理人能更快看到完整经过。" }
+                    // The choice sits with the warning; the buttons submit the form below
+                    // (`form=`), so the phone need not scroll past the whole form to answer.
+                    (duplicate_choice(form))
                 }
             }
             form #new-ticket method="post" action="/mss/new" enctype="multipart/form-data"
@@ -358,8 +450,14 @@ pub fn new_ticket(
                 input type="hidden" name="csrf_token" value=(f.csrf);
                 input type="hidden" name="form_id" value=(form.form_id) data-draft;
                 input type="hidden" name="viewed_articles" value=(form.viewed_articles) data-draft;
+                @if !form.follows.is_empty() {
+                    input type="hidden" name="follows" value=(form.follows);
+                }
                 fieldset {
                     legend { "客户信息" }
+                    @if let Some(c) = &form.follows_customer {
+                        p.notice { "接续事件 #" (form.follows) "：客户沿用 " (c) "。是其他客户请填写下面的字段。" }
+                    }
                     (field_error(form, "customer"))
                     (text_input(form, "customer_name", "客户姓名", &form.customer_name, ("text", "text", "如 张三")))
                     (text_input(form, "customer_account", "资金账号", &form.customer_account, ("text", "numeric", "6–20 位数字")))
@@ -393,12 +491,7 @@ pub fn new_ticket(
                 }
                 fieldset {
                     legend { "截图（最多 " (max_screenshots) " 张）" }
-                    @for (stored, name) in &form.staged {
-                        label.staged {
-                            input type="checkbox" name="staged" value=(format!("{stored}:{name}")) checked;
-                            " 已上传：" (name)
-                        }
-                    }
+                    (staged_boxes(&form.staged))
                     input #screenshots type="file" name="screenshots" accept="image/jpeg,image/png,image/webp" multiple
                         data-max=(max_screenshots);
                     // No HEIC in `accept`: iPhones then send their photos as JPEG.
@@ -406,16 +499,25 @@ pub fn new_ticket(
                     (field_error(form, "screenshots"))
                 }
                 @if !form.duplicates.is_empty() {
-                    @if let Some(mine) = form.duplicates.iter().find(|d| d.mine) {
-                        button.primary type="submit" name="add_to" value=(mine.id) { "补充到 #" (mine.id) }
-                    }
-                    button type="submit" name="confirm_new" value="1" { "仍然提交新事件" }
+                    (duplicate_choice(form))
                 } @else {
                     button.primary type="submit" { "提交" }
                 }
             }
         },
     )
+}
+
+/// Pictures already received with a refused form, ticked: sent again by name, not bytes.
+fn staged_boxes(staged: &[(String, String)]) -> Markup {
+    html! {
+        @for (stored, name) in staged {
+            label.staged {
+                input type="checkbox" name="staged" value=(format!("{stored}:{name}")) checked;
+                " 已上传：" (name)
+            }
+        }
+    }
 }
 
 fn attachment_thumbs(list: &[&Attachment]) -> Markup {
@@ -450,7 +552,14 @@ fn progress_words(e: &AuditEntry) -> Option<String> {
             None => return None,
         },
         "ticket.confirmed" => "您已确认问题解决".into(),
+        "ticket.reopened" if e.detail.get("message").is_some() => {
+            "您在答复后又发了消息，事件已重新交给处理人".into()
+        }
         "ticket.reopened" => "您反馈仍未解决，已重新处理".into(),
+        "ticket.followed_up" => match e.detail.get("follow_up").and_then(|v| v.as_i64()) {
+            Some(id) => format!("您提交了接续事件 #{id}"),
+            None => return None,
+        },
         "ticket.transitioned" => match to? {
             Status::Triaging => "开始处理".into(),
             Status::WaitingSubmitter => "需要您补充信息".into(),
@@ -464,7 +573,7 @@ fn progress_words(e: &AuditEntry) -> Option<String> {
                 format!("已转交{team}协助处理")
             }
             Status::Resolved => "处理人已答复解决方案".into(),
-            Status::Closed => "事件已关闭".into(),
+            Status::Closed => "处理人关闭了事件".into(),
             Status::New => return None,
         },
         _ => return None,
@@ -481,8 +590,45 @@ pub struct Detail<'a> {
     pub state: &'a str,
     pub reply_error: Option<&'a str>,
     pub reply_body: &'a str,
+    /// Pictures of a refused reply, kept for the next try: (stored name, file name).
+    pub reply_staged: &'a [(String, String)],
+    /// A refused "问题已解决" / "仍未解决" and what was typed with it.
+    pub confirm_error: Option<&'a str>,
+    pub confirm_body: &'a str,
     pub notice: Option<&'a str>,
     pub max_screenshots: usize,
+}
+
+/// A resolved ticket's answer, then the question it raises: solved (with optional words,
+/// which reopen nothing) or not (the reason goes to the handler, the ticket back to work).
+fn answer_card(f: &Frame<'_>, t: &TicketView, d: &Detail<'_>) -> Markup {
+    html! {
+        section.card.confirm #answer aria-labelledby="answer-title" {
+            h2 #answer-title { "处理人的答复" }
+            @if let Some(r) = &t.resolution { p.resolution { (r) } }
+            @if let Some(at) = t.resolved_at { p.muted { "答复于 " (local(f, at)) } }
+            form method="post" action=(format!("/mss/tickets/{}/confirm", t.id)) {
+                input type="hidden" name="csrf_token" value=(f.csrf);
+                h2 #question { "问题解决了吗？" }
+                @if let Some(e) = d.confirm_error { p.field-error role="alert" { (e) } }
+                label for="reason" { "想说的话（可不填）；没解决请写明现在的情况" }
+                textarea #reason name="reason" rows="3" { (d.confirm_body) }
+                button.primary type="submit" { "问题已解决" }
+                button type="submit" formaction=(format!("/mss/tickets/{}/reopen", t.id)) { "仍未解决" }
+            }
+        }
+    }
+}
+
+/// A closed ticket takes no more messages: what came back (or what is new) becomes a new
+/// ticket that names this one and keeps its customer.
+fn follow_up_card(t: &TicketView) -> Markup {
+    html! {
+        div #follow-up {
+            p.muted { "事件已关闭，不能再追加消息。问题又出现了，或有新问题？提交新事件，会注明接续 #" (t.id) "，客户信息沿用。" }
+            a.button.primary href=(format!("/mss/new?follow={}", t.id)) { "提交新事件（接续 #" (t.id) "）" }
+        }
+    }
 }
 
 pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
@@ -493,51 +639,47 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
         .filter(|a| a.message_id.is_none())
         .collect();
     let me = f.user.map_or("", |u| u.username.as_str());
+    let closing = closing_of(d.progress);
     layout(
         f,
         &format!("#{} {}", t.id, t.title),
+        true,
         html! {
             p.back { a href="/mss/" { "‹ 我的事件" } }
             @if let Some(n) = d.notice { p.notice role="status" data-clear-draft { (n) } }
-            p #changed.notice role="status" hidden data-watch=(format!("/mss/tickets/{}/state", t.id)) data-state=(d.state) {
-                "处理人有新的进展。" a href=(format!("/mss/tickets/{}", t.id)) { "刷新查看" }
+            // Fixed to the bottom of the screen (CSS alone), so it is seen wherever the reader
+            // is on a long conversation; the script shows it when the ticket changes.
+            div #changed.notice.floating role="status" hidden data-watch=(format!("/mss/tickets/{}/state", t.id)) data-state=(d.state) {
+                span { "处理人有新的进展。" }
+                a href=(format!("/mss/tickets/{}", t.id)) { "刷新查看" }
+                button.dismiss type="button" aria-label="关闭提示" { "×" }
             }
             section.card {
                 div.row { span.id { "#" (t.id) } (chip(t)) }
                 h1 { (t.title) }
-                (progress(t.status))
+                (progress(t.status, closing.map(|(c, _)| c)))
                 dl.facts {
                     dt { "系统" } dd { (d.system_name) }
                     @if let Some(n) = &t.customer.name { dt { "客户" } dd { (n) } }
                     @if let Some(a) = &t.customer.account { dt { "资金账号" } dd { (a) } }
                     @if let Some(p) = &t.customer.phone { dt { "手机号" } dd { (p) } }
-                    dt { "提交于" } dd { (local(f.tz, t.created_at)) }
+                    dt { "提交于" } dd { (local(f, t.created_at)) }
+                    @if let (Status::Closed, Some((how, at))) = (t.status, closing) {
+                        dt { "关闭" }
+                        dd { (how.words()) @if let Ok(at) = at.parse::<DateTime<Utc>>() { " · " (local(f, at)) } }
+                    }
                 }
                 p.description { (t.description) }
                 (attachment_thumbs(&ticket_files))
             }
-            @if t.status == Status::Resolved {
-                section.card.confirm {
-                    h2 { "处理人已答复，问题解决了吗？" }
-                    form method="post" action=(format!("/mss/tickets/{}/confirm", t.id)) {
-                        input type="hidden" name="csrf_token" value=(f.csrf);
-                        button.primary type="submit" { "问题已解决" }
-                    }
-                    form method="post" action=(format!("/mss/tickets/{}/reopen", t.id)) {
-                        input type="hidden" name="csrf_token" value=(f.csrf);
-                        label for="reason" { "还没解决？请说明现在的情况" }
-                        textarea #reason name="reason" rows="3" required {}
-                        button type="submit" { "仍未解决" }
-                    }
-                }
-            }
+            @if t.status == Status::Resolved { (answer_card(f, t, d)) }
             section.card {
                 h2 { "进度" }
                 ol.timeline {
                     @for e in d.progress {
                         @if let Some(words) = progress_words(e) {
                             li {
-                                time { (e.at.parse::<DateTime<Utc>>().map(|t| local(f.tz, t)).unwrap_or_default()) }
+                                time { (e.at.parse::<DateTime<Utc>>().map(|t| local(f, t)).unwrap_or_default()) }
                                 " " (words)
                             }
                         }
@@ -553,7 +695,7 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         li class=(if m.author == me { "mine" } else { "theirs" }) {
                             div.who {
                                 @if m.author == me { "我" } @else if m.author_role.works_tickets() { "处理人" } @else { (m.author) }
-                                " · " time { (local(f.tz, m.created_at)) }
+                                " · " time { (local(f, m.created_at)) }
                             }
                             p { (m.body) }
                             (attachment_thumbs(&files))
@@ -566,14 +708,18 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                         input type="hidden" name="csrf_token" value=(f.csrf);
                         input type="hidden" name="form_id" value=(d.reply_form_id) data-draft;
                         label for="body" { "补充或追问" }
+                        @if t.status == Status::Resolved {
+                            p.muted { "发送后，事件会重新交给处理人处理；问题已解决请点上面的“问题已解决”。" }
+                        }
                         @if let Some(e) = d.reply_error { p.field-error role="alert" { (e) } }
                         textarea #body name="body" rows="3" data-draft placeholder="补充信息或继续追问" { (d.reply_body) }
+                        (staged_boxes(d.reply_staged))
                         input type="file" name="screenshots" accept="image/jpeg,image/png,image/webp" multiple
                             data-max=(d.max_screenshots) aria-label=(format!("附图（最多 {} 张）", d.max_screenshots));
                         button.primary type="submit" { "发送" }
                     }
                 } @else {
-                    p.muted { "事件已关闭。如有新问题，请提交新事件。" }
+                    (follow_up_card(t))
                 }
             }
         },
@@ -584,6 +730,7 @@ pub fn help_article(f: &Frame<'_>, a: &HelpArticle) -> Markup {
     layout(
         f,
         &a.title,
+        true,
         html! {
             p.back { a href="/mss/new" { "‹ 返回提交事件" } }
             article.card {
@@ -592,4 +739,30 @@ pub fn help_article(f: &Frame<'_>, a: &HelpArticle) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn dates_name_the_year_when_it_is_not_this_one_in_shanghai() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let utc = |y, m, d, h, min| Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+        // Now: 2026-01-01 00:30 in Shanghai, still 2025 in UTC.
+        let now = utc(2025, 12, 31, 16, 30);
+        let cases = [
+            // 2025-12-31 23:00 in Shanghai: last year there.
+            (utc(2025, 12, 31, 15, 0), "2025-12-31 23:00"),
+            // 2026-01-01 00:10 in Shanghai: this year, though 2025 in UTC.
+            (utc(2025, 12, 31, 16, 10), "01-01 00:10"),
+            (utc(2024, 6, 1, 2, 5), "2024-06-01 10:05"),
+            (utc(2026, 3, 2, 1, 0), "03-02 09:00"),
+            (utc(2027, 1, 5, 1, 0), "2027-01-05 09:00"),
+        ];
+        for (t, want) in cases {
+            assert_eq!(when(tz, now, t), want, "{t}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
 // MSS pages: the little script they use. Every page works without it; it adds
 //  - drafts: a half-written form is kept in this browser's localStorage until it is sent,
 //    so a dropped mobile connection or an expired login loses nothing (the form's one-time
-//    id is kept too, so sending the same draft twice still makes one ticket);
+//    id is kept too, so sending the same draft twice still makes one ticket); pictures the
+//    server already holds come back with the draft, others are named to be added again;
 //  - help suggestions while the problem is described, opening in place, and a record of
 //    whether the submitter then gave up the submission (a deflection).
 // Untrusted text is only ever set through textContent.
@@ -17,6 +18,21 @@
     return Array.prototype.slice.call(form.querySelectorAll("[data-draft]"));
   }
 
+  // Pictures cannot be kept in a draft, only named: those the server already holds (ticked
+  // "已上传" boxes of a refused form, sent again by name) are restored; those only chosen on
+  // the phone are named in a note asking to add them again.
+  function pictures(form) {
+    var staged = [];
+    Array.prototype.forEach.call(form.querySelectorAll("input[name=staged]:checked"), function (el) {
+      staged.push(el.value);
+    });
+    var chosen = [];
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (el) {
+      Array.prototype.forEach.call(el.files || [], function (f) { chosen.push(f.name); });
+    });
+    return { staged: staged, chosen: chosen };
+  }
+
   function saveDraft(form) {
     var ls = store();
     if (!ls) return;
@@ -26,27 +42,65 @@
       data[el.name] = el.value;
       if (el.type !== "hidden" && el.value.trim() !== "") any = true;
     });
+    var p = pictures(form);
+    data["__staged"] = p.staged;
+    data["__chosen"] = p.chosen;
+    if (p.staged.length || p.chosen.length) any = true;
     if (any) ls.setItem(form.dataset.draftKey, JSON.stringify(data));
     else ls.removeItem(form.dataset.draftKey);
+  }
+
+  function restorePictures(form, data) {
+    var input = form.querySelector("input[type=file]");
+    if (!input) return "";
+    var present = {};
+    Array.prototype.forEach.call(form.querySelectorAll("input[name=staged]"), function (el) {
+      present[el.value] = true;
+    });
+    (Array.isArray(data["__staged"]) ? data["__staged"] : []).forEach(function (v) {
+      if (typeof v !== "string" || present[v]) return;
+      var label = document.createElement("label");
+      label.className = "staged";
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "staged";
+      box.value = v;
+      box.checked = true;
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" 已上传：" + v.slice(v.indexOf(":") + 1)));
+      input.parentNode.insertBefore(label, input);
+    });
+    var chosen = (Array.isArray(data["__chosen"]) ? data["__chosen"] : []).filter(function (n) {
+      return typeof n === "string";
+    });
+    if (!chosen.length) return "";
+    var note = document.createElement("p");
+    note.className = "field-error";
+    note.setAttribute("role", "alert");
+    note.textContent = "上次选的图片没有随草稿保存，请重新添加：" + chosen.join("、");
+    input.parentNode.insertBefore(note, input.nextSibling);
+    return "图片需要重新添加。";
   }
 
   function restoreDraft(form) {
     var ls = store();
     if (!ls) return;
+    var fields = draftFields(form);
+    // A form the server filled (shown again after a refusal, with the pictures it kept) is
+    // newer than any draft, and becomes the draft at once.
+    var filled = fields.some(function (el) { return el.type !== "hidden" && el.value.trim() !== ""; });
+    if (filled) { saveDraft(form); return; }
     var raw = ls.getItem(form.dataset.draftKey);
     if (!raw) return;
     var data;
     try { data = JSON.parse(raw); } catch (e) { ls.removeItem(form.dataset.draftKey); return; }
-    var fields = draftFields(form);
-    // A form the server filled (shown again after a refusal) is newer than the draft.
-    var filled = fields.some(function (el) { return el.type !== "hidden" && el.value.trim() !== ""; });
-    if (filled) return;
     fields.forEach(function (el) {
       if (typeof data[el.name] === "string" && data[el.name] !== "") el.value = data[el.name];
     });
+    var more = restorePictures(form, data);
     var note = document.createElement("p");
     note.className = "notice";
-    note.textContent = "已恢复上次未提交的内容。";
+    note.textContent = "已恢复上次未提交的内容。" + more;
     form.parentNode.insertBefore(note, form);
   }
 
@@ -212,11 +266,21 @@
   // offers a refresh; it never reloads under the submitter's typing.
   function watch(banner) {
     var known = banner.dataset.state;
+    var seen = known;
+    var dismiss = banner.querySelector(".dismiss");
+    if (dismiss) {
+      dismiss.addEventListener("click", function () {
+        banner.hidden = true;
+        known = seen; // shown again at the next change, not at the next poll
+      });
+    }
     function check() {
       if (document.hidden || !banner.hidden) return;
       fetch(banner.dataset.watch, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (s) { if (s && s.state !== known) banner.hidden = false; })
+        .then(function (s) {
+          if (s && s.state !== known) { seen = s.state; banner.hidden = false; }
+        })
         .catch(function () { /* offline: try again later */ });
     }
     setInterval(check, 15000);

@@ -31,6 +31,7 @@ fn login_response(s: &AppState, status: StatusCode, form: &LoginForm<'_>) -> Pag
     let page = views::login(
         &Frame {
             tz: s.desk.settings.calendar.tz(),
+            now: chrono::Utc::now(),
             user: None,
             csrf: &token,
         },

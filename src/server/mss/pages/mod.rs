@@ -23,6 +23,7 @@ use crate::store::random_hex;
 pub(super) fn frame<'a>(s: &AppState, who: &'a Submitter) -> Frame<'a> {
     Frame {
         tz: s.desk.settings.calendar.tz(),
+        now: chrono::Utc::now(),
         user: Some(&who.user),
         csrf: &who.csrf_token,
     }
@@ -46,7 +47,7 @@ pub async fn root() -> Redirect {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-/// A form that carries only its CSRF token (logout, confirm).
+/// A form that carries only its CSRF token (logout).
 pub struct CsrfOnly {
     pub(super) csrf_token: String,
 }

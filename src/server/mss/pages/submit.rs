@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::domain::mask::{AccountNo, CustomerName, Phone};
-use crate::domain::ticket::{Category, Channel, Customer};
+use crate::domain::ticket::{Category, Channel, Customer, MaskedCustomer};
 use crate::domain::validate::{self, NewTicket};
+use crate::domain::view::TicketView;
 use crate::server::AppState;
 use crate::server::mss::error::{PageError, PageResult};
 use crate::server::mss::form::{self, Posted};
 use crate::server::mss::session::Submitter;
 use crate::server::mss::views::{self, NewForm};
-use crate::service::submissions::Submission;
+use crate::service::submissions::{SentForm, Submission};
 
 use super::{frame, fresh_id, path_id};
 
@@ -33,12 +34,65 @@ pub(super) fn render_new(
     (status, page).into_response()
 }
 
-pub async fn new_page(State(s): State<AppState>, who: Submitter) -> PageResult<Response> {
-    let form = NewForm {
-        form_id: fresh_id()?,
-        ..Default::default()
+/// `/mss/new?follow=N`: a new ticket taking up the submitter's closed ticket N (its system,
+/// its title named, its customer kept unless other fields are filled). What was typed never
+/// travels in the address: a reply refused because the ticket closed arrives here by
+/// [`follow_up_form`] instead.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NewQuery {
+    follow: Option<String>,
+}
+
+pub async fn new_page(
+    State(s): State<AppState>,
+    who: Submitter,
+    axum::extract::Query(q): axum::extract::Query<NewQuery>,
+) -> PageResult<Response> {
+    let form = match q.follow.filter(|f| !f.is_empty()) {
+        Some(raw) => {
+            let earlier = s.desk.ticket(&who.user, path_id(&raw)?).await?;
+            follow_up_form(&earlier, fresh_id()?, String::new(), Vec::new())
+        }
+        None => NewForm {
+            form_id: fresh_id()?,
+            ..Default::default()
+        },
     };
     Ok(render_new(&s, &who, &form, StatusCode::OK))
+}
+
+/// The form for a new ticket that takes up `earlier` (the submitter's own closed ticket),
+/// with what was already typed and the pictures already received.
+pub(super) fn follow_up_form(
+    earlier: &TicketView,
+    form_id: String,
+    description: String,
+    staged: Vec<(String, String)>,
+) -> NewForm {
+    NewForm {
+        form_id,
+        title: format!("接续 #{}：{}", earlier.id, earlier.title)
+            .chars()
+            .take(validate::MAX_TITLE_CHARS)
+            .collect(),
+        system: earlier.system.clone(),
+        description,
+        staged,
+        follows: earlier.id.to_string(),
+        follows_customer: Some(customer_words(&earlier.customer)),
+        ..Default::default()
+    }
+}
+
+/// A customer as the pages may show it: masked.
+fn customer_words(m: &MaskedCustomer) -> String {
+    [&m.name, &m.account, &m.phone, &m.id_number]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 pub(super) fn optional(v: &str) -> Option<String> {
@@ -58,6 +112,7 @@ pub(super) fn form_of(p: &Posted) -> NewForm {
         title: p.text("title"),
         description: p.text("description"),
         viewed_articles: p.text("viewed_articles"),
+        follows: p.text("follows"),
         ..Default::default()
     }
 }
@@ -81,30 +136,20 @@ pub async fn new_submit(
             "表单缺少编号，请刷新“提交事件”页面后重试（已填写的内容会保留）".into(),
         ));
     }
-    // A form that was already saved (a retry after a dropped connection) goes to its ticket.
-    if let Some(id) = s.desk.submitted_form(&who.user, &form.form_id).await? {
+    // A form that was already saved (a retry after a dropped connection, a restored draft)
+    // goes where the first post went: its new ticket, or the ticket it was added to.
+    if let Some(sent) = s.desk.submitted_form(&who.user, &form.form_id).await? {
         s.desk
             .discard_staged(std::mem::take(&mut posted.screenshots))
             .await;
-        return Ok(Redirect::to(&format!("/mss/tickets/{id}?submitted=1")).into_response());
+        let to = match sent {
+            SentForm::Ticket(id) => format!("/mss/tickets/{id}?submitted=1"),
+            SentForm::Message { ticket } => format!("/mss/tickets/{ticket}?added=1"),
+        };
+        return Ok(Redirect::to(&to).into_response());
     }
 
-    let mut screenshots = Vec::new();
-    for kept in posted.repeated.get("staged").into_iter().flatten() {
-        let (stored, name) = kept.split_once(':').unwrap_or((kept.as_str(), ""));
-        match s.desk.restage(stored, name).await {
-            Ok(f) => screenshots.push(f),
-            Err(_) => posted
-                .problems
-                .push(format!("之前上传的「{name}」已失效，请重新选择")),
-        }
-    }
-    screenshots.append(&mut posted.screenshots);
-    if screenshots.len() > max {
-        posted
-            .problems
-            .push(format!("最多上传 {max} 张截图，请取消勾选多余的"));
-    }
+    let screenshots = form::screenshots(&s.desk, &mut posted, max).await;
 
     let category = match form.category_hint.trim() {
         "" => None,
@@ -117,21 +162,44 @@ pub async fn new_submit(
             }
         },
     };
-    let new = NewTicket {
-        title: form.title.clone(),
-        description: form.description.clone(),
-        system: form.system.trim().to_string(),
-        customer: Customer {
+    // A follow-up of a closed ticket keeps its customer unless the form names another.
+    let follows = match optional(&form.follows) {
+        Some(raw) => Some(s.desk.own_ticket(&who.user, path_id(&raw)?).await?),
+        None => None,
+    };
+    let typed_customer = [
+        &form.customer_name,
+        &form.customer_account,
+        &form.customer_phone,
+    ]
+    .iter()
+    .any(|v| !v.trim().is_empty());
+    let customer = match &follows {
+        Some(earlier) if !typed_customer => earlier.customer.clone(),
+        _ => Customer {
             name: optional(&form.customer_name).map(CustomerName::new),
             account: optional(&form.customer_account).map(AccountNo::new),
             phone: optional(&form.customer_phone).map(Phone::new),
             id_number: None,
         },
+    };
+    form.follows_customer = follows
+        .as_ref()
+        .map(|e| customer_words(&e.customer.masked()));
+    let new = validate::normalized(NewTicket {
+        title: form.title.clone(),
+        description: form.description.clone(),
+        system: form.system.trim().to_string(),
+        customer,
         category,
         channel: Some(Channel::Mss),
         ..Default::default()
-    };
-    if let Err(v) = validate::new_ticket(&new, &s.desk.settings.system_keys()) {
+    });
+    if let Err(v) = validate::new_ticket_offering(
+        &new,
+        &s.desk.settings.system_keys(),
+        &views::FORM_IDENTIFIERS,
+    ) {
         form.errors.extend(v.0.into_iter().map(|e| (e.field, e.zh)));
     }
     form.errors.extend(
@@ -140,10 +208,7 @@ pub async fn new_submit(
             .iter()
             .map(|p| ("screenshots".to_string(), p.clone())),
     );
-    form.staged = screenshots
-        .iter()
-        .map(|f| (f.stored.stored_name.clone(), f.filename.clone()))
-        .collect();
+    form.staged = form::staged_names(&screenshots);
     if !form.errors.is_empty() {
         return Ok(render_new(
             &s,
@@ -196,6 +261,7 @@ pub async fn new_submit(
                 new,
                 screenshots,
                 viewed_articles: viewed,
+                follows: follows.map(|e| e.id),
             },
         )
         .await;

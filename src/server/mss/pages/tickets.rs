@@ -7,15 +7,17 @@ use axum::{Form, Json};
 use maud::Markup;
 use serde::Deserialize;
 
-use crate::domain::ticket::TicketId;
+use crate::domain::ticket::{Status, TicketId};
 use crate::server::AppState;
 use crate::server::mss::error::{PageError, PageResult};
 use crate::server::mss::form;
 use crate::server::mss::session::Submitter;
 use crate::server::mss::views::{self, Detail, ListItem};
+use crate::service::submissions::SentForm;
 use crate::store::tickets::TicketFilter;
 
-use super::{CsrfOnly, frame, fresh_id, path_id};
+use super::submit::{follow_up_form, render_new};
+use super::{frame, fresh_id, path_id};
 
 /// The submitter's list shows this many of their latest tickets.
 const LIST_LIMIT: usize = 200;
@@ -74,21 +76,34 @@ pub async fn list(
     page.tickets.retain(|t| tab.holds(t.status));
     let ids = page.tickets.iter().map(|t| t.id).collect();
     let unread = s.desk.unread(&who.user, ids).await?;
+    let closings = s.desk.closings(&who.user).await?;
     let items: Vec<ListItem> = page
         .tickets
         .into_iter()
         .map(|t| ListItem {
             unread: unread.get(&t.id).copied().unwrap_or(0),
             system_name: s.desk.settings.system_name(&t.system).to_string(),
+            closing: closings.get(&t.id).map(|confirmed| {
+                if *confirmed {
+                    views::Closing::Confirmed
+                } else {
+                    views::Closing::ByHandler
+                }
+            }),
             ticket: t,
         })
         .collect();
     Ok(views::list(&frame(&s, &who), &items, tab, &counts))
 }
 
+#[derive(Default)]
 struct ReplyState<'a> {
     error: Option<&'a str>,
     body: &'a str,
+    /// Pictures of a refused reply, kept: (stored name, file name).
+    staged: &'a [(String, String)],
+    confirm_error: Option<&'a str>,
+    confirm_body: &'a str,
     notice: Option<&'a str>,
 }
 
@@ -117,6 +132,9 @@ async fn render_detail(
             state: &state_of(ticket.version, messages.len()),
             reply_error: reply.error,
             reply_body: reply.body,
+            reply_staged: reply.staged,
+            confirm_error: reply.confirm_error,
+            confirm_body: reply.confirm_body,
             notice: reply.notice,
             max_screenshots: s.desk.settings.mss.max_screenshots,
         },
@@ -132,9 +150,8 @@ pub async fn ticket(
 ) -> PageResult<Response> {
     let id = path_id(&raw)?;
     let reply = ReplyState {
-        error: None,
-        body: "",
         notice: n.words(),
+        ..Default::default()
     };
     render_detail(&s, &who, id, reply, StatusCode::OK).await
 }
@@ -147,25 +164,52 @@ pub async fn reply(
 ) -> PageResult<Response> {
     let id = path_id(&raw)?;
     // The ticket must be theirs before any file is processed.
-    s.desk.ticket(&who.user, id).await?;
+    let ticket = s.desk.ticket(&who.user, id).await?;
     let max = s.desk.settings.mss.max_screenshots;
     let mut posted = form::read(&s.desk, &who, mp, max).await?;
     let body = posted.text("body");
+    let form_id = posted.text("form_id");
+    let form_id = if form_id.is_empty() {
+        fresh_id()?
+    } else {
+        form_id
+    };
+    // Sent before (a retry after a dropped connection): its pictures are attached already.
+    if s.desk.submitted_form(&who.user, &form_id).await? == Some(SentForm::Message { ticket: id }) {
+        s.desk
+            .discard_staged(std::mem::take(&mut posted.screenshots))
+            .await;
+        return Ok(Redirect::to(&format!("/mss/tickets/{id}?replied=1")).into_response());
+    }
+    let screenshots = form::screenshots(&s.desk, &mut posted, max).await;
+    // Closed while the page was open: nothing is lost, the reply becomes a new ticket's form.
+    if ticket.status == Status::Closed {
+        let mut form = follow_up_form(&ticket, fresh_id()?, body, form::staged_names(&screenshots));
+        form.notice = Some(format!(
+            "事件 #{id} 已关闭，消息没有发送。可以把它提交为接续 #{id} 的新事件："
+        ));
+        form.errors = posted
+            .problems
+            .iter()
+            .map(|p| ("screenshots".to_string(), p.clone()))
+            .collect();
+        return Ok(render_new(&s, &who, &form, StatusCode::CONFLICT));
+    }
     let problem = if let Some(p) = posted.problems.first() {
         Some(p.clone())
-    } else if body.trim().is_empty() && posted.screenshots.is_empty() {
+    } else if body.trim().is_empty() && screenshots.is_empty() {
         Some("请填写要补充的内容或选择截图".to_string())
     } else {
         None
     };
     if let Some(problem) = problem {
-        s.desk
-            .discard_staged(std::mem::take(&mut posted.screenshots))
-            .await;
+        // The good pictures stay, ticked, so the phone need not send them again.
+        let staged = form::staged_names(&screenshots);
         let state = ReplyState {
             error: Some(&problem),
             body: &body,
-            notice: None,
+            staged: &staged,
+            ..Default::default()
         };
         return render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
@@ -174,21 +218,9 @@ pub async fn reply(
     } else {
         body.clone()
     };
-    let form_id = posted.text("form_id");
-    let form_id = if form_id.is_empty() {
-        fresh_id()?
-    } else {
-        form_id
-    };
     match s
         .desk
-        .follow_up(
-            &who.user,
-            id,
-            text,
-            std::mem::take(&mut posted.screenshots),
-            &form_id,
-        )
+        .follow_up(&who.user, id, text, screenshots, &form_id)
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/mss/tickets/{id}?replied=1")).into_response()),
@@ -201,7 +233,7 @@ pub async fn reply(
             let state = ReplyState {
                 error: Some(&why),
                 body: &body,
-                notice: None,
+                ..Default::default()
             };
             render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -209,38 +241,40 @@ pub async fn reply(
     }
 }
 
+/// "问题已解决" and "仍未解决" share one form: `reason` is the submitter's optional words with
+/// the first, their required reason with the second.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnswerBody {
+    csrf_token: String,
+    reason: String,
+}
+
 pub async fn confirm(
     State(s): State<AppState>,
     who: Submitter,
     axum::extract::Path(raw): axum::extract::Path<String>,
-    Form(body): Form<CsrfOnly>,
+    Form(body): Form<AnswerBody>,
 ) -> PageResult<Response> {
     who.check_csrf(&body.csrf_token)?;
     let id = path_id(&raw)?;
-    s.desk.confirm_resolved(&who.user, id).await?;
+    let note = Some(body.reason).filter(|r| !r.trim().is_empty());
+    s.desk.confirm_resolved(&who.user, id, note).await?;
     Ok(Redirect::to(&format!("/mss/tickets/{id}?confirmed=1")).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ReopenBody {
-    csrf_token: String,
-    reason: String,
 }
 
 pub async fn reopen(
     State(s): State<AppState>,
     who: Submitter,
     axum::extract::Path(raw): axum::extract::Path<String>,
-    Form(body): Form<ReopenBody>,
+    Form(body): Form<AnswerBody>,
 ) -> PageResult<Response> {
     who.check_csrf(&body.csrf_token)?;
     let id = path_id(&raw)?;
     if body.reason.trim().is_empty() {
         let state = ReplyState {
-            error: Some("请说明现在的情况，处理人才能继续跟进"),
-            body: "",
-            notice: None,
+            confirm_error: Some("请写明现在的情况，处理人才能继续跟进"),
+            ..Default::default()
         };
         return render_detail(&s, &who, id, state, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
