@@ -818,7 +818,7 @@ fn the_ticket_shows_its_timeline() {
         ),
     );
     a.on_key(key('G'));
-    let shown = text(&screen(&mut a, &theme("default"), 120, 40));
+    let shown = text(&screen(&mut a, &theme("default"), 100, 40));
     assert!(
         shown.contains("时间线")
             && shown.contains("11-24 09:30")
@@ -906,14 +906,14 @@ fn numbers_in_a_title_are_masked_in_the_queue_and_shown_in_the_ticket() {
         1,
     )]);
     let t = theme("default");
-    let listed = text(&screen(&mut a, &t, 120, 40));
+    let listed = text(&screen(&mut a, &t, 100, 40));
     assert!(!listed.contains("310012345678"), "{listed}");
     assert!(listed.contains("无法登录"));
     while queue(&a).selected_id() != Some(107) {
         a.on_key(key('j'));
     }
     a.on_key(special(KeyCode::Enter));
-    let detail = text(&screen(&mut a, &t, 120, 40));
+    let detail = text(&screen(&mut a, &t, 100, 40));
     assert!(
         detail.contains("310012345678"),
         "the detail view shows it: {detail}"
@@ -1000,7 +1000,7 @@ fn the_ticket_pane_shows_links_approvals_waiting_writes_and_a_fresh_timeline() {
         label: format!("#{id} 回复 reply"),
         text: Some("您好，数据已修复".into()),
     }]));
-    let shown = text(&screen(&mut a, &theme("default"), 120, 40));
+    let shown = text(&screen(&mut a, &theme("default"), 100, 40));
     for part in [
         "重复于 duplicate of #168",
         "父事件 parent #186",
@@ -1014,7 +1014,7 @@ fn the_ticket_pane_shows_links_approvals_waiting_writes_and_a_fresh_timeline() {
     a.on_key(special(KeyCode::Enter));
     assert_eq!(detail(&a).unwrap().id, 168);
     a.on_key(key('1'));
-    let listed = text(&screen(&mut a, &theme("default"), 120, 40));
+    let listed = text(&screen(&mut a, &theme("default"), 100, 40));
     assert!(listed.contains(&format!("↑ {id}")), "{listed}");
 }
 
@@ -1203,4 +1203,25 @@ fn text_of_row(term: &Terminal<TestBackend>, y: u16) -> String {
         out.push_str(s);
     }
     out
+}
+
+#[test]
+fn at_120_columns_the_list_and_the_ticket_stand_side_by_side() {
+    let mut a = app();
+    let t = theme("default");
+    a.on_key(special(KeyCode::Enter));
+    let wide = text(&screen(&mut a, &t, 120, 40));
+    let header = wide.lines().nth(1).unwrap_or_default();
+    assert!(
+        header.contains("队列 Queue") && header.contains("#101"),
+        "both on one row: {header}"
+    );
+    let narrow = text(&screen(&mut a, &t, 100, 40));
+    assert!(
+        !narrow
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .contains("队列 Queue")
+    );
 }

@@ -239,6 +239,12 @@ impl App {
         (&mut *self.panes[i], &self.desk)
     }
 
+    /// A pane with the desk it reads while drawing.
+    pub fn pane_with_desk(&mut self, id: PaneId) -> Option<(&mut dyn Pane, &Desk)> {
+        let i = self.index(id)?;
+        Some((&mut *self.panes[i], &self.desk))
+    }
+
     fn index(&self, id: PaneId) -> Option<usize> {
         self.panes.iter().position(|p| p.id() == id)
     }

@@ -14,6 +14,9 @@ use super::overlay::{self, Look};
 use super::panes::{Command, Ctx};
 use super::theme::Theme;
 
+/// From this many columns, panes that pair up (the queue and the ticket) are drawn side by side.
+pub const SIDE_BY_SIDE: u16 = 120;
+
 pub fn draw(frame: &mut Frame<'_>, app: &mut App, theme: &Theme) {
     // The terminal's own cursor stands where typed text goes; hidden everywhere else.
     if let Some(at) = render(frame.area(), frame.buffer_mut(), app, theme) {
@@ -32,11 +35,31 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) -> Opt
     .areas(area);
     render_tabs(tabs, buf, app, theme);
     let focused = app.overlay.is_none();
-    {
-        // The pane renders with the shared desk; both live in the app.
-        let (pane, desk) = app.focused_with_desk();
-        let ctx = Ctx { desk, theme };
-        pane.render(main, buf, &ctx, focused);
+    // Wide enough, the list and the ticket stand side by side; the focused one has the bright
+    // border.
+    let pair = app
+        .focused()
+        .beside()
+        .filter(|_| main.width >= SIDE_BY_SIDE);
+    match pair {
+        Some((left, right)) => {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(main);
+            let focus = app.focus();
+            for (id, area) in [(left, l), (right, r)] {
+                if let Some((pane, desk)) = app.pane_with_desk(id) {
+                    let ctx = Ctx { desk, theme };
+                    pane.render(area, buf, &ctx, focused && id == focus);
+                }
+            }
+        }
+        None => {
+            // The pane renders with the shared desk; both live in the app.
+            let (pane, desk) = app.focused_with_desk();
+            let ctx = Ctx { desk, theme };
+            pane.render(main, buf, &ctx, focused);
+        }
     }
     render_status(status, buf, app, theme);
     render_toasts(main, buf, app, theme);

@@ -186,6 +186,12 @@ pub trait Pane: Any + Send {
         None
     }
 
+    /// Two panes shown side by side when the terminal is wide (≥ 120 columns), left and right,
+    /// this one among them: the list beside the ticket, lazygit-style.
+    fn beside(&self) -> Option<(PaneId, PaneId)> {
+        None
+    }
+
     /// The one place the pane's state changes. No IO: work for the loop is returned.
     fn update(&mut self, msg: Msg<'_>, desk: &mut Desk) -> Handled;
 

@@ -442,6 +442,10 @@ impl Pane for Queue {
         self.selected_id()
     }
 
+    fn beside(&self) -> Option<(PaneId, PaneId)> {
+        Some((PaneId::QUEUE, PaneId::TICKET))
+    }
+
     fn update(&mut self, msg: Msg<'_>, desk: &mut Desk) -> Handled {
         match msg {
             Msg::Action(action) => self.on_action(action, desk),

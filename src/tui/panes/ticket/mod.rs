@@ -247,6 +247,10 @@ impl Pane for TicketPane {
         self.ticket_in_hand()
     }
 
+    fn beside(&self) -> Option<(PaneId, PaneId)> {
+        Some((PaneId::QUEUE, PaneId::TICKET))
+    }
+
     fn update(&mut self, msg: Msg<'_>, desk: &mut Desk) -> Handled {
         match msg {
             Msg::Action(action) => self.on_action(action, desk),

@@ -20,9 +20,10 @@ pub(super) fn render_empty(area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused:
         .borders(Borders::ALL)
         .border_style(theme.border(focused));
     Paragraph::new(Span::styled(
-        "在队列中选择一个工单并按 Enter 打开 · open a ticket from the queue",
+        "在队列中选择一个工单并按 Enter 打开 · open a ticket from the queue, or # and its number",
         theme.muted(),
     ))
+    .wrap(Wrap { trim: true })
     .block(block)
     .render(area, buf);
 }
