@@ -118,6 +118,18 @@ impl Drop for Tmux {
     }
 }
 
+/// A ticket's conversation as the server has it.
+async fn messages(s: &TestServer, id: i64) -> Value {
+    s.handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn ticket(s: &TestServer, id: i64) -> Value {
     s.handler()
         .get(s.url(&format!("/api/v1/tickets/{id}")))
@@ -178,16 +190,8 @@ async fn a_handler_works_a_new_ticket_from_the_keyboard() {
             .unwrap()
             .contains("测评服务返回过期标记")
     );
-    let messages: Value = s
-        .handler()
-        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(messages[0]["body"], "请客户重新做一次风险测评");
+    let conversation = messages(&s, id).await;
+    assert_eq!(conversation[0]["body"], "请客户重新做一次风险测评");
 
     // The submitter's screenshot can be looked at in the terminal.
     let mut png = Vec::new();
@@ -315,16 +319,8 @@ async fn offline_the_handler_keeps_reading_and_writes_wait_until_the_server_retu
     tmux.wait_for("在线 live").await;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let messages: Value = s
-            .handler()
-            .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let sent = messages
+        let conversation = messages(&s, id).await;
+        let sent = conversation
             .as_array()
             .unwrap()
             .iter()
@@ -429,17 +425,9 @@ async fn a_reply_is_edited_in_the_middle_pasted_verbatim_and_kept_as_a_draft() {
     tmux.keys(&["C-d"]);
     tmux.wait_for("回复已发送").await;
 
-    let messages: Value = s
-        .handler()
-        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let conversation = messages(&s, id).await;
     assert_eq!(
-        messages[0]["body"],
+        conversation[0]["body"],
         "您好，已为您处理\nSELECT state FROM acct\n\tWHERE id = 1 LIMIT 1"
     );
     tmux.keys(&["q"]);
@@ -549,17 +537,9 @@ async fn a_refused_token_is_said_in_words_and_nothing_written_is_lost() {
     tmux.literal("利息按日计提，客户理解有误");
     tmux.keys(&["C-d"]);
     tmux.wait_for("待发 1").await;
-    let messages: Value = s
-        .handler()
-        .get(s.url(&format!("/api/v1/tickets/{id}/messages")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let conversation = messages(&s, id).await;
     assert!(
-        messages.as_array().unwrap().is_empty(),
+        conversation.as_array().unwrap().is_empty(),
         "nothing went through"
     );
     tmux.keys(&["q", "q"]);
