@@ -258,15 +258,17 @@ impl Write {
         self
     }
 
-    /// The text this write carries (a reply, a note, a resolution, a hand-off), with where to
-    /// keep it as a draft, when it has both.
-    pub fn kept_text(&self) -> Option<(String, String)> {
-        let key = self.draft.clone()?;
+    /// The text this write carries: a reply, a note, a resolution, a hand-off.
+    pub fn text(&self) -> Option<&str> {
         let body = &self.requests.first()?.body;
-        let text = ["body", "resolution", "note"]
+        ["body", "resolution", "note"]
             .iter()
-            .find_map(|k| body.get(*k).and_then(|v| v.as_str()))?;
-        Some((key, text.to_string()))
+            .find_map(|k| body.get(*k).and_then(|v| v.as_str()))
+    }
+
+    /// The text this write carries, with where to keep it as a draft, when it has both.
+    pub fn kept_text(&self) -> Option<(String, String)> {
+        Some((self.draft.clone()?, self.text()?.to_string()))
     }
 
     /// The key that makes queueing this twice queue it once: the first request's idempotency

@@ -227,18 +227,6 @@ impl App {
         &*self.panes[i]
     }
 
-    /// The focused pane, mutably (for rendering).
-    pub fn focused_mut(&mut self) -> &mut dyn Pane {
-        let i = self.index(self.desk.focus).unwrap_or(0);
-        &mut *self.panes[i]
-    }
-
-    /// The focused pane with the desk it reads while drawing.
-    pub fn focused_with_desk(&mut self) -> (&mut dyn Pane, &Desk) {
-        let i = self.index(self.desk.focus).unwrap_or(0);
-        (&mut *self.panes[i], &self.desk)
-    }
-
     /// A pane with the desk it reads while drawing.
     pub fn pane_with_desk(&mut self, id: PaneId) -> Option<(&mut dyn Pane, &Desk)> {
         let i = self.index(id)?;
@@ -455,11 +443,8 @@ impl App {
             let focus = self.desk.focus;
             let mut effects = Vec::new();
             for c in text.chars() {
-                let c = if c == '\n' || c == '\t' { ' ' } else { c };
-                effects.extend(
-                    self.send(focus, Msg::Edit(Edit::Insert(c)))
-                        .unwrap_or_default(),
-                );
+                let edit = Edit::Insert(super::overlay::one_line(c));
+                effects.extend(self.send(focus, Msg::Edit(edit)).unwrap_or_default());
             }
             return effects;
         }
@@ -566,20 +551,10 @@ impl App {
                     Vec::new()
                 }
                 Outcome::Prompted { owner, input, .. } if owner == PaneId::APP => {
-                    let wanted = input.trim().trim_start_matches('#');
-                    match wanted.parse::<TicketId>() {
-                        Ok(id) => {
-                            self.desk.request(Request::OpenTicket(id));
-                            Vec::new()
-                        }
-                        Err(_) => {
-                            self.toast(
-                                format!("'{wanted}' 不是工单号 · not a ticket number"),
-                                true,
-                            );
-                            Vec::new()
-                        }
+                    if let Some(id) = super::work::ticket_number(&input, &mut self.desk) {
+                        self.desk.request(Request::OpenTicket(id));
                     }
+                    Vec::new()
                 }
                 Outcome::Prompted {
                     owner,

@@ -17,7 +17,8 @@ pub(super) struct Cached {
     pub(super) last_seq: i64,
     pub(super) origin: Option<String>,
     pub(super) username: Option<String>,
-    pub(super) queued: usize,
+    /// The writes waiting in the outbox, as the panes show them.
+    pub(super) pending: Vec<desk::PendingWrite>,
     /// Outbox entries set aside because they could not be read.
     pub(super) set_aside: usize,
     /// Drafts left unsent (key, text).
@@ -99,10 +100,14 @@ fn read_cache(
     let (mut cache, aside) = Cache::open_recovering(path, server)?;
     // Entries this build cannot read are set aside now, so the count of waiting writes is
     // true from the first frame; the start-up toast points to `:outbox`, which shows them.
+    let mut pending = Vec::new();
     for q in cache.outbox()? {
-        if let Err(unreadable) = &q.write {
-            tracing::warn!(id = q.id, reason = %unreadable.reason, "setting aside an outbox entry this build cannot read");
-            cache.set_aside(q.id, &unreadable.reason)?;
+        match &q.write {
+            Ok(write) => pending.push(pending_of(write)),
+            Err(unreadable) => {
+                tracing::warn!(id = q.id, reason = %unreadable.reason, "setting aside an outbox entry this build cannot read");
+                cache.set_aside(q.id, &unreadable.reason)?;
+            }
         }
     }
     let cached = Cached {
@@ -110,7 +115,7 @@ fn read_cache(
         last_seq: cache.last_seq()?,
         origin: cache.origin()?,
         username: cache.username()?,
-        queued: cache.outbox_len()?,
+        pending,
         set_aside: cache.set_aside_entries()?.len(),
         drafts: cache.drafts()?,
     };

@@ -49,13 +49,6 @@ impl Effect {
             _ => None,
         }
     }
-
-    pub fn call(&self) -> Option<&Call> {
-        match self {
-            Effect::Call(call) => Some(call),
-            _ => None,
-        }
-    }
 }
 
 /// Effects compare by value; jobs, whose types the app does not know, by their debug form

@@ -147,9 +147,9 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let (loaded_tx, mut loaded_rx) = mpsc::channel::<Loaded>(64);
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(256);
     let mut work = Work::new(client, cache, sync_tx, loaded_tx, events_tx);
-    work.queued = cached.queued;
-    work.show_outbox();
+    work.queued = cached.pending.len();
     let mut effects = app.update(Event::Drafts(cached.drafts));
+    effects.extend(app.update(Event::Outbox(cached.pending)));
     let mut notes: Vec<(String, bool)> = warnings.into_iter().map(|w| (w, true)).collect();
     // The handler's own canned replies; a mistake is said with its line, the shipped ones stay.
     if let Some((path, text)) = user_file("canned.toml") {
@@ -666,16 +666,9 @@ fn token_advice(app: &App) -> String {
 
 /// A queued write as the panes show it: its ticket, what it is, and the text it carries.
 fn pending_of(write: &crate::client::outbox::Write) -> desk::PendingWrite {
-    let body = write.requests.first().map(|r| &r.body);
-    let text = body.and_then(|b| {
-        ["body", "resolution", "note"]
-            .iter()
-            .find_map(|k| b.get(*k).and_then(|v| v.as_str()))
-            .map(str::to_string)
-    });
     desk::PendingWrite {
         ticket: write.ticket,
         label: write.label.clone(),
-        text,
+        text: write.text().map(str::to_string),
     }
 }

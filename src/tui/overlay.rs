@@ -244,12 +244,7 @@ impl Overlay {
             Overlay::Editor { editor, .. } => editor.insert_str(text),
             Overlay::Palette { .. } | Overlay::Prompt { .. } | Overlay::Picker { .. } => {
                 for c in text.chars() {
-                    let c = if c == '\n' || c == '\t' || c == '\r' {
-                        ' '
-                    } else {
-                        c
-                    };
-                    self.edit(Edit::Insert(c));
+                    self.edit(Edit::Insert(one_line(c)));
                 }
             }
             _ => {}
@@ -793,8 +788,17 @@ fn render_list(
     );
 }
 
-/// Typed text on a one-line input.
-fn edit_line(input: &mut String, edit: Edit) {
+/// A pasted character on a one-line input: a line break or a tab becomes a space.
+pub fn one_line(c: char) -> char {
+    if matches!(c, '\n' | '\t' | '\r') {
+        ' '
+    } else {
+        c
+    }
+}
+
+/// Typed text on a one-line input (the overlays', and a pane's own search box).
+pub fn edit_line(input: &mut String, edit: Edit) {
     match edit {
         Edit::Insert(c) => input.push(c),
         Edit::Backspace => {

@@ -56,18 +56,20 @@ pub fn render(area: Rect, buf: &mut Buffer, app: &mut App, theme: &Theme) -> Opt
         }
         None => {
             // The pane renders with the shared desk; both live in the app.
-            let (pane, desk) = app.focused_with_desk();
-            let ctx = Ctx { desk, theme };
-            pane.render(main, buf, &ctx, focused);
+            if let Some((pane, desk)) = app.pane_with_desk(app.focus()) {
+                let ctx = Ctx { desk, theme };
+                pane.render(main, buf, &ctx, focused);
+            }
         }
     }
     render_status(status, buf, app, theme);
     render_toasts(main, buf, app, theme);
-    let pane_commands = app.focused().commands();
-    let pane_context = app.focused().context();
     if let Some(input) = app.focused().input().filter(|_| app.overlay.is_none()) {
         overlay::prompt_line(input.prompt, input.text, status, buf, theme);
     }
+    app.overlay.as_ref()?;
+    let pane_commands = app.focused().commands();
+    let pane_context = app.focused().context();
     let palette = match &app.overlay {
         Some(overlay::Overlay::Palette { input, .. }) => app.palette_matches(input),
         _ => Vec::new(),

@@ -513,16 +513,13 @@ pub fn picked(
 pub fn prompted(purpose: Purpose, input: String, desk: &mut Desk) -> Result<Vec<Effect>, Purpose> {
     match purpose.take::<Ask>()? {
         Ask::Link { id, version, kind } => {
-            let wanted = input.trim().trim_start_matches('#');
-            let target = if wanted.is_empty() {
+            // Empty removes the link.
+            let target = if input.trim().is_empty() {
                 None
             } else {
-                match wanted.parse::<TicketId>() {
-                    Ok(t) => Some(t),
-                    Err(_) => {
-                        desk.toast(format!("'{wanted}' 不是工单号 · not a ticket number"), true);
-                        return Ok(Vec::new());
-                    }
+                match ticket_number(&input, desk) {
+                    Some(t) => Some(t),
+                    None => return Ok(Vec::new()),
                 }
             };
             Ok(vec![Effect::Call(Call::Link {
@@ -653,8 +650,18 @@ pub fn transition(to: Status, version: Option<i64>) -> TransitionBody {
     }
 }
 
+/// A ticket number as typed in a prompt (`#12` or `12`); anything else is said to the handler.
+pub fn ticket_number(input: &str, desk: &mut Desk) -> Option<TicketId> {
+    let wanted = input.trim().trim_start_matches('#');
+    let parsed = wanted.parse::<TicketId>().ok();
+    if parsed.is_none() {
+        desk.toast(format!("'{wanted}' 不是工单号 · not a ticket number"), true);
+    }
+    parsed
+}
+
 /// "中文 english" labels with the value a picker returns.
-fn labelled(zh: &str, value: &str) -> (String, String) {
+pub fn labelled(zh: &str, value: &str) -> (String, String) {
     (format!("{zh} {value}"), value.to_string())
 }
 

@@ -186,14 +186,10 @@ impl Queue {
         desk: &mut Desk,
     ) -> Result<Vec<Effect>, Purpose> {
         let AskParent = purpose.take::<AskParent>()?;
-        let wanted = input.trim().trim_start_matches('#');
-        match wanted.parse::<TicketId>() {
-            Ok(parent) => Ok(self.bulk(Bulk::Parent(parent), desk)),
-            Err(_) => {
-                desk.toast(format!("'{wanted}' 不是工单号 · not a ticket number"), true);
-                Ok(Vec::new())
-            }
-        }
+        Ok(match work::ticket_number(input, desk) {
+            Some(parent) => self.bulk(Bulk::Parent(parent), desk),
+            None => Vec::new(),
+        })
     }
 
     pub(super) fn bulk_written(

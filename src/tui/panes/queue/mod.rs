@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::{Command, Ctx, Edit, Handled, Input, Msg, Pane, PaneId, Purpose};
+use super::{Command, Ctx, Handled, Input, Msg, Pane, PaneId, Purpose};
 use crate::api::TicketView;
 use crate::display::relevant_clock;
 use crate::domain::ticket::{Category, Status, TicketId};
@@ -263,14 +263,13 @@ impl Queue {
 
     fn filter_picker(&self, action: Action, desk: &Desk) -> Overlay {
         let any = ("全部 any".to_string(), String::new());
-        let labelled = |zh: &str, v: &str| (format!("{zh} {v}"), v.to_string());
         let (purpose, title, rest): (QueuePick, &str, Vec<(String, String)>) = match action {
             Action::FilterStatus => (
                 QueuePick::Status,
                 "按状态筛选 status (已解决、已关闭从服务器查 resolved and closed are searched)",
                 Status::ALL
                     .iter()
-                    .map(|s| labelled(s.label_zh(), s.as_str()))
+                    .map(|s| work::labelled(s.label_zh(), s.as_str()))
                     .collect(),
             ),
             Action::FilterSystem => (
@@ -286,7 +285,7 @@ impl Queue {
                 "按分类筛选 category",
                 Category::ALL
                     .iter()
-                    .map(|c| labelled(c.label_zh(), c.as_str()))
+                    .map(|c| work::labelled(c.label_zh(), c.as_str()))
                     .collect(),
             ),
             _ => {
@@ -451,12 +450,7 @@ impl Pane for Queue {
             Msg::Action(action) => self.on_action(action, desk),
             Msg::Edit(edit) => {
                 // The queue follows the filter as it is typed.
-                match edit {
-                    Edit::Insert(c) => self.filter.text.push(c),
-                    Edit::Backspace => {
-                        self.filter.text.pop();
-                    }
-                }
+                crate::tui::overlay::edit_line(&mut self.filter.text, edit);
                 self.refresh_from(desk);
                 Some(Vec::new())
             }
