@@ -64,17 +64,22 @@ fn ticket(id: i64, title: &str, system: &str, priority: Priority, minutes_ago: i
     ticket_view(&t, Vec::new(), &sla, now())
 }
 
-fn app() -> App {
-    let (keymap, warnings) = Keymap::load("default", None).unwrap();
-    assert!(warnings.is_empty());
-    let mut app = App::new(
+/// A workstation with a shipped keymap and nothing loaded.
+fn bare_app(preset: &str) -> App {
+    let (keymap, warnings) = Keymap::load(preset, None).unwrap();
+    assert!(warnings.is_empty(), "{preset}: {warnings:?}");
+    App::new(
         keymap,
         default_systems(),
         chrono_tz::Asia::Shanghai,
         "http://127.0.0.1:7878".into(),
         true,
         now(),
-    );
+    )
+}
+
+fn app() -> App {
+    let mut app = bare_app("default");
     app.update(Event::SignedIn {
         me: Some("h_chen".into()),
         last_seq: 0,
@@ -1107,16 +1112,7 @@ fn canned_replies_are_a_library_picked_by_typing() {
 
 #[test]
 fn emacs_keys_leave_the_palette_and_edit_in_place() {
-    let (keymap, warnings) = Keymap::load("emacs", None).unwrap();
-    assert!(warnings.is_empty(), "{warnings:?}");
-    let mut a = App::new(
-        keymap,
-        default_systems(),
-        chrono_tz::Asia::Shanghai,
-        "http://127.0.0.1:7878".into(),
-        true,
-        now(),
-    );
+    let mut a = bare_app("emacs");
     a.on_tickets(vec![ticket(
         101,
         "委托下单提示资金不足",
