@@ -1,23 +1,22 @@
-//! The workstation's benchmarks (issue 5): `cargo bench --bench tui`.
+//! The workstation's benchmarks (issues 5 and 10): `cargo bench --bench tui`.
 //!
 //! Timed by criterion:
 //! - `render/queue_*`: one frame of the queue (`view::render` into a reset `Buffer`) with
 //!   10,000 open tickets at 120×40 and 80×24, and with 40 and 1,000 for the scaling.
-//! - `queue_refresh/*`: re-sorting and re-filtering 10,000 open tickets, which every live change
-//!   and every key typed into the filter triggers.
-//! - `live/*`: a `ticket.updated` applied to the `App`, alone and followed by a draw through
-//!   ratatui's diffing `Terminal` over a crossterm backend that writes into a byte counter; a
-//!   clock tick followed by a draw.
-//! - `cold_start/100k_from_json/*`: 100,000 tickets deserialised from their JSON (as the cache
-//!   stores them), loaded into a new `App` and rendered once; and the parsing alone. In process,
-//!   so warm.
+//! - `queue_refresh/*`: re-sorting and re-filtering 10,000 and 100,000 open tickets, which
+//!   every live change and every key typed into the filter triggers.
+//! - `live/*`: a `ticket.updated` applied to the `App` (10k and 100k open), alone and followed
+//!   by a draw through ratatui's diffing `Terminal` over a crossterm backend that writes into a
+//!   byte counter; a clock tick followed by a draw.
+//! - `cold_start/100k_open_rows/*`: 100,000 open tickets' queue rows read from a real cache
+//!   file, taken by a new `App` and drawn once; and the reading alone. In process, so warm.
 //!
 //! Printed first when run by `cargo bench` (`--bench` on the command line):
 //! - the bytes each kind of live update writes to the terminal, against a full paint;
-//! - cold start to the first frame and resident memory with 100,000 cached tickets, each run in
-//!   a fresh child process (this binary again, with `OPSDESK_TUI_BENCH_CHILD` set) reading a
-//!   `client::cache` file as `tui::run` would, and reporting phase times and VmRSS / VmHWM from
-//!   /proc/self/status; plus two prototypes of a compact queue row, to size the fix.
+//! - cold start to the first frame and resident memory with 100,000 cached tickets (10,000 and
+//!   100,000 of them open), each run in a fresh child process (this binary again, with
+//!   `OPSDESK_TUI_BENCH_CHILD` set) reading a `client::cache` file as `tui::run` would, and
+//!   reporting phase times and VmRSS / VmHWM from /proc/self/status.
 //!
 //! The tickets are deterministic and varied: CJK titles of many lengths, all four priorities,
 //! every configured system, every open status (paused clocks included), read at a fixed clock.
@@ -32,6 +31,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode};
 use opsdesk::client::cache::Cache;
+use opsdesk::client::row::QueueRow;
 use opsdesk::config::{Settings, default_systems};
 use opsdesk::domain::mask::{AccountNo, CustomerName, Phone};
 use opsdesk::domain::sla::SlaPause;
@@ -332,8 +332,19 @@ fn rows_of(app: &App) -> &Queue {
 }
 
 fn first_due(app: &App) -> DateTime<Utc> {
-    let t = &app.desk.tickets[&rows_of(app).rows[0]];
-    opsdesk::display::relevant_clock(t).due
+    app.desk
+        .tickets
+        .row(rows_of(app).rows[0])
+        .expect("row")
+        .clock
+        .due
+}
+
+/// The full view of the ticket at `place` in the queue, from the fixtures (the desk keeps a
+/// bounded number of full views; ids are 1-based places in `open`).
+fn view_at(app: &App, open: &[TicketView], place: usize) -> TicketView {
+    let id = rows_of(app).rows[place];
+    open[id as usize - 1].clone()
 }
 
 fn set_due(t: &mut TicketView, due: DateTime<Utc>) {
@@ -366,7 +377,7 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
         (
             "ticket.updated: a visible ticket's priority (row keeps its place)".into(),
             Box::new(|app: &mut App| {
-                let mut t = app.desk.tickets[&rows_of(app).rows[2]].clone();
+                let mut t = view_at(app, open, 2);
                 t.priority = if t.priority == Priority::P1 {
                     Priority::P3
                 } else {
@@ -381,7 +392,7 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
             "ticket.updated: priority raised, SLA now first (row moves up 10 places)".into(),
             Box::new(|app: &mut App| {
                 let due = first_due(app) - chrono::Duration::seconds(60);
-                let mut t = app.desk.tickets[&rows_of(app).rows[10]].clone();
+                let mut t = view_at(app, open, 10);
                 t.priority = Priority::P1;
                 t.version += 1;
                 set_due(&mut t, due);
@@ -394,10 +405,8 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
             Box::new(move |app: &mut App| {
                 let mut t = fx.ticket(new_id, true);
                 t.status = Status::New;
-                let last_due = opsdesk::display::relevant_clock(
-                    &app.desk.tickets[&rows_of(app).rows[OPEN - 1]],
-                )
-                .due;
+                let last = rows_of(app).rows[OPEN - 1];
+                let last_due = app.desk.tickets.row(last).expect("row").clock.due;
                 set_due(&mut t, last_due + chrono::Duration::hours(1));
                 app.on_change(&change("ticket.created", 1, &t));
                 let at = rows_of(app).rows.iter().position(|id| *id == new_id);
@@ -418,7 +427,7 @@ fn update_bytes(fx: &Fixtures, open: &[TicketView], w: u16, h: u16) -> Vec<(Stri
         (
             "ticket.updated of a ticket not on screen".into(),
             Box::new(move |app: &mut App| {
-                let mut t = app.desk.tickets[&rows_of(app).rows[OPEN / 2]].clone();
+                let mut t = view_at(app, open, OPEN / 2);
                 t.priority = if t.priority == Priority::P4 {
                     Priority::P3
                 } else {
@@ -503,114 +512,20 @@ fn write_real_cache(path: &Path, tickets: &[TicketView]) {
     cache.put_tickets(tickets, 1).expect("put tickets");
 }
 
-/// The prototypes' file: each ticket's JSON (as the cache stores it) and, in another table, the
-/// columns a compact queue row needs. Returns the JSON texts.
-fn write_standin(path: &Path, tickets: &[TicketView]) -> Vec<String> {
-    let mut conn = rusqlite::Connection::open(path).expect("sqlite");
-    conn.execute_batch(
-        "CREATE TABLE ticket (id INTEGER PRIMARY KEY, json TEXT NOT NULL);
-         CREATE TABLE queue_row (id INTEGER PRIMARY KEY, version INTEGER NOT NULL,
-             status TEXT NOT NULL, priority TEXT NOT NULL, system TEXT NOT NULL,
-             due INTEGER NOT NULL, created INTEGER NOT NULL, clock_state TEXT NOT NULL,
-             assignee TEXT, title TEXT NOT NULL);",
-    )
-    .expect("schema");
-    let tx = conn.transaction().expect("tx");
-    let mut rows = Vec::with_capacity(tickets.len());
-    {
-        let mut insert = tx
-            .prepare("INSERT INTO ticket (id, json) VALUES (?1, ?2)")
-            .expect("insert");
-        let mut insert_row = tx
-            .prepare(
-                "INSERT INTO queue_row (id, version, status, priority, system, due, created,
-                     clock_state, assignee, title) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .expect("insert row");
-        for t in tickets {
-            let json = serde_json::to_string(t).expect("json");
-            insert.execute(rusqlite::params![t.id, json]).expect("row");
-            let clock = opsdesk::display::relevant_clock(t);
-            insert_row
-                .execute(rusqlite::params![
-                    t.id,
-                    t.version,
-                    t.status.as_str(),
-                    t.priority.as_str(),
-                    t.system,
-                    clock.due.timestamp(),
-                    t.created_at.timestamp(),
-                    clock.state,
-                    t.assignee,
-                    t.title,
-                ])
-                .expect("queue row");
-            rows.push(json);
-        }
-    }
-    tx.commit().expect("commit");
-    rows
-}
-
-/// The queue row a compact design would keep per ticket; the rest loads when a ticket opens.
-#[allow(dead_code)]
-struct CompactRow {
-    id: TicketId,
-    version: i64,
-    status: Status,
-    priority: Priority,
-    /// Index into the configured systems.
-    system: u16,
-    due: i64,
-    created: i64,
-    clock_state: u8,
-    assignee: Option<Box<str>>,
-    title: Box<str>,
-}
-
-#[derive(serde::Deserialize)]
-struct ClockJson {
-    state: String,
-    due: DateTime<Utc>,
-}
-
-#[derive(serde::Deserialize)]
-struct SlaJson {
-    first_response: ClockJson,
-    resolve: ClockJson,
-}
-
-#[derive(serde::Deserialize)]
-struct RowJson<'a> {
-    id: TicketId,
-    version: i64,
-    status: Status,
-    priority: Priority,
-    #[serde(borrow)]
-    system: &'a str,
-    title: String,
-    assignee: Option<String>,
-    created_at: DateTime<Utc>,
-    first_responded_at: Option<DateTime<Utc>>,
-    sla: SlaJson,
-}
-
 /// What one cold start measured, printed as one line of `key=value` for the parent.
 struct Figures {
-    mode: String,
     start: Instant,
-    setup: Duration,
     rss_start: u64,
-    /// VmRSS with the tickets loaded, before the first frame is built.
+    /// VmRSS with the rows loaded, before the first frame is built.
     rss_loaded: u64,
-    /// Opening the cache and reading (and decoding) every row.
+    /// Opening the cache and reading every open ticket's queue row.
     read: Duration,
-    /// The JSON decoding inside `read`, where it can be told apart.
-    parse: Option<Duration>,
-    /// `App::on_tickets`, or the prototype's sort.
+    /// `Event::Rows`: the desk takes the rows and the queue sorts them.
     load: Duration,
-    paint: Option<Duration>,
+    paint: Duration,
     paint_bytes: u64,
+    /// The first full view read back (the selected ticket's, as the queue fetches it).
+    first_view: Duration,
     tickets: usize,
 }
 
@@ -618,18 +533,15 @@ impl Figures {
     fn finish(self) -> ! {
         let (rss, hwm) = rss_kib();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let opt = |d: Option<Duration>| d.map_or(-1.0, ms);
         println!(
-            "mode={} total_ms={:.1} setup_ms={:.1} read_ms={:.1} parse_ms={:.1} load_ms={:.1} \
-             paint_ms={:.1} tickets={} paint_bytes={} rss_start_kib={} rss_loaded_kib={} \
+            "mode=cache total_ms={:.1} read_ms={:.1} load_ms={:.1} paint_ms={:.1} \
+             first_view_ms={:.2} tickets={} paint_bytes={} rss_start_kib={} rss_loaded_kib={} \
              rss_kib={rss} hwm_kib={hwm}",
-            self.mode,
-            ms(self.start.elapsed()),
-            ms(self.setup),
+            ms(self.start.elapsed() - self.first_view),
             ms(self.read),
-            opt(self.parse),
             ms(self.load),
-            opt(self.paint),
+            ms(self.paint),
+            ms(self.first_view),
             self.tickets,
             self.paint_bytes,
             self.rss_start,
@@ -641,139 +553,57 @@ impl Figures {
     }
 }
 
-/// One cold start in a fresh process (`mode:path` in `OPSDESK_TUI_BENCH_CHILD`).
-///
-/// `cache`: the workstation's cache → `load_open_tickets` → `App::on_tickets` → first frame
-/// through the diffing terminal, as `tui::run` would. `compact_json` / `compact_columns`: a
-/// prototype keeping one compact queue row per cached ticket, decoded from the same JSON or
-/// read from plain columns; no frame (the `App` cannot hold these rows).
-fn child(mode: &str, path: &str) -> ! {
+/// One cold start in a fresh process (`cache:path` in `OPSDESK_TUI_BENCH_CHILD`), as
+/// `tui::run` does it: the cache's open rows → `Event::Rows` → the first frame through the
+/// diffing terminal; then the selected ticket's full view read from the cache, as the queue's
+/// fetch does right after.
+fn child(path: &str) -> ! {
     let start = Instant::now();
     let (rss_start, _) = rss_kib();
     let theme = theme();
     let mut app = new_app();
-    let mut f = Figures {
-        mode: mode.to_string(),
+    let s = Instant::now();
+    let cache = Cache::open(Path::new(path), SERVER).expect("cache");
+    let rows = cache.load_open_rows().expect("load");
+    let read = s.elapsed();
+    let tickets = rows.len();
+    let s = Instant::now();
+    app.update(Event::Rows {
+        rows,
+        replace: false,
+    });
+    let load = s.elapsed();
+    let rss_loaded = rss_kib().0;
+    let (w, h) = SIZES[0];
+    let (mut terminal, counter) = counting_terminal(w, h);
+    let s = Instant::now();
+    let paint_bytes = draw(&mut terminal, &counter, &mut app, &theme);
+    let paint = s.elapsed();
+    let s = Instant::now();
+    let selected = rows_of(&app).rows[0];
+    let view = cache.ticket(selected).expect("read").expect("cached");
+    app.update(Event::Tickets(vec![view]));
+    let first_view = s.elapsed();
+    // The workstation keeps both open.
+    std::hint::black_box((&app, &cache));
+    Figures {
         start,
-        setup: start.elapsed(),
         rss_start,
-        rss_loaded: 0,
-        read: Duration::ZERO,
-        parse: None,
-        load: Duration::ZERO,
-        paint: None,
-        paint_bytes: 0,
-        tickets: 0,
-    };
-    if mode == "cache" {
-        let s = Instant::now();
-        let cache = Cache::open(Path::new(path), SERVER).expect("cache");
-        let tickets = cache.load_open_tickets().expect("load");
-        f.read = s.elapsed();
-        f.tickets = tickets.len();
-        let s = Instant::now();
-        app.on_tickets(tickets);
-        f.load = s.elapsed();
-        f.rss_loaded = rss_kib().0;
-        let (w, h) = SIZES[0];
-        let (mut terminal, counter) = counting_terminal(w, h);
-        let s = Instant::now();
-        f.paint_bytes = draw(&mut terminal, &counter, &mut app, &theme);
-        f.paint = Some(s.elapsed());
-        // The workstation keeps both open.
-        std::hint::black_box((&app, &cache));
-        f.finish();
+        rss_loaded,
+        read,
+        load,
+        paint,
+        paint_bytes,
+        first_view,
+        tickets,
     }
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open");
-    let systems = default_systems();
-    let system_index = |key: &str| {
-        systems
-            .iter()
-            .position(|s| s.key == key)
-            .unwrap_or(usize::from(u16::MAX)) as u16
-    };
-    let mut compact: Vec<CompactRow> = Vec::new();
-    let s = Instant::now();
-    if mode == "compact_columns" {
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, version, status, priority, system, due, created, clock_state,
-                     assignee, title FROM queue_row ORDER BY id",
-            )
-            .expect("query");
-        let mut rows = stmt.query([]).expect("rows");
-        while let Some(row) = rows.next().expect("row") {
-            let text = |i: usize| row.get_ref(i).expect("col").as_str().expect("text");
-            compact.push(CompactRow {
-                id: row.get(0).expect("id"),
-                version: row.get(1).expect("version"),
-                status: text(2).parse().expect("status"),
-                priority: text(3).parse().expect("priority"),
-                system: system_index(text(4)),
-                due: row.get(5).expect("due"),
-                created: row.get(6).expect("created"),
-                clock_state: text(7).len() as u8,
-                assignee: row
-                    .get_ref(8)
-                    .expect("col")
-                    .as_str_or_null()
-                    .expect("text")
-                    .map(Box::from),
-                title: Box::from(text(9)),
-            });
-        }
-    } else {
-        let mut parse = Duration::ZERO;
-        let mut stmt = conn
-            .prepare("SELECT json FROM ticket ORDER BY id")
-            .expect("query");
-        let mut rows = stmt.query([]).expect("rows");
-        while let Some(row) = rows.next().expect("row") {
-            let json = row.get_ref(0).expect("col").as_str().expect("text");
-            let p = Instant::now();
-            let r: RowJson<'_> = serde_json::from_str(json).expect("row json");
-            let clock = if r.first_responded_at.is_none() {
-                &r.sla.first_response
-            } else {
-                &r.sla.resolve
-            };
-            compact.push(CompactRow {
-                id: r.id,
-                version: r.version,
-                status: r.status,
-                priority: r.priority,
-                system: system_index(r.system),
-                due: clock.due.timestamp(),
-                created: r.created_at.timestamp(),
-                clock_state: clock.state.len() as u8,
-                assignee: r.assignee.map(String::into_boxed_str),
-                title: r.title.into_boxed_str(),
-            });
-            parse += p.elapsed();
-        }
-        f.parse = Some(parse);
-    }
-    compact.shrink_to_fit();
-    f.read = s.elapsed();
-    f.tickets = compact.len();
-    // The queue's filter and sort, for comparison with `App::on_tickets`.
-    let s = Instant::now();
-    let mut order: Vec<u32> = (0..compact.len() as u32)
-        .filter(|&i| compact[i as usize].status.is_open())
-        .collect();
-    order.sort_by_key(|&i| (compact[i as usize].due, compact[i as usize].id));
-    f.load = s.elapsed();
-    f.rss_loaded = rss_kib().0;
-    std::hint::black_box((&compact, &order, &app));
-    f.finish()
+    .finish()
 }
 
-fn run_child(mode: &str, path: &Path) -> Vec<(String, f64)> {
+fn run_child(path: &Path) -> Vec<(String, f64)> {
     let exe = std::env::current_exe().expect("exe");
     let out = Command::new(exe)
-        .env(CHILD_ENV, format!("{mode}:{}", path.display()))
+        .env(CHILD_ENV, format!("cache:{}", path.display()))
         .output()
         .expect("child");
     assert!(
@@ -798,46 +628,26 @@ struct ColdFiles {
     mixed: PathBuf,
     /// 100k cached, all open.
     all_open: PathBuf,
-    /// The prototypes' file (same tickets as `mixed`).
-    standin: PathBuf,
 }
 
 fn report_cold_start(files: &ColdFiles) {
-    const RUNS: usize = 3;
+    const RUNS: usize = 5;
     println!(
         "\n## Cold start to the first frame and resident memory, {CACHED} cached tickets, \
          a fresh process per run, median of {RUNS}\n"
     );
     println!(
-        "| variant | tickets in memory | start → first frame | cache open + read + decode | \
-         of which JSON parse | on_tickets (or sort) | first frame | VmRSS at start | \
-         VmRSS loaded | VmRSS after first frame | peak (VmHWM) |"
+        "| cache | open tickets | start → first frame | cache open + read rows | desk + sort | \
+         first frame | then the selected ticket's full view | VmRSS at start | VmRSS loaded | \
+         VmRSS after | peak (VmHWM) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let variants: [(&str, &Path, &str); 4] = [
-        (
-            "cache",
-            &files.mixed,
-            "`client::cache`, 100k cached, 10k open → `App` (today's design)",
-        ),
-        (
-            "cache",
-            &files.all_open,
-            "`client::cache`, 100k cached, all open → `App` holds 100k `TicketView`s",
-        ),
-        (
-            "compact_json",
-            &files.standin,
-            "prototype: a compact queue row per cached ticket, from the same JSON",
-        ),
-        (
-            "compact_columns",
-            &files.standin,
-            "prototype: a compact queue row per cached ticket, from SQL columns (no JSON)",
-        ),
+    let variants: [(&Path, &str); 2] = [
+        (&files.mixed, "100k cached, 10k open"),
+        (&files.all_open, "100k cached, all open"),
     ];
-    for (mode, path, about) in variants {
-        let runs: Vec<Vec<(String, f64)>> = (0..RUNS).map(|_| run_child(mode, path)).collect();
+    for (path, about) in variants {
+        let runs: Vec<Vec<(String, f64)>> = (0..RUNS).map(|_| run_child(path)).collect();
         let median = |key: &str| {
             let mut v: Vec<f64> = runs
                 .iter()
@@ -846,24 +656,17 @@ fn report_cold_start(files: &ColdFiles) {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
         };
-        let ms = |key: &str| {
-            let v = median(key);
-            if v < 0.0 {
-                "—".to_string()
-            } else {
-                format!("{v:.0} ms")
-            }
-        };
+        let ms = |key: &str| format!("{:.0} ms", median(key));
         let mib = |key: &str| median(key) / 1024.0;
         println!(
-            "| {about} | {} | {} | {} | {} | {} | {} | {:.1} MiB | {:.0} MiB | {:.0} MiB | \
+            "| {about} | {} | {} | {} | {} | {} | {:.2} ms | {:.1} MiB | {:.0} MiB | {:.0} MiB | \
              {:.0} MiB |",
             median("tickets"),
             ms("total_ms"),
             ms("read_ms"),
-            ms("parse_ms"),
             ms("load_ms"),
             ms("paint_ms"),
+            median("first_view_ms"),
             mib("rss_start_kib"),
             mib("rss_loaded_kib"),
             mib("rss_kib"),
@@ -880,7 +683,9 @@ fn report_cold_start(files: &ColdFiles) {
             / 1_048_576.0
     };
     println!(
-        "\nsize_of::<TicketView>() = {} B. Cache files: mixed {:.0} MiB, all open {:.0} MiB.\n",
+        "\nsize_of::<QueueRow>() = {} B, size_of::<TicketView>() = {} B. Cache files: mixed \
+         {:.0} MiB, all open {:.0} MiB.\n",
+        std::mem::size_of::<QueueRow>(),
         std::mem::size_of::<TicketView>(),
         size(&files.mixed),
         size(&files.all_open),
@@ -917,76 +722,95 @@ fn render(c: &mut Criterion, open: &[TicketView]) {
     group.finish();
 }
 
-fn queue_refresh(c: &mut Criterion, open: &[TicketView]) {
+fn queue_refresh(c: &mut Criterion, sizes: &[(&str, &App)]) {
     let mut group = c.benchmark_group("queue_refresh");
     group
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    let mut app = app_with(open.to_vec());
-    for (name, sort, text) in [
-        ("sla_due", SortKey::SlaDue, ""),
-        ("priority", SortKey::Priority, ""),
-        ("age", SortKey::Age, ""),
-        ("filter_text", SortKey::SlaDue, "行情"),
-    ] {
-        // The queue reads the desk's tickets; a copy lets it hold both at once here.
-        let tickets = app.desk.tickets.clone();
-        let queue = app.pane_mut::<Queue>().expect("the queue pane");
+    let built = |app: &App, sort: SortKey, text: &str| {
+        let mut queue = Queue::default();
         queue.sort = sort;
         queue.filter.text = text.into();
-        group.bench_function(format!("{name}/10k"), |b| {
-            b.iter(|| queue.refresh(&tickets, Some(ME)))
+        queue.refresh(&app.desk.tickets, Some(ME));
+        queue
+    };
+    for (size, app) in sizes {
+        // Built afresh: a new sort, a filter picked, a key that widens the typed text.
+        for (name, sort, text) in [
+            ("sla_due", SortKey::SlaDue, ""),
+            ("priority", SortKey::Priority, ""),
+            ("age", SortKey::Age, ""),
+            ("filter_text", SortKey::SlaDue, "行情"),
+        ] {
+            group.bench_function(format!("{name}/{size}"), |b| {
+                b.iter_with_large_drop(|| built(app, sort, text))
+            });
+        }
+        // A key that narrows the typed text: the list filters itself in place.
+        group.bench_function(format!("filter_text_typed_on/{size}"), |b| {
+            b.iter_batched(
+                || built(app, SortKey::SlaDue, "行"),
+                |mut queue| {
+                    queue.filter.text.push('情');
+                    queue.refresh(&app.desk.tickets, Some(ME));
+                    queue
+                },
+                criterion::BatchSize::LargeInput,
+            )
         });
     }
     group.finish();
 }
 
-fn live(c: &mut Criterion, open: &[TicketView]) {
+fn live(c: &mut Criterion, sizes: Vec<(&str, App, &[TicketView])>) {
     let theme = theme();
     let mut group = c.benchmark_group("live");
     group
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2));
-    let mut app = app_with(open.to_vec());
-    let mut t = app.desk.tickets[&rows_of(&app).rows[2]].clone();
-    t.version += 1;
-    let changes: Vec<Change> = [Priority::P1, Priority::P2]
-        .iter()
-        .map(|p| {
-            t.priority = *p;
-            change("ticket.updated", 1, &t)
-        })
-        .collect();
-    let mut i = 0usize;
-    group.bench_function("on_change/10k", |b| {
-        b.iter(|| {
-            i += 1;
-            app.on_change(&changes[i % 2])
-        })
-    });
-    let (w, h) = SIZES[0];
-    let (mut terminal, counter) = counting_terminal(w, h);
-    draw(&mut terminal, &counter, &mut app, &theme);
-    group.bench_function(format!("on_change_and_draw/10k/{w}x{h}"), |b| {
-        b.iter(|| {
-            i += 1;
-            app.on_change(&changes[i % 2]);
-            draw(&mut terminal, &counter, &mut app, &theme)
-        })
-    });
-    group.bench_function(format!("tick_and_draw/10k/{w}x{h}"), |b| {
-        b.iter(|| {
-            i += 1;
-            tick(&mut app, now() + chrono::Duration::seconds(i as i64 % 120));
-            draw(&mut terminal, &counter, &mut app, &theme)
-        })
-    });
+    for (size, mut app, open) in sizes {
+        let mut t = view_at(&app, open, 2);
+        t.version += 1;
+        let changes: Vec<Change> = [Priority::P1, Priority::P2]
+            .iter()
+            .map(|p| {
+                t.priority = *p;
+                change("ticket.updated", 1, &t)
+            })
+            .collect();
+        let mut i = 0usize;
+        group.bench_function(format!("on_change/{size}"), |b| {
+            b.iter(|| {
+                i += 1;
+                app.on_change(&changes[i % 2])
+            })
+        });
+        let (w, h) = SIZES[0];
+        let (mut terminal, counter) = counting_terminal(w, h);
+        draw(&mut terminal, &counter, &mut app, &theme);
+        group.bench_function(format!("on_change_and_draw/{size}/{w}x{h}"), |b| {
+            b.iter(|| {
+                i += 1;
+                app.on_change(&changes[i % 2]);
+                draw(&mut terminal, &counter, &mut app, &theme)
+            })
+        });
+        group.bench_function(format!("tick_and_draw/{size}/{w}x{h}"), |b| {
+            b.iter(|| {
+                i += 1;
+                tick(&mut app, now() + chrono::Duration::seconds(i as i64 % 120));
+                draw(&mut terminal, &counter, &mut app, &theme)
+            })
+        });
+    }
     group.finish();
 }
 
-fn cold_start(c: &mut Criterion, json: &[String]) {
+/// In process (so warm): 100,000 open rows read from the cache, taken by a new `App` and
+/// drawn once.
+fn cold_start(c: &mut Criterion, all_open: &Path) {
     let theme = theme();
     let mut group = c.benchmark_group("cold_start");
     group
@@ -996,23 +820,25 @@ fn cold_start(c: &mut Criterion, json: &[String]) {
         .measurement_time(Duration::from_secs(7));
     let (w, h) = SIZES[0];
     let area = Rect::new(0, 0, w, h);
-    group.bench_function("100k_from_json/parse_load_first_frame", |b| {
+    group.bench_function("100k_open_rows/read_load_first_frame", |b| {
         b.iter_with_large_drop(|| {
-            let tickets: Vec<TicketView> = json
-                .iter()
-                .map(|s| serde_json::from_str(s).expect("json"))
-                .collect();
-            let mut app = app_with(tickets);
+            let cache = Cache::open(all_open, SERVER).expect("cache");
+            let mut app = new_app();
+            app.update(Event::Rows {
+                rows: cache.load_open_rows().expect("rows"),
+                replace: false,
+            });
             let mut buf = Buffer::empty(area);
             view::render(area, &mut buf, &mut app, &theme);
             (app, buf)
         })
     });
-    group.bench_function("100k_from_json/parse_only", |b| {
+    group.bench_function("100k_open_rows/read_only", |b| {
         b.iter_with_large_drop(|| {
-            json.iter()
-                .map(|s| serde_json::from_str(s).expect("json"))
-                .collect::<Vec<TicketView>>()
+            Cache::open(all_open, SERVER)
+                .expect("cache")
+                .load_open_rows()
+                .expect("rows")
         })
     });
     group.finish();
@@ -1020,8 +846,8 @@ fn cold_start(c: &mut Criterion, json: &[String]) {
 
 fn main() {
     if let Ok(spec) = std::env::var(CHILD_ENV) {
-        let (mode, path) = spec.split_once(':').expect("mode:path");
-        child(mode, path);
+        let (_, path) = spec.split_once(':').expect("mode:path");
+        child(path);
     }
     let benching = std::env::args().any(|a| a == "--bench");
     let fx = Fixtures::new();
@@ -1030,16 +856,13 @@ fn main() {
     let files = ColdFiles {
         mixed: dir.path().join("mixed.sqlite3"),
         all_open: dir.path().join("all_open.sqlite3"),
-        standin: dir.path().join("standin.sqlite3"),
     };
-    let mixed: Vec<TicketView> = (1..=CACHED as TicketId).map(|id| fx.cached(id)).collect();
-    let json = write_standin(&files.standin, &mixed);
+    let all_open = fx.open_tickets(CACHED);
+    write_real_cache(&files.all_open, &all_open);
     if benching {
+        let mixed: Vec<TicketView> = (1..=CACHED as TicketId).map(|id| fx.cached(id)).collect();
         write_real_cache(&files.mixed, &mixed);
         drop(mixed);
-        let all_open = fx.open_tickets(CACHED);
-        write_real_cache(&files.all_open, &all_open);
-        drop(all_open);
         report_bytes(&fx, &open);
         report_cold_start(&files);
     }
@@ -1047,8 +870,12 @@ fn main() {
         .nresamples(20_000)
         .configure_from_args();
     render(&mut c, &open);
-    queue_refresh(&mut c, &open);
-    live(&mut c, &open);
-    cold_start(&mut c, &json);
+    let (small, large) = (app_with(open.clone()), app_with(all_open.clone()));
+    queue_refresh(&mut c, &[("10k", &small), ("100k", &large)]);
+    live(
+        &mut c,
+        vec![("10k", small, &open), ("100k", large, &all_open)],
+    );
+    cold_start(&mut c, &files.all_open);
     c.final_summary();
 }

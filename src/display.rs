@@ -157,22 +157,22 @@ const DUE_SOON_SECS: i64 = 30 * 60;
 
 /// A countdown such as `2h13m`, `-25m` or `暂停`, and the SLA state to colour it by
 /// (`ok`, `due_soon`, `breached`, `paused`, `met`, `missed`), read at `now`.
-pub fn countdown(clock: &ClockView, now: DateTime<Utc>) -> (String, &'static str) {
-    match clock.state.as_str() {
+pub fn countdown(state: &str, due: DateTime<Utc>, now: DateTime<Utc>) -> (String, &'static str) {
+    match state {
         "met" => return ("达成".into(), "met"),
         "missed" => return ("超时".into(), "missed"),
         "paused" => return ("暂停".into(), "paused"),
         _ => {}
     }
-    let left = (clock.due - now).num_seconds();
-    let state = if left <= 0 {
+    let left = (due - now).num_seconds();
+    let shown = if left <= 0 {
         "breached"
-    } else if left < DUE_SOON_SECS || clock.state == "due_soon" {
+    } else if left < DUE_SOON_SECS || state == "due_soon" {
         "due_soon"
     } else {
         "ok"
     };
-    (duration(left), state)
+    (duration(left), shown)
 }
 
 /// `-1h05m`, `2d3h`, `45m`, `30s`.

@@ -77,10 +77,10 @@ fn message_change(seq: i64, m: &Message) -> Change {
 /// The open tickets as (id, version, title), by id.
 fn open(cache: &Cache) -> Vec<(i64, i64, String)> {
     cache
-        .load_open_tickets()
+        .load_open_rows()
         .expect("load")
         .into_iter()
-        .map(|t| (t.id, t.version, t.title))
+        .map(|t| (t.id, t.version, t.title.to_string()))
         .collect()
 }
 
@@ -107,7 +107,7 @@ fn changes_out_of_order_and_twice_end_at_each_tickets_newest_version() {
     let path = dir.path().join("cache.sqlite3");
     let mut cache = Cache::open(&path, SERVER).unwrap();
     assert_eq!(cache.last_seq().unwrap(), 0);
-    assert!(cache.load_open_tickets().unwrap().is_empty());
+    assert!(cache.load_open_rows().unwrap().is_empty());
 
     cache
         .put_tickets(&[ticket(1, 1, "new", "一"), ticket(2, 1, "new", "二")], 5)
@@ -123,9 +123,13 @@ fn changes_out_of_order_and_twice_end_at_each_tickets_newest_version() {
         change(9, "ticket.updated", &ticket(2, 2, "resolved", "二")),
     ];
     cache.apply(&batch).unwrap();
-    // A batch older than what is stored moves nothing back.
+    // A batch older than what is stored moves nothing back: not a ticket, and not a resolved
+    // ticket into the queue again.
     cache
-        .apply(&[change(4, "ticket.updated", &ticket(1, 1, "new", "一"))])
+        .apply(&[
+            change(4, "ticket.updated", &ticket(1, 1, "new", "一")),
+            change(5, "ticket.updated", &ticket(2, 1, "new", "二")),
+        ])
         .unwrap();
     let expected = vec![(1, 3, "一 v3".to_string()), (3, 1, "三".to_string())];
     assert_eq!(open(&cache), expected);
@@ -217,7 +221,7 @@ fn another_servers_copy_in_the_same_file_is_discarded_not_mixed() {
     drop(same);
 
     let b = Cache::open(&path, "http://b.example:7878").unwrap();
-    assert!(b.load_open_tickets().unwrap().is_empty());
+    assert!(b.load_open_rows().unwrap().is_empty());
     assert_eq!(b.last_seq().unwrap(), 0);
     assert_eq!(b.messages(1).unwrap(), None);
     assert_eq!(b.username().unwrap(), None);
@@ -226,7 +230,7 @@ fn another_servers_copy_in_the_same_file_is_discarded_not_mixed() {
 
     // Discarded, not hidden: A's copy does not come back either.
     let a = Cache::open(&path, "http://a.example:7878").unwrap();
-    assert!(a.load_open_tickets().unwrap().is_empty());
+    assert!(a.load_open_rows().unwrap().is_empty());
 
     // And the default files of two servers are two files.
     if let (Some(pa), Some(pb)) = (
@@ -235,6 +239,57 @@ fn another_servers_copy_in_the_same_file_is_discarded_not_mixed() {
     ) {
         assert_ne!(pa, pb);
     }
+}
+
+#[test]
+fn a_cache_from_before_the_row_columns_gets_them_from_its_json_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.sqlite3");
+    let mut first = ticket(1, 2, "triaging", "委托失败");
+    first.assignee = Some("h_chen".into());
+    first.first_responded_at = Some(at(5));
+    first.sla.resolve.due = at(45);
+    first.sla.resolve.state = "due_soon".into();
+    {
+        let mut cache = Cache::open(&path, SERVER).unwrap();
+        cache
+            .put_tickets(
+                &[
+                    first.clone(),
+                    ticket(2, 1, "new", "港股通"),
+                    ticket(3, 4, "closed", "已关闭"),
+                ],
+                3,
+            )
+            .unwrap();
+    }
+    {
+        // Back to the file an earlier opsdesk wrote: schema 3, no queue rows.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE queue_rows").unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+    }
+    let cache = Cache::open(&path, SERVER).unwrap();
+    let rows = cache.load_open_rows().unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "both open tickets come back as rows, the closed one not"
+    );
+    let r = &rows[0];
+    assert_eq!((r.id, r.version, r.status), (1, 2, Status::Triaging));
+    assert_eq!(
+        (&*r.title, r.assignee.as_deref()),
+        ("委托失败", Some("h_chen"))
+    );
+    // Responded to: the resolve clock is the one that matters.
+    assert_eq!((r.clock.state, r.clock.due), ("due_soon", at(45)));
+    assert_eq!(r.created_at, at(0));
+    assert_eq!(
+        cache.ticket(1).unwrap().map(|t| t.version),
+        Some(2),
+        "the full view is still there"
+    );
 }
 
 /// True when `text` holds nothing a terminal would act on.
@@ -274,6 +329,20 @@ fn hostile_text_in_a_cache_file_comes_back_terminal_safe() {
             [t.to_string()],
         )
         .unwrap();
+        // Its queue row too, as hostile as the JSON.
+        conn.execute(
+            "INSERT INTO queue_rows (id, version, status, priority, category, system, submitter,
+                 assignee, title, created_ms, clock_state, clock_due_ms)
+             VALUES (7, 1, 'new', 'P2', 'data', ?1, ?2, ?3, ?4, 0, ?5, 0)",
+            rusqlite::params![
+                "trading\u{1b}[2J",
+                "cm\u{9b}8m",
+                "h_\u{1b}[31mred",
+                format!("标题{osc52}\u{202e}"),
+                "paused\u{1b}[6n",
+            ],
+        )
+        .unwrap();
         conn.execute(
             "INSERT INTO messages (id, ticket_id, json) VALUES (1, 7, ?1)",
             [m.to_string()],
@@ -289,15 +358,29 @@ fn hostile_text_in_a_cache_file_comes_back_terminal_safe() {
     }
 
     let cache = Cache::open(&path, SERVER).unwrap();
-    let tickets = cache.load_open_tickets().unwrap();
-    assert_eq!(tickets.len(), 1);
-    let back = serde_json::to_value(&tickets[0]).unwrap();
+    let rows = cache.load_open_rows().unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    for text in [
+        &*r.system,
+        &*r.submitter,
+        &*r.title,
+        r.assignee.as_deref().unwrap(),
+    ] {
+        assert!(inert(text), "not inert in the queue row: {text:?}");
+    }
+    assert!(r.title.starts_with("标题"));
+    assert_eq!(
+        r.clock.state, "running",
+        "an unknown clock state is not passed on"
+    );
+    let t = cache.ticket(7).unwrap().expect("the full view");
+    let back = serde_json::to_value(&t).unwrap();
     let mut texts = Vec::new();
     collect_strings(&back, &mut texts);
     for text in &texts {
         assert!(inert(text), "not inert: {text:?}");
     }
-    let t = &tickets[0];
     assert!(t.title.starts_with("标题"));
     assert!(t.description.contains("txt.exe") && t.description.contains("\n下一行"));
 
@@ -389,7 +472,7 @@ async fn fill(cache: &mut Cache, client: &ApiClient, since: i64) {
             break;
         }
     }
-    for t in cache.load_open_tickets().expect("load") {
+    for t in cache.load_open_rows().expect("load") {
         let list = client.messages(t.id).await.expect("messages");
         cache.put_messages(t.id, &list).expect("put messages");
     }
@@ -449,10 +532,10 @@ async fn the_cached_queue_outlives_the_server_and_a_queued_reply_is_sent_once() 
     ));
     let cache = Cache::open(&path, client.base()).unwrap();
     let titles: Vec<String> = cache
-        .load_open_tickets()
+        .load_open_rows()
         .unwrap()
         .into_iter()
-        .map(|t| t.title)
+        .map(|t| t.title.to_string())
         .collect();
     assert_eq!(titles, ["委托下单提示资金不足", "港股通权限开通失败"]);
     assert_eq!(cache.last_seq().unwrap(), last_seq);

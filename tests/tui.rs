@@ -471,6 +471,27 @@ fn filters_by_status_system_and_assignee_from_pickers() {
     a.on_key(key('a'));
     pick(&mut a, "未指派");
     assert_eq!(queue(&a).rows.len(), 5, "all unassigned");
+
+    // One taken by a colleague and recategorised: the assignee and category pickers narrow
+    // the list to what they name.
+    let mut t = a.desk.tickets.view(103).unwrap().clone();
+    t.version += 1;
+    t.assignee = Some("h_li".into());
+    t.category = Category::Data;
+    a.on_tickets(vec![t]);
+    assert_eq!(queue(&a).rows.len(), 4, "unassigned leaves out h_li's");
+    assert!(!queue(&a).rows.contains(&103));
+    a.on_key(key('f'));
+    a.on_key(key('a'));
+    pick(&mut a, "h_li");
+    assert_eq!(queue(&a).rows, vec![103]);
+    a.on_key(key('f'));
+    a.on_key(key('x'));
+    a.on_key(key('f'));
+    a.on_key(key('c'));
+    pick(&mut a, "data");
+    assert_eq!(queue(&a).rows, vec![103]);
+    assert!(queue(&a).summary(&a.desk.unread).contains("category: data"));
 }
 
 #[test]
@@ -574,7 +595,7 @@ fn linking_offers_the_likeliest_original_and_attachments_can_be_saved() {
     // Attachments: none yet, then one to save.
     a.on_key(key('A'));
     assert!(a.overlay.is_none());
-    let mut t = a.desk.tickets[&106].clone();
+    let mut t = a.desk.tickets.view(106).unwrap().clone();
     t.version = 2;
     t.attachments.push(opsdesk::domain::message::Attachment {
         id: 7,
@@ -746,7 +767,7 @@ fn bulk_assign_transfer_and_parent_act_on_every_marked_ticket() {
 #[test]
 fn taking_a_colleagues_ticket_asks_first_and_the_bulk_preview_names_them() {
     let mut a = app();
-    let mut theirs = a.desk.tickets[&103].clone();
+    let mut theirs = a.desk.tickets.view(103).unwrap().clone();
     theirs.assignee = Some("h_lin".into());
     theirs.version = 2;
     a.on_tickets(vec![theirs]);
@@ -980,7 +1001,7 @@ fn the_ticket_pane_shows_links_approvals_waiting_writes_and_a_fresh_timeline() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
     let id = detail(&a).unwrap().id;
-    let mut t = a.desk.tickets[&id].clone();
+    let mut t = a.desk.tickets.view(id).unwrap().clone();
     t.version = 5;
     t.status = opsdesk::domain::ticket::Status::Transferred;
     t.transfer_to = Some(opsdesk::domain::ticket::TransferTarget::Ops);
@@ -1079,7 +1100,7 @@ fn canned_replies_are_a_library_picked_by_typing() {
     let mut a = app();
     a.on_key(special(KeyCode::Enter));
     let id = detail(&a).unwrap().id;
-    let system = a.desk.tickets[&id].system.clone();
+    let system = a.desk.tickets.view(id).unwrap().system.clone();
     a.on_key(key('r'));
     for c in "您好，".chars() {
         a.on_key(key(c));
@@ -1220,4 +1241,80 @@ fn at_120_columns_the_list_and_the_ticket_stand_side_by_side() {
             .unwrap_or_default()
             .contains("队列 Queue")
     );
+}
+
+#[test]
+fn a_desk_started_from_queue_rows_fetches_full_views_as_they_are_needed() {
+    use opsdesk::client::row::QueueRow;
+    use opsdesk::tui::fetch::Fetch;
+    let t = theme("default");
+    let full = [
+        ticket(101, "委托下单提示资金不足", "trading", Priority::P2, 50),
+        ticket(103, "三方存管银行卡绑定失败", "depository", Priority::P1, 5),
+    ];
+    let mut a = bare_app("default");
+    a.update(Event::SignedIn {
+        me: Some("h_chen".into()),
+        last_seq: 7,
+    });
+    // Before the queue arrives it is loading, not empty.
+    assert!(text_of(&mut a, &t).contains("正在载入队列"));
+    // As a start from the cache: rows only, no full view.
+    let effects = a.update(Event::Rows {
+        rows: full.iter().map(QueueRow::of).collect(),
+        replace: false,
+    });
+    assert_eq!(
+        queue(&a).rows,
+        vec![101, 103],
+        "sorted by SLA due from the rows"
+    );
+    assert!(a.desk.tickets.view(101).is_none());
+    // The selected ticket's full view is asked for at once, and once.
+    let fetch = Fetch {
+        id: 101,
+        version: 1,
+    };
+    assert!(
+        effects.iter().any(|e| e.job::<Fetch>() == Some(&fetch)),
+        "{effects:?}"
+    );
+    let again = a.update(Event::Tick(now()));
+    assert!(again.iter().all(|e| e.job::<Fetch>().is_none()));
+    let screen = text_of(&mut a, &t);
+    assert!(
+        screen.contains("三方存管银行卡") && screen.contains("P1"),
+        "{screen}"
+    );
+
+    // Work the row holds enough for goes ahead: a take, at the row's version.
+    let effects = a.on_key(key('t'));
+    assert!(
+        matches!(
+            &effects[..],
+            [Effect::Call(Call::Take {
+                id: 101,
+                version: 1,
+                ..
+            })]
+        ),
+        "{effects:?}"
+    );
+    // Work that reads more of the ticket waits for it, and says so.
+    let effects = a.on_key(key('c'));
+    assert!(a.overlay.is_none());
+    assert!(effects.iter().any(|e| e.job::<Fetch>() == Some(&fetch)));
+    assert!(a.toasts.iter().any(|t| t.text.contains("载入中")));
+
+    // Opened before the view arrives: the pane says it is loading, with the row's title.
+    let effects = a.on_key(special(KeyCode::Enter));
+    assert!(effects.contains(&Effect::run(Some(PaneId::TICKET), TicketJob::Load(101))));
+    assert!(text_of(&mut a, &t).contains("#101 委托下单提示资金不足 载入中"));
+    // It arrives (from the cache or the server): the whole ticket is drawn.
+    a.update(Event::Tickets(vec![full[0].clone()]));
+    let screen = text_of(&mut a, &t);
+    assert!(!screen.contains("资金不足 载入中"), "{screen}");
+    assert!(screen.contains("已重试三次仍然失败"), "{screen}");
+    a.on_key(key('c'));
+    assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
 }

@@ -19,9 +19,10 @@ use sha2::{Digest, Sha256};
 
 use super::inert;
 use super::outbox::{Unreadable, Write};
+use super::row::{QueueRow, RowClock};
 use crate::domain::message::Message;
 use crate::domain::sanitize::terminal_safe;
-use crate::domain::ticket::{Status, TicketId};
+use crate::domain::ticket::TicketId;
 use crate::domain::view::{Change, TicketView};
 
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +97,34 @@ const MIGRATIONS: &[&str] = &[
         updated_at  TEXT NOT NULL
     );
     "#,
+    // 4: the open tickets as queue rows (`client::row`), in a narrow table of their own, so
+    // a start reads 100,000 of them without decoding (or even paging past) any ticket's JSON.
+    // Tickets cached before get theirs from their JSON right after (`fill_rows`). Times are
+    // milliseconds since the epoch.
+    r#"
+    CREATE TABLE queue_rows (
+        id            INTEGER PRIMARY KEY,
+        version       INTEGER NOT NULL,
+        status        TEXT NOT NULL,
+        priority      TEXT NOT NULL,
+        category      TEXT NOT NULL,
+        system        TEXT NOT NULL,
+        submitter     TEXT NOT NULL,
+        assignee      TEXT,
+        title         TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        clock_state   TEXT NOT NULL,
+        clock_due_ms  INTEGER NOT NULL
+    );
+    "#,
 ];
+
+/// The migration that added the queue rows.
+const QUEUE_ROWS_ADDED: i64 = 4;
+
+/// The columns of `queue_rows`, in `row_from` order.
+const ROW_COLUMNS: &str = "id, version, status, priority, category, system, submitter, \
+    assignee, title, created_ms, clock_state, clock_due_ms";
 
 /// One entry of the outbox.
 #[derive(Clone, Debug, PartialEq)]
@@ -222,34 +250,45 @@ impl Cache {
         &self.path
     }
 
-    /// The cached open tickets, made terminal-safe again.
-    pub fn load_open_tickets(&self) -> Result<Vec<TicketView>, CacheError> {
-        // Naming the open statuses (rather than `NOT IN` the closed ones) lets SQLite use the
-        // status index instead of scanning a cache that is mostly closed tickets.
-        let open: Vec<&str> = Status::ALL
-            .iter()
-            .filter(|s| s.is_open())
-            .map(|s| s.as_str())
-            .collect();
-        let marks = vec!["?"; open.len()].join(", ");
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT json FROM tickets WHERE status IN ({marks}) ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(open.iter()), |r| {
-            r.get::<_, String>(0)
-        })?;
+    /// The cached open tickets as the queue keeps them, made terminal-safe again; read from
+    /// their narrow table, without touching any ticket's JSON.
+    pub fn load_open_rows(&self) -> Result<Vec<QueueRow>, CacheError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {ROW_COLUMNS} FROM queue_rows ORDER BY id"))?;
+        let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        for json in rows {
-            match decode::<TicketView>(&json?) {
-                Ok(mut t) if t.status.is_open() => {
-                    inert(&mut t);
-                    out.push(t);
+        while let Some(r) = rows.next()? {
+            match row_from(r) {
+                Ok(mut row) if row.status.is_open() => {
+                    row.inert();
+                    out.push(row);
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "skipping an unreadable cached ticket"),
             }
         }
+        out.shrink_to_fit();
         Ok(out)
+    }
+
+    /// One cached ticket in full, made terminal-safe again; `None` when it is not cached (or
+    /// cannot be read).
+    pub fn ticket(&self, id: TicketId) -> Result<Option<TicketView>, CacheError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT json FROM tickets WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        Ok(json.and_then(|json| match decode::<TicketView>(&json) {
+            Ok(mut t) => {
+                inert(&mut t);
+                Some(t)
+            }
+            Err(e) => {
+                tracing::warn!(id, error = %e, "an unreadable cached ticket");
+                None
+            }
+        }))
     }
 
     /// The newest change applied; 0 for an empty cache.
@@ -307,17 +346,44 @@ impl Cache {
         Ok(())
     }
 
-    /// A snapshot of the open queue as of change `seq` replaces what was cached (initial load,
-    /// or a server whose change log no longer continues ours). The outbox stays.
+    /// A snapshot of the open queue as of change `seq` replaces what was cached, in one
+    /// transaction. The outbox stays.
     pub fn put_tickets(&mut self, tickets: &[TicketView], seq: i64) -> Result<(), CacheError> {
         let tx = self.conn.transaction()?;
-        tx.execute_batch("DELETE FROM tickets; DELETE FROM messages; DELETE FROM conversations;")?;
+        begin_snapshot(&tx)?;
         for t in tickets {
             upsert_ticket(&tx, t)?;
         }
         set_meta_in(&tx, "last_seq", &seq.to_string())?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Starts replacing the cached queue with a snapshot that arrives in pages (the initial
+    /// load, or a server whose change log no longer continues ours): the tickets go, and until
+    /// [`Cache::finish_snapshot`] the cache says it follows nothing, so a load cut short is
+    /// loaded again on the next start instead of being continued. The outbox stays.
+    pub fn begin_snapshot(&mut self) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        begin_snapshot(&tx)?;
+        set_meta_in(&tx, "last_seq", "0")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One page of a snapshot begun with [`Cache::begin_snapshot`].
+    pub fn put_page(&mut self, tickets: &[TicketView]) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        for t in tickets {
+            upsert_ticket(&tx, t)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The snapshot is whole as of change `seq`: following the change log resumes there.
+    pub fn finish_snapshot(&mut self, seq: i64) -> Result<(), CacheError> {
+        self.set_meta("last_seq", &seq.to_string())
     }
 
     /// A ticket's whole conversation, terminal-safe; `None` when the cache does not hold all of
@@ -390,8 +456,9 @@ impl Cache {
         let tx = self.conn.transaction()?;
         let dropped: i64 = tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
         tx.execute_batch(
-            "DELETE FROM tickets; DELETE FROM messages; DELETE FROM conversations;
-             DELETE FROM outbox; DELETE FROM drafts; DELETE FROM meta WHERE key <> 'server';",
+            "DELETE FROM tickets; DELETE FROM queue_rows; DELETE FROM messages;
+             DELETE FROM conversations; DELETE FROM outbox; DELETE FROM drafts;
+             DELETE FROM meta WHERE key <> 'server';",
         )?;
         tx.commit()?;
         Ok(usize::try_from(dropped).unwrap_or(0))
@@ -648,10 +715,19 @@ fn set_meta_in(tx: &Transaction<'_>, key: &str, value: &str) -> rusqlite::Result
     Ok(())
 }
 
+/// Empties what a snapshot replaces.
+fn begin_snapshot(tx: &Transaction<'_>) -> Result<(), CacheError> {
+    tx.execute_batch(
+        "DELETE FROM tickets; DELETE FROM queue_rows; DELETE FROM messages;
+         DELETE FROM conversations;",
+    )?;
+    Ok(())
+}
+
 /// Stores `t` unless a newer version is already there.
 fn upsert_ticket(tx: &Transaction<'_>, t: &TicketView) -> Result<(), CacheError> {
     let json = serde_json::to_string(t)?;
-    tx.prepare_cached(
+    let stored = tx.prepare_cached(
         "INSERT INTO tickets (id, version, status, updated_at, json) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
              updated_at = excluded.updated_at, json = excluded.json
@@ -664,6 +740,103 @@ fn upsert_ticket(tx: &Transaction<'_>, t: &TicketView) -> Result<(), CacheError>
         t.updated_at.to_rfc3339(),
         json
     ])?;
+    // An older version refused above must not reach the rows either (a closed ticket has
+    // no row to guard it).
+    if stored == 0 {
+        return Ok(());
+    }
+    put_row(tx, &QueueRow::of(t))
+}
+
+/// Keeps the queue row of an open ticket, and drops that of one no longer open; unless a
+/// newer version is already there.
+fn put_row(tx: &Transaction<'_>, r: &QueueRow) -> Result<(), CacheError> {
+    if !r.status.is_open() {
+        tx.prepare_cached("DELETE FROM queue_rows WHERE id = ?1 AND version <= ?2")?
+            .execute(params![r.id, r.version])?;
+        return Ok(());
+    }
+    tx.prepare_cached(&format!(
+        "INSERT INTO queue_rows ({ROW_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
+             priority = excluded.priority, category = excluded.category,
+             system = excluded.system, submitter = excluded.submitter,
+             assignee = excluded.assignee, title = excluded.title,
+             created_ms = excluded.created_ms, clock_state = excluded.clock_state,
+             clock_due_ms = excluded.clock_due_ms
+         WHERE excluded.version >= queue_rows.version"
+    ))?
+    .execute(params![
+        r.id,
+        r.version,
+        r.status.as_str(),
+        r.priority.as_str(),
+        r.category.as_str(),
+        &*r.system,
+        &*r.submitter,
+        r.assignee.as_deref(),
+        &*r.title,
+        r.created_at.timestamp_millis(),
+        r.clock.state,
+        r.clock.due.timestamp_millis(),
+    ])?;
+    Ok(())
+}
+
+/// A queue row from the columns named in [`ROW_COLUMNS`].
+fn row_from(r: &rusqlite::Row<'_>) -> Result<QueueRow, String> {
+    let text = |i: usize| -> Result<&str, String> {
+        r.get_ref(i)
+            .map_err(|e| e.to_string())?
+            .as_str()
+            .map_err(|e| format!("column {i}: {e}"))
+    };
+    let word = |i: usize| -> Result<String, String> { text(i).map(str::to_string) };
+    let int = |i: usize| -> Result<i64, String> { r.get::<_, i64>(i).map_err(|e| e.to_string()) };
+    let time = |i: usize| -> Result<chrono::DateTime<Utc>, String> {
+        chrono::DateTime::from_timestamp_millis(int(i)?)
+            .ok_or_else(|| format!("column {i}: not a time"))
+    };
+    let id = int(0)?;
+    let parse_err = |e: crate::domain::ticket::UnknownWord| format!("ticket {id}: {e}");
+    Ok(QueueRow {
+        id,
+        version: int(1)?,
+        status: word(2)?.parse().map_err(parse_err)?,
+        priority: word(3)?.parse().map_err(parse_err)?,
+        category: word(4)?.parse().map_err(parse_err)?,
+        system: text(5)?.into(),
+        submitter: text(6)?.into(),
+        assignee: r
+            .get_ref(7)
+            .map_err(|e| e.to_string())?
+            .as_str_or_null()
+            .map_err(|e| e.to_string())?
+            .map(Box::from),
+        title: text(8)?.into(),
+        created_at: time(9)?,
+        clock: RowClock::new(text(10)?, time(11)?),
+    })
+}
+
+/// Writes the queue rows of the open tickets cached before the rows existed (migration 4),
+/// from their JSON, in one transaction; a ticket whose JSON cannot be read is left for the
+/// next snapshot to replace.
+fn fill_rows(conn: &mut Connection) -> Result<(), CacheError> {
+    let tx = conn.transaction()?;
+    let cached: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT id, json FROM tickets")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, json) in cached {
+        match decode::<TicketView>(&json) {
+            Ok(t) => put_row(&tx, &QueueRow::of(&t))?,
+            Err(e) => tracing::warn!(id, error = %e, "an unreadable cached ticket"),
+        }
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -693,6 +866,10 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CacheError> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
+    }
+    // Tickets cached before the queue rows existed get theirs once, as the table arrives.
+    if current < QUEUE_ROWS_ADDED {
+        fill_rows(conn)?;
     }
     Ok(())
 }

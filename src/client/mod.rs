@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod outbox;
+pub mod row;
 pub mod sync;
 
 use std::time::Duration;

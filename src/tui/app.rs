@@ -41,9 +41,12 @@ pub enum Event {
     /// A change from the server's stream.
     Change(Box<Change>),
     Link(LinkState),
-    /// Tickets loaded in bulk; `replace` drops the ones known before (a fresh snapshot).
-    Tickets {
-        tickets: Vec<TicketView>,
+    /// Tickets as the server or the cache has them in full (opened, fetched, loaded).
+    Tickets(Vec<TicketView>),
+    /// Open tickets as queue rows (read from the cache at start-up, or a fresh snapshot from
+    /// the server); `replace` drops the ones known before.
+    Rows {
+        rows: Vec<crate::client::row::QueueRow>,
         replace: bool,
     },
     /// Who the workstation works for, and where in the server's change log it stands.
@@ -286,13 +289,19 @@ impl App {
                 self.link = link;
                 Vec::new()
             }
-            Event::Tickets { tickets, replace } => {
-                if replace {
-                    self.desk.tickets.clear();
-                }
+            Event::Tickets(tickets) => {
                 for t in tickets {
                     self.desk.upsert(t);
                 }
+                self.desk.loaded = true;
+                self.broadcast(|_| Msg::Tickets)
+            }
+            Event::Rows { rows, replace } => {
+                if replace {
+                    self.desk.tickets.clear();
+                }
+                self.desk.tickets.upsert_rows(rows);
+                self.desk.loaded = true;
                 self.broadcast(|_| Msg::Tickets)
             }
             Event::SignedIn { me, last_seq } => {
@@ -769,8 +778,8 @@ impl App {
                 let about = self
                     .desk
                     .tickets
-                    .get(&m.ticket_id)
-                    .map(|t| t.title.clone())
+                    .row(m.ticket_id)
+                    .map(|t| t.title.to_string())
                     .unwrap_or_default();
                 self.toast(
                     format!("#{} 新消息 {}: {}", m.ticket_id, m.author, about),
@@ -785,10 +794,7 @@ impl App {
 
     /// Tickets loaded in bulk (start-up).
     pub fn on_tickets(&mut self, tickets: Vec<TicketView>) {
-        self.update(Event::Tickets {
-            tickets,
-            replace: false,
-        });
+        self.update(Event::Tickets(tickets));
     }
 
     /// The server answered a call.

@@ -2,6 +2,7 @@
 //! queue, and the backoff between attempts.
 
 use super::*;
+use crate::client::row::QueueRow;
 
 /// Where following the server can resume: what the cache holds.
 #[derive(Clone, Debug)]
@@ -13,7 +14,8 @@ pub(super) struct Known {
 /// What start-up reads from the cache.
 #[derive(Default)]
 pub(super) struct Cached {
-    pub(super) tickets: Vec<TicketView>,
+    /// The open tickets as queue rows (their full views load as they are opened).
+    pub(super) rows: Vec<QueueRow>,
     pub(super) last_seq: i64,
     pub(super) origin: Option<String>,
     pub(super) username: Option<String>,
@@ -31,8 +33,9 @@ pub(super) struct Connected {
     /// Who tickets can be assigned to; empty when the list could not be read.
     pub(super) handlers: Vec<String>,
     pub(super) since: i64,
-    /// The open queue, loaded because the cache could not be continued (or there was none).
-    pub(super) snapshot: Option<Vec<TicketView>>,
+    /// The open queue as rows, loaded because the cache could not be continued (or there
+    /// was none).
+    pub(super) snapshot: Option<Vec<QueueRow>>,
     /// Queued writes dropped because the server's history is not the one they were made in.
     pub(super) dropped: usize,
     /// Open tickets with submitters' messages not yet read (the server keeps the markers, so
@@ -111,7 +114,7 @@ fn read_cache(
         }
     }
     let cached = Cached {
-        tickets: cache.load_open_tickets()?,
+        rows: cache.load_open_rows()?,
         last_seq: cache.last_seq()?,
         origin: cache.origin()?,
         username: cache.username()?,
@@ -180,43 +183,62 @@ pub(super) async fn reach(
     // (The same log but shorter is a restored backup: its tickets are ours, writes may stay.)
     let other_history = known.as_ref().is_some_and(|k| k.origin != origin);
     let since = head.latest;
-    let tickets = load_open(client).await?;
     let mut dropped = 0;
-    if let Some(cache) = cache {
-        let snapshot = tickets.clone();
-        let stored = cache
+    let mut storing = cache;
+    if let Some(cache) = storing {
+        let begun = cache
             .ask(move |c| -> Result<usize, CacheError> {
                 let dropped = if other_history {
                     c.forget_history()?
                 } else {
                     0
                 };
-                c.put_tickets(&snapshot, since)?;
-                if let Some(origin) = origin {
-                    c.set_origin(&origin)?;
-                }
+                c.begin_snapshot()?;
                 Ok(dropped)
             })
             .await
             .and_then(|r| r);
-        match stored {
+        match begun {
             Ok(n) => dropped = n,
-            Err(e) => tracing::warn!(error = %e, "could not store the open queue in the cache"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store the open queue in the cache");
+                storing = None;
+            }
+        }
+    }
+    let rows = load_open(client, storing).await?;
+    if let Some(cache) = storing {
+        let finished = cache
+            .ask(move |c| -> Result<(), CacheError> {
+                c.finish_snapshot(since)?;
+                if let Some(origin) = origin {
+                    c.set_origin(&origin)?;
+                }
+                Ok(())
+            })
+            .await
+            .and_then(|r| r);
+        if let Err(e) = finished {
+            tracing::warn!(error = %e, "could not store the open queue in the cache");
         }
     }
     Ok(Connected {
         me,
         handlers,
         since,
-        snapshot: Some(tickets),
+        snapshot: Some(rows),
         dropped,
         unread,
     })
 }
 
-/// Every open ticket, in pages.
-pub(super) async fn load_open(client: &ApiClient) -> Result<Vec<TicketView>, ClientError> {
-    let mut tickets = Vec::new();
+/// Every open ticket as a queue row, in pages; each page's full views go to the cache (when
+/// there is one) and are let go, so a load of 100,000 never holds them all.
+pub(super) async fn load_open(
+    client: &ApiClient,
+    mut cache: Option<&CacheThread>,
+) -> Result<Vec<QueueRow>, ClientError> {
+    let mut rows = Vec::new();
     let mut offset = 0;
     loop {
         let page = client
@@ -228,9 +250,19 @@ pub(super) async fn load_open(client: &ApiClient) -> Result<Vec<TicketView>, Cli
             .await?;
         offset += page.tickets.len();
         let done = page.tickets.is_empty() || offset as u64 >= page.total;
-        tickets.extend(page.tickets);
+        rows.extend(page.tickets.iter().map(QueueRow::of));
+        if let Some(c) = cache {
+            let views = page.tickets;
+            let stored = c.ask(move |c| c.put_page(&views)).await.and_then(|r| r);
+            if let Err(e) = stored {
+                // The cache stays marked as following nothing, so the next start loads again.
+                tracing::warn!(error = %e, "could not store the open queue in the cache");
+                cache = None;
+            }
+        }
         if done {
-            return Ok(tickets);
+            rows.shrink_to_fit();
+            return Ok(rows);
         }
     }
 }

@@ -127,6 +127,11 @@ impl Io {
         let _ = self.back.send(Event::Overlay(Box::new(overlay))).await;
     }
 
+    /// A ticket's full view, for the desk (whichever pane asked).
+    pub async fn arrived(&self, t: TicketView) {
+        let _ = self.back.send(Event::Tickets(vec![t])).await;
+    }
+
     /// A call's outcome: what to say, and the ticket as the server now has it.
     pub async fn done(&self, what: String, result: Result<Option<Box<TicketView>>, String>) {
         let _ = self.back.send(Event::Done(what, result)).await;

@@ -17,6 +17,7 @@ pub mod desk;
 mod drafts;
 pub mod editor;
 pub mod effect;
+pub mod fetch;
 pub mod keymap;
 mod outbox;
 pub mod overlay;
@@ -24,6 +25,7 @@ pub mod panes;
 pub mod preview;
 pub mod terminal;
 pub mod theme;
+pub mod tickets;
 pub mod view;
 pub mod work;
 
@@ -124,7 +126,8 @@ pub fn load_look(settings: &Settings) -> anyhow::Result<(Keymap, Theme, Vec<Stri
 ///
 /// With a cache of this server, the cached queue is painted before any network call and the
 /// server is reached in the background (the workstation starts offline if it cannot be); with
-/// none, the server must answer before the terminal is taken over.
+/// none, the server must know the user as a handler before the terminal is taken over, and
+/// the queue loads behind the first frame.
 pub async fn run(launch: Launch) -> anyhow::Result<()> {
     let (keymap, theme, warnings) = load_look(&launch.settings)?;
     for w in &warnings {
@@ -163,8 +166,8 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
             me: cached.username,
             last_seq: cached.last_seq,
         }));
-        effects.extend(app.update(Event::Tickets {
-            tickets: cached.tickets,
+        effects.extend(app.update(Event::Rows {
+            rows: cached.rows,
             replace: false,
         }));
         work.known = Some(Known {
@@ -173,10 +176,20 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         });
         work.start_connecting();
     } else {
-        let connected = reach(&work.client, work.cache.as_ref(), None)
+        // Nothing cached: the server must know us as a handler before the terminal is taken
+        // over; the open queue (100,000 tickets take seconds) then loads behind the first
+        // frame, which says it is loading.
+        let me = work
+            .client
+            .me()
             .await
+            .and_then(|me| check_role(&me).map(|()| me))
             .with_context(|| format!("connecting to {}", work.client.base()))?;
-        effects.extend(work.connected(&mut app, connected));
+        effects.extend(app.update(Event::SignedIn {
+            me: Some(me.username),
+            last_seq: 0,
+        }));
+        work.start_connecting();
     }
     notes.extend(cache_notes);
     if work.queued > 0 {
@@ -355,9 +368,9 @@ impl Work {
             last_seq: c.since,
         });
         effects.extend(app.update(Event::Handlers(c.handlers)));
-        if let Some(tickets) = c.snapshot {
-            effects.extend(app.update(Event::Tickets {
-                tickets,
+        if let Some(rows) = c.snapshot {
+            effects.extend(app.update(Event::Rows {
+                rows,
                 replace: true,
             }));
         }

@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use super::action::Action;
 use super::desk::Desk;
 use super::effect::{Effect, Io, Job};
+use super::fetch::Fetch;
 use super::overlay::Overlay;
 use super::panes::{Command, PaneId, Purpose};
 use super::preview::Preview;
@@ -237,6 +238,16 @@ pub const COMMANDS: &[Command] = &[
     Command::new(Action::ApproveScript),
 ];
 
+/// Ticket work that reads more of the ticket than its queue row holds: the subcategory, the
+/// attachments, the description that similar tickets are matched on.
+const NEEDS_VIEW: &[Action] = &[
+    Action::SetCategory,
+    Action::Attachments,
+    Action::SaveAttachment,
+    Action::Similar,
+    Action::LinkDuplicate,
+];
+
 /// Ticket work on `id` from the pane `owner`; `similar` is the server's list of the same
 /// problem when the pane has it. `None` when the action is not ticket work.
 pub fn act(
@@ -249,11 +260,22 @@ pub fn act(
     if !COMMANDS.iter().any(|c| c.action == action) {
         return None;
     }
-    let Some(t) = id.and_then(|id| desk.tickets.get(&id)) else {
+    let Some(t) = id.and_then(|id| desk.tickets.row(id)) else {
         desk.toast("没有选中的工单 · no ticket selected", true);
         return Some(Vec::new());
     };
     let (id, version, status) = (t.id, t.version, t.status);
+    let holder = t.assignee.as_deref().map(str::to_string);
+    // Work that reads more than the queue row waits for the full view, which the queue
+    // fetches as the selection moves: only a key pressed in that instant lands here.
+    if NEEDS_VIEW.contains(&action) && desk.tickets.view(id).is_none() {
+        let fetch = Fetch::of(t);
+        desk.toast(
+            format!("#{id} 载入中，请稍候再试 · loading #{id}, try again in a moment"),
+            false,
+        );
+        return Some(vec![Effect::run(Some(owner), fetch)]);
+    }
     let call = |call: Call| Some(vec![Effect::Call(call)]);
     let picker = |purpose: Pick, options: Vec<(String, String)>| {
         let title = purpose.title();
@@ -269,7 +291,7 @@ pub fn act(
                     start: status == Status::New,
                 };
                 // A colleague's ticket is taken over only when the handler says so.
-                match t.assignee.clone().filter(|a| *a != me) {
+                match holder.filter(|a| *a != me) {
                     Some(holder) => desk.overlay(Overlay::confirm(
                         owner,
                         take,
@@ -375,8 +397,11 @@ pub fn act(
             desk.overlay(Overlay::prompt(owner, ask, title, input));
         }
         Action::Attachments | Action::SaveAttachment => {
-            let options: Vec<(String, String)> = t
-                .attachments
+            let options: Vec<(String, String)> = desk
+                .tickets
+                .view(id)
+                .map(|t| t.attachments.as_slice())
+                .unwrap_or_default()
                 .iter()
                 .map(|a| {
                     (
@@ -446,7 +471,7 @@ pub fn picked(
                 // The subcategory is free text: offer the current one to keep or change.
                 let input = desk
                     .tickets
-                    .get(&id)
+                    .view(id)
                     .and_then(|t| t.subcategory.clone())
                     .unwrap_or_default();
                 let ask = Ask::Subcategory {
@@ -476,7 +501,7 @@ pub fn picked(
         Pick::Attachment { id, save } => {
             let chosen = value.parse::<i64>().ok().and_then(|aid| {
                 desk.tickets
-                    .get(&id)?
+                    .view(id)?
                     .attachments
                     .iter()
                     .find(|a| a.id == aid)
@@ -613,7 +638,7 @@ pub fn refuse(from: Status, to: Status, desk: &mut Desk) {
 /// The canned replies for a ticket (or for several, `None`), from the library, with their
 /// slots filled: (title, text), those for the ticket's system first.
 pub fn canned(desk: &Desk, id: Option<TicketId>) -> Vec<(String, String)> {
-    let t = id.and_then(|id| desk.tickets.get(&id));
+    let t = id.and_then(|id| desk.tickets.view(id));
     let customer = t
         .and_then(|t| t.customer.name.clone())
         .unwrap_or_else(|| "客户".into());
@@ -687,15 +712,15 @@ pub fn handoff_template(to: TransferTarget) -> String {
 /// list (matched on full customer values) when the pane has it, else the workstation's own
 /// guess from masked values.
 pub fn similar_to(desk: &Desk, id: TicketId, server: Option<&[TicketId]>) -> Vec<(String, String)> {
-    let Some(t) = desk.tickets.get(&id) else {
+    let Some(t) = desk.tickets.view(id) else {
         return Vec::new();
     };
     server
         .map(<[TicketId]>::to_vec)
-        .unwrap_or_else(|| crate::domain::similar::similar(t, desk.tickets.values()))
+        .unwrap_or_else(|| crate::domain::similar::similar(t, desk.tickets.views()))
         .into_iter()
         .take(8)
-        .filter_map(|other| desk.tickets.get(&other))
+        .filter_map(|other| desk.tickets.row(other))
         .map(|o| {
             (
                 format!("#{} {} {}", o.id, o.status.label_zh(), o.title),

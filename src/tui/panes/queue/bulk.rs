@@ -66,7 +66,7 @@ impl Queue {
         let others: Vec<String> = ids
             .iter()
             .filter_map(|id| {
-                let holder = desk.tickets.get(id)?.assignee.clone()?;
+                let holder = desk.tickets.row(*id)?.assignee.as_deref()?.to_string();
                 (Some(&holder) != desk.me.as_ref()).then(|| format!("#{id} {holder}"))
             })
             .collect();
@@ -209,7 +209,7 @@ impl Queue {
         let mut effects = Vec::new();
         let mut skipped = Vec::new();
         for id in self.marked() {
-            let Some(t) = desk.tickets.get(&id) else {
+            let Some(t) = desk.tickets.row(id) else {
                 continue;
             };
             let (version, status) = (t.version, t.status);

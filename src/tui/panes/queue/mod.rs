@@ -3,24 +3,28 @@
 //! row is the ticket in hand, so ticket work runs on it from the palette.
 
 mod bulk;
+mod filter;
 mod search;
 mod view;
 
+pub use filter::QueueFilter;
+use filter::{Needle, sort_key};
 pub use search::{Found, Query, Search};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use super::{Command, Ctx, Handled, Input, Msg, Pane, PaneId, Purpose};
-use crate::api::TicketView;
-use crate::display::relevant_clock;
+use crate::client::row::QueueRow;
 use crate::domain::ticket::{Category, Status, TicketId};
 use crate::tui::action::{Action, Context};
 use crate::tui::desk::{Desk, Request};
 use crate::tui::effect::Effect;
+use crate::tui::fetch::Fetch;
 use crate::tui::overlay::Overlay;
+use crate::tui::tickets::Tickets;
 use crate::tui::work;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,19 +52,6 @@ impl SortKey {
     }
 }
 
-/// What the handler narrowed the queue to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct QueueFilter {
-    /// Typed text: matches title, id, system, submitter or assignee (case-insensitive).
-    pub text: String,
-    pub status: Option<Status>,
-    pub system: Option<String>,
-    pub category: Option<Category>,
-    /// `Some(None)`: unassigned only.
-    pub assignee: Option<Option<String>>,
-    pub mine: bool,
-}
-
 #[derive(Debug)]
 pub struct Queue {
     /// The visible ticket ids, in display order.
@@ -79,6 +70,39 @@ pub struct Queue {
     /// The first visible row: only the rows on screen are built each frame, so a queue of
     /// thousands costs what a page costs.
     pub offset: usize,
+    /// The ticket whose full view was last asked for, so it is asked once.
+    fetching: Option<TicketId>,
+    /// What the rows were last built from, and where the desk's row changes stood then.
+    built: Option<(Basis, u64)>,
+}
+
+/// What decides the rows besides the tickets themselves.
+#[derive(Debug, Clone, PartialEq)]
+struct Basis {
+    sort: SortKey,
+    filter: QueueFilter,
+    /// A search's tickets, shown instead of the open queue.
+    found: Option<Vec<TicketId>>,
+    me: Option<String>,
+}
+
+impl Basis {
+    /// The same list but for typed text that grew: every row it admits, `wider` admitted.
+    fn narrows(&self, wider: &Basis) -> bool {
+        self.sort == wider.sort
+            && self.found == wider.found
+            && self.me == wider.me
+            && self.filter != wider.filter
+            && self.filter.narrows(&wider.filter)
+    }
+}
+
+/// Whether a ticket is the list's to show: an open one, or one a search found.
+fn listed(t: &QueueRow, found: &Option<Vec<TicketId>>) -> bool {
+    match found {
+        Some(ids) => ids.contains(&t.id),
+        None => t.status.is_open(),
+    }
 }
 
 impl Default for Queue {
@@ -93,6 +117,8 @@ impl Default for Queue {
             found: None,
             page: 10,
             offset: 0,
+            fetching: None,
+            built: None,
         }
     }
 }
@@ -139,60 +165,44 @@ const COMMANDS: &[Command] = &[
     Command::new(Action::Search),
 ];
 
-/// Whether `t` belongs in the filtered queue; `needle` is the typed filter, lowercased once
-/// per refresh rather than once per ticket.
-fn matches(t: &TicketView, f: &QueueFilter, needle: &str, me: Option<&str>) -> bool {
-    if f.status.is_some_and(|s| s != t.status) || f.system.as_ref().is_some_and(|s| *s != t.system)
-    {
-        return false;
-    }
-    if f.mine && t.assignee.as_deref() != me {
-        return false;
-    }
-    if needle.is_empty() {
-        return true;
-    }
-    // Usernames and system keys are lowercase by construction; only the title needs folding,
-    // and a title without capitals (most are Chinese) is compared as it is.
-    let title_matches = if t.title.chars().any(char::is_uppercase) {
-        t.title.to_lowercase().contains(needle)
-    } else {
-        t.title.contains(needle)
-    };
-    title_matches
-        || t.id.to_string().contains(needle)
-        || t.system.contains(needle)
-        || t.submitter.contains(needle)
-        || t.assignee.as_deref().is_some_and(|a| a.contains(needle))
-}
-
 impl Queue {
     pub fn selected_id(&self) -> Option<TicketId> {
         self.rows.get(self.selected).copied()
     }
 
-    /// Rebuilds the visible rows, keeping the selection on the same ticket when it is still there.
-    pub fn refresh(&mut self, tickets: &HashMap<TicketId, TicketView>, me: Option<&str>) {
+    /// Brings the visible rows up to date, keeping the selection on the same ticket when it
+    /// is still there. When only some tickets changed since the last refresh (a live change),
+    /// just those are put in their places; when the typed text only grew, the list narrows
+    /// in place; else it is built and sorted afresh.
+    pub fn refresh(&mut self, tickets: &Tickets, me: Option<&str>) {
         let keep = self.selected_id();
-        let needle = self.filter.text.to_lowercase();
-        let mut rows: Vec<&TicketView> = match &self.found {
-            // A search shows what it found, whatever their status.
-            Some((_, ids, _)) => ids
-                .iter()
-                .filter_map(|id| tickets.get(id))
-                .filter(|t| matches(t, &self.filter, &needle, me))
-                .collect(),
-            None => tickets
-                .values()
-                .filter(|t| t.status.is_open() && matches(t, &self.filter, &needle, me))
-                .collect(),
+        let basis = Basis {
+            sort: self.sort,
+            filter: self.filter.clone(),
+            found: self.found.as_ref().map(|(_, ids, _)| ids.clone()),
+            me: me.map(str::to_string),
         };
-        match self.sort {
-            SortKey::SlaDue => rows.sort_by_key(|t| (relevant_clock(t).due, t.id)),
-            SortKey::Priority => rows.sort_by_key(|t| (t.priority, relevant_clock(t).due, t.id)),
-            SortKey::Age => rows.sort_by_key(|t| (t.created_at, t.id)),
+        let needle = Needle::new(&self.filter.text);
+        let since = self.built.take().and_then(|(old, count)| {
+            let changed: Vec<TicketId> = tickets.changed_since(count)?.collect();
+            let narrowed = basis.narrows(&old);
+            (narrowed || basis == old).then_some((changed, narrowed))
+        });
+        match since {
+            Some((changed, narrowed)) => {
+                if narrowed {
+                    let (filter, found) = (&basis.filter, &basis.found);
+                    self.rows.retain(|id| {
+                        tickets
+                            .row(*id)
+                            .is_some_and(|t| listed(t, found) && filter.admits(t, &needle, me))
+                    });
+                }
+                self.catch_up(changed, tickets, &basis, &needle);
+            }
+            None => self.rebuild(tickets, &basis, &needle),
         }
-        self.rows = rows.iter().map(|t| t.id).collect();
+        self.built = Some((basis, tickets.count()));
         self.selected = keep
             .and_then(|id| self.rows.iter().position(|r| *r == id))
             .unwrap_or(0);
@@ -201,9 +211,68 @@ impl Queue {
         self.marks.retain(|id| {
             let listed = found.as_ref().is_some_and(|(_, ids, _)| ids.contains(id));
             tickets
-                .get(id)
+                .row(*id)
                 .is_some_and(|t| t.status.is_open() || listed)
         });
+    }
+
+    /// Every row that belongs, sorted.
+    fn rebuild(&mut self, tickets: &Tickets, basis: &Basis, needle: &Needle) {
+        let me = basis.me.as_deref();
+        let admitted = |t: &&QueueRow| basis.filter.admits(t, needle, me);
+        let rows: Vec<&QueueRow> = match &basis.found {
+            // A search shows what it found, whatever their status.
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| tickets.row(*id))
+                .filter(admitted)
+                .collect(),
+            None => tickets
+                .rows()
+                .filter(|t| t.status.is_open())
+                .filter(admitted)
+                .collect(),
+        };
+        // Each key computed once, not once per comparison; the id in it makes keys unique,
+        // so an unstable sort orders as a stable one would.
+        let mut keyed: Vec<((i64, i64, i64), TicketId)> = rows
+            .iter()
+            .map(|t| (sort_key(basis.sort, t), t.id))
+            .collect();
+        keyed.sort_unstable();
+        self.rows = keyed.into_iter().map(|(_, id)| id).collect();
+    }
+
+    /// Puts each changed ticket where it now belongs: out of the list, then back in by
+    /// binary search when it still belongs. Its key is unique, so the order is the one a
+    /// rebuild would give.
+    fn catch_up(
+        &mut self,
+        mut changed: Vec<TicketId>,
+        tickets: &Tickets,
+        basis: &Basis,
+        needle: &Needle,
+    ) {
+        changed.sort_unstable();
+        changed.dedup();
+        for id in changed {
+            if let Some(at) = self.rows.iter().position(|r| *r == id) {
+                self.rows.remove(at);
+            }
+            let Some(t) = tickets.row(id) else {
+                continue;
+            };
+            if !(listed(t, &basis.found) && basis.filter.admits(t, needle, basis.me.as_deref())) {
+                continue;
+            }
+            let key = sort_key(basis.sort, t);
+            let at = self.rows.partition_point(|other| {
+                tickets
+                    .row(*other)
+                    .is_some_and(|o| sort_key(basis.sort, o) < key)
+            });
+            self.rows.insert(at, id);
+        }
     }
 
     fn refresh_from(&mut self, desk: &Desk) {
@@ -446,6 +515,34 @@ impl Pane for Queue {
     }
 
     fn update(&mut self, msg: Msg<'_>, desk: &mut Desk) -> Handled {
+        let mut handled = self.on_msg(msg, desk);
+        if let Some(fetch) = self.prefetch(desk) {
+            handled.get_or_insert_with(Vec::new).push(fetch);
+        }
+        handled
+    }
+
+    fn render(&mut self, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
+        self.render_into(area, buf, ctx, focused);
+    }
+}
+
+impl Queue {
+    /// The selected ticket's full view is fetched as the selection lands on it, so ticket
+    /// work on it (and opening it) finds the whole ticket in hand.
+    fn prefetch(&mut self, desk: &Desk) -> Option<Effect> {
+        let id = self.selected_id()?;
+        // Asked once per landing: a fetch that fails (offline, not cached) is not repeated
+        // on every change while the selection stays.
+        if desk.tickets.view(id).is_some() || self.fetching == Some(id) {
+            return None;
+        }
+        self.fetching = Some(id);
+        let row = desk.tickets.row(id)?;
+        Some(Effect::run(Some(PaneId::QUEUE), Fetch::of(row)))
+    }
+
+    fn on_msg(&mut self, msg: Msg<'_>, desk: &mut Desk) -> Handled {
         match msg {
             Msg::Action(action) => self.on_action(action, desk),
             Msg::Edit(edit) => {
@@ -496,9 +593,5 @@ impl Pane for Queue {
             Msg::Confirmed { purpose } => Some(work::confirmed(purpose).unwrap_or_default()),
             _ => None,
         }
-    }
-
-    fn render(&mut self, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
-        self.render_into(area, buf, ctx, focused);
     }
 }

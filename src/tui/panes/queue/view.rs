@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState, Widget};
 
 use super::{Ctx, Queue, QueueFilter};
-use crate::display::{countdown, fit, relevant_clock};
+use crate::display::{countdown, fit};
 use crate::domain::ticket::TicketId;
 use std::collections::HashSet;
 
@@ -99,9 +99,8 @@ impl Queue {
         let visible = &self.rows[self.offset..(self.offset + self.page).min(self.rows.len())];
         let header =
             Row::new(["", "#", "P", "状态", "SLA", "系统", "处理人", "标题"]).style(theme.header());
-        let rows = visible.iter().filter_map(|id| tickets.get(id)).map(|t| {
-            let clock = relevant_clock(t);
-            let (label, state) = countdown(clock, now);
+        let rows = visible.iter().filter_map(|id| tickets.row(*id)).map(|t| {
+            let (label, state) = countdown(t.clock.state, t.clock.due, now);
             // `*` marked for bulk work, then `↑` a write of ours waiting to be sent, then `●`
             // an unread follow-up.
             let mark = if self.marks.contains(&t.id) {
@@ -158,7 +157,9 @@ impl Queue {
             .with_selected((!self.rows.is_empty()).then_some(self.selected - self.offset));
         ratatui::widgets::StatefulWidget::render(table, area, buf, &mut state);
         if self.rows.is_empty() {
-            let msg = if self.filter == QueueFilter::default() {
+            let msg = if !ctx.loaded {
+                "正在载入队列 · loading the open queue…"
+            } else if self.filter == QueueFilter::default() {
                 "没有待处理的工单 · no open tickets"
             } else {
                 "没有匹配的工单 · nothing matches the filter"

@@ -74,13 +74,30 @@ impl Job for TicketJob {
 /// The cached conversation at once (when the cache holds all of it), then the server's.
 async fn load(io: &Io, id: TicketId) {
     let (client, cache) = (&io.client, &io.cache);
-    // The ticket first: one opened by number may be closed, or never cached here.
+    // The cached copy at once (the desk may hold only its queue row), then the server's: one
+    // opened by number may be closed, or never cached here.
+    let cached = crate::tui::fetch::cached(io, id).await;
+    let was_cached = cached.is_some();
+    if let Some(t) = cached {
+        io.reply(Loaded::Ticket(id, Ok(Box::new(t)))).await;
+    }
     match client.ticket(id).await {
         Ok(t) => io.reply(Loaded::Ticket(id, Ok(Box::new(t)))).await,
         Err(ClientError::Api { status: 404, .. }) => {
             io.reply(Loaded::Ticket(
                 id,
                 Err(format!("工单 #{id} 不存在 · there is no ticket #{id}")),
+            ))
+            .await;
+            return;
+        }
+        // Offline and never cached: nothing to show.
+        Err(ClientError::Unreachable { .. }) if !was_cached => {
+            io.reply(Loaded::Ticket(
+                id,
+                Err(format!(
+                    "#{id} 离线且未缓存 · offline; ticket #{id} is not cached here"
+                )),
             ))
             .await;
             return;

@@ -94,6 +94,7 @@ impl TicketPane {
             return Vec::new();
         }
         self.detail = Some(Detail::new(id));
+        desk.tickets.pin(Some(id));
         vec![Effect::run(Some(PaneId::TICKET), TicketJob::Load(id))]
     }
 
@@ -118,7 +119,7 @@ impl TicketPane {
             // Enter follows the ticket's link: to the original of a duplicate, else the parent.
             Action::Open => {
                 let linked = id
-                    .and_then(|id| desk.tickets.get(&id))
+                    .and_then(|id| desk.tickets.view(id))
                     .and_then(|t| t.links.duplicate_of.or(t.links.parent));
                 match linked {
                     Some(other) => desk.request(Request::OpenTicket(other)),
@@ -191,8 +192,12 @@ impl TicketPane {
             }
             Loaded::Ticket(_, Err(e)) => {
                 desk.toast(e, true);
-                if self.detail.as_ref().is_some_and(|d| d.id == id) {
+                // A copy already in hand (followed live) still stands.
+                if self.detail.as_ref().is_some_and(|d| d.id == id)
+                    && desk.tickets.view(id).is_none()
+                {
                     self.detail = None;
+                    desk.tickets.pin(None);
                     desk.request(Request::Focus(PaneId::QUEUE));
                 }
                 return;

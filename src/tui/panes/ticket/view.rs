@@ -31,16 +31,19 @@ pub(super) fn render_empty(area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused:
 impl Detail {
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) {
         let theme = ctx.theme;
-        let Some(t) = ctx.tickets.get(&self.id) else {
+        let Some(t) = ctx.tickets.view(self.id) else {
             let block = Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.border(focused));
-            Paragraph::new(Span::styled(
-                format!("工单 #{} 不在本地缓存中 · not loaded", self.id),
-                theme.muted(),
-            ))
-            .block(block)
-            .render(area, buf);
+            // Only its queue row is held until the full view arrives (from the cache at once,
+            // else from the server).
+            let what = match ctx.tickets.row(self.id) {
+                Some(row) => format!("工单 #{} {} 载入中 · loading", self.id, row.title),
+                None => format!("工单 #{} 载入中 · loading", self.id),
+            };
+            Paragraph::new(Span::styled(what, theme.muted()))
+                .block(block)
+                .render(area, buf);
             return;
         };
         let block = Block::default()
@@ -155,7 +158,7 @@ impl Detail {
         }
         let similar = match &self.similar {
             Some(ids) => ids.clone(),
-            None => crate::domain::similar::similar(t, ctx.tickets.values()),
+            None => crate::domain::similar::similar(t, ctx.tickets.views()),
         };
         if !similar.is_empty() {
             let ids: Vec<String> = similar.iter().take(5).map(|id| format!("#{id}")).collect();
@@ -276,7 +279,7 @@ fn clock_line<'a>(
     now: DateTime<Utc>,
     ctx: &Ctx<'_>,
 ) -> Line<'a> {
-    let (left, state) = countdown(clock, now);
+    let (left, state) = countdown(&clock.state, clock.due, now);
     let due = clock
         .due
         .with_timezone(&ctx.tz)
