@@ -292,6 +292,37 @@ fn a_cache_from_before_the_row_columns_gets_them_from_its_json_once() {
     );
 }
 
+#[test]
+fn a_snapshot_in_pages_counts_only_when_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.sqlite3");
+    let mut cache = Cache::open(&path, SERVER).unwrap();
+    cache.put_tickets(&[ticket(1, 1, "new", "旧")], 4).unwrap();
+    assert!(cache.enqueue(&reply(1, "您好", "k1")).unwrap());
+
+    // A load cut short: the old queue is gone and the cache follows nothing, so the next
+    // start loads again rather than continuing from change 4 with half a queue.
+    cache.begin_snapshot().unwrap();
+    cache
+        .put_page(&[ticket(2, 1, "new", "二"), ticket(3, 1, "triaging", "三")])
+        .unwrap();
+    drop(cache);
+    let mut cache = Cache::open(&path, SERVER).unwrap();
+    assert_eq!(cache.last_seq().unwrap(), 0);
+    assert_eq!(cache.outbox().unwrap().len(), 1, "the outbox stays");
+
+    // Loaded whole this time.
+    cache.begin_snapshot().unwrap();
+    cache.put_page(&[ticket(2, 2, "new", "二")]).unwrap();
+    cache.put_page(&[ticket(5, 1, "new", "五")]).unwrap();
+    cache.finish_snapshot(9).unwrap();
+    assert_eq!(cache.last_seq().unwrap(), 9);
+    assert_eq!(
+        open(&cache),
+        vec![(2, 2, "二".to_string()), (5, 1, "五".to_string())]
+    );
+}
+
 /// True when `text` holds nothing a terminal would act on.
 fn inert(text: &str) -> bool {
     !text.chars().any(|c| {

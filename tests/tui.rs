@@ -1318,3 +1318,20 @@ fn a_desk_started_from_queue_rows_fetches_full_views_as_they_are_needed() {
     a.on_key(key('c'));
     assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
 }
+
+#[test]
+fn six_digit_ticket_numbers_are_shown_whole_in_the_queue() {
+    let mut a = app();
+    a.on_tickets(vec![ticket(
+        123456,
+        "委托下单提示资金不足",
+        "trading",
+        Priority::P1,
+        1,
+    )]);
+    let t = theme("mono");
+    let term = screen(&mut a, &t, 80, 24);
+    let rows: Vec<String> = (3..10).map(|y| text_of_row(&term, y)).collect();
+    assert!(rows.iter().any(|r| r.contains(" 123456 ")), "{rows:#?}");
+    assert!(rows.iter().any(|r| r.contains(" 101 ")), "{rows:#?}");
+}

@@ -1,6 +1,8 @@
 //! Reaching the server: the cache to start from, the role check, the first load of the
 //! queue, and the backoff between attempts.
 
+use tokio::sync::oneshot;
+
 use super::*;
 use crate::client::row::QueueRow;
 
@@ -206,8 +208,8 @@ pub(super) async fn reach(
             }
         }
     }
-    let rows = load_open(client, storing).await?;
-    if let Some(cache) = storing {
+    let (rows, stored) = load_open(client, storing).await?;
+    if let Some(cache) = storing.filter(|_| stored) {
         let finished = cache
             .ask(move |c| -> Result<(), CacheError> {
                 c.finish_snapshot(since)?;
@@ -233,13 +235,16 @@ pub(super) async fn reach(
 }
 
 /// Every open ticket as a queue row, in pages; each page's full views go to the cache (when
-/// there is one) and are let go, so a load of 100,000 never holds them all.
+/// there is one) and are let go, so a load of 100,000 never holds them all. A page is stored
+/// while the next one is fetched. Returns whether the cache took every page.
 pub(super) async fn load_open(
     client: &ApiClient,
-    mut cache: Option<&CacheThread>,
-) -> Result<Vec<QueueRow>, ClientError> {
+    cache: Option<&CacheThread>,
+) -> Result<(Vec<QueueRow>, bool), ClientError> {
     let mut rows = Vec::new();
     let mut offset = 0;
+    let mut stored = cache.is_some();
+    let mut storing: Option<oneshot::Receiver<Result<(), CacheError>>> = None;
     loop {
         let page = client
             .tickets(&[
@@ -248,21 +253,39 @@ pub(super) async fn load_open(
                 ("offset", offset.to_string()),
             ])
             .await?;
+        // The page before is written by now, or nearly.
+        if let Some(previous) = storing.take() {
+            stored &= page_stored(previous.await);
+        }
         offset += page.tickets.len();
         let done = page.tickets.is_empty() || offset as u64 >= page.total;
         rows.extend(page.tickets.iter().map(QueueRow::of));
-        if let Some(c) = cache {
+        if let Some(c) = cache.filter(|_| stored) {
+            let (tx, rx) = oneshot::channel();
             let views = page.tickets;
-            let stored = c.ask(move |c| c.put_page(&views)).await.and_then(|r| r);
-            if let Err(e) = stored {
-                // The cache stays marked as following nothing, so the next start loads again.
-                tracing::warn!(error = %e, "could not store the open queue in the cache");
-                cache = None;
-            }
+            c.submit(move |c| {
+                let _ = tx.send(c.put_page(&views));
+            });
+            storing = Some(rx);
         }
         if done {
+            if let Some(last) = storing.take() {
+                stored &= page_stored(last.await);
+            }
             rows.shrink_to_fit();
-            return Ok(rows);
+            return Ok((rows, stored));
+        }
+    }
+}
+
+/// Whether the cache took a page; when not, it stays marked as following nothing, so the next
+/// start loads the queue again.
+fn page_stored(answer: Result<Result<(), CacheError>, oneshot::error::RecvError>) -> bool {
+    match answer.unwrap_or(Err(CacheError::Stopped)) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store the open queue in the cache");
+            false
         }
     }
 }

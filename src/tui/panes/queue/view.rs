@@ -138,9 +138,16 @@ impl Queue {
             ])
             .style(theme.text())
         });
+        // Wide enough for the longest number on screen: #100000 is not cut to 10000.
+        let id_width = visible
+            .iter()
+            .map(|id| id.to_string().len() as u16)
+            .max()
+            .unwrap_or(0)
+            .max(5);
         let widths = [
             Constraint::Length(1),
-            Constraint::Length(5),
+            Constraint::Length(id_width),
             Constraint::Length(2),
             Constraint::Length(10),
             Constraint::Length(8),
