@@ -1300,23 +1300,56 @@ fn a_desk_started_from_queue_rows_fetches_full_views_as_they_are_needed() {
         ),
         "{effects:?}"
     );
-    // Work that reads more of the ticket waits for it, and says so.
+    // Work that reads more of the ticket waits for it: asked for again, done when it comes.
     let effects = a.on_key(key('c'));
     assert!(a.overlay.is_none());
     assert!(effects.iter().any(|e| e.job::<Fetch>() == Some(&fetch)));
-    assert!(a.toasts.iter().any(|t| t.text.contains("载入中")));
+    a.update(Event::Tickets(vec![full[0].clone()]));
+    assert!(
+        matches!(&a.overlay, Some(Overlay::Picker { title, .. }) if title.contains("分类")),
+        "the category picker opens once the ticket is in hand: {:?}",
+        a.overlay
+    );
+    a.on_key(special(KeyCode::Esc));
+    // Waiting work is dropped when the selection moved on before the view came.
+    a.update(Event::Rows {
+        rows: vec![QueueRow::of(&ticket(
+            106,
+            "港股通额度查询报错",
+            "trading",
+            Priority::P1,
+            60,
+        ))],
+        replace: false,
+    });
+    let first = queue(&a).rows[0];
+    assert_eq!(first, 106);
+    a.on_key(key('g'));
+    a.on_key(key('g'));
+    a.on_key(key('c'));
+    a.on_key(key('j'));
+    a.update(Event::Tickets(vec![ticket(
+        106,
+        "港股通额度查询报错",
+        "trading",
+        Priority::P1,
+        60,
+    )]));
+    assert!(a.overlay.is_none(), "{:?}", a.overlay);
 
     // Opened before the view arrives: the pane says it is loading, with the row's title.
+    while queue(&a).selected_id() != Some(103) {
+        a.on_key(key('j'));
+    }
+    assert!(a.desk.tickets.view(103).is_none());
     let effects = a.on_key(special(KeyCode::Enter));
-    assert!(effects.contains(&Effect::run(Some(PaneId::TICKET), TicketJob::Load(101))));
-    assert!(text_of(&mut a, &t).contains("#101 委托下单提示资金不足 载入中"));
+    assert!(effects.contains(&Effect::run(Some(PaneId::TICKET), TicketJob::Load(103))));
+    assert!(text_of(&mut a, &t).contains("#103 三方存管银行卡绑定失败 载入中"));
     // It arrives (from the cache or the server): the whole ticket is drawn.
-    a.update(Event::Tickets(vec![full[0].clone()]));
+    a.update(Event::Tickets(vec![full[1].clone()]));
     let screen = text_of(&mut a, &t);
-    assert!(!screen.contains("资金不足 载入中"), "{screen}");
+    assert!(!screen.contains("绑定失败 载入中"), "{screen}");
     assert!(screen.contains("已重试三次仍然失败"), "{screen}");
-    a.on_key(key('c'));
-    assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
 }
 
 #[test]

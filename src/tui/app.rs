@@ -354,6 +354,7 @@ impl App {
             }
         };
         effects.extend(self.settle());
+        effects.extend(self.resume_deferred());
         if let Some(id) = self.focused().ticket_in_hand() {
             self.in_hand = Some(id);
         }
@@ -713,6 +714,27 @@ impl App {
     fn send(&mut self, to: PaneId, msg: Msg<'_>) -> Option<Vec<Effect>> {
         let i = self.index(to)?;
         self.panes[i].update(msg, &mut self.desk)
+    }
+
+    /// Ticket work that waited for a full view is done once the view is in hand, if the
+    /// same ticket is still in the same pane's hand and nothing else took the screen since.
+    fn resume_deferred(&mut self) -> Vec<Effect> {
+        let Some(d) = self.desk.deferred else {
+            return Vec::new();
+        };
+        if self.desk.tickets.view(d.ticket).is_none() {
+            return Vec::new();
+        }
+        self.desk.deferred = None;
+        let in_hand = self
+            .index(d.pane)
+            .and_then(|i| self.panes[i].ticket_in_hand());
+        if in_hand != Some(d.ticket) || self.overlay.is_some() {
+            return Vec::new();
+        }
+        let mut effects = self.send(d.pane, Msg::Action(d.action)).unwrap_or_default();
+        effects.extend(self.settle());
+        effects
     }
 
     /// Hands a message to every pane, in tab order.

@@ -29,6 +29,14 @@ pub enum Request {
     TicketsChanged,
 }
 
+/// Ticket work waiting for the ticket's full view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deferred {
+    pub pane: PaneId,
+    pub action: crate::tui::action::Action,
+    pub ticket: TicketId,
+}
+
 /// A write waiting in the outbox, as the panes show it in place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingWrite {
@@ -42,6 +50,9 @@ pub struct PendingWrite {
 pub struct Desk {
     /// Every ticket known as a queue row; the full views of those opened, changed or found.
     pub tickets: Tickets,
+    /// Ticket work asked for before the ticket's full view was in hand: done when it arrives,
+    /// if the same ticket is still in the same pane's hand.
+    pub deferred: Option<Deferred>,
     /// Whether the open queue has arrived (from the cache or the server): until then an empty
     /// queue is loading, not empty.
     pub loaded: bool,
@@ -72,6 +83,7 @@ impl Desk {
         Desk {
             tickets: Tickets::default(),
             loaded: false,
+            deferred: None,
             systems,
             tz,
             now,

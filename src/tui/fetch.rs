@@ -36,8 +36,13 @@ impl Job for Fetch {
             }
             match io.client.ticket(id).await {
                 Ok(t) => io.arrived(t).await,
-                // The row stands; the ticket pane says what it cannot load when it is opened.
-                Err(e) => tracing::debug!(id, error = %e, "could not fetch a ticket's full view"),
+                // The row stands; work waiting for the view is not done, and says why.
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "could not fetch a ticket's full view");
+                    let why = crate::tui::calls::explain(&e);
+                    io.toast(format!("#{id} 载入失败 · could not load: {why}"), true)
+                        .await;
+                }
             }
         }
         .boxed()

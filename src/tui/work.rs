@@ -9,7 +9,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::action::Action;
-use super::desk::Desk;
+use super::desk::{Deferred, Desk};
 use super::effect::{Effect, Io, Job};
 use super::fetch::Fetch;
 use super::overlay::Overlay;
@@ -267,13 +267,14 @@ pub fn act(
     let (id, version, status) = (t.id, t.version, t.status);
     let holder = t.assignee.as_deref().map(str::to_string);
     // Work that reads more than the queue row waits for the full view, which the queue
-    // fetches as the selection moves: only a key pressed in that instant lands here.
+    // fetches as the selection moves: a key pressed in that instant is done when it arrives.
     if NEEDS_VIEW.contains(&action) && desk.tickets.view(id).is_none() {
         let fetch = Fetch::of(t);
-        desk.toast(
-            format!("#{id} 载入中，请稍候再试 · loading #{id}, try again in a moment"),
-            false,
-        );
+        desk.deferred = Some(Deferred {
+            pane: owner,
+            action,
+            ticket: id,
+        });
         return Some(vec![Effect::run(Some(owner), fetch)]);
     }
     let call = |call: Call| Some(vec![Effect::Call(call)]);
