@@ -866,7 +866,7 @@ fn a_damaged_cache_is_moved_aside_and_a_newer_one_left_alone() {
     let junk = b"this is not a database, but it was the cache file".repeat(100);
     std::fs::write(&path, &junk).unwrap();
     let (mut cache, aside) = Cache::open_recovering(&path, SERVER).unwrap();
-    let aside = aside.expect("moved aside");
+    let aside = aside.expect("moved aside").aside;
     assert_eq!(std::fs::read(&aside).unwrap(), junk, "kept byte for byte");
     assert!(aside.to_string_lossy().contains("damaged-"));
     assert!(

@@ -1368,3 +1368,19 @@ fn six_digit_ticket_numbers_are_shown_whole_in_the_queue() {
     assert!(rows.iter().any(|r| r.contains(" 123456 ")), "{rows:#?}");
     assert!(rows.iter().any(|r| r.contains(" 101 ")), "{rows:#?}");
 }
+
+#[test]
+fn a_notice_stays_on_the_status_line_for_a_minute() {
+    let mut a = app();
+    let t = theme("default");
+    a.update(Event::Notice("缓存已重建，M 查看 · cache rebuilt".into()));
+    let status = |a: &mut App| {
+        let term = screen(a, &t, 120, 40);
+        text_of_row(&term, 39)
+    };
+    assert!(status(&mut a).contains("缓存已重建"), "{}", status(&mut a));
+    a.update(Event::Tick(now() + chrono::Duration::seconds(30)));
+    assert!(status(&mut a).contains("缓存已重建"));
+    a.update(Event::Tick(now() + chrono::Duration::seconds(61)));
+    assert!(!status(&mut a).contains("缓存已重建"));
+}

@@ -126,6 +126,29 @@ const QUEUE_ROWS_ADDED: i64 = 4;
 const ROW_COLUMNS: &str = "id, version, status, priority, category, system, submitter, \
     assignee, title, created_ms, clock_state, clock_due_ms";
 
+/// What became of a damaged cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    /// Where the damaged file was moved (kept byte for byte).
+    pub aside: PathBuf,
+    /// Queued writes and drafts read back from it into the new cache.
+    pub writes: usize,
+    pub drafts: usize,
+    /// Why nothing (or not everything) could be read back, when so.
+    pub note: Option<String>,
+}
+
+impl CacheError {
+    /// A file SQLite cannot read as a database, or a damaged one: to be rebuilt. A busy or
+    /// locked cache (another workstation on it) is an error to report, never a file to move.
+    pub fn is_damage(&self) -> bool {
+        matches!(self, CacheError::Sqlite(e) if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+        ))
+    }
+}
+
 /// One entry of the outbox.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Queued {
@@ -204,46 +227,88 @@ impl Cache {
     }
 
     /// Opens the cache like [`Cache::open`]; a file SQLite cannot read (damaged, or not a
-    /// database at all) is first moved aside to `<name>.damaged-<time>.sqlite3` — its outbox
-    /// may still hold writes worth copying out — and a new cache takes its place. Returns
-    /// where the damaged file went. A cache written by a newer opsdesk is never touched.
+    /// database at all) is rebuilt ([`Cache::rebuild`]). A cache written by a newer opsdesk is
+    /// never touched.
     pub fn open_recovering(
         path: &Path,
         server: &str,
-    ) -> Result<(Cache, Option<PathBuf>), CacheError> {
+    ) -> Result<(Cache, Option<Recovered>), CacheError> {
         match Cache::open(path, server) {
             Ok(cache) => Ok((cache, None)),
-            // Only a file that is not a database, or a damaged one: a busy or locked cache
-            // (another workstation on it) is an error to report, never a file to move.
-            Err(CacheError::Sqlite(e))
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
-                ) =>
-            {
-                let stamp = Utc::now().format("%Y%m%d%H%M%S");
-                let aside = path.with_extension(format!("damaged-{stamp}.sqlite3"));
-                tracing::warn!(error = %e, path = %path.display(), aside = %aside.display(),
-                    "the cache cannot be read; moving it aside and starting a new one");
-                std::fs::rename(path, &aside).map_err(|source| CacheError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                // The journal files belong to the damaged database, not to the new one.
-                for suffix in ["-wal", "-shm"] {
-                    let mut side = path.as_os_str().to_owned();
-                    side.push(suffix);
-                    let side = PathBuf::from(side);
-                    if side.exists() {
-                        let mut moved = aside.as_os_str().to_owned();
-                        moved.push(suffix);
-                        let _ = std::fs::rename(&side, PathBuf::from(moved));
-                    }
-                }
-                Ok((Cache::open(path, server)?, Some(aside)))
+            Err(e) if e.is_damage() => {
+                tracing::warn!(error = %e, path = %path.display(), "the cache cannot be read");
+                let (cache, recovered) = Cache::rebuild(path, server)?;
+                Ok((cache, Some(recovered)))
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Moves a damaged cache aside to `<name>.damaged-<time>.sqlite3` (kept byte for byte,
+    /// with its journal files), starts a new one in its place, and copies into it what can
+    /// still be read of the damaged one's outbox and drafts: the writes and texts only this
+    /// file held. They are copied only when the damaged file still says it is this server's
+    /// (a write sent to another server would be worse than one set aside). The tickets are
+    /// not copied; the server has them.
+    pub fn rebuild(path: &Path, server: &str) -> Result<(Cache, Recovered), CacheError> {
+        let stamp = Utc::now().format("%Y%m%d%H%M%S");
+        let aside = path.with_extension(format!("damaged-{stamp}.sqlite3"));
+        tracing::warn!(path = %path.display(), aside = %aside.display(),
+            "moving a damaged cache aside and starting a new one");
+        let io = |source| CacheError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::rename(path, &aside).map_err(io)?;
+        // The journal files belong to the damaged database, not to the new one; beside it
+        // they are still read when its outbox is salvaged.
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = PathBuf::from(side);
+            if side.exists() {
+                let mut moved = aside.as_os_str().to_owned();
+                moved.push(suffix);
+                let _ = std::fs::rename(&side, PathBuf::from(moved));
+            }
+        }
+        let mut cache = Cache::open(path, server)?;
+        let salvaged = salvage(&aside, &normalise(server));
+        let (writes, drafts) = (salvaged.writes.len(), salvaged.drafts.len());
+        cache.durably(|conn| {
+            for w in &salvaged.writes {
+                conn.execute(
+                    "INSERT INTO outbox (idempotency_key, call, created_at, attempts, last_error,
+                         unreadable)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
+                    params![
+                        w.key,
+                        w.call,
+                        w.created_at,
+                        w.attempts,
+                        w.last_error,
+                        w.unreadable
+                    ],
+                )?;
+            }
+            for (key, text) in &salvaged.drafts {
+                conn.execute(
+                    "INSERT OR REPLACE INTO drafts (key, text, updated_at) VALUES (?1, ?2, ?3)",
+                    params![key, text, Utc::now().to_rfc3339()],
+                )?;
+            }
+            Ok(())
+        })?;
+        tracing::warn!(writes, drafts, "salvaged from the damaged cache");
+        Ok((
+            cache,
+            Recovered {
+                aside,
+                writes,
+                drafts,
+                note: salvaged.note,
+            },
+        ))
     }
 
     pub fn path(&self) -> &Path {
@@ -656,6 +721,99 @@ impl Cache {
         )?;
         Ok(())
     }
+}
+
+/// An outbox row read back from a damaged cache, as stored.
+struct SalvagedWrite {
+    key: String,
+    call: String,
+    created_at: String,
+    attempts: i64,
+    last_error: Option<String>,
+    unreadable: Option<String>,
+}
+
+#[derive(Default)]
+struct Salvaged {
+    writes: Vec<SalvagedWrite>,
+    drafts: Vec<(String, String)>,
+    note: Option<String>,
+}
+
+/// Reads what it can of a damaged cache's outbox and drafts, read-only, row by row: a damaged
+/// page ends a table's reading, and what was read before it is kept.
+fn salvage(aside: &Path, server: &str) -> Salvaged {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = match Connection::open_with_flags(aside, flags) {
+        Ok(conn) => conn,
+        Err(e) => {
+            return Salvaged {
+                note: Some(format!("unreadable: {e}")),
+                ..Salvaged::default()
+            };
+        }
+    };
+    let owner: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'server'", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    if owner.as_deref() != Some(server) {
+        let note = match owner {
+            Some(other) => format!("it held another server's copy ({other})"),
+            None => "it no longer says which server it is for".to_string(),
+        };
+        return Salvaged {
+            note: Some(note),
+            ..Salvaged::default()
+        };
+    }
+    let mut out = Salvaged::default();
+    // Files from before migration 2 have no `unreadable` column.
+    let with_reason = "SELECT idempotency_key, call, created_at, attempts, last_error, unreadable
+                       FROM outbox ORDER BY id";
+    let without = "SELECT idempotency_key, call, created_at, attempts, last_error, NULL
+                   FROM outbox ORDER BY id";
+    if let Ok(mut stmt) = conn.prepare(with_reason).or_else(|_| conn.prepare(without))
+        && let Ok(mut rows) = stmt.query([])
+    {
+        loop {
+            match rows.next() {
+                Ok(Some(r)) => {
+                    let write = (|| -> rusqlite::Result<SalvagedWrite> {
+                        Ok(SalvagedWrite {
+                            key: r.get(0)?,
+                            call: r.get(1)?,
+                            created_at: r.get(2)?,
+                            attempts: r.get(3)?,
+                            last_error: r.get(4)?,
+                            unreadable: r.get(5)?,
+                        })
+                    })();
+                    match write {
+                        Ok(w) => out.writes.push(w),
+                        Err(e) => tracing::warn!(error = %e, "an outbox row could not be salvaged"),
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    out.note = Some(format!("the outbox was read up to a damaged page: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    if let Ok(mut stmt) = conn.prepare("SELECT key, text FROM drafts")
+        && let Ok(mut rows) = stmt.query([])
+    {
+        while let Ok(Some(r)) = rows.next() {
+            if let (Ok(key), Ok(text)) = (r.get(0), r.get(1)) {
+                out.drafts.push((key, text));
+            }
+        }
+    }
+    out
 }
 
 /// What identifies a server's change log: its first change (a replaced server's log starts at

@@ -67,6 +67,8 @@ pub enum Event {
     /// The writes waiting in the outbox, oldest first.
     Outbox(Vec<super::desk::PendingWrite>),
     Toast(String, bool),
+    /// Something the handler must not miss, kept on the status line for a minute.
+    Notice(String),
     Overlay(Box<Overlay>),
     /// A call's outcome: what to say, and the ticket as the server now has it.
     Done(String, Result<Option<Box<TicketView>>, String>),
@@ -151,6 +153,8 @@ pub struct App {
     pub server: String,
     pub embedded: bool,
     pub toasts: VecDeque<Toast>,
+    /// A notice on the status line, until when.
+    pub notice: Option<(String, DateTime<Utc>)>,
     /// Everything said in toasts this session, oldest first, for `:messages`.
     pub log: VecDeque<(DateTime<Utc>, String, bool)>,
     /// Keys typed so far of a multi-key binding.
@@ -172,6 +176,8 @@ const ERROR_TOAST_SECS: i64 = 12;
 const MAX_TOASTS: usize = 4;
 /// Messages kept for `:messages`.
 const MAX_LOG: usize = 500;
+/// How long a notice stays on the status line.
+const NOTICE_FOR: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 impl App {
     pub fn new(
@@ -191,6 +197,7 @@ impl App {
             server,
             embedded,
             toasts: VecDeque::new(),
+            notice: None,
             log: VecDeque::new(),
             pending: Vec::new(),
             last_seq: 0,
@@ -282,6 +289,9 @@ impl App {
             Event::Tick(now) => {
                 self.desk.now = now;
                 self.toasts.retain(|t| t.until > now);
+                if self.notice.as_ref().is_some_and(|(_, until)| *until <= now) {
+                    self.notice = None;
+                }
                 Vec::new()
             }
             Event::Change(change) => self.on_change(&change),
@@ -342,6 +352,10 @@ impl App {
             }
             Event::Toast(text, error) => {
                 self.toast(text, error);
+                Vec::new()
+            }
+            Event::Notice(text) => {
+                self.notice = Some((text, self.desk.now + NOTICE_FOR));
                 Vec::new()
             }
             Event::Overlay(overlay) => {

@@ -4,6 +4,7 @@
 use tokio::sync::oneshot;
 
 use super::*;
+use crate::client::cache::Recovered;
 use crate::client::row::QueueRow;
 
 /// Where following the server can resume: what the cache holds.
@@ -27,6 +28,8 @@ pub(super) struct Cached {
     pub(super) set_aside: usize,
     /// Drafts left unsent (key, text).
     pub(super) drafts: Vec<(String, String)>,
+    /// The cache was found damaged and rebuilt.
+    pub(super) rebuilt: Option<Recovered>,
 }
 
 /// The server reached: who we are to it, and where following it starts.
@@ -58,9 +61,10 @@ pub(super) fn cache_path(server: &str) -> Option<PathBuf> {
 /// Opens this server's cache on its own thread and reads what start-up paints, with what the
 /// handler must be told about it (as toasts: text, is an error).
 ///
-/// A file SQLite cannot read (damaged, or not a database) is moved aside, named in the toast
-/// (its outbox may hold writes to copy out), and a new cache is built from the server. A
-/// cache written by a newer opsdesk is left alone for it: this one runs without a cache.
+/// A file SQLite cannot read (damaged, or not a database) is moved aside, named in the toast,
+/// what can still be read of its outbox and drafts is saved into a new cache, and the rest is
+/// built again from the server. A cache written by a newer opsdesk is left alone for it: this
+/// one runs without a cache.
 pub(super) async fn open_cache(server: &str) -> (Option<CacheThread>, Cached, Vec<(String, bool)>) {
     let Some(path) = cache_path(server) else {
         return (None, Cached::default(), Vec::new());
@@ -73,17 +77,10 @@ pub(super) async fn open_cache(server: &str) -> (Option<CacheThread>, Cached, Ve
             .unwrap_or(Err(CacheError::Stopped))
     };
     let mut notes = Vec::new();
-    match opened.and_then(|(cache, cached, aside)| Ok((CacheThread::start(cache)?, cached, aside)))
-    {
-        Ok((thread, cached, aside)) => {
-            if let Some(aside) = aside {
-                notes.push((
-                    format!(
-                        "本地缓存已损坏，已移到 {} 并从服务器重建 · the cache was damaged; moved aside and rebuilt from the server",
-                        aside.display()
-                    ),
-                    true,
-                ));
+    match opened.and_then(|(cache, cached)| Ok((CacheThread::start(cache)?, cached))) {
+        Ok((thread, cached)) => {
+            if let Some(r) = &cached.rebuilt {
+                notes.push((rebuilt_note(r), true));
             }
             (Some(thread), cached, notes)
         }
@@ -98,11 +95,47 @@ pub(super) async fn open_cache(server: &str) -> (Option<CacheThread>, Cached, Ve
     }
 }
 
-fn read_cache(
-    path: &std::path::Path,
-    server: &str,
-) -> Result<(Cache, Cached, Option<PathBuf>), CacheError> {
-    let (mut cache, aside) = Cache::open_recovering(path, server)?;
+/// What the handler is told of a rebuilt cache: where the damaged file is, and what of it
+/// was saved.
+pub(super) fn rebuilt_note(r: &Recovered) -> String {
+    let mut text = format!(
+        "本地缓存已损坏，已移到 {}，找回待发 {} 条、草稿 {} 份，其余从服务器重建 · the cache was damaged: moved aside, {} queued writes and {} drafts saved, the rest rebuilt from the server",
+        r.aside.display(),
+        r.writes,
+        r.drafts,
+        r.writes,
+        r.drafts
+    );
+    if let Some(why) = &r.note {
+        text.push_str(&format!(" ({why})"));
+    }
+    text
+}
+
+/// Reads the cache; a file found damaged while reading (not only when opening) is rebuilt
+/// with its outbox salvaged, and read again.
+fn read_cache(path: &std::path::Path, server: &str) -> Result<(Cache, Cached), CacheError> {
+    let (cache, recovered) = Cache::open_recovering(path, server)?;
+    let damaged_late = recovered.is_none();
+    match read_from(cache) {
+        Ok((cache, mut cached)) => {
+            cached.rebuilt = recovered;
+            Ok((cache, cached))
+        }
+        Err(e) if e.is_damage() && damaged_late => {
+            tracing::warn!(error = %e, path = %path.display(), "the cache is damaged");
+            let (cache, recovered) = Cache::rebuild(path, server)?;
+            let (cache, mut cached) = read_from(cache)?;
+            cached.rebuilt = Some(recovered);
+            Ok((cache, cached))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Everything start-up paints from the cache; the cache is let go on an error, so a damaged
+/// file can be moved.
+fn read_from(mut cache: Cache) -> Result<(Cache, Cached), CacheError> {
     // Entries this build cannot read are set aside now, so the count of waiting writes is
     // true from the first frame; the start-up toast points to `:outbox`, which shows them.
     let mut pending = Vec::new();
@@ -123,8 +156,9 @@ fn read_cache(
         pending,
         set_aside: cache.set_aside_entries()?.len(),
         drafts: cache.drafts()?,
+        rebuilt: None,
     };
-    Ok((cache, cached, aside))
+    Ok((cache, cached))
 }
 
 /// The workstation is for those who work tickets; anyone else is turned away before anything
@@ -293,4 +327,140 @@ fn page_stored(answer: Result<Result<(), CacheError>, oneshot::error::RecvError>
 /// A growing pause between attempts to reach the server, as the sync's reconnects use.
 pub(super) fn backoff(attempt: u32) -> Duration {
     crate::client::sync::reconnect_pause(attempt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::outbox::Write;
+    use crate::config::Settings;
+    use crate::domain::ticket::{Channel, Ticket};
+    use crate::domain::validate::NewTicket;
+    use crate::domain::view::{SlaContext, ticket_view};
+
+    const SERVER: &str = "http://127.0.0.1:7878";
+
+    fn tickets(n: i64) -> Vec<TicketView> {
+        let settings = Settings::default();
+        let sla = SlaContext {
+            policy: &settings.sla,
+            calendar: &settings.calendar,
+        };
+        let now = chrono::Utc::now();
+        (1..=n)
+            .map(|id| {
+                let new = NewTicket {
+                    title: format!("委托失败 {id}"),
+                    description: "客户在 APP 下单提示资金不足，已重试三次仍然失败".into(),
+                    system: "trading".into(),
+                    ..Default::default()
+                };
+                let mut t = Ticket::open(new, Channel::Mss, "cm_wang".into(), now);
+                t.id = id;
+                ticket_view(&t, Vec::new(), &sla, now)
+            })
+            .collect()
+    }
+
+    /// A cache with a queue, three queued writes and a draft, closed (so its journal is in the
+    /// file).
+    fn written(path: &std::path::Path) {
+        let mut cache = Cache::open(path, SERVER).unwrap();
+        cache.put_tickets(&tickets(1_500), 9).unwrap();
+        for (i, key) in ["k1", "k2", "k3"].iter().enumerate() {
+            let write = Write::message(i as i64 + 1, &format!("回复 {i}"), false, key);
+            assert!(cache.enqueue(&write).unwrap());
+        }
+        cache.put_draft("7/reply", "写了一半的回复").unwrap();
+    }
+
+    /// Overwrites the first page of a table's b-tree with noise.
+    fn damage(path: &std::path::Path, table: &str) {
+        let (root, page_size): (i64, i64) = {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let root = conn
+                .query_row(
+                    "SELECT rootpage FROM sqlite_master WHERE name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let size = conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .unwrap();
+            (root, size)
+        };
+        let mut bytes = std::fs::read(path).unwrap();
+        let at = ((root - 1) * page_size) as usize;
+        for (i, b) in bytes[at..at + page_size as usize].iter_mut().enumerate() {
+            *b = (i * 7 + 13) as u8;
+        }
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn a_cache_damaged_past_its_opening_is_rebuilt_with_its_outbox_and_drafts_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite3");
+        written(&path);
+        damage(&path, "queue_rows");
+        // It opens (the damage is in a table opening does not read), then fails on reading.
+        assert!(
+            Cache::open(&path, SERVER)
+                .unwrap()
+                .load_open_rows()
+                .is_err()
+        );
+
+        let (mut cache, cached) = read_cache(&path, SERVER).unwrap();
+        let rebuilt = cached.rebuilt.expect("rebuilt");
+        assert_eq!((rebuilt.writes, rebuilt.drafts), (3, 1));
+        assert!(rebuilt.aside.exists(), "the damaged file is kept");
+        assert_eq!(cached.pending.len(), 3, "the saved writes wait to be sent");
+        let keys: Vec<String> = cache
+            .outbox()
+            .unwrap()
+            .into_iter()
+            .map(|q| {
+                q.write.unwrap().requests[0]
+                    .idempotency_key
+                    .clone()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(keys, ["k1", "k2", "k3"], "in their order, with their keys");
+        assert_eq!(cached.drafts, [("7/reply".into(), "写了一半的回复".into())]);
+        assert_eq!(cached.last_seq, 0, "the queue loads again from the server");
+        assert!(cached.rows.is_empty());
+        assert!(rebuilt_note(&rebuilt).contains("找回待发 3 条"));
+        cache.put_tickets(&tickets(2), 3).unwrap();
+        drop(cache);
+        // The new cache is a good one: the next start finds nothing to repair.
+        let (_, again) = read_cache(&path, SERVER).unwrap();
+        assert!(again.rebuilt.is_none());
+        assert_eq!(again.rows.len(), 2);
+    }
+
+    #[test]
+    fn a_cache_that_is_noise_is_rebuilt_and_says_nothing_could_be_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite3");
+        std::fs::write(&path, b"not a database at all".repeat(500)).unwrap();
+        let (_, cached) = read_cache(&path, SERVER).unwrap();
+        let rebuilt = cached.rebuilt.expect("rebuilt");
+        assert_eq!((rebuilt.writes, rebuilt.drafts), (0, 0));
+        assert!(rebuilt.note.is_some(), "why nothing was saved");
+    }
+
+    #[test]
+    fn another_servers_damaged_cache_gives_up_no_writes_to_this_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite3");
+        written(&path);
+        damage(&path, "queue_rows");
+        let (_, cached) = read_cache(&path, "http://elsewhere:7878").unwrap();
+        assert_eq!(cached.pending.len(), 0);
+        let note = cached.rebuilt.expect("rebuilt").note.expect("why");
+        assert!(note.contains("another server"), "{note}");
+    }
 }

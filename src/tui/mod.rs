@@ -179,12 +179,21 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
         // Nothing cached: the server must know us as a handler before the terminal is taken
         // over; the open queue (100,000 tickets take seconds) then loads behind the first
         // frame, which says it is loading.
-        let me = work
+        let me = match work
             .client
             .me()
             .await
             .and_then(|me| check_role(&me).map(|()| me))
-            .with_context(|| format!("connecting to {}", work.client.base()))?;
+        {
+            Ok(me) => me,
+            Err(e) => {
+                // Not started: what became of the cache is said here, or never.
+                for (text, _) in &cache_notes {
+                    eprintln!("opsdesk: {text}");
+                }
+                return Err(e).with_context(|| format!("connecting to {}", work.client.base()));
+            }
+        };
         effects.extend(app.update(Event::SignedIn {
             me: Some(me.username),
             last_seq: 0,
@@ -206,6 +215,11 @@ pub async fn run(launch: Launch) -> anyhow::Result<()> {
             ),
             true,
         ));
+    }
+    if cached.rebuilt.is_some() {
+        effects.extend(app.update(Event::Notice(
+            "缓存已重建，M 查看 · cache rebuilt, M for details".into(),
+        )));
     }
     notes.extend(launch.greeting.map(|g| (g, false)));
     for (text, error) in notes {

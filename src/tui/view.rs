@@ -149,6 +149,11 @@ fn render_status(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
         used += width(&queued);
         spans.push(Span::styled(queued, theme.alert("warn")));
     }
+    if let Some((notice, _)) = &app.notice {
+        let notice = format!("  {notice}");
+        used += width(&notice);
+        spans.push(Span::styled(notice, theme.alert("error")));
+    }
     let hint = format!("  {hint}");
     used += width(&hint);
     let me = app
