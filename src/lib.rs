@@ -15,6 +15,7 @@
 //! | `cli`     | the command line of DESIGN.md §3.                                     |
 //! | `display` | terminal text helpers shared by the CLI and the workstation: widths, wrapping, countdowns. |
 //! | `signals` | the signals that end the process normally, for the server and the workstation. |
+//! | `fuzz`    | entry points for fuzzing every parser of untrusted bytes (`tests/fuzz.rs`, `fuzz/`). |
 
 pub mod api;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod client;
 pub mod config;
 pub mod display;
 pub mod domain;
+pub mod fuzz;
 pub mod server;
 pub mod service;
 pub mod signals;

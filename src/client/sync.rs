@@ -122,14 +122,13 @@ async fn follow_once(
         if event.data.is_empty() {
             continue;
         }
-        let change: Change =
-            serde_json::from_str(&event.data).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let change = change_of(&event.data)?;
         if change.seq <= *since {
             continue;
         }
         *since = change.seq;
         if events
-            .send(SyncEvent::Change(Box::new(clean(change))))
+            .send(SyncEvent::Change(Box::new(change)))
             .await
             .is_err()
         {
@@ -137,6 +136,13 @@ async fn follow_once(
         }
     }
     Ok(())
+}
+
+/// One event's data read as a change, its texts made terminal-safe.
+pub fn change_of(data: &str) -> Result<Change, ClientError> {
+    let change: Change =
+        serde_json::from_str(data).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    Ok(clean(change))
 }
 
 /// Ticket snapshots in changes go through the same scrubbing as every other ticket text.
