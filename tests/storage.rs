@@ -115,6 +115,38 @@ async fn readyz_says_ready_when_a_write_succeeds() {
     );
 }
 
+#[tokio::test]
+async fn a_database_locked_by_another_process_answers_503_with_retry_after_and_recovers() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("数据库被锁").await["id"].as_i64().unwrap();
+    // Another process (an admin's sqlite3 shell, say) holds the write lock.
+    let other = rusqlite::Connection::open(s.dir.join("opsdesk.sqlite3")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let before = s.latest_seq().await;
+    let r = s
+        .handler()
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&serde_json::json!({"body": "锁住时写的消息"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(common::error_code(r, 503).await, "busy");
+    let r = reqwest::get(s.url("/readyz")).await.unwrap();
+    assert_eq!(r.status(), 503);
+    other.execute_batch("COMMIT").unwrap();
+    assert_eq!(s.latest_seq().await, before, "nothing was written");
+    let r = s
+        .handler()
+        .post(s.url(&format!("/api/v1/tickets/{id}/messages")))
+        .json(&serde_json::json!({"body": "解锁后写的消息"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
 // ---- a file system of our own ------------------------------------------------------------
 
 /// A tmpfs mounted for one test, unmounted when dropped.
