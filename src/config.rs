@@ -26,13 +26,17 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    /// A value that parses but cannot work; `at` is `file:line` when the key's line is known.
+    #[error("{at}: {message}")]
+    Invalid { at: String, message: String },
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// The file's text, kept so a refused value can be reported with its line.
+    #[serde(skip)]
+    source: String,
     pub server: ServerConfig,
     pub client: ClientConfig,
     pub tui: TuiConfig,
@@ -108,15 +112,14 @@ impl MssConfig {
                 .map(chrono::Duration::seconds)
                 .ok_or_else(|| format!("mss.{field}: '{v}' is not a duration such as 15m or 2h"))
         };
-        if self.lockout_after == 0 {
-            return Err("mss.lockout_after must be at least 1".into());
-        }
-        if self.max_screenshots > 20 {
-            return Err("mss.max_screenshots must be at most 20".into());
-        }
-        if self.login_failures_per_address == 0 {
-            return Err("mss.login_failures_per_address must be at least 1".into());
-        }
+        in_range("mss.lockout_after", self.lockout_after.into(), 1, 1000)?;
+        in_range("mss.max_screenshots", self.max_screenshots as u64, 0, 20)?;
+        in_range(
+            "mss.login_failures_per_address",
+            self.login_failures_per_address.into(),
+            1,
+            100_000,
+        )?;
         Ok(MssSettings {
             session_idle: duration("session_idle", &self.session_idle)?,
             session_max: duration("session_max", &self.session_max)?,
@@ -147,6 +150,19 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     pub max_event_streams: usize,
     pub sse_heartbeat_secs: u64,
+    /// Requests in flight on the pages anyone may call before logging in (the MSS login,
+    /// its assets): their own budget, so a flood of them never starves the API.
+    pub max_concurrent_public: usize,
+    /// A request body must keep arriving at this average rate (after a short grace), or the
+    /// request is cut with 408: a body trickled a byte a second would hold its slot for the
+    /// whole request timeout.
+    pub min_body_bytes_per_sec: u64,
+    /// Largest picture accepted, in pixels (width × height), checked from the header.
+    pub max_image_pixels: u64,
+    /// Decoded pixel memory all uploads together may hold at once, in MiB.
+    pub image_decode_memory_mib: u64,
+    /// How long an upload waits for decode memory before it is answered 503.
+    pub image_decode_wait_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -161,7 +177,115 @@ impl Default for ServerConfig {
             max_concurrent_requests: 256,
             max_event_streams: 512,
             sse_heartbeat_secs: 15,
+            max_concurrent_public: 32,
+            min_body_bytes_per_sec: 1024,
+            max_image_pixels: 40_000_000,
+            image_decode_memory_mib: 384,
+            image_decode_wait_ms: 2000,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Refuses values a server cannot work with (a zero timeout answers every request 408, zero
+    /// streams refuses every workstation, a zero body limit refuses every write).
+    fn check(&self) -> Result<(), String> {
+        const KIB: u64 = 1024;
+        const MIB: u64 = 1024 * KIB;
+        in_range(
+            "server.max_body_bytes",
+            self.max_body_bytes as u64,
+            16 * KIB,
+            64 * MIB,
+        )?;
+        in_range(
+            "server.max_upload_bytes",
+            self.max_upload_bytes as u64,
+            64 * KIB,
+            512 * MIB,
+        )?;
+        in_range(
+            "server.request_timeout_secs",
+            self.request_timeout_secs,
+            1,
+            3600,
+        )?;
+        in_range(
+            "server.header_read_timeout_secs",
+            self.header_read_timeout_secs,
+            1,
+            600,
+        )?;
+        in_range(
+            "server.max_concurrent_requests",
+            self.max_concurrent_requests as u64,
+            1,
+            100_000,
+        )?;
+        in_range(
+            "server.max_event_streams",
+            self.max_event_streams as u64,
+            1,
+            100_000,
+        )?;
+        in_range(
+            "server.sse_heartbeat_secs",
+            self.sse_heartbeat_secs,
+            1,
+            3600,
+        )?;
+        in_range(
+            "server.max_concurrent_public",
+            self.max_concurrent_public as u64,
+            1,
+            100_000,
+        )?;
+        in_range(
+            "server.min_body_bytes_per_sec",
+            self.min_body_bytes_per_sec,
+            1,
+            100 * MIB,
+        )?;
+        in_range(
+            "server.max_image_pixels",
+            self.max_image_pixels,
+            1_000_000,
+            500_000_000,
+        )?;
+        in_range(
+            "server.image_decode_memory_mib",
+            self.image_decode_memory_mib,
+            16,
+            65_536,
+        )?;
+        in_range(
+            "server.image_decode_wait_ms",
+            self.image_decode_wait_ms,
+            0,
+            60_000,
+        )?;
+        // The largest accepted picture must fit the budget alone, or it could never be decoded.
+        let largest = self.max_image_pixels * crate::domain::images::MAX_BYTES_PER_PIXEL;
+        if self.image_decode_memory_mib * MIB < largest {
+            return Err(format!(
+                "server.image_decode_memory_mib: {} MiB cannot hold one picture of server.max_image_pixels = {} ({} MiB decoded); raise it or lower max_image_pixels",
+                self.image_decode_memory_mib,
+                self.max_image_pixels,
+                largest.div_ceil(MIB)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `key: N is outside lo–hi` unless `lo <= value <= hi`.
+fn in_range(key: &str, value: u64, lo: u64, hi: u64) -> Result<(), String> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key}: {value} is outside the working range {lo}–{hi}"
+        ))
     }
 }
 
@@ -524,18 +648,33 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })
+        })?;
+        config.source = text.to_string();
+        Ok(config)
+    }
+
+    /// A refused value, located: every message starts with the dotted key it is about
+    /// (`server.max_body_bytes: …`), and that key's line in the file is added when it is there.
+    fn invalid(&self, path: &Path, message: String) -> ConfigError {
+        let key = message
+            .split([':', ' '])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(':');
+        let at = match key_line(&self.source, key) {
+            Some(line) => format!("{}:{line}", path.display()),
+            None => path.display().to_string(),
+        };
+        ConfigError::Invalid { at, message }
     }
 
     /// Builds the calendar, SLA policy and systems, reading any extra calendar files.
     pub fn settings(&self, path: &Path) -> Result<Settings, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        };
+        let invalid = |message: String| self.invalid(path, message);
+        self.server.check().map_err(invalid)?;
 
         let tz: chrono_tz::Tz = self.business.timezone.parse().map_err(|_| {
             invalid(format!(
@@ -649,6 +788,38 @@ impl Config {
     }
 }
 
+/// The 1-based line where `dotted` (`server.max_body_bytes`, `sla.P1.resolve`) is set in a
+/// TOML text: under its table header, or as a dotted key. Arrays of tables (`[[system]]`)
+/// answer their first entry that sets the key. Enough for the flat files opsdesk reads.
+fn key_line(text: &str, dotted: &str) -> Option<usize> {
+    let mut table = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if let Some(header) = line.strip_prefix('[') {
+            let name = header.trim_start_matches('[');
+            let name = name.split(']').next().unwrap_or_default().trim();
+            table = name.replace(['"', ' '], "");
+            if table == dotted {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        let Some((key, _)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().replace(['"', ' '], "");
+        let full = if table.is_empty() {
+            key
+        } else {
+            format!("{table}.{key}")
+        };
+        if full == dotted {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
 /// The ten core systems shipped with opsdesk.
 pub fn default_systems() -> Vec<SystemDef> {
     toml::from_str::<SystemsFile>(DEFAULT_SYSTEMS)
@@ -760,13 +931,18 @@ mod tests {
             [server]
             listen = "127.0.0.1:9000"
             data_dir = "/tmp/x"
-            max_body_bytes = 1000
-            max_upload_bytes = 2000
+            max_body_bytes = 100000
+            max_upload_bytes = 200000
             request_timeout_secs = 5
             header_read_timeout_secs = 3
             max_concurrent_requests = 10
             max_event_streams = 4
             sse_heartbeat_secs = 2
+            max_concurrent_public = 8
+            min_body_bytes_per_sec = 512
+            max_image_pixels = 12000000
+            image_decode_memory_mib = 128
+            image_decode_wait_ms = 0
             [client]
             server = "http://127.0.0.1:9000"
             token = "t"
@@ -820,6 +996,87 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("Mars/Base")
+        );
+    }
+
+    #[test]
+    fn limits_outside_their_working_range_are_refused_at_their_line() {
+        let cases = [
+            (
+                "[server]\nrequest_timeout_secs = 0\n",
+                "o.toml:2:",
+                "server.request_timeout_secs",
+            ),
+            (
+                "[server]\n\nmax_event_streams = 0\n",
+                "o.toml:3:",
+                "server.max_event_streams",
+            ),
+            (
+                "server.max_body_bytes = 0\n",
+                "o.toml:1:",
+                "server.max_body_bytes",
+            ),
+            (
+                "[server]\nmax_upload_bytes = 1\n",
+                "o.toml:2:",
+                "server.max_upload_bytes",
+            ),
+            (
+                "[server]\nheader_read_timeout_secs = 0\n",
+                "o.toml:2:",
+                "server.header_read_timeout_secs",
+            ),
+            (
+                "[server]\nsse_heartbeat_secs = 0\n",
+                "o.toml:2:",
+                "server.sse_heartbeat_secs",
+            ),
+            (
+                "[server]\nmax_concurrent_public = 0\n",
+                "o.toml:2:",
+                "server.max_concurrent_public",
+            ),
+            (
+                "[server]\nmin_body_bytes_per_sec = 0\n",
+                "o.toml:2:",
+                "server.min_body_bytes_per_sec",
+            ),
+            (
+                "[server]\nimage_decode_memory_mib = 64\n",
+                "o.toml:2:",
+                "server.image_decode_memory_mib",
+            ),
+            (
+                "[server]\nimage_decode_wait_ms = 600000\n",
+                "o.toml:2:",
+                "server.image_decode_wait_ms",
+            ),
+            (
+                "[mss]\nlogin_failures_per_address = 0\n",
+                "o.toml:2:",
+                "mss.login_failures_per_address",
+            ),
+            (
+                "[sla]\ndue_soon_percent = 101\n",
+                "o.toml:2:",
+                "sla.due_soon_percent",
+            ),
+            (
+                "[business]\ntimezone = \"Mars/Base\"\n",
+                "o.toml:2:",
+                "business.timezone",
+            ),
+        ];
+        for (text, at, key) in cases {
+            let cfg = Config::parse(text, Path::new("o.toml")).unwrap();
+            let msg = cfg.settings(Path::new("o.toml")).unwrap_err().to_string();
+            assert!(msg.starts_with(at) && msg.contains(key), "{text}: {msg}");
+        }
+        // A value set nowhere in the file (built from defaults) has no line to name.
+        assert_eq!(
+            key_line("[server]\nlisten = \"x\"\n", "server.max_body_bytes"),
+            None
         );
     }
 

@@ -1027,3 +1027,52 @@ fn global_flags_are_accepted_after_the_subcommand() {
         .arg(&config)
         .args(["user", "list"])));
 }
+
+#[test]
+fn serve_refuses_a_configuration_it_could_not_work_with_naming_the_key_and_line() {
+    let sb = Sandbox::new();
+    let cases = [
+        (
+            "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout_secs = 0\n",
+            "server.request_timeout_secs",
+            3,
+        ),
+        (
+            "[server]\nmax_event_streams = 0\n",
+            "server.max_event_streams",
+            2,
+        ),
+        (
+            "# limits\n\n[server]\nmax_body_bytes = 0\n",
+            "server.max_body_bytes",
+            4,
+        ),
+        (
+            "[server]\nmax_concurrent_requests = 0\n",
+            "server.max_concurrent_requests",
+            2,
+        ),
+        (
+            "[server]\nmax_image_pixels = 100\n",
+            "server.max_image_pixels",
+            2,
+        ),
+        ("[mss]\nlockout_after = 0\n", "mss.lockout_after", 2),
+        ("[sla.P1]\nresolve = \"soon\"\n", "sla.P1.resolve", 2),
+    ];
+    for (text, key, line) in cases {
+        let config = sb.path("bad.toml");
+        std::fs::write(&config, text).unwrap();
+        let mut cmd = sb.opsdesk(["serve", "--config"]);
+        cmd.arg(&config).arg("--data").arg(sb.data());
+        let out = run(&mut cmd);
+        out.assert_code(2);
+        let at = format!("{}:{line}:", config.display());
+        assert!(
+            out.stderr.contains(&at) && out.stderr.contains(key),
+            "{text}: wanted {at} and {key} in {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("serving"), "{}", out.stderr);
+    }
+}

@@ -37,6 +37,21 @@ pub enum ClientError {
     Protocol(String),
 }
 
+impl ClientError {
+    /// The server is there but cannot take writes for now (503: at its limit, busy or its
+    /// data read-only; 507: its disk is full) and says to retry: nothing was written, and the
+    /// same request will succeed later, so it waits rather than being dropped.
+    pub fn try_later(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Api {
+                status: 503 | 507,
+                ..
+            }
+        )
+    }
+}
+
 /// Where the server is and who we are to it.
 #[derive(Debug, Clone)]
 pub struct Connection {

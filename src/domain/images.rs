@@ -56,6 +56,22 @@ pub struct Limits {
     pub max_height: u32,
     /// Largest decoded pixel buffer, in bytes (and the decoder's own allocation limit).
     pub max_alloc: u64,
+    /// Largest accepted width × height: a 8192×8000 picture passes the side limits but needs
+    /// 250 MB decoded, which a phone's problem report never does.
+    pub max_pixels: u64,
+}
+
+/// The most bytes a decoded pixel of an accepted format takes (16-bit RGBA PNG); the decode
+/// memory budget must hold one picture of `max_pixels` at this depth.
+pub const MAX_BYTES_PER_PIXEL: u64 = 8;
+
+/// What decoding an upload will take, read from its header alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeCost {
+    pub width: u32,
+    pub height: u32,
+    /// width × height × bytes per pixel: the decoded buffer.
+    pub bytes: u64,
 }
 
 impl Default for Limits {
@@ -65,6 +81,8 @@ impl Default for Limits {
             max_width: 8192,
             max_height: 8192,
             max_alloc: 256 * 1024 * 1024,
+            // 40 MP: a 12 MP phone photo and a 48 MP sensor's binned 12 MP output pass.
+            max_pixels: 40_000_000,
         }
     }
 }
@@ -117,6 +135,13 @@ pub enum ImageError {
     /// an enormous image).
     #[error("image is larger than {max_width}x{max_height} pixels or the decode memory limit")]
     TooManyPixels { max_width: u32, max_height: u32 },
+    /// The header declares more pixels in all than `Limits::max_pixels`.
+    #[error("image is {width}x{height} pixels, over the {max_pixels}-pixel limit")]
+    OverPixelLimit {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
     /// Looks like an accepted format but does not decode: truncated, damaged, or using a
     /// feature the decoder lacks. The detail is for the log only.
     #[error("image does not decode: {0}")]
@@ -150,6 +175,14 @@ impl ImageError {
                 max_height,
             } => format!(
                 "图片尺寸太大，最大支持 {max_width}×{max_height} 像素，请截图或缩小后再上传"
+            ),
+            Self::OverPixelLimit {
+                width,
+                height,
+                max_pixels,
+            } => format!(
+                "图片尺寸太大（{width}×{height} 像素），最多支持 {} 万像素，请截图或缩小后再上传",
+                max_pixels / 10_000
             ),
             Self::Corrupt(_) => "图片已损坏或不完整，无法读取，请重新截图或拍照后上传".to_string(),
             Self::Encode(_) => "图片处理失败，请稍后重试".to_string(),
@@ -229,6 +262,29 @@ fn process_within_size(bytes: &[u8], limits: &Limits) -> Result<Processed, Image
         thumbnail,
         thumbnail_content_type,
     })
+}
+
+/// Reads only the header of an upload and says what decoding it will take, refusing what the
+/// limits refuse (wrong format, sides, pixel count, buffer size) before any pixel exists. The
+/// caller reserves [`DecodeCost::bytes`] of decode memory before calling [`process`].
+pub fn decode_cost(bytes: &[u8], limits: &Limits) -> Result<DecodeCost, ImageError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(ImageError::TooLarge {
+            size: bytes.len(),
+            max: limits.max_bytes,
+        });
+    }
+    std::panic::catch_unwind(|| {
+        let (reader, _) = open(bytes)?;
+        let decoder = checked_decoder(reader, limits)?;
+        let (width, height) = decoder.dimensions();
+        Ok(DecodeCost {
+            width,
+            height,
+            bytes: decoder.total_bytes(),
+        })
+    })
+    .unwrap_or_else(|_| Err(ImageError::Corrupt("the decoder panicked".to_string())))
 }
 
 /// A reader over the upload held in memory.
@@ -343,7 +399,21 @@ fn webp_is_lossless(bytes: &[u8]) -> bool {
 
 /// Decodes with the limits in force before the first pixel is allocated, then applies the
 /// EXIF orientation (which is about to be stripped) so a portrait photo stays upright.
-fn decode(mut reader: UploadReader<'_>, limits: &Limits) -> Result<DynamicImage, ImageError> {
+fn decode(reader: UploadReader<'_>, limits: &Limits) -> Result<DynamicImage, ImageError> {
+    let mut decoder = checked_decoder(reader, limits)?;
+    // A damaged EXIF block should not refuse an otherwise good photo: it is dropped anyway.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, limits))?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// The decoder for an upload, its header read and checked against every limit; nothing the
+/// size of the picture has been allocated yet.
+fn checked_decoder<'a>(
+    mut reader: UploadReader<'a>,
+    limits: &Limits,
+) -> Result<impl ImageDecoder + 'a, ImageError> {
     let too_many_pixels = || ImageError::TooManyPixels {
         max_width: limits.max_width,
         max_height: limits.max_height,
@@ -357,7 +427,7 @@ fn decode(mut reader: UploadReader<'_>, limits: &Limits) -> Result<DynamicImage,
     decoder_limits.max_alloc = Some(limits.max_alloc);
     reader.limits(decoder_limits);
 
-    let mut decoder = reader.into_decoder().map_err(|e| decode_error(e, limits))?;
+    let decoder = reader.into_decoder().map_err(|e| decode_error(e, limits))?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(ImageError::Corrupt(format!(
@@ -372,11 +442,14 @@ fn decode(mut reader: UploadReader<'_>, limits: &Limits) -> Result<DynamicImage,
     {
         return Err(too_many_pixels());
     }
-    // A damaged EXIF block should not refuse an otherwise good photo: it is dropped anyway.
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, limits))?;
-    image.apply_orientation(orientation);
-    Ok(image)
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(ImageError::OverPixelLimit {
+            width,
+            height,
+            max_pixels: limits.max_pixels,
+        });
+    }
+    Ok(decoder)
 }
 
 fn decode_error(error: image::ImageError, limits: &Limits) -> ImageError {
@@ -898,6 +971,40 @@ mod tests {
     }
 
     #[test]
+    fn a_picture_over_the_pixel_limit_is_refused_from_its_header_and_a_phone_photo_is_not() {
+        // 8192×8000 RGBA passes the side limits but would need 262 MB decoded.
+        let big = with_png_dimensions(png(1, 1), 8192, 8000);
+        for error in [
+            decode_cost(&big, &Limits::default()).expect_err("refused"),
+            process(&big, &Limits::default()).expect_err("refused"),
+        ] {
+            assert!(
+                matches!(
+                    error,
+                    ImageError::OverPixelLimit {
+                        width: 8192,
+                        height: 8000,
+                        max_pixels: 40_000_000
+                    }
+                ),
+                "{error:?}"
+            );
+            assert!(
+                error.message_zh().contains("4000 万像素"),
+                "{}",
+                error.message_zh()
+            );
+        }
+        // A 12 MP phone photo (4000×3000) is within every limit; its cost is its RGB buffer.
+        let photo = with_jpeg_dimensions(jpeg(16, 16), 4000, 3000);
+        let cost = decode_cost(&photo, &Limits::default()).expect("a phone photo passes");
+        assert_eq!(
+            (cost.width, cost.height, cost.bytes),
+            (4000, 3000, 4000 * 3000 * 3)
+        );
+    }
+
+    #[test]
     fn jpeg_declaring_65000_by_65000_fails_on_the_header() {
         let bomb = with_jpeg_dimensions(jpeg(16, 16), 65_000, 65_000);
         let error = process(&bomb, &Limits::default()).expect_err("bomb refused");
@@ -1008,6 +1115,7 @@ mod tests {
             max_width: 1024,
             max_height: 1024,
             max_alloc: 8 << 20,
+            max_pixels: 1 << 20,
         }
     }
 

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::domain::validate::FieldError;
 use crate::domain::view::TicketView;
 use crate::service::DeskError;
+use crate::store::WriteTrouble;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -18,7 +19,12 @@ pub struct ApiError {
     pub message: String,
     pub fields: Vec<FieldError>,
     pub current: Option<Box<TicketView>>,
+    /// Seconds for a `Retry-After` header: the refusal passes, the client should try again.
+    pub retry_after: Option<u64>,
 }
+
+/// How long a client is told to wait after a storage refusal (disk full, busy, read-only).
+pub const STORAGE_RETRY_AFTER_SECS: u64 = 5;
 
 /// The body of every error answer.
 #[derive(Serialize, ToSchema)]
@@ -46,7 +52,36 @@ impl ApiError {
             message: message.into(),
             fields: Vec::new(),
             current: None,
+            retry_after: None,
         }
+    }
+
+    /// This error with a `Retry-After` of `secs`.
+    pub fn retry_after(self, secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs),
+            ..self
+        }
+    }
+
+    /// A write refused by the storage's state rather than the request: 507 for a full disk,
+    /// 503 for a held lock or a read-only data dir; both say when to try again.
+    pub fn storage(trouble: WriteTrouble) -> Self {
+        let (status, message) = match trouble {
+            WriteTrouble::DiskFull => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the server's disk is full; nothing was written, retry later",
+            ),
+            WriteTrouble::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is locked by another process; nothing was written, retry shortly",
+            ),
+            WriteTrouble::ReadOnly => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server's data cannot be written at the moment; nothing was written, retry later",
+            ),
+        };
+        Self::new(status, trouble.code(), message).retry_after(STORAGE_RETRY_AFTER_SECS)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -106,6 +141,15 @@ impl From<DeskError> for ApiError {
             DeskError::Store(crate::store::StoreError::Closed) => {
                 ApiError::unavailable("the server is shutting down")
             }
+            DeskError::Busy { retry_after, .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+                    .retry_after(retry_after)
+            }
+            DeskError::Store(err) if err.trouble().is_some() => {
+                let trouble = err.trouble().unwrap_or(WriteTrouble::ReadOnly);
+                tracing::warn!(error = %err, "a write was refused by the storage");
+                ApiError::storage(trouble)
+            }
             DeskError::Store(err) => {
                 tracing::error!(error = %err, "store failure");
                 ApiError::new(
@@ -134,7 +178,13 @@ impl IntoResponse for ApiError {
                 current: self.current,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

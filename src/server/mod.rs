@@ -2,19 +2,23 @@
 //! `/healthz`, `/metrics` and the OpenAPI description.
 //!
 //! Served through hyper-util rather than `axum::serve` because only that arms a header-read
-//! timeout against slow clients. Every request is bounded: body size, time, and concurrency
-//! (beyond the limit the server sheds load with 503 rather than queueing without bound).
+//! timeout against slow clients. Every request is bounded: body size, time, the rate its body
+//! arrives at, and concurrency (beyond the limit the server sheds load with 503 rather than
+//! queueing without bound). The pages anyone may call before logging in have their own small
+//! concurrency budget, so a flood of them cannot take the API's slots or `/healthz`.
 //! Event streams are long-lived, so they sit outside the timeout and the concurrency limit
 //! and have their own cap. Background jobs (`jobs/`: the notify worker) run beside the
 //! requests and stop with the server.
 
 pub mod api;
 pub mod auth;
+pub mod body_rate;
 pub mod error;
 pub mod extract;
 pub mod jobs;
 pub mod metrics;
 pub mod mss;
+pub mod ready;
 pub mod throttle;
 
 use std::future::Future;
@@ -49,20 +53,25 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct AppState {
     pub desk: Desk,
     pub metrics: Arc<Metrics>,
-    /// Permits for requests in flight (all but event streams).
+    /// Permits for requests in flight (all but event streams and the public pages).
     pub requests: Arc<Semaphore>,
+    /// Permits for the pages anyone may call before logging in (`max_concurrent_public`).
+    pub public_requests: Arc<Semaphore>,
     /// Permits for open event streams.
     pub streams: Arc<Semaphore>,
     /// Flips to true when the server shuts down, so event streams end and let it.
     pub stopping: watch::Receiver<bool>,
     /// Wrong MSS passwords per client address.
     pub login_throttle: Arc<throttle::LoginThrottle>,
+    /// The cached write probe behind `/readyz`.
+    pub readiness: Arc<ready::Readiness>,
 }
 
 impl AppState {
     pub fn new(desk: Desk, stopping: watch::Receiver<bool>) -> Self {
         let server = &desk.settings.server;
         let requests = Arc::new(Semaphore::new(server.max_concurrent_requests.max(1)));
+        let public_requests = Arc::new(Semaphore::new(server.max_concurrent_public.max(1)));
         let streams = Arc::new(Semaphore::new(server.max_event_streams));
         let mss = &desk.settings.mss;
         let login_throttle = Arc::new(throttle::LoginThrottle::new(
@@ -73,9 +82,11 @@ impl AppState {
             desk,
             metrics: Arc::new(Metrics::default()),
             requests,
+            public_requests,
             streams,
             stopping,
             login_throttle,
+            readiness: Arc::default(),
         }
     }
 }
@@ -97,13 +108,18 @@ pub fn router(state: AppState) -> Router {
         .layer(timeout)
         .layer(middleware::from_fn_with_state(state.clone(), shed_load));
     let streams = api::events::routes().layer(RequestBodyLimitLayer::new(0));
-    let pages = mss::routes(&state.desk.settings)
-        .layer(middleware::from_fn_with_state(state.clone(), shed_load));
+    let (public_pages, pages) = mss::routes(&state.desk.settings);
+    let public_pages = public_pages.layer(middleware::from_fn_with_state(
+        state.clone(),
+        shed_public_load,
+    ));
+    let pages = pages.layer(middleware::from_fn_with_state(state.clone(), shed_load));
 
     Router::new()
         .merge(requests)
         .merge(streams)
         .merge(pages)
+        .merge(public_pages)
         // Every route group sets its own body limit above; axum's built-in 2 MB default for
         // extractors would otherwise cut uploads (a phone photo is 3–10 MB) short of it.
         .layer(axum::extract::DefaultBodyLimit::disable())
@@ -114,6 +130,10 @@ pub fn router(state: AppState) -> Router {
                 ApiError::not_found("no such endpoint").into_response()
             }
         })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            body_rate::min_body_rate,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             errors_as_json,
@@ -133,9 +153,22 @@ pub fn router(state: AppState) -> Router {
 /// Refuses a request with 503 when `max_concurrent_requests` are already in flight, instead of
 /// queueing without bound; the permit is held until the handler has answered.
 async fn shed_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = state.requests.clone().try_acquire_owned() else {
+    let budget = state.requests.clone();
+    within(budget, &state, req, next).await
+}
+
+/// [`shed_load`] over the public pages' own, smaller budget: what anyone can send before
+/// logging in (a flood of slow login posts) uses up only this, never the API's slots.
+async fn shed_public_load(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let budget = state.public_requests.clone();
+    within(budget, &state, req, next).await
+}
+
+async fn within(budget: Arc<Semaphore>, state: &AppState, req: Request, next: Next) -> Response {
+    let Ok(_permit) = budget.try_acquire_owned() else {
         state.metrics.shed.fetch_add(1, Ordering::Relaxed);
         return ApiError::unavailable("the server is at its request limit; retry shortly")
+            .retry_after(1)
             .into_response();
     };
     next.run(req).await
@@ -253,8 +286,11 @@ pub async fn launch(
     }
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, sweeper).await;
     let store = desk.store.clone();
-    let _ = tokio::task::spawn_blocking(move || store.shutdown()).await;
-    tracing::info!("database checkpointed; bye");
+    match tokio::task::spawn_blocking(move || store.shutdown()).await {
+        Ok(true) => tracing::info!("database checkpointed; bye"),
+        // The writer logged why; the WAL is kept and replayed on the next start.
+        _ => tracing::warn!("stopped without a checkpoint; the next start replays the WAL"),
+    }
     Ok(())
 }
 

@@ -286,19 +286,26 @@ impl Desk {
         }
         let limits = Limits {
             max_bytes: self.settings.server.max_upload_bytes,
+            max_pixels: self.settings.server.max_image_pixels,
             ..Limits::default()
         };
+        // The header says what decoding will take; a picture over the limits is refused here,
+        // and one within them waits for its share of the decode memory.
+        let cost = images::decode_cost(&bytes, &limits).map_err(image_refused)?;
+        let _memory = self.reserve_decode_memory(cost.bytes).await?;
         let dir = self.store.attachments_dir();
         let filename = clean_filename(filename);
         tokio::task::spawn_blocking(move || {
             let processed = images::process(&bytes, &limits).map_err(image_refused)?;
             let stored = attachments::write_file(&dir, &processed.bytes)?;
-            // The thumbnail can be made again from the image, so it is not fsynced.
-            std::fs::write(
-                dir.join(thumbnail_name(&stored.stored_name)),
-                &processed.thumbnail,
-            )
-            .map_err(StoreError::from)?;
+            // The thumbnail can be made again from the image, so it is not fsynced; without it
+            // the picture is not staged at all, so the picture goes too.
+            let thumbnail = dir.join(thumbnail_name(&stored.stored_name));
+            if let Err(e) = std::fs::write(&thumbnail, &processed.thumbnail) {
+                let _ = std::fs::remove_file(&thumbnail);
+                let _ = std::fs::remove_file(dir.join(&stored.stored_name));
+                return Err(StoreError::from(e).into());
+            }
             Ok(StagedFile {
                 filename,
                 content_type: processed.content_type.to_string(),
@@ -307,6 +314,27 @@ impl Desk {
         })
         .await
         .map_err(|_| DeskError::Store(StoreError::Closed))?
+    }
+
+    /// Takes `bytes` of the process's decode memory, waiting up to `image_decode_wait_ms`
+    /// for other uploads to give theirs back; held until the returned permit drops.
+    async fn reserve_decode_memory(
+        &self,
+        bytes: u64,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, DeskError> {
+        // Whole KiB, at least one; the configuration guarantees one largest picture fits.
+        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        let wait = std::time::Duration::from_millis(self.settings.server.image_decode_wait_ms);
+        let busy = || DeskError::Busy {
+            message: "the server is decoding as many pictures as its memory allows; retry shortly"
+                .into(),
+            retry_after: 2,
+        };
+        let acquire = self.decode_memory.clone().acquire_many_owned(kib);
+        match tokio::time::timeout(wait, acquire).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(busy()),
+        }
     }
 
     /// A staged image again, by its stored name: a form shown again after a refusal keeps

@@ -31,6 +31,9 @@ use crate::store::{Rejected, Store, StoreError, WriteCtx, idempotency};
 pub struct Desk {
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// Decoded picture memory, in KiB, shared by every upload of the process: decoding waits
+    /// for its share, so a dozen big pictures at once cannot run the server out of memory.
+    pub(crate) decode_memory: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,10 @@ pub enum DeskError {
     TicketClosed(crate::domain::ticket::TicketId),
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyMismatch,
+    /// A shared resource (decode memory) is in use to its limit: try again in `retry_after`
+    /// seconds. Nothing was written.
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
     #[error(transparent)]
     Store(StoreError),
 }
@@ -122,7 +129,15 @@ impl Idempotency {
 
 impl Desk {
     pub fn new(store: Store, settings: Arc<Settings>) -> Self {
-        Self { store, settings }
+        let kib = settings.server.image_decode_memory_mib.saturating_mul(1024);
+        let permits = usize::try_from(kib)
+            .unwrap_or(usize::MAX)
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
+        Self {
+            store,
+            settings,
+            decode_memory: Arc::new(tokio::sync::Semaphore::new(permits)),
+        }
     }
 
     pub fn sla(&self) -> SlaContext<'_> {

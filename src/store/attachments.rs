@@ -39,23 +39,44 @@ pub struct StoredFile {
     pub sha256: String,
 }
 
-/// Writes `bytes` durably under a fresh random name in `dir`.
+/// Writes `bytes` durably under a fresh random name in `dir`. The bytes go to a `.part` name
+/// first and are renamed only once complete and fsynced, so a full disk or an error midway
+/// leaves nothing behind: the partial file is removed on every failure path.
 pub fn write_file(dir: &Path, bytes: &[u8]) -> Result<StoredFile, StoreError> {
     let stored_name = super::random_hex(16)?;
     let path = dir.join(&stored_name);
+    let part = dir.join(format!("{stored_name}.part"));
+    let mut partial = PartialFile(Some(part.clone()));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&path)?;
+        .open(&part)?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    drop(f);
+    std::fs::rename(&part, &path)?;
+    partial.0 = None;
     // The new name must be durable too, or a power loss could keep the row and lose the file.
-    std::fs::File::open(dir)?.sync_all()?;
+    if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+        let _ = std::fs::remove_file(&path);
+        return Err(e.into());
+    }
     Ok(StoredFile {
         stored_name,
         size: bytes.len() as i64,
         sha256: hex::encode(Sha256::digest(bytes)),
     })
+}
+
+/// A file being written; removed when dropped unless its path was taken once complete.
+struct PartialFile(Option<std::path::PathBuf>);
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 pub fn insert(conn: &Connection, a: &Attachment) -> Result<Attachment, StoreError> {

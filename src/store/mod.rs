@@ -56,9 +56,61 @@ pub enum StoreError {
     Closed,
     #[error("the data dir {0} was written by a newer opsdesk (schema {1}); refusing to open it")]
     TooNew(PathBuf, i64),
+    #[error(
+        "the data dir {0} cannot be written ({1}); opsdesk must be able to write there: check the mount, the permissions and the free space"
+    )]
+    NotWritable(PathBuf, String),
     /// A domain-level refusal raised inside a write job; carries its own meaning to the caller.
     #[error(transparent)]
     Rejected(#[from] Rejected),
+}
+
+/// Why a write cannot be done now, though nothing is wrong with the request: clients should
+/// try again later (the disk gets space, the lock is released, the file system is remounted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteTrouble {
+    /// No space left on the data dir's file system (or the quota is used up).
+    DiskFull,
+    /// Another process holds the database's write lock past the busy timeout.
+    Busy,
+    /// The data dir or the database file cannot be written.
+    ReadOnly,
+}
+
+impl WriteTrouble {
+    /// The word used in error codes and `/readyz`.
+    pub fn code(self) -> &'static str {
+        match self {
+            WriteTrouble::DiskFull => "disk_full",
+            WriteTrouble::Busy => "busy",
+            WriteTrouble::ReadOnly => "read_only",
+        }
+    }
+}
+
+impl StoreError {
+    /// The storage condition behind this error, when it is one that passes.
+    pub fn trouble(&self) -> Option<WriteTrouble> {
+        use rusqlite::ErrorCode;
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => match e.code {
+                ErrorCode::DiskFull => Some(WriteTrouble::DiskFull),
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some(WriteTrouble::Busy),
+                ErrorCode::ReadOnly | ErrorCode::CannotOpen => Some(WriteTrouble::ReadOnly),
+                _ => None,
+            },
+            StoreError::Io(e) => match e.kind() {
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                    Some(WriteTrouble::DiskFull)
+                }
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
+                    Some(WriteTrouble::ReadOnly)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// Refusals that a write job decides after reading current state, so the caller can answer
@@ -103,7 +155,8 @@ struct Inner {
     db_path: PathBuf,
     data_dir: PathBuf,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    writer: Mutex<Option<thread::JoinHandle<()>>>,
+    /// The writer thread; it answers whether its last checkpoint succeeded.
+    writer: Mutex<Option<thread::JoinHandle<bool>>>,
     idle_readers: Mutex<Vec<Connection>>,
     changes: broadcast::Sender<Arc<Change>>,
 }
@@ -114,8 +167,28 @@ impl Store {
         std::fs::create_dir_all(data_dir)?;
         std::fs::create_dir_all(data_dir.join("attachments"))?;
         let db_path = data_dir.join(DB_FILE);
-        let mut conn = open_conn(&db_path, false)?;
+        let not_writable = |e: &dyn std::fmt::Display| {
+            StoreError::NotWritable(data_dir.to_path_buf(), e.to_string())
+        };
+        // A server that cannot write would answer every write with an error and never
+        // recover; it is better not to start. SQLite quietly opens a file it cannot write
+        // read-only, so both the dir and the connection are checked.
+        probe_dir(data_dir).map_err(|e| not_writable(&e))?;
+        probe_dir(&data_dir.join("attachments")).map_err(|e| not_writable(&e))?;
+        let mut conn = open_conn(&db_path, false).map_err(|e| match e.trouble() {
+            Some(_) => not_writable(&e),
+            None => e,
+        })?;
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(not_writable(&"the database file is read-only"));
+        }
         schema::migrate(&mut conn, &db_path)?;
+        touch_database(&conn)
+            .and_then(|()| {
+                conn.execute_batch("BEGIN IMMEDIATE; COMMIT;")
+                    .map_err(Into::into)
+            })
+            .map_err(|e| not_writable(&e))?;
 
         let (tx, rx) = mpsc::channel::<Job>();
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
@@ -228,24 +301,35 @@ impl Store {
         result
     }
 
+    /// Proves that a write can succeed now: a small file in the data dir written and fsynced,
+    /// and a commit that really writes the database (SQLite would commit an empty
+    /// transaction without touching the disk).
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let dir = self.inner.data_dir.clone();
+        tokio::task::spawn_blocking(move || probe_dir(&dir))
+            .await
+            .map_err(|_| StoreError::Closed)??;
+        self.write(|ctx| touch_database(ctx.conn)).await
+    }
+
     /// Every committed change, in sequence order, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.inner.changes.subscribe()
     }
 
-    /// Stops the writer after the queued jobs, then checkpoints the WAL into the main file.
+    /// Stops the writer after the queued jobs, then checkpoints the WAL into the main file;
+    /// says whether that checkpoint succeeded (a later call has nothing left to do: true).
     /// Idempotent; later writes answer `Closed`.
-    pub fn shutdown(&self) {
+    pub fn shutdown(&self) -> bool {
         if let Ok(mut jobs) = self.inner.jobs.lock() {
             jobs.take();
         }
         let handle = self.inner.writer.lock().ok().and_then(|mut w| w.take());
-        if let Some(handle) = handle {
-            let _ = handle.join();
-        }
+        let checkpointed = handle.is_none_or(|h| h.join().unwrap_or(false));
         if let Ok(mut idle) = self.inner.idle_readers.lock() {
             idle.clear();
         }
+        checkpointed
     }
 }
 
@@ -327,7 +411,30 @@ impl Publisher {
     }
 }
 
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>, mut publisher: Publisher) {
+/// Writes, fsyncs and removes a small file in `dir`: what any upload or the database's WAL
+/// growth needs, so a full or read-only file system shows here first.
+fn probe_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::io::Write;
+    let path = dir.join(".write-probe");
+    let result = (|| {
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(&[0u8; 4096])?;
+        f.sync_all()
+    })();
+    let _ = std::fs::remove_file(&path);
+    result.map_err(StoreError::from)
+}
+
+/// Rewrites the schema version with its own value: a change to the database's first page,
+/// so the commit that follows writes and fsyncs the WAL like any real write.
+fn touch_database(conn: &Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    conn.pragma_update(None, "user_version", version)?;
+    Ok(())
+}
+
+/// Returns whether the WAL was checkpointed into the main file at the end.
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>, mut publisher: Publisher) -> bool {
     loop {
         match jobs.recv_timeout(FOREIGN_POLL) {
             Ok(first) => {
@@ -348,8 +455,12 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>, mut publisher: Publi
         }
     }
     // Channel closed: fold the WAL back so the data dir is one self-contained file.
-    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
-        tracing::warn!(error = %e, "checkpoint at shutdown failed");
+    match conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+            false
+        }
     }
 }
 
@@ -361,6 +472,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &mut Publisher) {
         }
         return;
     }
+    let changes_before = conn.total_changes();
     let mut finishers = Vec::with_capacity(batch.len());
     let mut published = Vec::new();
     for job in batch {
@@ -392,6 +504,22 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &mut Publisher) {
             published.append(&mut ctx.changes);
         }
         finishers.push(job.finish);
+    }
+    // A batch that changed no row (a PATCH that changes nothing) would commit without
+    // touching the disk and answer 2xx from a database that cannot be written; writing the
+    // first page makes its commit as honest as any other.
+    if conn.total_changes() == changes_before
+        && let Err(e) = touch_database(conn)
+    {
+        tracing::error!(error = %e, "cannot write the database; the batch is rolled back");
+        let _ = conn.execute_batch("ROLLBACK");
+        for finish in finishers {
+            finish(Some(match &e {
+                StoreError::Sqlite(s) => batch_failure(s),
+                other => StoreError::Corrupt(other.to_string()),
+            }));
+        }
+        return;
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => {

@@ -65,13 +65,15 @@ pub(super) async fn perform(
     let (label, done) = (write.label.clone(), write.done.clone());
     match outbox::send(client, write).await {
         Ok(sent) => Loaded::App(Event::Done(done, Ok(sent.ticket))),
-        // Not reached, or the token refused: the write waits in the outbox (a refused token
-        // is fixed by a new one, never by dropping what the handler wrote).
+        // Not reached, the token refused, or the server unable to write for now (503, 507):
+        // the write waits in the outbox (a refused token is fixed by a new one, a full disk by
+        // its admin, never by dropping what the handler wrote).
         Err(outbox::NotSent { error, rest })
-            if matches!(
-                error,
-                ClientError::Unreachable { .. } | ClientError::Api { status: 401, .. }
-            ) =>
+            if error.try_later()
+                || matches!(
+                    error,
+                    ClientError::Unreachable { .. } | ClientError::Api { status: 401, .. }
+                ) =>
         {
             match cache {
                 Some(cache) => queue(cache, rest, true).await,

@@ -154,6 +154,9 @@ pub(super) enum Verdict {
 pub(super) fn verdict(error: &ClientError) -> Verdict {
     match error {
         ClientError::Unreachable { .. } => Verdict::Absent,
+        // The server cannot write for now (disk full, busy): every later write would fail too,
+        // and a wait for the admin must not use up the write's attempts.
+        e if e.try_later() => Verdict::Absent,
         // A refused token is fixed by the handler, not by dropping their writes.
         ClientError::Api { status: 401, .. } => Verdict::Absent,
         ClientError::Api {
@@ -266,5 +269,35 @@ impl Job for ShowOutbox {
             .await;
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16) -> ClientError {
+        ClientError::Api {
+            status,
+            code: "x".into(),
+            message: "m".into(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_server_that_cannot_write_for_now_keeps_the_write_without_counting_it() {
+        for status in [503, 507, 401] {
+            assert!(matches!(verdict(&api(status)), Verdict::Absent), "{status}");
+        }
+        for status in [408, 429, 500] {
+            assert!(matches!(verdict(&api(status)), Verdict::Later), "{status}");
+        }
+        for status in [400, 409, 413, 422] {
+            assert!(
+                matches!(verdict(&api(status)), Verdict::Refused),
+                "{status}"
+            );
+        }
     }
 }

@@ -42,6 +42,41 @@ pub async fn healthz(State(s): State<AppState>) -> ApiResult<impl IntoResponse> 
     }))
 }
 
+/// Readiness to write, from a write probe cached for a second.
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready` or `not_ready`.
+    pub status: &'static str,
+    /// `ok`, or why a write cannot succeed: `disk_full`, `read_only`, `busy`, `error`.
+    pub write: &'static str,
+}
+
+/// Whether a write can succeed now (503 with `Retry-After` when not): for load balancers and
+/// monitoring, since `/healthz` stays ok on a full disk or a read-only data dir.
+#[utoipa::path(get, path = "/readyz", tag = "meta", responses((status = 200, body = Ready), (status = 503, body = Ready)))]
+pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
+    use crate::server::ready::Probe;
+    match s.readiness.check(&s.desk.store).await {
+        Probe::Ready => axum::Json(Ready {
+            status: "ready",
+            write: "ok",
+        })
+        .into_response(),
+        Probe::NotReady { write, .. } => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::server::error::STORAGE_RETRY_AFTER_SECS),
+            )],
+            axum::Json(Ready {
+                status: "not_ready",
+                write,
+            }),
+        )
+            .into_response(),
+    }
+}
+
 /// Prometheus text format.
 pub async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
     let (by_status, latest, notifications) = s
@@ -103,7 +138,7 @@ pub async fn me(Caller(user): Caller) -> impl IntoResponse {
 #[openapi(
     info(title = "opsdesk", description = "Incident tickets for a brokerage's production-incident team. Authenticate with `Authorization: Bearer <token>` (`opsdesk admin user add NAME --role handler` prints one)."),
     paths(
-        healthz, systems, me, users,
+        healthz, readyz, systems, me, users,
         super::tickets::list, super::tickets::create, super::tickets::get, super::tickets::patch,
         super::tickets::transition, super::tickets::assign, super::tickets::link, super::tickets::customer,
         super::tickets::approve_script,

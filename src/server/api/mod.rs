@@ -19,6 +19,7 @@ use crate::service::Idempotency;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(meta::healthz))
+        .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
         .route("/api/v1/openapi.json", get(meta::openapi))
         .route("/api/v1/systems", get(meta::systems))

@@ -20,6 +20,8 @@ pub enum PageError {
     NotFound,
     /// The request was understood and refused; the message says why.
     Refused(StatusCode, String),
+    /// Refused for a passing reason (disk full, busy): try again after the seconds given.
+    RetryLater(StatusCode, String, u64),
     Internal,
 }
 
@@ -66,6 +68,24 @@ impl From<DeskError> for PageError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "服务正在重启，请稍后再试".into(),
             ),
+            DeskError::Busy { retry_after, .. } => PageError::RetryLater(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "服务繁忙，请稍后再试；已填写的内容保存在本机。".into(),
+                retry_after,
+            ),
+            DeskError::Store(err) if err.trouble().is_some() => {
+                tracing::warn!(error = %err, "a write from an MSS page was refused by the storage");
+                let full = err.trouble() == Some(crate::store::WriteTrouble::DiskFull);
+                PageError::RetryLater(
+                    if full {
+                        StatusCode::INSUFFICIENT_STORAGE
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    },
+                    "服务暂时无法保存，请稍后再试；已填写的内容保存在本机。".into(),
+                    crate::server::error::STORAGE_RETRY_AFTER_SECS,
+                )
+            }
             DeskError::Store(err) => {
                 tracing::error!(error = %err, "store failure on an MSS page");
                 PageError::Internal
@@ -93,6 +113,11 @@ impl IntoResponse for PageError {
                 "找不到这个页面或事件。".to_string(),
             ),
             PageError::Refused(status, message) => (status, message),
+            PageError::RetryLater(status, message, secs) => {
+                let mut r = error_page(status, &message);
+                r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+                return r;
+            }
             PageError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "服务出错了，请稍后再试；问题已记录。".to_string(),

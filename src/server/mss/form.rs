@@ -77,6 +77,12 @@ pub async fn read(
     max_screenshots: usize,
 ) -> Result<Posted, PageError> {
     let mut posted = Posted::default();
+    // A phone that goes away mid-form drops this future between two screenshots: the ones
+    // already stored must not wait a day for the sweep.
+    let mut unfinished = Unfinished {
+        dir: desk.store.attachments_dir(),
+        stored: Vec::new(),
+    };
     let mut csrf_ok = false;
     let image_limit = desk.settings.server.max_upload_bytes;
     let mut count = 0;
@@ -110,7 +116,10 @@ pub async fn read(
                     continue;
                 }
                 match desk.stage_image(&filename, bytes.into()).await {
-                    Ok(staged) => posted.screenshots.push(staged),
+                    Ok(staged) => {
+                        unfinished.stored.push(staged.stored.stored_name.clone());
+                        posted.screenshots.push(staged);
+                    }
                     Err(DeskError::Validation(v)) => {
                         let why =
                             v.0.iter()
@@ -146,12 +155,32 @@ pub async fn read(
         Ok(())
     }
     .await;
+    // Read to the end: from here the caller keeps or discards what was stored.
+    unfinished.stored.clear();
     match result {
         Ok(()) => Ok(posted),
         Err(e) => {
             desk.discard_staged(std::mem::take(&mut posted.screenshots))
                 .await;
             Err(e)
+        }
+    }
+}
+
+/// Screenshots stored while a form is still being read; removed if the reading is abandoned.
+struct Unfinished {
+    dir: std::path::PathBuf,
+    stored: Vec<String>,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        for name in &self.stored {
+            let _ = std::fs::remove_file(self.dir.join(name));
+            let _ = std::fs::remove_file(
+                self.dir
+                    .join(crate::service::messages::thumbnail_name(name)),
+            );
         }
     }
 }

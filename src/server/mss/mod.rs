@@ -31,9 +31,15 @@ const JS: &str = include_str!("assets/mss.js");
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; \
     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The pages with their forms; multipart posts (screenshots) get a body limit sized for
-/// `max_screenshots` images and more time, since phones upload slowly.
-pub fn routes(settings: &Settings) -> Router<AppState> {
+/// A login form is a username, a password, a CSRF token and a `next` path: a few hundred
+/// bytes. Forms anyone can post before logging in are held to this.
+const PUBLIC_FORM_LIMIT: usize = 8 * 1024;
+
+/// The pages with their forms, as (public, for submitters): the public ones (login, assets)
+/// are what anyone can call and get their own concurrency budget and a small body limit.
+/// Multipart posts (screenshots) get a body limit sized for `max_screenshots` images and more
+/// time, since phones upload slowly.
+pub fn routes(settings: &Settings) -> (Router<AppState>, Router<AppState>) {
     let uploads_limit = settings.mss.max_screenshots.max(1) * settings.server.max_upload_bytes
         + settings.server.max_body_bytes;
     let upload_time = Duration::from_secs(settings.server.request_timeout_secs * 4);
@@ -46,10 +52,19 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
             upload_time,
         ));
     let request_time = Duration::from_secs(settings.server.request_timeout_secs);
-    let pages = Router::new()
+    let public = Router::new()
         .route("/mss", get(pages::root))
-        .route("/mss/", get(pages::list))
         .route("/mss/login", get(pages::login_page).post(pages::login))
+        .route("/mss/static/mss.css", get(css))
+        .route("/mss/static/mss.js", get(js))
+        .layer(RequestBodyLimitLayer::new(PUBLIC_FORM_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_time,
+        ))
+        .layer(middleware::from_fn(page_headers));
+    let pages = Router::new()
+        .route("/mss/", get(pages::list))
         .route("/mss/logout", post(pages::logout))
         .route("/mss/tickets/{id}", get(pages::ticket))
         .route("/mss/tickets/{id}/state", get(pages::ticket_state))
@@ -59,16 +74,15 @@ pub fn routes(settings: &Settings) -> Router<AppState> {
         .route("/mss/help/suggest", get(pages::suggest))
         .route("/mss/help/{id}", get(pages::help_article))
         .route("/mss/help/{id}/outcome", post(pages::help_outcome))
-        .route("/mss/static/mss.css", get(css))
-        .route("/mss/static/mss.js", get(js))
         .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_time,
         ));
-    pages
+    let pages = pages
         .merge(uploads)
-        .layer(middleware::from_fn(page_headers))
+        .layer(middleware::from_fn(page_headers));
+    (public, pages)
 }
 
 async fn css() -> Response {
