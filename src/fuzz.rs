@@ -34,6 +34,7 @@ pub fn image(bytes: &[u8]) {
         max_width: 1_024,
         max_height: 1_024,
         max_alloc: 16 << 20,
+        max_pixels: 1 << 20,
     };
     if let Ok(processed) = images::process(bytes, &limits) {
         assert!(
