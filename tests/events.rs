@@ -196,3 +196,125 @@ async fn writes_by_another_process_reach_subscribers() {
     let change: Value = serde_json::from_str(&ev.data).unwrap();
     assert_eq!(change["data"]["channel"], "itsm");
 }
+
+/// Opens a stream with `token`, which must be accepted.
+async fn subscribe_as(s: &TestServer, token: &str) -> SseReader {
+    let r = s
+        .client(token)
+        .get(s.url("/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    SseReader::new(r)
+}
+
+/// Runs `opsdesk admin user token NAME` on the server's data dir, as an admin would from a
+/// shell beside the running server, and returns the new token.
+async fn cli_token(s: &TestServer, name: &str) -> String {
+    let (dir, name) = (s.dir.clone(), name.to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        common::binary()
+            .args(["admin", "user", "token", &name, "--data"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().unwrap().trim().to_string()
+}
+
+/// The stream ends (the client sees the end of the body) without sending another change.
+async fn assert_ends_with_nothing_more(stream: SseReader) {
+    let rest = stream
+        .rest_until_end(WAIT)
+        .await
+        .expect("the stream ends once its access is revoked");
+    assert!(
+        !rest.contains("data:"),
+        "nothing is sent after the revocation: {rest}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_reissued_by_the_admin_command_ends_its_open_stream() {
+    let s = TestServer::start().await;
+    let first = cli_token(&s, "h_other").await;
+    let mut stream = subscribe_as(&s, &first).await;
+    s.new_ticket("before the revocation").await;
+    let ev = stream.next(WAIT).await.expect("a change while allowed");
+    assert_eq!(ev.event.as_deref(), Some("ticket.created"));
+
+    // Another process revokes the token; a change made after that is never delivered.
+    let second = cli_token(&s, "h_other").await;
+    s.new_ticket("after the revocation").await;
+    assert_ends_with_nothing_more(stream).await;
+    // The old token is refused; the new one streams.
+    let r = s
+        .client(&first)
+        .get(s.url("/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let mut renewed = subscribe_as(&s, &second).await;
+    s.new_ticket("for the new token").await;
+    assert!(renewed.next(WAIT).await.is_some());
+}
+
+#[tokio::test]
+async fn a_revocation_by_this_server_process_ends_the_stream_before_later_changes() {
+    let s = TestServer::start().await;
+    let stream = subscribe(&s, None).await;
+    let mut bystander = subscribe_as(&s, &s.handler2_token).await;
+    // Reissuing the `test` token revokes the one the stream was opened with.
+    s.store
+        .write(|ctx| {
+            let user = opsdesk::store::users::by_username(ctx.conn, "h_test")?.unwrap();
+            opsdesk::store::users::issue_token(ctx.conn, &user, "test", ctx.now)?;
+            ctx.credentials_changed();
+            Ok::<_, opsdesk::store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    s.new_ticket("after the revocation").await;
+    assert_ends_with_nothing_more(stream).await;
+    // Other users' streams go on.
+    let ev = bystander
+        .next(WAIT)
+        .await
+        .expect("the bystander still follows");
+    assert_eq!(ev.event.as_deref(), Some("ticket.created"));
+}
+
+#[tokio::test]
+async fn a_user_disabled_or_made_a_submitter_by_another_writer_loses_the_stream() {
+    let s = TestServer::start().await;
+    let db = s.dir.join(opsdesk::store::DB_FILE);
+    let handler = subscribe(&s, None).await;
+    let other = subscribe_as(&s, &s.handler2_token).await;
+    // Another connection on the same file, as a second process or an admin's shell would be.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.busy_timeout(WAIT).unwrap();
+    conn.execute(
+        "UPDATE users SET role = 'submitter' WHERE username = 'h_test'",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE users SET disabled = 1 WHERE username = 'h_other'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    s.new_ticket("after the change of access").await;
+    assert_ends_with_nothing_more(handler).await;
+    assert_ends_with_nothing_more(other).await;
+}

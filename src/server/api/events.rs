@@ -5,6 +5,14 @@
 //! then the live feed. A subscriber that falls behind the in-memory buffer catches up from the
 //! table the same way; nothing is skipped. Comments every `sse_heartbeat_secs` keep proxies and
 //! jump hosts from closing an idle stream.
+//!
+//! A stream outlives the request that checked its token, so it checks the token again whenever
+//! the store's credentials epoch moves ([`Store::credentials`]) and ends when the token was
+//! revoked, its user disabled or no longer a handler or admin. That is at once for a change made
+//! by this server process, and within a second for one made by another process on the same data
+//! dir (`opsdesk admin user token`), which the store notices by polling `data_version`; a change
+//! committed after the revocation is never sent, since the store publishes it only after
+//! noticing the revocation.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -25,11 +33,11 @@ use utoipa::IntoParams;
 
 use crate::api::ChangePage;
 use crate::server::AppState;
-use crate::server::auth::Caller;
+use crate::server::auth::{Caller, bearer};
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::Query;
 use crate::server::metrics::Metrics;
-use crate::store::{Change, Store, changes};
+use crate::store::{Change, Store, changes, users};
 
 /// Changes read from the table per catch-up query.
 const CATCH_UP_PAGE: usize = 500;
@@ -55,7 +63,8 @@ pub async fn events(
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.handler()?;
+    let user = caller.handler()?;
+    let token = bearer(&headers)?;
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
@@ -74,6 +83,10 @@ pub async fn events(
         .map_err(|_| ApiError::unavailable("too many open event streams; retry shortly"))?;
     // Subscribe before reading the position, so nothing committed in between is missed.
     let live = s.desk.store.subscribe();
+    let mut epoch = s.desk.store.credentials();
+    // The token was checked before this subscription; a revocation in between must not slip
+    // through, so the first step checks it once more.
+    epoch.mark_changed();
     let last = match resume {
         Some(n) => n.max(0),
         None => s.desk.store.read(changes::latest).await?,
@@ -86,6 +99,13 @@ pub async fn events(
         backlog: VecDeque::new(),
         catching_up: true,
         stopping: s.stopping.clone(),
+        access: Access {
+            store: s.desk.store.clone(),
+            token,
+            user_id: user.id,
+            username: user.username,
+            epoch,
+        },
         _permit: StreamGuard::new(permit, s.metrics.clone()),
     };
     Ok(Sse::new(feed.into_stream())
@@ -122,7 +142,47 @@ struct Feed {
     backlog: VecDeque<Change>,
     catching_up: bool,
     stopping: watch::Receiver<bool>,
+    access: Access,
     _permit: StreamGuard,
+}
+
+/// Who opened a stream, checked again whenever the store's credentials epoch moves.
+struct Access {
+    store: Store,
+    token: String,
+    user_id: i64,
+    username: String,
+    epoch: watch::Receiver<u64>,
+}
+
+impl Access {
+    /// Whether the epoch moved since the last look (or the store is gone, which ends the
+    /// stream too).
+    fn to_check(&self) -> bool {
+        self.epoch.has_changed().unwrap_or(true)
+    }
+
+    /// Whether the token still belongs to the same enabled user, who still works tickets.
+    async fn still_granted(&mut self) -> bool {
+        self.epoch.borrow_and_update();
+        let token = self.token.clone();
+        let granted = match self
+            .store
+            .read(move |conn| users::by_token(conn, &token))
+            .await
+        {
+            Ok(Some(u)) => u.id == self.user_id && u.role.works_tickets(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check an event stream's token; ending it");
+                false
+            }
+        };
+        if !granted {
+            tracing::info!(username = %self.username, "event stream ended: its access was revoked");
+        }
+        granted
+    }
 }
 
 fn event(change: &Change) -> Event {
@@ -147,6 +207,9 @@ impl Feed {
             if *self.stopping.borrow() {
                 return None;
             }
+            if self.access.to_check() && !self.access.still_granted().await {
+                return None;
+            }
             if let Some(c) = self.backlog.pop_front() {
                 self.last = c.seq;
                 return Some(c);
@@ -168,6 +231,14 @@ impl Feed {
                 continue;
             }
             tokio::select! {
+                // A revocation is looked at before any change that arrived with it.
+                biased;
+                _ = self.stopping.changed() => return None,
+                moved = self.access.epoch.changed() => {
+                    if moved.is_err() || !self.access.still_granted().await {
+                        return None;
+                    }
+                }
                 received = self.live.recv() => match received {
                     Ok(c) if c.seq <= self.last => continue,
                     Ok(c) if c.seq == self.last + 1 => {
@@ -179,7 +250,6 @@ impl Feed {
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
-                _ = self.stopping.changed() => return None,
             }
         }
     }
