@@ -1319,3 +1319,41 @@ async fn a_submitters_message_reopens_a_resolved_ticket_and_a_closed_one_refuses
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+#[tokio::test]
+async fn paging_values_out_of_range_are_refused_naming_the_parameter() {
+    let s = TestServer::start().await;
+    s.new_ticket("a ticket").await;
+    for (query, name) in [
+        ("offset=18446744073709551615", "offset"),
+        ("offset=9223372036854775808", "offset"),
+        ("offset=18446744073709551616", "offset"),
+        ("offset=-1", "offset"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=18446744073709551616", "limit"),
+    ] {
+        let r = s
+            .handler()
+            .get(s.url(&format!("/api/v1/tickets?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(name), "{query}: {message}");
+    }
+    // The largest offset the database can take answers an empty page, not the first one.
+    let v: serde_json::Value = s
+        .handler()
+        .get(s.url("/api/v1/tickets?offset=9223372036854775807"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["tickets"].as_array().map(Vec::len), Some(0), "{v}");
+    assert_eq!(v["total"], 1);
+}

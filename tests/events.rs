@@ -318,3 +318,115 @@ async fn a_user_disabled_or_made_a_submitter_by_another_writer_loses_the_stream(
     assert_ends_with_nothing_more(handler).await;
     assert_ends_with_nothing_more(other).await;
 }
+
+#[tokio::test]
+async fn resuming_past_the_newest_change_is_told_to_reset_not_skipped() {
+    let s = TestServer::start().await;
+    s.new_ticket("the one ticket").await;
+    let latest = s.latest_seq().await;
+    let ahead = (latest + 50).to_string();
+    let r = s
+        .handler()
+        .get(s.url("/api/v1/events"))
+        .header("Last-Event-ID", &ahead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = SseReader::new(r)
+        .rest_until_end(WAIT)
+        .await
+        .expect("the reset is the whole answer");
+    assert!(body.contains("event: reset"), "{body}");
+    let data: Value = serde_json::from_str(
+        body.lines()
+            .find_map(|l| l.strip_prefix("data:"))
+            .expect("reset data")
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(data["latest"], latest);
+    assert_eq!(data["since"].to_string(), ahead);
+    assert!(
+        !body.contains("id:"),
+        "no position is given with a reset: {body}"
+    );
+
+    // The batch catch-up says the same with 409; a position it has is fine, negatives are not.
+    let changes = |q: String| {
+        s.handler()
+            .get(s.url(&format!("/api/v1/changes?{q}")))
+            .send()
+    };
+    let r = changes(format!("since={ahead}")).await.unwrap();
+    assert_eq!(common::error_code(r, 409).await, "since_ahead");
+    let r = changes(format!("since={latest}")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    for bad in [
+        "since=-1",
+        "since=99999999999999999999",
+        "limit=0",
+        "limit=18446744073709551616",
+    ] {
+        let r = changes(bad.to_string()).await.unwrap();
+        assert_eq!(common::error_code(r, 400).await, "bad_request", "{bad}");
+    }
+    let r = s
+        .handler()
+        .get(s.url("/api/v1/events?since=-3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(common::error_code(r, 400).await, "bad_request");
+}
+
+#[tokio::test]
+async fn the_workstation_sync_resyncs_from_the_start_when_the_server_is_behind_it() {
+    use opsdesk::client::sync::{SyncEvent, follow};
+    use opsdesk::client::{ApiClient, Connection};
+
+    let s = TestServer::start().await;
+    s.new_ticket("first").await;
+    s.new_ticket("second").await;
+    let latest = s.latest_seq().await;
+    let client = ApiClient::new(Connection {
+        base: s.base.clone(),
+        token: s.handler_token.clone(),
+    })
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    // A desk that had followed a server with a longer history (before a restore) to 1000.
+    let task = tokio::spawn(follow(client, latest + 1000, tx));
+    let mut reset = false;
+    let mut seqs = Vec::new();
+    while seqs.last() != Some(&latest) {
+        match tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .expect("sync goes on")
+        {
+            Some(SyncEvent::Reset) => reset = true,
+            Some(SyncEvent::Change(c)) => seqs.push(c.seq),
+            Some(SyncEvent::Link(_)) => {}
+            None => panic!("the sync stopped"),
+        }
+    }
+    assert!(reset, "the workstation was told its position restarted");
+    assert_eq!(
+        seqs,
+        (1..=latest).collect::<Vec<_>>(),
+        "every change replayed, none skipped"
+    );
+    // And it follows on live from there.
+    s.new_ticket("third").await;
+    loop {
+        match tokio::time::timeout(WAIT, rx.recv()).await.expect("live") {
+            Some(SyncEvent::Change(c)) => {
+                assert_eq!(c.seq, latest + 1);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("the sync stopped"),
+        }
+    }
+    task.abort();
+}

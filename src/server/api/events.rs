@@ -31,7 +31,8 @@ use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 use utoipa::IntoParams;
 
-use crate::api::ChangePage;
+use crate::api::changes::RESET_EVENT;
+use crate::api::{ChangePage, ResetNotice};
 use crate::server::AppState;
 use crate::server::auth::{Caller, bearer};
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
@@ -76,6 +77,11 @@ pub async fn events(
         ),
         None => q.since,
     };
+    if resume.is_some_and(|n| n < 0) {
+        return Err(ApiError::bad_request(
+            "since (or Last-Event-ID) must be a change sequence number, 0 or more",
+        ));
+    }
     let permit = s
         .streams
         .clone()
@@ -87,10 +93,16 @@ pub async fn events(
     // The token was checked before this subscription; a revocation in between must not slip
     // through, so the first step checks it once more.
     epoch.mark_changed();
-    let last = match resume {
-        Some(n) => n.max(0),
-        None => s.desk.store.read(changes::latest).await?,
-    };
+    let latest = s.desk.store.read(changes::latest).await?;
+    if let Some(since) = resume
+        && since > latest
+    {
+        // The client knows changes this server never made (its database was restored from
+        // a backup, or it is another server behind the same URL): resuming would skip every
+        // change up to that number, so it is told to start over instead.
+        return Ok(reset(since, latest).into_response());
+    }
+    let last = resume.unwrap_or(latest);
     let heartbeat = Duration::from_secs(s.desk.settings.server.sse_heartbeat_secs.max(1));
     let feed = Feed {
         store: s.desk.store.clone(),
@@ -109,7 +121,26 @@ pub async fn events(
         _permit: StreamGuard::new(permit, s.metrics.clone()),
     };
     Ok(Sse::new(feed.into_stream())
-        .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat")))
+        .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))
+        .into_response())
+}
+
+/// The whole answer to a resume past the newest change: one `reset` event, then the end.
+fn reset(since: i64, latest: i64) -> impl IntoResponse {
+    let notice = ResetNotice {
+        since,
+        latest,
+        message: format!(
+            "change {since} is past this server's newest ({latest}): resync from GET /api/v1/changes?since=0"
+        ),
+    };
+    let event = Event::default()
+        .event(RESET_EVENT)
+        .json_data(&notice)
+        .unwrap_or_else(|_| Event::default().event(RESET_EVENT));
+    Sse::new(futures::stream::once(
+        async move { Ok::<_, Infallible>(event) },
+    ))
 }
 
 /// Keeps the stream's permit and the open-streams gauge for as long as the stream lives.
@@ -273,7 +304,10 @@ pub async fn list(
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult<impl IntoResponse> {
     caller.handler()?;
-    let since = q.since.unwrap_or(0).max(0);
+    let since = q.since.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError::bad_request("since must be 0 or more"));
+    }
     let limit = q.limit.unwrap_or(CATCH_UP_PAGE);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1 to 1000"));
@@ -283,6 +317,15 @@ pub async fn list(
         .store
         .read(move |conn| Ok((changes::since(conn, since, limit)?, changes::latest(conn)?)))
         .await?;
+    if since > latest {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "since_ahead",
+            format!(
+                "since {since} is past this server's newest change ({latest}): resync from since=0"
+            ),
+        ));
+    }
     let more = page.last().is_some_and(|c| c.seq < latest);
     Ok(axum::Json(ChangePage {
         changes: page,
