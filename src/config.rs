@@ -147,6 +147,22 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     pub max_event_streams: usize,
     pub sse_heartbeat_secs: u64,
+    /// Who may read `/metrics`: a handler's or admin's token (default), or anyone.
+    pub metrics: Exposure,
+    /// Who may read `/api/v1/openapi.json`: any valid token (default), or anyone.
+    pub openapi: Exposure,
+}
+
+/// Who may read a description of the server that the MSS pages' port would otherwise show to
+/// the internet: the counters say how busy the desk is, the API description what to probe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    /// Only with `Authorization: Bearer <token>`.
+    #[default]
+    Token,
+    /// Anyone who reaches the port (a scraper on a private network, a docs page).
+    Public,
 }
 
 impl Default for ServerConfig {
@@ -161,6 +177,8 @@ impl Default for ServerConfig {
             max_concurrent_requests: 256,
             max_event_streams: 512,
             sse_heartbeat_secs: 15,
+            metrics: Exposure::Token,
+            openapi: Exposure::Token,
         }
     }
 }
