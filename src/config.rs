@@ -163,6 +163,22 @@ pub struct ServerConfig {
     pub image_decode_memory_mib: u64,
     /// How long an upload waits for decode memory before it is answered 503.
     pub image_decode_wait_ms: u64,
+    /// Who may read `/metrics`: a handler's or admin's token (default), or anyone.
+    pub metrics: Exposure,
+    /// Who may read `/api/v1/openapi.json`: any valid token (default), or anyone.
+    pub openapi: Exposure,
+}
+
+/// Who may read a description of the server that the MSS pages' port would otherwise show to
+/// the internet: the counters say how busy the desk is, the API description what to probe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    /// Only with `Authorization: Bearer <token>`.
+    #[default]
+    Token,
+    /// Anyone who reaches the port (a scraper on a private network, a docs page).
+    Public,
 }
 
 impl Default for ServerConfig {
@@ -182,6 +198,8 @@ impl Default for ServerConfig {
             max_image_pixels: 40_000_000,
             image_decode_memory_mib: 384,
             image_decode_wait_ms: 2000,
+            metrics: Exposure::Token,
+            openapi: Exposure::Token,
         }
     }
 }

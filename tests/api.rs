@@ -797,7 +797,10 @@ async fn meta_endpoints() {
         .unwrap();
     assert_eq!(health["status"], "ok");
     s.new_ticket("新股申购额度为零").await;
-    let metrics = reqwest::get(s.url("/metrics"))
+    let metrics = s
+        .handler()
+        .get(s.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -808,7 +811,10 @@ async fn meta_endpoints() {
         "{metrics}"
     );
     assert!(metrics.contains("opsdesk_http_responses_total{class=\"2xx\"}"));
-    let spec: Value = reqwest::get(s.url("/api/v1/openapi.json"))
+    let spec: Value = s
+        .handler()
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -860,7 +866,9 @@ async fn metrics_tell_how_far_the_holiday_calendars_reach() {
     use opsdesk::domain::calendar::COVERAGE_HORIZON_DAYS;
 
     let scrape = async |s: &TestServer| {
-        reqwest::get(s.url("/metrics"))
+        s.handler()
+            .get(s.url("/metrics"))
+            .send()
             .await
             .unwrap()
             .text()
@@ -1318,4 +1326,126 @@ async fn a_submitters_message_reopens_a_resolved_ticket_and_a_closed_one_refuses
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+}
+
+#[tokio::test]
+async fn paging_values_out_of_range_are_refused_naming_the_parameter() {
+    let s = TestServer::start().await;
+    s.new_ticket("a ticket").await;
+    for (query, name) in [
+        ("offset=18446744073709551615", "offset"),
+        ("offset=9223372036854775808", "offset"),
+        ("offset=18446744073709551616", "offset"),
+        ("offset=-1", "offset"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=18446744073709551616", "limit"),
+    ] {
+        let r = s
+            .handler()
+            .get(s.url(&format!("/api/v1/tickets?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(name), "{query}: {message}");
+    }
+    // The largest offset the database can take answers an empty page, not the first one.
+    let v: serde_json::Value = s
+        .handler()
+        .get(s.url("/api/v1/tickets?offset=9223372036854775807"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["tickets"].as_array().map(Vec::len), Some(0), "{v}");
+    assert_eq!(v["total"], 1);
+}
+
+#[tokio::test]
+async fn metrics_and_the_api_description_need_a_token_unless_configured_public() {
+    let s = TestServer::start().await;
+    for path in ["/metrics", "/api/v1/openapi.json"] {
+        let r = reqwest::get(s.url(path)).await.unwrap();
+        assert_eq!(error_code(r, 401).await, "unauthorized", "{path}");
+    }
+    // The counters are for handlers and admins; the description for any token.
+    let r = s.submitter().get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(error_code(r, 403).await, "forbidden");
+    let r = s
+        .submitter()
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = s
+        .client(&s.admin_token)
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    s.stop().await;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let config = opsdesk::config::Config::parse(
+        "[server]\nmetrics = \"public\"\nopenapi = \"public\"\n",
+        std::path::Path::new("opsdesk.toml"),
+    )
+    .unwrap();
+    let settings = config
+        .settings(std::path::Path::new("opsdesk.toml"))
+        .unwrap();
+    let s = TestServer::start_in(tmp.path(), settings).await;
+    for path in ["/metrics", "/api/v1/openapi.json"] {
+        let r = reqwest::get(s.url(path)).await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let wrong = opsdesk::config::Config::parse(
+        "[server]\nmetrics = \"open\"\n",
+        std::path::Path::new("opsdesk.toml"),
+    );
+    assert!(wrong.is_err());
+}
+
+#[tokio::test]
+async fn api_answers_are_never_sniffed() {
+    let s = TestServer::start().await;
+    let id = s.new_ticket("嗅探检查的工单").await["id"].as_i64().unwrap();
+    let answers = [
+        s.handler()
+            .get(s.url(&format!("/api/v1/tickets/{id}")))
+            .send()
+            .await
+            .unwrap(),
+        s.handler()
+            .get(s.url("/api/v1/tickets?limit=0"))
+            .send()
+            .await
+            .unwrap(),
+        reqwest::get(s.url("/api/v1/tickets")).await.unwrap(),
+        reqwest::get(s.url("/api/v1/nothing-here")).await.unwrap(),
+        s.handler()
+            .delete(s.url("/api/v1/systems"))
+            .send()
+            .await
+            .unwrap(),
+        reqwest::get(s.url("/healthz")).await.unwrap(),
+    ];
+    for r in answers {
+        assert_eq!(
+            r.headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{} {}",
+            r.url(),
+            r.status()
+        );
+    }
 }

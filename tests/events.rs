@@ -196,3 +196,237 @@ async fn writes_by_another_process_reach_subscribers() {
     let change: Value = serde_json::from_str(&ev.data).unwrap();
     assert_eq!(change["data"]["channel"], "itsm");
 }
+
+/// Opens a stream with `token`, which must be accepted.
+async fn subscribe_as(s: &TestServer, token: &str) -> SseReader {
+    let r = s
+        .client(token)
+        .get(s.url("/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    SseReader::new(r)
+}
+
+/// Runs `opsdesk admin user token NAME` on the server's data dir, as an admin would from a
+/// shell beside the running server, and returns the new token.
+async fn cli_token(s: &TestServer, name: &str) -> String {
+    let (dir, name) = (s.dir.clone(), name.to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        common::binary()
+            .args(["admin", "user", "token", &name, "--data"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().last().unwrap().trim().to_string()
+}
+
+/// The stream ends (the client sees the end of the body) without sending another change.
+async fn assert_ends_with_nothing_more(stream: SseReader) {
+    let rest = stream
+        .rest_until_end(WAIT)
+        .await
+        .expect("the stream ends once its access is revoked");
+    assert!(
+        !rest.contains("data:"),
+        "nothing is sent after the revocation: {rest}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_reissued_by_the_admin_command_ends_its_open_stream() {
+    let s = TestServer::start().await;
+    let first = cli_token(&s, "h_other").await;
+    let mut stream = subscribe_as(&s, &first).await;
+    s.new_ticket("before the revocation").await;
+    let ev = stream.next(WAIT).await.expect("a change while allowed");
+    assert_eq!(ev.event.as_deref(), Some("ticket.created"));
+
+    // Another process revokes the token; a change made after that is never delivered.
+    let second = cli_token(&s, "h_other").await;
+    s.new_ticket("after the revocation").await;
+    assert_ends_with_nothing_more(stream).await;
+    // The old token is refused; the new one streams.
+    let r = s
+        .client(&first)
+        .get(s.url("/api/v1/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let mut renewed = subscribe_as(&s, &second).await;
+    s.new_ticket("for the new token").await;
+    assert!(renewed.next(WAIT).await.is_some());
+}
+
+#[tokio::test]
+async fn a_revocation_by_this_server_process_ends_the_stream_before_later_changes() {
+    let s = TestServer::start().await;
+    let stream = subscribe(&s, None).await;
+    let mut bystander = subscribe_as(&s, &s.handler2_token).await;
+    // Reissuing the `test` token revokes the one the stream was opened with.
+    s.store
+        .write(|ctx| {
+            let user = opsdesk::store::users::by_username(ctx.conn, "h_test")?.unwrap();
+            opsdesk::store::users::issue_token(ctx.conn, &user, "test", ctx.now)?;
+            ctx.credentials_changed();
+            Ok::<_, opsdesk::store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    s.new_ticket("after the revocation").await;
+    assert_ends_with_nothing_more(stream).await;
+    // Other users' streams go on.
+    let ev = bystander
+        .next(WAIT)
+        .await
+        .expect("the bystander still follows");
+    assert_eq!(ev.event.as_deref(), Some("ticket.created"));
+}
+
+#[tokio::test]
+async fn a_user_disabled_or_made_a_submitter_by_another_writer_loses_the_stream() {
+    let s = TestServer::start().await;
+    let db = s.dir.join(opsdesk::store::DB_FILE);
+    let handler = subscribe(&s, None).await;
+    let other = subscribe_as(&s, &s.handler2_token).await;
+    // Another connection on the same file, as a second process or an admin's shell would be.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.busy_timeout(WAIT).unwrap();
+    conn.execute(
+        "UPDATE users SET role = 'submitter' WHERE username = 'h_test'",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE users SET disabled = 1 WHERE username = 'h_other'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    s.new_ticket("after the change of access").await;
+    assert_ends_with_nothing_more(handler).await;
+    assert_ends_with_nothing_more(other).await;
+}
+
+#[tokio::test]
+async fn resuming_past_the_newest_change_is_told_to_reset_not_skipped() {
+    let s = TestServer::start().await;
+    s.new_ticket("the one ticket").await;
+    let latest = s.latest_seq().await;
+    let ahead = (latest + 50).to_string();
+    let r = s
+        .handler()
+        .get(s.url("/api/v1/events"))
+        .header("Last-Event-ID", &ahead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = SseReader::new(r)
+        .rest_until_end(WAIT)
+        .await
+        .expect("the reset is the whole answer");
+    assert!(body.contains("event: reset"), "{body}");
+    let data: Value = serde_json::from_str(
+        body.lines()
+            .find_map(|l| l.strip_prefix("data:"))
+            .expect("reset data")
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(data["latest"], latest);
+    assert_eq!(data["since"].to_string(), ahead);
+    assert!(
+        !body.contains("id:"),
+        "no position is given with a reset: {body}"
+    );
+
+    // The batch catch-up says the same with 409; a position it has is fine, negatives are not.
+    let changes = |q: String| {
+        s.handler()
+            .get(s.url(&format!("/api/v1/changes?{q}")))
+            .send()
+    };
+    let r = changes(format!("since={ahead}")).await.unwrap();
+    assert_eq!(common::error_code(r, 409).await, "since_ahead");
+    let r = changes(format!("since={latest}")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    for bad in [
+        "since=-1",
+        "since=99999999999999999999",
+        "limit=0",
+        "limit=18446744073709551616",
+    ] {
+        let r = changes(bad.to_string()).await.unwrap();
+        assert_eq!(common::error_code(r, 400).await, "bad_request", "{bad}");
+    }
+    let r = s
+        .handler()
+        .get(s.url("/api/v1/events?since=-3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(common::error_code(r, 400).await, "bad_request");
+}
+
+#[tokio::test]
+async fn the_workstation_sync_resyncs_from_the_start_when_the_server_is_behind_it() {
+    use opsdesk::client::sync::{SyncEvent, follow};
+    use opsdesk::client::{ApiClient, Connection};
+
+    let s = TestServer::start().await;
+    s.new_ticket("first").await;
+    s.new_ticket("second").await;
+    let latest = s.latest_seq().await;
+    let client = ApiClient::new(Connection {
+        base: s.base.clone(),
+        token: s.handler_token.clone(),
+    })
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    // A desk that had followed a server with a longer history (before a restore) to 1000.
+    let task = tokio::spawn(follow(client, latest + 1000, tx));
+    let mut reset = false;
+    let mut seqs = Vec::new();
+    while seqs.last() != Some(&latest) {
+        match tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .expect("sync goes on")
+        {
+            Some(SyncEvent::Reset) => reset = true,
+            Some(SyncEvent::Change(c)) => seqs.push(c.seq),
+            Some(SyncEvent::Link(_)) => {}
+            None => panic!("the sync stopped"),
+        }
+    }
+    assert!(reset, "the workstation was told its position restarted");
+    assert_eq!(
+        seqs,
+        (1..=latest).collect::<Vec<_>>(),
+        "every change replayed, none skipped"
+    );
+    // And it follows on live from there.
+    s.new_ticket("third").await;
+    loop {
+        match tokio::time::timeout(WAIT, rx.recv()).await.expect("live") {
+            Some(SyncEvent::Change(c)) => {
+                assert_eq!(c.seq, latest + 1);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("the sync stopped"),
+        }
+    }
+    task.abort();
+}

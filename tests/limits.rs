@@ -83,7 +83,10 @@ async fn over_the_concurrency_limit_the_server_sheds_with_503() {
     let answer = read_response(&mut slow).await;
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     assert_eq!(reqwest::get(s.url("/healthz")).await.unwrap().status(), 200);
-    let metrics = reqwest::get(s.url("/metrics"))
+    let metrics = s
+        .handler()
+        .get(s.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()

@@ -285,7 +285,10 @@ async fn a_submission_with_a_screenshot_makes_one_ticket_however_often_it_is_sen
     let again = c.post_multipart("/mss/new", &parts).await;
     assert_eq!(created_id(&again), id);
     assert_eq!(ticket_total(&s).await, 1);
-    let metrics = reqwest::get(s.url("/metrics"))
+    let metrics = s
+        .handler()
+        .get(s.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -1427,7 +1430,10 @@ async fn one_address_trying_many_usernames_is_made_to_wait() {
     assert_eq!(r.status, 429);
     assert!(r.body.contains("这个网络的登录失败次数过多"), "{}", r.body);
     assert!(!c.cookies.contains_key("opsdesk_mss"));
-    let metrics = reqwest::get(s.url("/metrics"))
+    let metrics = s
+        .handler()
+        .get(s.url("/metrics"))
+        .send()
         .await
         .unwrap()
         .text()
@@ -1960,4 +1966,104 @@ async fn a_refused_reply_keeps_its_good_pictures() {
     assert_eq!(files.len(), 1);
     assert_eq!(files[0]["filename"], "委托.png");
     assert_eq!(files[0]["message_id"], mine[0]["id"]);
+}
+
+#[tokio::test]
+async fn a_page_session_ended_by_logout_or_a_password_change_is_refused_at_its_next_poll() {
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let id = created_id(&submit(&mut c, |_| {}).await);
+    // The ticket page polls this while open on the phone.
+    let poll = format!("/mss/tickets/{id}/state");
+    assert_eq!(c.get(&poll).await.status, 200);
+    let mut kept = MssClient::logged_in(&s, "cm_mss").await;
+    assert_eq!(kept.get(&poll).await.status, 200);
+
+    // An admin sets a new password from another process: every page session of the user ends.
+    let dir = s.dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = common::binary()
+            .args(["admin", "user", "password", "cm_mss", "--data"])
+            .arg(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a-new-password-2026\n")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for client in [&mut c, &mut kept] {
+        let r = client.get(&poll).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(
+            r.location().unwrap().starts_with("/mss/login"),
+            "{:?}",
+            r.location()
+        );
+        assert!(!r.body.contains("\"state\""));
+    }
+
+    // A session ended by logout is refused the same way.
+    let mut c = MssClient::new(&s);
+    assert_eq!(
+        c.login_as("cm_mss", "a-new-password-2026").await.status,
+        303
+    );
+    let page = c.get(&format!("/mss/tickets/{id}")).await;
+    assert_eq!(c.get(&poll).await.status, 200);
+    let session = c.cookies["opsdesk_mss"].clone();
+    let r = c
+        .post_form("/mss/logout", &[("csrf_token", &page.csrf())])
+        .await;
+    assert_eq!(r.status, 303);
+    c.cookies.insert("opsdesk_mss".into(), session);
+    assert_eq!(c.get(&poll).await.status, 303);
+}
+
+#[tokio::test]
+async fn next_after_login_is_normalised_before_it_must_stay_on_the_pages() {
+    let (s, _tmp) = server().await;
+    for (next, followed) in [
+        ("/mss/../api/v1/tickets", "/mss/"),
+        ("/mss/%2e%2e/api/v1/tickets", "/mss/"),
+        ("/mss/%252e%252e/metrics", "/mss/"),
+        ("/mss/..\\api/v1/tickets", "/mss/"),
+        ("/mss/./tickets//7?x=1", "/mss/tickets/7?x=1"),
+        ("/mss/help/../new", "/mss/new"),
+    ] {
+        let mut c = MssClient::new(&s);
+        let page = c.get("/mss/login").await;
+        let r = c
+            .post_form(
+                "/mss/login",
+                &[
+                    ("username", "cm_mss"),
+                    ("password", PASSWORD),
+                    ("csrf_token", &page.csrf()),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{next}");
+        assert_eq!(r.location(), Some(followed), "{next}");
+        // The login form carries the normalised target too, never the raw one.
+        let form = MssClient::new(&s)
+            .get(&format!("/mss/login?next={}", common::mss::urlencode(next)))
+            .await;
+        assert_eq!(form.hidden("next"), followed, "{next}");
+    }
 }

@@ -222,7 +222,10 @@ fn settings(notify: &str) -> Settings {
 
 /// The `/metrics` value of `series` (e.g. `opsdesk_notifications{state="pending"}`).
 async fn metric(s: &TestServer, series: &str) -> u64 {
-    let text = reqwest::get(s.url("/metrics"))
+    let text = s
+        .handler()
+        .get(s.url("/metrics"))
+        .send()
         .await
         .expect("metrics")
         .text()

@@ -15,6 +15,20 @@ pub struct ChangePage {
     pub more: bool,
 }
 
+/// The event `/api/v1/events` sends, alone, to a client resuming past its newest change.
+pub const RESET_EVENT: &str = "reset";
+
+/// The data of the `reset` event `/events` sends, alone, to a client resuming past the
+/// server's newest change: its position means nothing here, so it resyncs from `since=0`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ResetNotice {
+    /// The position the client asked to resume after.
+    pub since: i64,
+    /// The newest sequence number the server has.
+    pub latest: i64,
+    pub message: String,
+}
+
 /// One line of a ticket's timeline: who did what, when (from `GET /tickets/{id}/audit`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {

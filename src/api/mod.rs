@@ -12,6 +12,6 @@ pub mod tickets;
 pub use crate::domain::message::{Attachment, Message};
 pub use crate::domain::people::User;
 pub use crate::domain::view::{ClockView, SlaView, TicketView};
-pub use changes::{Change, ChangePage, TimelineEntry};
+pub use changes::{Change, ChangePage, ResetNotice, TimelineEntry};
 pub use messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 pub use tickets::{ApproveBody, AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};

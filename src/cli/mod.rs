@@ -519,7 +519,9 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
                     let user = users::by_username(ctx.conn, &name)?.ok_or_else(|| {
                         crate::store::Rejected::NotFound(format!("user '{name}'"))
                     })?;
-                    users::issue_token(ctx.conn, &user, "cli", ctx.now)
+                    let token = users::issue_token(ctx.conn, &user, "cli", ctx.now)?;
+                    ctx.credentials_changed();
+                    Ok::<_, crate::store::StoreError>(token)
                 })
                 .await;
             // Stop the writer (checkpointing the WAL) whether or not the write succeeded.
@@ -529,10 +531,17 @@ async fn user(settings: Arc<Settings>, cmd: UserCommand) -> anyhow::Result<ExitC
         }
         UserCommand::Password { name, data } => {
             let hash = password_from_stdin()?;
-            change_user(&settings, &data, move |conn| {
-                users::set_password(conn, &name, &hash)
-            })
-            .await?;
+            let desk = open_existing(&settings, &data)?;
+            let done = desk
+                .store
+                .write(move |ctx| {
+                    users::set_password(ctx.conn, &name, &hash)?;
+                    ctx.credentials_changed();
+                    Ok::<_, crate::store::StoreError>(())
+                })
+                .await;
+            desk.store.shutdown();
+            done?;
         }
         UserCommand::Email {
             name,

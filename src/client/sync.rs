@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{ApiClient, ClientError, inert};
 use crate::api::Change;
+use crate::api::changes::RESET_EVENT;
 use crate::domain::backoff::Backoff;
 use crate::domain::view::TicketView;
 
@@ -28,6 +29,9 @@ pub enum Link {
 #[derive(Clone, Debug)]
 pub enum SyncEvent {
     Link(Link),
+    /// The server's history is behind the client's position; changes are replayed from its
+    /// start, so the position counts up again from 0.
+    Reset,
     Change(Box<Change>),
 }
 
@@ -94,9 +98,52 @@ async fn follow_once(
     events: &mpsc::Sender<SyncEvent>,
     attempt: &mut u32,
 ) -> Result<(), ClientError> {
+    loop {
+        match follow_from(client, since, events, attempt).await? {
+            Followed::Ended => return Ok(()),
+            Followed::Reset => {
+                // The server's history is shorter than ours (restored from a backup): our
+                // position means nothing there, so everything it has is read again; each
+                // change carries its ticket whole, so replaying puts every ticket right.
+                *since = 0;
+                let link = Link::Reconnecting {
+                    attempt: 0,
+                    reason: "the server's history restarted; resyncing from its start".into(),
+                };
+                if events.send(SyncEvent::Reset).await.is_err()
+                    || events.send(SyncEvent::Link(link)).await.is_err()
+                {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// How one pass of following ended.
+enum Followed {
+    /// The stream (or the receiver) ended.
+    Ended,
+    /// The server has no change as new as `since`: start over from its beginning.
+    Reset,
+}
+
+async fn follow_from(
+    client: &ApiClient,
+    since: &mut i64,
+    events: &mpsc::Sender<SyncEvent>,
+    attempt: &mut u32,
+) -> Result<Followed, ClientError> {
     // Catch up in pages first, so a long absence costs a few requests, not a long replay.
     loop {
-        let page = client.changes(*since, 1000).await?;
+        let page = match client.changes(*since, 1000).await {
+            Err(ClientError::Api {
+                status: 409, code, ..
+            }) if code == "since_ahead" => {
+                return Ok(Followed::Reset);
+            }
+            other => other?,
+        };
         for change in page.changes {
             *since = change.seq;
             if events
@@ -104,7 +151,7 @@ async fn follow_once(
                 .await
                 .is_err()
             {
-                return Ok(());
+                return Ok(Followed::Ended);
             }
         }
         if !page.more {
@@ -114,11 +161,14 @@ async fn follow_once(
     let response = client.events(*since).await?;
     *attempt = 0;
     if events.send(SyncEvent::Link(Link::Live)).await.is_err() {
-        return Ok(());
+        return Ok(Followed::Ended);
     }
     let mut stream = response.bytes_stream().eventsource();
     while let Some(event) = stream.next().await {
         let event = event.map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if event.event == RESET_EVENT {
+            return Ok(Followed::Reset);
+        }
         if event.data.is_empty() {
             continue;
         }
@@ -132,10 +182,10 @@ async fn follow_once(
             .await
             .is_err()
         {
-            return Ok(());
+            return Ok(Followed::Ended);
         }
     }
-    Ok(())
+    Ok(Followed::Ended)
 }
 
 /// One event's data read as a change, its texts made terminal-safe.

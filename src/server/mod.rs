@@ -178,7 +178,13 @@ async fn within(budget: Arc<Semaphore>, state: &AppState, req: Request, next: Ne
 /// 405, 408 from the timeout) the API's JSON shape, or on the MSS pages a page.
 async fn errors_as_json(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let page = mss::is_page(req.uri().path());
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    // No answer is to be read as anything but its declared type: a JSON body that echoes
+    // a ticket's text must never be sniffed into HTML by a browser.
+    response
+        .headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
     let status = response.status();
     state.metrics.count_response(status.as_u16());
     let content_type = response.headers().get(header::CONTENT_TYPE);
@@ -204,6 +210,10 @@ async fn errors_as_json(State(state): State<AppState>, req: Request, next: Next)
         _ => ("bad_request", "the request was refused"),
     };
     let mut answer = ApiError::new(status, code, message).into_response();
+    answer.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if let Some(allow) = response.headers().get(header::ALLOW) {
         answer.headers_mut().insert(header::ALLOW, allow.clone());
     }

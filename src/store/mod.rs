@@ -26,11 +26,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 pub use changes::Change;
 
@@ -138,11 +138,19 @@ pub struct WriteCtx<'c> {
     pub conn: &'c Connection,
     pub now: DateTime<Utc>,
     changes: Vec<Change>,
+    credentials: bool,
 }
 
 impl WriteCtx<'_> {
     pub(crate) fn published(&mut self, change: Change) {
         self.changes.push(change);
+    }
+
+    /// Marks this job as one that revokes or narrows someone's access (a token reissued, a
+    /// password set, a role changed, a user disabled): once it commits, open event streams
+    /// check their token again at once.
+    pub fn credentials_changed(&mut self) {
+        self.credentials = true;
     }
 }
 
@@ -159,6 +167,7 @@ struct Inner {
     writer: Mutex<Option<thread::JoinHandle<bool>>>,
     idle_readers: Mutex<Vec<Connection>>,
     changes: broadcast::Sender<Arc<Change>>,
+    credentials: watch::Receiver<u64>,
 }
 
 impl Store {
@@ -192,11 +201,12 @@ impl Store {
 
         let (tx, rx) = mpsc::channel::<Job>();
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
+        let (credentials_tx, credentials) = watch::channel(0);
         let publisher = Publisher {
             tx: changes.clone(),
+            credentials: credentials_tx,
             last_seq: changes::latest(&conn)?,
             data_version: conn.pragma_query_value(None, "data_version", |r| r.get(0))?,
-            last_look: Instant::now(),
         };
         let writer = thread::Builder::new()
             .name("opsdesk-writer".into())
@@ -209,6 +219,7 @@ impl Store {
                 writer: Mutex::new(Some(writer)),
                 idle_readers: Mutex::new(Vec::new()),
                 changes,
+                credentials,
             }),
         })
     }
@@ -313,6 +324,14 @@ impl Store {
     }
 
     /// Every committed change, in sequence order, from now on.
+    /// The credentials epoch: it moves after a local write that changed someone's access and
+    /// after any commit by another process (within `FOREIGN_POLL`, one second), which may
+    /// have been `opsdesk admin user token` or `password`. Holders of a long-lived request
+    /// check their caller's token again when it moves.
+    pub fn credentials(&self) -> watch::Receiver<u64> {
+        self.inner.credentials.clone()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.inner.changes.subscribe()
     }
@@ -369,11 +388,12 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
 /// Publishes committed changes to subscribers, in sequence order, each once.
 struct Publisher {
     tx: broadcast::Sender<Arc<Change>>,
+    /// The credentials epoch (see [`Store::credentials`]).
+    credentials: watch::Sender<u64>,
     /// The newest sequence number published.
     last_seq: i64,
     /// `PRAGMA data_version` when last looked: it moves only on other connections' commits.
     data_version: i64,
-    last_look: Instant,
 }
 
 impl Publisher {
@@ -383,10 +403,14 @@ impl Publisher {
         let _ = self.tx.send(Arc::new(change));
     }
 
+    fn credentials_changed(&self) {
+        self.credentials
+            .send_modify(|epoch| *epoch = epoch.wrapping_add(1));
+    }
+
     /// Other processes (the CLI's import and admin commands) write to the same file; their
     /// changes are published once seen, so subscribers never wait for the next local write.
     fn publish_foreign(&mut self, conn: &Connection) {
-        self.last_look = Instant::now();
         let version: i64 = match conn.pragma_query_value(None, "data_version", |r| r.get(0)) {
             Ok(v) => v,
             Err(e) => {
@@ -398,6 +422,9 @@ impl Publisher {
             return;
         }
         self.data_version = version;
+        // Which tables another process wrote is not known; any of its commits may have
+        // revoked a token, so streams look again (one indexed read each).
+        self.credentials_changed();
         loop {
             match changes::since(conn, self.last_seq, 500) {
                 Ok(page) if page.is_empty() => return,
@@ -438,6 +465,9 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>, mut publisher: Publi
     loop {
         match jobs.recv_timeout(FOREIGN_POLL) {
             Ok(first) => {
+                // Another process's commits are published (and its revocations take effect)
+                // before this batch's, so a stream never sees a later local change first.
+                publisher.publish_foreign(&conn);
                 let mut batch = vec![first];
                 while batch.len() < MAX_BATCH {
                     match jobs.try_recv() {
@@ -446,9 +476,6 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Job>, mut publisher: Publi
                     }
                 }
                 run_batch(&conn, batch, &mut publisher);
-                if publisher.last_look.elapsed() >= FOREIGN_POLL {
-                    publisher.publish_foreign(&conn);
-                }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => publisher.publish_foreign(&conn),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -475,11 +502,13 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &mut Publisher) {
     let changes_before = conn.total_changes();
     let mut finishers = Vec::with_capacity(batch.len());
     let mut published = Vec::new();
+    let mut credentials = false;
     for job in batch {
         let mut ctx = WriteCtx {
             conn,
             now: Utc::now(),
             changes: Vec::new(),
+            credentials: false,
         };
         let ok = match conn.execute_batch("SAVEPOINT job") {
             // A panicking job must not take the writer (and so every later write) down with it.
@@ -502,6 +531,7 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &mut Publisher) {
         }
         if ok {
             published.append(&mut ctx.changes);
+            credentials |= ctx.credentials;
         }
         finishers.push(job.finish);
     }
@@ -528,6 +558,9 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, publisher: &mut Publisher) {
             }
             for change in published {
                 publisher.publish(change);
+            }
+            if credentials {
+                publisher.credentials_changed();
             }
         }
         Err(e) => {

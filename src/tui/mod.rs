@@ -442,6 +442,7 @@ impl Work {
         while let Some(event) = next.take() {
             match event {
                 SyncEvent::Link(link) => effects.extend(self.on_link(app, link)),
+                SyncEvent::Reset => app.last_seq = 0,
                 SyncEvent::Change(change) => {
                     batch.push((*change).clone());
                     effects.extend(app.update(Event::Change(change)));

@@ -248,6 +248,21 @@ impl SseReader {
     }
 }
 
+impl SseReader {
+    /// Everything the server still sends until it ends the stream, if it ends it within
+    /// `wait` (None when the stream is still open then).
+    pub async fn rest_until_end(mut self, wait: std::time::Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Err(_) => return None,
+                Ok(Ok(Some(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(_) => return Some(self.buffer),
+            }
+        }
+    }
+}
+
 /// The built `opsdesk` binary.
 pub fn binary() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_opsdesk"));

@@ -5,6 +5,14 @@
 //! then the live feed. A subscriber that falls behind the in-memory buffer catches up from the
 //! table the same way; nothing is skipped. Comments every `sse_heartbeat_secs` keep proxies and
 //! jump hosts from closing an idle stream.
+//!
+//! A stream outlives the request that checked its token, so it checks the token again whenever
+//! the store's credentials epoch moves ([`Store::credentials`]) and ends when the token was
+//! revoked, its user disabled or no longer a handler or admin. That is at once for a change made
+//! by this server process, and within a second for one made by another process on the same data
+//! dir (`opsdesk admin user token`), which the store notices by polling `data_version`; a change
+//! committed after the revocation is never sent, since the store publishes it only after
+//! noticing the revocation.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -23,13 +31,14 @@ use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, watch};
 use utoipa::IntoParams;
 
-use crate::api::ChangePage;
+use crate::api::changes::RESET_EVENT;
+use crate::api::{ChangePage, ResetNotice};
 use crate::server::AppState;
-use crate::server::auth::Caller;
+use crate::server::auth::{Caller, bearer};
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::Query;
 use crate::server::metrics::Metrics;
-use crate::store::{Change, Store, changes};
+use crate::store::{Change, Store, changes, users};
 
 /// Changes read from the table per catch-up query.
 const CATCH_UP_PAGE: usize = 500;
@@ -55,7 +64,8 @@ pub async fn events(
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    caller.handler()?;
+    let user = caller.handler()?;
+    let token = bearer(&headers)?;
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
@@ -67,6 +77,11 @@ pub async fn events(
         ),
         None => q.since,
     };
+    if resume.is_some_and(|n| n < 0) {
+        return Err(ApiError::bad_request(
+            "since (or Last-Event-ID) must be a change sequence number, 0 or more",
+        ));
+    }
     let permit = s
         .streams
         .clone()
@@ -74,10 +89,20 @@ pub async fn events(
         .map_err(|_| ApiError::unavailable("too many open event streams; retry shortly"))?;
     // Subscribe before reading the position, so nothing committed in between is missed.
     let live = s.desk.store.subscribe();
-    let last = match resume {
-        Some(n) => n.max(0),
-        None => s.desk.store.read(changes::latest).await?,
-    };
+    let mut epoch = s.desk.store.credentials();
+    // The token was checked before this subscription; a revocation in between must not slip
+    // through, so the first step checks it once more.
+    epoch.mark_changed();
+    let latest = s.desk.store.read(changes::latest).await?;
+    if let Some(since) = resume
+        && since > latest
+    {
+        // The client knows changes this server never made (its database was restored from
+        // a backup, or it is another server behind the same URL): resuming would skip every
+        // change up to that number, so it is told to start over instead.
+        return Ok(reset(since, latest).into_response());
+    }
+    let last = resume.unwrap_or(latest);
     let heartbeat = Duration::from_secs(s.desk.settings.server.sse_heartbeat_secs.max(1));
     let feed = Feed {
         store: s.desk.store.clone(),
@@ -86,10 +111,36 @@ pub async fn events(
         backlog: VecDeque::new(),
         catching_up: true,
         stopping: s.stopping.clone(),
+        access: Access {
+            store: s.desk.store.clone(),
+            token,
+            user_id: user.id,
+            username: user.username,
+            epoch,
+        },
         _permit: StreamGuard::new(permit, s.metrics.clone()),
     };
     Ok(Sse::new(feed.into_stream())
-        .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat")))
+        .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))
+        .into_response())
+}
+
+/// The whole answer to a resume past the newest change: one `reset` event, then the end.
+fn reset(since: i64, latest: i64) -> impl IntoResponse {
+    let notice = ResetNotice {
+        since,
+        latest,
+        message: format!(
+            "change {since} is past this server's newest ({latest}): resync from GET /api/v1/changes?since=0"
+        ),
+    };
+    let event = Event::default()
+        .event(RESET_EVENT)
+        .json_data(&notice)
+        .unwrap_or_else(|_| Event::default().event(RESET_EVENT));
+    Sse::new(futures::stream::once(
+        async move { Ok::<_, Infallible>(event) },
+    ))
 }
 
 /// Keeps the stream's permit and the open-streams gauge for as long as the stream lives.
@@ -122,7 +173,47 @@ struct Feed {
     backlog: VecDeque<Change>,
     catching_up: bool,
     stopping: watch::Receiver<bool>,
+    access: Access,
     _permit: StreamGuard,
+}
+
+/// Who opened a stream, checked again whenever the store's credentials epoch moves.
+struct Access {
+    store: Store,
+    token: String,
+    user_id: i64,
+    username: String,
+    epoch: watch::Receiver<u64>,
+}
+
+impl Access {
+    /// Whether the epoch moved since the last look (or the store is gone, which ends the
+    /// stream too).
+    fn to_check(&self) -> bool {
+        self.epoch.has_changed().unwrap_or(true)
+    }
+
+    /// Whether the token still belongs to the same enabled user, who still works tickets.
+    async fn still_granted(&mut self) -> bool {
+        self.epoch.borrow_and_update();
+        let token = self.token.clone();
+        let granted = match self
+            .store
+            .read(move |conn| users::by_token(conn, &token))
+            .await
+        {
+            Ok(Some(u)) => u.id == self.user_id && u.role.works_tickets(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check an event stream's token; ending it");
+                false
+            }
+        };
+        if !granted {
+            tracing::info!(username = %self.username, "event stream ended: its access was revoked");
+        }
+        granted
+    }
 }
 
 fn event(change: &Change) -> Event {
@@ -147,6 +238,9 @@ impl Feed {
             if *self.stopping.borrow() {
                 return None;
             }
+            if self.access.to_check() && !self.access.still_granted().await {
+                return None;
+            }
             if let Some(c) = self.backlog.pop_front() {
                 self.last = c.seq;
                 return Some(c);
@@ -168,6 +262,14 @@ impl Feed {
                 continue;
             }
             tokio::select! {
+                // A revocation is looked at before any change that arrived with it.
+                biased;
+                _ = self.stopping.changed() => return None,
+                moved = self.access.epoch.changed() => {
+                    if moved.is_err() || !self.access.still_granted().await {
+                        return None;
+                    }
+                }
                 received = self.live.recv() => match received {
                     Ok(c) if c.seq <= self.last => continue,
                     Ok(c) if c.seq == self.last + 1 => {
@@ -179,7 +281,6 @@ impl Feed {
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
-                _ = self.stopping.changed() => return None,
             }
         }
     }
@@ -203,7 +304,10 @@ pub async fn list(
     Query(q): Query<ChangesQuery>,
 ) -> ApiResult<impl IntoResponse> {
     caller.handler()?;
-    let since = q.since.unwrap_or(0).max(0);
+    let since = q.since.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError::bad_request("since must be 0 or more"));
+    }
     let limit = q.limit.unwrap_or(CATCH_UP_PAGE);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1 to 1000"));
@@ -213,6 +317,15 @@ pub async fn list(
         .store
         .read(move |conn| Ok((changes::since(conn, since, limit)?, changes::latest(conn)?)))
         .await?;
+    if since > latest {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "since_ahead",
+            format!(
+                "since {since} is past this server's newest change ({latest}): resync from since=0"
+            ),
+        ));
+    }
     let more = page.last().is_some_and(|c| c.seq < latest);
     Ok(axum::Json(ChangePage {
         changes: page,

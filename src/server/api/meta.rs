@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::config::Exposure;
 use crate::config::SystemDef;
 use crate::server::AppState;
 use crate::server::auth::Caller;
@@ -13,6 +14,7 @@ use crate::server::error::{ApiError, ApiResult};
 use crate::server::metrics::CalendarCoverage;
 use crate::store::users::User;
 use crate::store::{changes, notifications, tickets};
+use axum::http::HeaderMap;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -78,7 +80,13 @@ pub async fn readyz(State(s): State<AppState>) -> axum::response::Response {
 }
 
 /// Prometheus text format.
-pub async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+pub async fn metrics(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    if s.desk.settings.server.metrics == Exposure::Token {
+        Caller::from_headers(&s, &headers).await?.handler()?;
+    }
     let (by_status, latest, notifications) = s
         .desk
         .store
@@ -171,6 +179,12 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The OpenAPI description, generated from the handlers' annotations.
-pub async fn openapi() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
+pub async fn openapi(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    if s.desk.settings.server.openapi == Exposure::Token {
+        Caller::from_headers(&s, &headers).await?;
+    }
+    Ok(axum::Json(ApiDoc::openapi()))
 }

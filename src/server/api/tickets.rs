@@ -43,6 +43,7 @@ pub struct ListQuery {
     pub q: Option<String>,
     /// 1–1000, default 100.
     pub limit: Option<usize>,
+    /// 0 to 2^63−1, default 0.
     pub offset: Option<usize>,
 }
 
@@ -66,6 +67,15 @@ impl ListQuery {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::bad_request(format!(
                 "limit must be 1 to {MAX_LIMIT}"
+            )));
+        }
+        let offset = self.offset.unwrap_or(0);
+        // The database counts in i64; a larger offset would wrap to a negative one, which
+        // SQLite reads as none, and answer the first page.
+        if i64::try_from(offset).is_err() {
+            return Err(ApiError::bad_request(format!(
+                "offset must be 0 to {}",
+                i64::MAX
             )));
         }
         if self.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
@@ -92,7 +102,7 @@ impl ListQuery {
             updated_since: self.updated_since,
             open_only: self.open.unwrap_or(false),
             limit,
-            offset: self.offset.unwrap_or(0),
+            offset,
         })
     }
 }

@@ -118,20 +118,72 @@ impl FromRequestParts<AppState> for Submitter {
     }
 }
 
-/// A `next` target is followed only if it is a page of ours: no open redirects.
+/// Where the pages start; every `next` that is not plainly one of ours leads here.
+const HOME: &str = "/mss/";
+
+/// A `next` target is followed only if it is a page of ours: no open redirects. The path is
+/// read as a browser would follow it (percent-escapes decoded, backslashes as slashes, empty
+/// and `.` segments dropped, `..` resolved) before it is checked to stay under `/mss/`, so
+/// `/mss/../api/...` or `/mss/%2e%2e/api/...` cannot lead elsewhere; the result is the
+/// normalised path, with the query kept as it was.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with("/mss/")
-                && !n.starts_with("/mss//")
-                && !n.contains('\\')
-                && !n.contains("/mss/logout")
-                && n.chars().all(|c| c.is_ascii_graphic()) =>
-        {
-            n.to_string()
-        }
-        _ => "/mss/".into(),
+    next.and_then(normalised_page)
+        .unwrap_or_else(|| HOME.into())
+}
+
+fn normalised_page(next: &str) -> Option<String> {
+    if !next.starts_with('/') || !next.chars().all(|c| c.is_ascii_graphic()) {
+        return None;
     }
+    let (raw_path, query) = match next.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (next, None),
+    };
+    if raw_path.contains('#') || query.is_some_and(|q| q.contains('\\')) {
+        return None;
+    }
+    // Decoded until it stops changing, so a double escape (`%252e`) is seen for what a
+    // second decoder would make of it; a path that keeps escapes after that is refused.
+    let mut path = raw_path.to_string();
+    for _ in 0..3 {
+        let decoded = percent_encoding::percent_decode_str(&path)
+            .decode_utf8()
+            .ok()?
+            .into_owned();
+        if decoded == path {
+            break;
+        }
+        path = decoded;
+    }
+    if path.contains('%') || !path.chars().all(|c| c.is_ascii_graphic()) {
+        return None;
+    }
+    if path.contains(['?', '#']) {
+        return None;
+    }
+    let path = path.replace('\\', "/");
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop()?;
+            }
+            s => segments.push(s),
+        }
+    }
+    if segments.first() != Some(&"mss") || segments.get(1) == Some(&"logout") {
+        return None;
+    }
+    let mut page = format!("/{}", segments.join("/"));
+    if segments.len() == 1 || path.ends_with('/') {
+        page.push('/');
+    }
+    if let Some(q) = query {
+        page.push('?');
+        page.push_str(q);
+    }
+    Some(page)
 }
 
 #[cfg(test)]
@@ -141,13 +193,39 @@ mod tests {
     #[test]
     fn next_stays_on_our_pages() {
         assert_eq!(safe_next(Some("/mss/tickets/3")), "/mss/tickets/3");
+        for (given, followed) in [
+            ("/mss/", "/mss/"),
+            ("/mss/?show=open", "/mss/?show=open"),
+            ("/mss/new", "/mss/new"),
+            ("/mss/./tickets//3", "/mss/tickets/3"),
+            ("/mss/help/../tickets/3?x=1", "/mss/tickets/3?x=1"),
+            ("/mss/%74ickets/3", "/mss/tickets/3"),
+            ("/mss//evil.example", "/mss/evil.example"),
+            ("/mss/%2fevil", "/mss/evil"),
+            ("/mss/\\evil", "/mss/evil"),
+        ] {
+            assert_eq!(safe_next(Some(given)), followed, "{given}");
+        }
         for bad in [
             "https://evil.example/",
             "//evil.example/",
-            "/mss//evil.example",
-            "/mss/\\evil",
             "/api/v1/tickets",
             "/mss/logout",
+            "/mss/../api/v1/tickets",
+            "/mss/%2e%2e/api/v1/tickets",
+            "/mss/%2E%2E/api/v1/tickets",
+            "/mss/%252e%252e/api/v1/tickets",
+            "/mss/..%2fapi/v1/tickets",
+            "/mss/..\\api/v1/tickets",
+            "/mss/./../../metrics",
+            "/mss/..",
+            "/mss/%3F/../../api",
+            "/mss/%00",
+            "/mss/%ff",
+            "/mss/%2e%2e%2flogout",
+            "/mss/x/../logout",
+            "mss/tickets/3",
+            "\\mss/tickets/3",
         ] {
             assert_eq!(safe_next(Some(bad)), "/mss/", "{bad}");
         }
