@@ -829,7 +829,7 @@ fn decode<T: DeserializeOwned>(json: &str) -> serde_json::Result<T> {
         return serde_json::from_str(json);
     }
     let mut value: serde_json::Value = serde_json::from_str(json)?;
-    scrub(&mut value);
+    super::scrub(&mut value);
     serde_json::from_value(value)
 }
 
@@ -844,19 +844,6 @@ fn plainly_safe(json: &str) -> bool {
         }
     }
     matches!(terminal_safe(json), Cow::Borrowed(_))
-}
-
-fn scrub(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(text) => {
-            if let Cow::Owned(safe) = terminal_safe(text) {
-                *text = safe;
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
-        serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
-        _ => {}
-    }
 }
 
 fn meta_in(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<String>> {

@@ -435,6 +435,17 @@ pub fn make_safe(text: &mut String) {
     }
 }
 
+/// Makes every string in a JSON value terminal-safe, whichever field it is in (so a field or
+/// a kind of change added later is covered too).
+pub fn scrub(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => make_safe(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
 /// Strips escape sequences and control characters from every text a ticket carries.
 pub fn inert(t: &mut TicketView) {
     let clean = make_safe;

@@ -8,11 +8,10 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{ApiClient, ClientError, inert};
+use super::{ApiClient, ClientError};
 use crate::api::Change;
 use crate::api::changes::RESET_EVENT;
 use crate::domain::backoff::Backoff;
-use crate::domain::view::TicketView;
 
 /// The link to the server as the status line shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,21 +194,13 @@ pub fn change_of(data: &str) -> Result<Change, ClientError> {
     Ok(clean(change))
 }
 
-/// Ticket snapshots in changes go through the same scrubbing as every other ticket text.
+/// Every text a change carries goes through the same scrubbing as every other ticket text,
+/// whatever its kind (a kind this build does not know is never shown, but stays inert).
 fn clean(mut change: Change) -> Change {
-    if change.kind.starts_with("ticket.")
-        && let Ok(mut t) = serde_json::from_value::<TicketView>(change.data.clone())
-    {
-        inert(&mut t);
-        if let Ok(v) = serde_json::to_value(&t) {
-            change.data = v;
-        }
-    } else if let Some(body) = change.data.get_mut("body")
-        && let Some(text) = body.as_str()
-    {
-        *body =
-            serde_json::Value::String(crate::domain::sanitize::terminal_safe(text).into_owned());
+    for text in [&mut change.kind, &mut change.actor] {
+        super::make_safe(text);
     }
+    super::scrub(&mut change.data);
     change
 }
 
