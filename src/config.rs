@@ -56,18 +56,26 @@ pub struct MssConfig {
     pub session_idle: String,
     /// A session ends this long after login however busy it is.
     pub session_max: String,
-    /// Wrong passwords in a row before the username is locked.
+    /// Wrong passwords in a row for one username from one client address before that pair
+    /// is locked (the same username from elsewhere is not).
     pub lockout_after: u32,
     /// The first lock; each further wrong password doubles it, up to a day.
     pub lockout: String,
+    /// Wrong passwords in a row for one username from anywhere before the username itself is
+    /// locked: a ceiling high enough that an attacker cannot lock a user out cheaply, while a
+    /// guesser spread over many addresses is still stopped.
+    pub login_failures_per_username: u32,
     /// Screenshots per submission or reply.
     pub max_screenshots: usize,
     /// Marks the session cookie `Secure`. Defaults to on when `notify.public_url` is https
     /// (opsdesk behind a TLS-terminating proxy); plain-HTTP loopback needs it off.
     pub secure_cookies: Option<bool>,
-    /// Wrong passwords one client address may give within `login_window`, whatever the
-    /// usernames, before it has to wait.
-    pub login_failures_per_address: u32,
+    /// Distinct usernames one client address may give wrong passwords for within
+    /// `login_window` before it has to wait (password spraying). One colleague behind a
+    /// branch's NAT mistyping again and again counts once. Formerly
+    /// `login_failures_per_address`, still read.
+    #[serde(alias = "login_failures_per_address")]
+    pub login_usernames_per_address: u32,
     pub login_window: String,
     /// Take the client address from the last `X-Forwarded-For` entry (opsdesk behind one
     /// reverse proxy that appends it); otherwise every client would share the proxy's.
@@ -81,9 +89,10 @@ impl Default for MssConfig {
             session_max: "12h".into(),
             lockout_after: 5,
             lockout: "5m".into(),
+            login_failures_per_username: 100,
             max_screenshots: 5,
             secure_cookies: None,
-            login_failures_per_address: 30,
+            login_usernames_per_address: 30,
             login_window: "15m".into(),
             behind_proxy: false,
         }
@@ -97,9 +106,10 @@ pub struct MssSettings {
     pub session_max: chrono::Duration,
     pub lockout_after: u32,
     pub lockout: chrono::Duration,
+    pub login_failures_per_username: u32,
     pub max_screenshots: usize,
     pub secure_cookies: bool,
-    pub login_failures_per_address: u32,
+    pub login_usernames_per_address: u32,
     pub login_window: std::time::Duration,
     pub behind_proxy: bool,
 }
@@ -115,21 +125,28 @@ impl MssConfig {
         in_range("mss.lockout_after", self.lockout_after.into(), 1, 1000)?;
         in_range("mss.max_screenshots", self.max_screenshots as u64, 0, 20)?;
         in_range(
-            "mss.login_failures_per_address",
-            self.login_failures_per_address.into(),
+            "mss.login_usernames_per_address",
+            self.login_usernames_per_address.into(),
             1,
             100_000,
+        )?;
+        in_range(
+            "mss.login_failures_per_username",
+            self.login_failures_per_username.into(),
+            u64::from(self.lockout_after),
+            1_000_000,
         )?;
         Ok(MssSettings {
             session_idle: duration("session_idle", &self.session_idle)?,
             session_max: duration("session_max", &self.session_max)?,
             lockout_after: self.lockout_after,
             lockout: duration("lockout", &self.lockout)?,
+            login_failures_per_username: self.login_failures_per_username,
             max_screenshots: self.max_screenshots,
             secure_cookies: self
                 .secure_cookies
                 .unwrap_or_else(|| public_url.is_some_and(|u| u.starts_with("https://"))),
-            login_failures_per_address: self.login_failures_per_address,
+            login_usernames_per_address: self.login_usernames_per_address,
             login_window: duration("login_window", &self.login_window)?
                 .to_std()
                 .map_err(|e| e.to_string())?,

@@ -1461,6 +1461,76 @@ async fn one_address_trying_many_usernames_is_made_to_wait() {
     assert_eq!(colleague.login_as("cm_mss", PASSWORD).await.status, 303);
 }
 
+/// A client behind the proxy at `addr` (the proxy appends the address it saw).
+fn client_at(s: &TestServer, addr: &str) -> MssClient {
+    let mut c = MssClient::new(s);
+    c.forwarded_for = Some(addr.into());
+    c
+}
+
+#[tokio::test]
+async fn an_attacker_elsewhere_cannot_lock_out_the_real_user() {
+    let (s, _tmp) =
+        server_with("[mss]\nlockout_after = 3\nlockout = \"10m\"\nbehind_proxy = true\n").await;
+    let mut attacker = client_at(&s, "203.0.113.9");
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        statuses.push(
+            attacker
+                .login_as("cm_mss", &format!("guess{i}"))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(&statuses[..2], [401, 401]);
+    assert!(statuses[2..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Even the right password is refused there, for that username.
+    assert_eq!(attacker.login_as("cm_mss", PASSWORD).await.status, 429);
+    // The real user, from the office, gets in.
+    let mut user = client_at(&s, "10.0.0.8");
+    assert_eq!(user.login_as("cm_mss", PASSWORD).await.status, 303);
+    assert!(user.cookies.contains_key("opsdesk_mss"));
+}
+
+#[tokio::test]
+async fn a_colleague_mistyping_behind_the_branch_nat_does_not_block_the_branch() {
+    let (s, _tmp) = server_with(
+        "[mss]\nlockout_after = 3\nlogin_usernames_per_address = 3\nbehind_proxy = true\n",
+    )
+    .await;
+    let mut mistyping = client_at(&s, "10.0.0.7");
+    for i in 0..12 {
+        let r = mistyping.login_as("cm_a", &format!("typo{i}")).await;
+        assert!(matches!(r.status, 401 | 429), "{}", r.status);
+    }
+    let mut colleague = client_at(&s, "10.0.0.7");
+    assert_eq!(colleague.login_as("cm_mss", PASSWORD).await.status, 303);
+}
+
+#[tokio::test]
+async fn guesses_for_one_username_from_many_addresses_reach_its_ceiling() {
+    let (s, _tmp) = server_with(
+        "[mss]\nlockout_after = 3\nlogin_failures_per_username = 6\nbehind_proxy = true\n",
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for addr in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let mut guesser = client_at(&s, addr);
+        for i in 0..2 {
+            statuses.push(guesser.login_as("cm_mss", &format!("g{i}")).await.status);
+        }
+    }
+    // No address reached its own lock; the sixth wrong one in a row locks the username.
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+    // Locked now wherever it comes from, the right password too.
+    let mut user = client_at(&s, "10.0.0.8");
+    let r = user.login_as("cm_mss", PASSWORD).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("暂时锁定"), "{}", r.body);
+    // Other users are not affected.
+    assert_eq!(user.login_as("cm_mss2", PASSWORD).await.status, 303);
+}
+
 #[tokio::test]
 async fn an_older_demo_gets_the_help_articles_at_its_next_start() {
     let tmp = tempfile::tempdir().unwrap();

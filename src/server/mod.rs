@@ -75,8 +75,10 @@ impl AppState {
         let streams = Arc::new(Semaphore::new(server.max_event_streams));
         let mss = &desk.settings.mss;
         let login_throttle = Arc::new(throttle::LoginThrottle::new(
-            mss.login_failures_per_address,
+            mss.login_usernames_per_address,
             mss.login_window,
+            mss.lockout_after,
+            mss.lockout,
         ));
         Self {
             desk,

@@ -40,7 +40,7 @@ fn minutes_left(until: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
 impl Desk {
     /// Checks a submitter's password and opens a session. Wrong passwords are counted per
     /// username (known or not, so the answer does not tell which names exist) and lock it
-    /// with a growing backoff.
+    /// with a growing backoff past `login_failures_per_username`.
     pub async fn login(
         &self,
         username: &str,
@@ -70,7 +70,9 @@ impl Desk {
         let mss = self.settings.mss.clone();
         let Some(user) = user else {
             let count = failures.map_or(0, |f| f.count).saturating_add(1);
-            let lock = lockout(count, mss.lockout_after, mss.lockout);
+            // The username itself locks only at a ceiling well above one address's lock
+            // (`server::throttle`), so an attacker cannot lock a user out cheaply.
+            let lock = lockout(count, mss.login_failures_per_username, mss.lockout);
             self.write(move |ctx| {
                 let until = lock.map(|d| ctx.now + d);
                 sessions::record_failure(ctx.conn, &name, count, until, ctx.now)?;

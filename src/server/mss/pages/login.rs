@@ -13,7 +13,7 @@ use crate::server::mss::session::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE, Submitter, cookie, safe_next, same_secret, set_cookie,
 };
 use crate::server::mss::views::{self, Frame, LoginForm};
-use crate::server::throttle::ClientAddr;
+use crate::server::throttle::{ClientAddr, Wait};
 use crate::service::sessions::{LoginError, SessionState};
 
 use super::{CsrfOnly, fresh_id};
@@ -134,25 +134,45 @@ pub async fn login(
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, "请输入用户名和密码");
     }
     let now = std::time::Instant::now();
-    if let Some(wait) = ip.and_then(|ip| s.login_throttle.wait(ip, now)) {
+    let waiting = |wait: Wait| match wait {
+        Wait::Pair(d) => format!(
+            "密码错误次数过多，账号在这台设备上暂时锁定，请 {} 分钟后再试",
+            d.as_secs().div_ceil(60)
+        ),
+        Wait::Address(d) => format!(
+            "这个网络的登录失败次数过多，请 {} 分钟后再试",
+            d.as_secs().div_ceil(60)
+        ),
+    };
+    if let Some(wait) = ip.and_then(|ip| s.login_throttle.wait(ip, &body.username, now)) {
         s.metrics.count_login(LoginOutcome::Throttled);
-        let minutes = wait.as_secs().div_ceil(60);
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("这个网络的登录失败次数过多，请 {minutes} 分钟后再试"),
-        );
+        return refuse(StatusCode::TOO_MANY_REQUESTS, &waiting(wait));
     }
     let result = s.desk.login(&body.username, &body.password).await;
-    if matches!(result, Err(LoginError::Wrong | LoginError::Locked { .. }))
-        && let Some(ip) = ip
-    {
-        s.login_throttle.failed(ip, now);
+    // The wrong password that locks this username here is told so at once.
+    let mut locked_here = None;
+    if let Some(ip) = ip {
+        match &result {
+            Err(LoginError::Wrong | LoginError::Locked { .. }) => {
+                s.login_throttle.failed(ip, &body.username, now);
+                locked_here = s
+                    .login_throttle
+                    .wait(ip, &body.username, now)
+                    .filter(|w| matches!(w, Wait::Pair(_)));
+            }
+            Ok(_) => s.login_throttle.succeeded(ip, &body.username),
+            Err(_) => {}
+        }
     }
     s.metrics.count_login(match &result {
         Ok(_) => LoginOutcome::Ok,
         Err(LoginError::Locked { .. }) => LoginOutcome::Locked,
+        Err(_) if locked_here.is_some() => LoginOutcome::Locked,
         Err(_) => LoginOutcome::Wrong,
     });
+    if let (Err(LoginError::Wrong), Some(wait)) = (&result, locked_here) {
+        return refuse(StatusCode::TOO_MANY_REQUESTS, &waiting(wait));
+    }
     match result {
         Ok((session, _)) => {
             let secure = s.desk.settings.mss.secure_cookies;
