@@ -699,7 +699,14 @@ impl Config {
             .next()
             .unwrap_or_default()
             .trim_end_matches(':');
-        let at = match key_line(&self.source, key) {
+        // A key still read under its former name is found under that name too.
+        let line = key_line(&self.source, key).or_else(|| {
+            FORMER_NAMES
+                .iter()
+                .find(|(now, _)| *now == key)
+                .and_then(|(_, former)| key_line(&self.source, former))
+        });
+        let at = match line {
             Some(line) => format!("{}:{line}", path.display()),
             None => path.display().to_string(),
         };
@@ -822,6 +829,12 @@ impl Config {
         })
     }
 }
+
+/// Keys renamed whose former names are still read (serde aliases): (name, former name).
+const FORMER_NAMES: &[(&str, &str)] = &[(
+    "mss.login_usernames_per_address",
+    "mss.login_failures_per_address",
+)];
 
 /// The 1-based line where `dotted` (`server.max_body_bytes`, `sla.P1.resolve`) is set in a
 /// TOML text: under its table header, or as a dotted key. Arrays of tables (`[[system]]`)
@@ -1090,7 +1103,12 @@ mod tests {
             (
                 "[mss]\nlogin_failures_per_address = 0\n",
                 "o.toml:2:",
-                "mss.login_failures_per_address",
+                "mss.login_usernames_per_address",
+            ),
+            (
+                "[mss]\nlockout_after = 10\nlogin_failures_per_username = 5\n",
+                "o.toml:3:",
+                "mss.login_failures_per_username",
             ),
             (
                 "[sla]\ndue_soon_percent = 101\n",
