@@ -135,6 +135,33 @@ async fn a_database_locked_by_another_process_answers_503_with_retry_after_and_r
     assert_eq!(common::error_code(r, 503).await, "busy");
     let r = reqwest::get(s.url("/readyz")).await.unwrap();
     assert_eq!(r.status(), 503);
+    // A PATCH that changes nothing is no exception: it cannot be confirmed as done while the
+    // database cannot be written, so it is not answered 200.
+    let current: serde_json::Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = s
+        .handler()
+        .patch(s.url(&format!("/api/v1/tickets/{id}")))
+        .json(&serde_json::json!({
+            "version": current["version"],
+            "priority": current["priority"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        503,
+        "a no-change PATCH while the database is locked"
+    );
+    assert!(r.headers().contains_key("retry-after"));
     other.execute_batch("COMMIT").unwrap();
     assert_eq!(s.latest_seq().await, before, "nothing was written");
     let r = s
