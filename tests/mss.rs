@@ -1461,6 +1461,75 @@ async fn one_address_trying_many_usernames_is_made_to_wait() {
     assert_eq!(colleague.login_as("cm_mss", PASSWORD).await.status, 303);
 }
 
+/// Files in the data dir's attachments folder (staged screenshots and their thumbnails too).
+fn attachment_files(s: &TestServer) -> Vec<String> {
+    std::fs::read_dir(s.dir.join("attachments"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_phone_that_drops_mid_form_leaves_no_screenshot_behind() {
+    use tokio::io::AsyncWriteExt;
+    let (s, _tmp) = server().await;
+    let mut c = MssClient::logged_in(&s, "cm_mss").await;
+    let form = c.get("/mss/new").await;
+    let mut parts = good_fields(&form.csrf(), &form.hidden("form_id"));
+    parts.push(file("screenshots", "a.png", "image/png", png(200, 120)));
+    parts.push(file("screenshots", "b.png", "image/png", png(200, 120)));
+    let body = common::mss::multipart_body(&parts);
+    // Everything up to the middle of the second picture: the first is whole, so it is stored
+    // while the form is still arriving.
+    let second = body
+        .windows(5)
+        .rposition(|w| w == b"b.png")
+        .expect("the second part");
+    let sent = &body[..second + 200];
+    let before = attachment_files(&s);
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let cookies: Vec<String> = c.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let head = format!(
+        "POST /mss/new HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary={}\r\nContent-Length: {}\r\n\r\n",
+        cookies.join("; "),
+        common::mss::BOUNDARY,
+        body.len(),
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(sent).await.unwrap();
+    conn.flush().await.unwrap();
+    // The first picture reaches the disk while the phone is still sending.
+    let mut staged = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if attachment_files(&s).len() > before.len() {
+            staged = true;
+            break;
+        }
+    }
+    assert!(
+        staged,
+        "the first picture was stored while the form arrived"
+    );
+    // The phone loses its signal.
+    drop(conn);
+    let mut left = attachment_files(&s);
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        left = attachment_files(&s);
+        if left.len() == before.len() {
+            break;
+        }
+    }
+    assert_eq!(left, before, "nothing of the abandoned form stays on disk");
+    assert_eq!(ticket_total(&s).await, 0);
+}
+
 /// A client behind the proxy at `addr` (the proxy appends the address it saw).
 fn client_at(s: &TestServer, addr: &str) -> MssClient {
     let mut c = MssClient::new(s);

@@ -84,7 +84,7 @@ pub fn file(
     Part::File(name, filename.to_string(), content_type, bytes)
 }
 
-const BOUNDARY: &str = "----opsdesk-test-boundary-7d1f";
+pub const BOUNDARY: &str = "----opsdesk-test-boundary-7d1f";
 
 pub fn multipart_body(parts: &[Part]) -> Vec<u8> {
     let mut out = Vec::new();
