@@ -34,8 +34,8 @@ pub fn upload_routes() -> Router<AppState> {
 }
 
 /// Upload a file as the raw request body.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", params(UploadQuery), tag = "attachments",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", params(("id" = i64, Path, description = "The ticket's number"), UploadQuery), tag = "attachments",
+    request_body(content = FileBytes, content_type = "application/octet-stream"),
     responses((status = 201, body = Attachment), (status = 413, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn upload(
     State(s): State<AppState>,
@@ -63,8 +63,13 @@ pub async fn upload(
 }
 
 /// Download an attachment's bytes.
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "attachments",
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+/// An attachment's bytes, as the description names them (`format: binary`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
+
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = i64, Path, description = "The attachment's number")), tag = "attachments",
+    responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream", body = FileBytes), (status = 404, body = ErrorBody)))]
 pub async fn download(
     State(s): State<AppState>,
     Caller(user): Caller,

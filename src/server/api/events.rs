@@ -296,7 +296,7 @@ pub struct ChangesQuery {
 }
 
 /// Batch catch-up: the changes after `since`, oldest first.
-#[utoipa::path(get, path = "/api/v1/changes", params(ChangesQuery), tag = "changes",
+#[utoipa::path(get, path = "/api/v1/changes", operation_id = "list_changes", params(ChangesQuery), tag = "changes",
     responses((status = 200, body = ChangePage), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,

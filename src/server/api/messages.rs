@@ -15,7 +15,7 @@ use crate::server::extract::Path;
 use crate::server::no_store;
 
 /// The conversation in order; internal notes only for handlers.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "messages",
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", operation_id = "list_messages", params(("id" = i64, Path, description = "The ticket's number")), tag = "messages",
     responses((status = 200, body = Vec<Message>), (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -27,8 +27,8 @@ pub async fn list(
 
 /// Reply to the submitter, or add an internal note (`internal: true`, handlers only). A
 /// submitter's message reopens their resolved ticket; on a closed one it is refused.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", request_body = NewMessage, tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried post safe")),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", operation_id = "create_message", request_body = NewMessage, tag = "messages",
+    params(("id" = i64, Path, description = "The ticket's number"), ("Idempotency-Key" = Option<String>, Header, description = "makes a retried post safe")),
     responses((status = 201, body = Message), (status = 403, body = ErrorBody),
         (status = 409, description = "`ticket_closed`: a submitter's message on a closed ticket", body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -55,7 +55,7 @@ pub async fn create(
 }
 
 /// The caller's read marker on the ticket and its unread count.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/read-marker", tag = "messages",
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/read-marker", params(("id" = i64, Path, description = "The ticket's number")), tag = "messages",
     responses((status = 200, body = ReadMarker), (status = 404, body = ErrorBody)))]
 pub async fn read_marker(
     State(s): State<AppState>,
@@ -66,7 +66,7 @@ pub async fn read_marker(
 }
 
 /// Marks the conversation read up to `message_id` (never backwards).
-#[utoipa::path(put, path = "/api/v1/tickets/{id}/read-marker", request_body = ReadMarkerBody, tag = "messages",
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/read-marker", params(("id" = i64, Path, description = "The ticket's number")), request_body = ReadMarkerBody, tag = "messages",
     responses((status = 200, body = ReadMarker), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn mark_read(
     State(s): State<AppState>,

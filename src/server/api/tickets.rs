@@ -108,7 +108,7 @@ impl ListQuery {
 }
 
 /// List tickets, most recently updated first. Submitters see only their own.
-#[utoipa::path(get, path = "/api/v1/tickets", params(ListQuery), tag = "tickets",
+#[utoipa::path(get, path = "/api/v1/tickets", operation_id = "list_tickets", params(ListQuery), tag = "tickets",
     responses((status = 200, body = TicketPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -123,7 +123,7 @@ pub async fn list(
 }
 
 /// Create a ticket. With `Idempotency-Key`, a retry returns the first answer.
-#[utoipa::path(post, path = "/api/v1/tickets", request_body = NewTicket, tag = "tickets",
+#[utoipa::path(post, path = "/api/v1/tickets", operation_id = "create_ticket", request_body = NewTicket, tag = "tickets",
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried create safe")),
     responses((status = 201, body = TicketView), (status = 200, description = "replayed answer", body = TicketView),
         (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -145,7 +145,7 @@ pub async fn create(
 }
 
 /// One ticket (customer data masked).
-#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
     responses((status = 200, body = TicketView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
@@ -156,7 +156,7 @@ pub async fn get(
 }
 
 /// Change fields; `version` must be the one last seen (409 with the current ticket if not).
-#[utoipa::path(patch, path = "/api/v1/tickets/{id}", request_body = TicketPatch, tag = "tickets",
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "The ticket's number")), request_body = TicketPatch, tag = "tickets",
     responses((status = 200, body = TicketView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     State(s): State<AppState>,
@@ -169,7 +169,7 @@ pub async fn patch(
 }
 
 /// Move a ticket through its lifecycle (409 with the allowed moves when refused).
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/transitions", request_body = TransitionBody, tag = "tickets",
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/transitions", params(("id" = i64, Path, description = "The ticket's number")), request_body = TransitionBody, tag = "tickets",
     responses((status = 200, body = TicketView), (status = 409, body = ErrorBody)))]
 pub async fn transition(
     State(s): State<AppState>,
@@ -182,7 +182,7 @@ pub async fn transition(
 }
 
 /// Assign to a handler, or unassign with null.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", request_body = AssignBody, tag = "tickets",
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", params(("id" = i64, Path, description = "The ticket's number")), request_body = AssignBody, tag = "tickets",
     responses((status = 200, body = TicketView), (status = 422, body = ErrorBody)))]
 pub async fn assign(
     State(s): State<AppState>,
@@ -195,7 +195,7 @@ pub async fn assign(
 }
 
 /// Link as a duplicate of another ticket or to a parent incident (null target removes it).
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/links", request_body = LinkBody, tag = "tickets",
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/links", params(("id" = i64, Path, description = "The ticket's number")), request_body = LinkBody, tag = "tickets",
     responses((status = 200, body = TicketView), (status = 422, body = ErrorBody)))]
 pub async fn link(
     State(s): State<AppState>,
@@ -209,7 +209,7 @@ pub async fn link(
 
 /// A second handler approves the data-fix script of an ops transfer (409 for the script's
 /// author, a non-ops ticket, or a second approval).
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/approve-script", request_body = ApproveBody, tag = "tickets",
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/approve-script", params(("id" = i64, Path, description = "The ticket's number")), request_body = ApproveBody, tag = "tickets",
     responses((status = 200, body = TicketView), (status = 409, body = ErrorBody)))]
 pub async fn approve_script(
     State(s): State<AppState>,
@@ -224,7 +224,7 @@ pub async fn approve_script(
 }
 
 /// The full customer block for the handler's detail view. Every call is audited.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/customer", tag = "tickets",
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/customer", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
     responses((status = 200, body = Customer), (status = 403, body = ErrorBody)))]
 pub async fn customer(
     State(s): State<AppState>,
@@ -239,7 +239,7 @@ pub async fn customer(
 }
 
 /// Who changed or revealed what on a ticket.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/audit", tag = "tickets",
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/audit", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
     responses((status = 200, body = Vec<AuditEntry>)))]
 pub async fn audit(
     State(s): State<AppState>,
@@ -253,7 +253,7 @@ pub async fn audit(
 /// Open tickets that are probably the same problem, most alike first, at most 10 (handlers
 /// only): the same customer by account or phone, or a similar title and description (the same
 /// system counting a little more).
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/similar", tag = "tickets",
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/similar", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
     responses((status = 200, body = Vec<i64>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn similar(
     State(s): State<AppState>,
