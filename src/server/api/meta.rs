@@ -279,4 +279,44 @@ mod description {
             }
         }
     }
+
+    /// The enums are listed in the words the wire carries, so a generated client decodes
+    /// every ticket.
+    #[test]
+    fn enums_are_described_in_their_wire_spelling() {
+        use crate::domain::people::Role;
+        use crate::domain::ticket::{
+            Category, Channel, LinkKind, Priority, Status, TransferTarget,
+        };
+        let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let listed = |name: &str| -> Vec<String> {
+            spec["components"]["schemas"][name]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} is described"))
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        fn wire<T: serde::Serialize>(all: &[T]) -> Vec<String> {
+            all.iter()
+                .map(|v| {
+                    serde_json::to_value(v)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        }
+        assert_eq!(listed("Category"), wire(Category::ALL));
+        assert_eq!(listed("Status"), wire(Status::ALL));
+        assert_eq!(listed("Priority"), wire(Priority::ALL));
+        assert_eq!(listed("Channel"), wire(Channel::ALL));
+        assert_eq!(listed("TransferTarget"), wire(TransferTarget::ALL));
+        assert_eq!(listed("LinkKind"), wire(LinkKind::ALL));
+        assert_eq!(
+            listed("Role"),
+            wire(&[Role::Handler, Role::Submitter, Role::Admin])
+        );
+    }
 }
