@@ -155,9 +155,28 @@ pub async fn me(Caller(user): Caller) -> impl IntoResponse {
         super::attachments::upload, super::attachments::download,
         super::events::events, super::events::list,
     ),
-    modifiers(&BearerAuth, &Described)
+    modifiers(&BearerAuth, &Described, &Public)
 )]
 pub struct ApiDoc;
+
+/// The probes answer without a token (load balancers and monitors call them); the description
+/// says so (`security: []`), so a contract tester knows it is meant.
+struct Public;
+
+/// Paths that need no token.
+const PUBLIC_PATHS: &[&str] = &["/healthz", "/readyz"];
+
+impl utoipa::Modify for Public {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for path in PUBLIC_PATHS {
+            if let Some(item) = openapi.paths.paths.get_mut(*path)
+                && let Some(get) = item.get.as_mut()
+            {
+                get.security = Some(Vec::new());
+            }
+        }
+    }
+}
 
 /// Every response says what it is (OpenAPI requires a description): an annotation that
 /// gives none gets the status's own words, so no handler can leave one out.
@@ -278,6 +297,24 @@ mod description {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_probes_are_described_as_public_and_the_rest_as_needing_a_token() {
+        let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for path in super::PUBLIC_PATHS {
+            assert_eq!(
+                spec["paths"][path]["get"]["security"],
+                serde_json::json!([]),
+                "{path}"
+            );
+        }
+        assert!(
+            spec["paths"]["/api/v1/tickets"]["get"]
+                .get("security")
+                .is_none()
+        );
+        assert_eq!(spec["security"][0]["bearer"], serde_json::json!([]));
     }
 
     /// The enums are listed in the words the wire carries, so a generated client decodes
