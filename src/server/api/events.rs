@@ -289,9 +289,11 @@ impl Feed {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
-    /// Changes after this sequence number (0 for all).
+    /// Changes after this sequence number (0 for all); past the newest change is 409.
+    #[param(minimum = 0)]
     pub since: Option<i64>,
     /// 1–1000, default 500.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

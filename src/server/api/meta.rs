@@ -299,6 +299,23 @@ mod description {
         }
     }
 
+    /// The bounds the server enforces on paging are in the description, so a generated
+    /// request within it is never refused for them.
+    #[test]
+    fn paging_bounds_are_described() {
+        let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for path in ["/api/v1/tickets", "/api/v1/changes"] {
+            let params = spec["paths"][path]["get"]["parameters"].as_array().unwrap();
+            let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+            assert_eq!(limit["schema"]["minimum"], serde_json::json!(1), "{path}");
+            assert_eq!(
+                limit["schema"]["maximum"],
+                serde_json::json!(1000),
+                "{path}"
+            );
+        }
+    }
+
     #[test]
     fn the_probes_are_described_as_public_and_the_rest_as_needing_a_token() {
         let spec = serde_json::to_value(ApiDoc::openapi()).unwrap();

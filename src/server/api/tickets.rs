@@ -40,8 +40,10 @@ pub struct ListQuery {
     pub open: Option<bool>,
     /// Search, up to 100 characters: every word in the texts, or a ticket number, or a
     /// customer's full account, phone, ID number or name, or an ITSM reference.
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// 0 to 2^63−1, default 0.
     pub offset: Option<usize>,
