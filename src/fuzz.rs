@@ -63,9 +63,7 @@ fn scratch_desk() -> &'static (tokio::runtime::Runtime, Desk) {
             .build()
             .expect("a runtime");
         let dir = std::env::temp_dir().join(format!("opsdesk-fuzz-{}", std::process::id()));
-        let store = runtime
-            .block_on(async { crate::store::Store::open(&dir) })
-            .expect("a scratch data dir");
+        let store = crate::store::Store::open(&dir).expect("a scratch data dir");
         let desk = Desk::new(store, std::sync::Arc::new(Settings::default()));
         (runtime, desk)
     })

@@ -26,6 +26,15 @@ pub struct ApiError {
 /// How long a client is told to wait after a storage refusal (disk full, busy, read-only).
 pub const STORAGE_RETRY_AFTER_SECS: u64 = 5;
 
+/// The status of a write the storage's state refused, for the API and the pages alike: 507
+/// for a full disk, 503 for a held lock or a read-only data dir.
+pub fn storage_status(trouble: WriteTrouble) -> StatusCode {
+    match trouble {
+        WriteTrouble::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
+        WriteTrouble::Busy | WriteTrouble::ReadOnly => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
 /// The body of every error answer.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -67,21 +76,17 @@ impl ApiError {
     /// A write refused by the storage's state rather than the request: 507 for a full disk,
     /// 503 for a held lock or a read-only data dir; both say when to try again.
     pub fn storage(trouble: WriteTrouble) -> Self {
-        let (status, message) = match trouble {
-            WriteTrouble::DiskFull => (
-                StatusCode::INSUFFICIENT_STORAGE,
-                "the server's disk is full; nothing was written, retry later",
-            ),
-            WriteTrouble::Busy => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is locked by another process; nothing was written, retry shortly",
-            ),
-            WriteTrouble::ReadOnly => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server's data cannot be written at the moment; nothing was written, retry later",
-            ),
+        let message = match trouble {
+            WriteTrouble::DiskFull => "the server's disk is full; nothing was written, retry later",
+            WriteTrouble::Busy => {
+                "the database is locked by another process; nothing was written, retry shortly"
+            }
+            WriteTrouble::ReadOnly => {
+                "the server's data cannot be written at the moment; nothing was written, retry later"
+            }
         };
-        Self::new(status, trouble.code(), message).retry_after(STORAGE_RETRY_AFTER_SECS)
+        Self::new(storage_status(trouble), trouble.code(), message)
+            .retry_after(STORAGE_RETRY_AFTER_SECS)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {

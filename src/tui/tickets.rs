@@ -88,6 +88,16 @@ impl Tickets {
     /// Keeps a row unless a newer version is already known; a full view older than it is let
     /// go (it would show a ticket as it no longer is). True when it was taken.
     pub fn upsert_row(&mut self, row: QueueRow) -> bool {
+        let id = row.id;
+        let taken = self.take_row(row);
+        if taken {
+            self.logged(id);
+        }
+        taken
+    }
+
+    /// [`Tickets::upsert_row`] without the log.
+    fn take_row(&mut self, row: QueueRow) -> bool {
         if self
             .rows
             .get(&row.id)
@@ -102,17 +112,25 @@ impl Tickets {
         {
             self.views.remove(&row.id);
         }
-        self.logged(row.id);
         self.rows.insert(row.id, row);
         true
     }
 
-    /// Takes many rows at once (a start from the cache), sized for them up front.
+    /// Takes many rows at once (a start from the cache), sized for them up front. Logged as
+    /// one change of everything, so lists build afresh rather than replay 100,000 entries.
     pub fn upsert_rows(&mut self, rows: Vec<QueueRow>) {
         self.rows.reserve(rows.len());
         for row in rows {
-            self.upsert_row(row);
+            self.take_row(row);
         }
+        self.forget_log();
+    }
+
+    /// Every list built before now is built afresh.
+    fn forget_log(&mut self) {
+        self.count += 1;
+        self.log.clear();
+        self.log_from = self.count;
     }
 
     /// Where the row changes stand now.
@@ -162,10 +180,7 @@ impl Tickets {
         let pinned = self.pinned;
         self.rows.retain(|id, _| Some(*id) == pinned);
         self.views.retain(|id, _| Some(*id) == pinned);
-        // Every list is built afresh after this.
-        self.count += 1;
-        self.log.clear();
-        self.log_from = self.count;
+        self.forget_log();
     }
 
     /// Lets the least lately used views go once there are a quarter more than kept, so the

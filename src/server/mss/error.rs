@@ -75,13 +75,9 @@ impl From<DeskError> for PageError {
             ),
             DeskError::Store(err) if err.trouble().is_some() => {
                 tracing::warn!(error = %err, "a write from an MSS page was refused by the storage");
-                let full = err.trouble() == Some(crate::store::WriteTrouble::DiskFull);
+                let trouble = err.trouble().unwrap_or(crate::store::WriteTrouble::Busy);
                 PageError::RetryLater(
-                    if full {
-                        StatusCode::INSUFFICIENT_STORAGE
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    },
+                    crate::server::error::storage_status(trouble),
                     "服务暂时无法保存，请稍后再试；已填写的内容保存在本机。".into(),
                     crate::server::error::STORAGE_RETRY_AFTER_SECS,
                 )
