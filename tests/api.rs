@@ -123,7 +123,7 @@ async fn idempotent_retry_returns_the_first_answer_and_creates_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(other, 422).await, "idempotency_key_reused");
+    assert_eq!(error_code(other, 409).await, "idempotency_key_reused");
 }
 
 #[tokio::test]
@@ -186,7 +186,7 @@ async fn lifecycle_through_the_api() {
     let no_note = go(json!({"to": "transferred", "transfer_to": "dev"}))
         .await
         .unwrap();
-    assert_eq!(error_code(no_note, 409).await, "invalid_transition");
+    assert_eq!(error_code(no_note, 422).await, "invalid_transition");
     let t: Value = go(
         json!({"to": "transferred", "transfer_to": "ops", "note": "UPDATE 股东卡状态，请审核脚本"}),
     )
@@ -459,18 +459,18 @@ async fn links_assignment_and_the_audited_reveal() {
     let t: Value = link(b, json!(a)).await.unwrap().json().await.unwrap();
     assert_eq!(t["links"]["duplicate_of"], a);
     assert_eq!(
-        error_code(link(a, json!(b)).await.unwrap(), 422).await,
-        "validation_failed",
+        error_code(link(a, json!(b)).await.unwrap(), 409).await,
+        "conflict",
         "no cycles"
     );
     assert_eq!(
-        error_code(link(a, json!(a)).await.unwrap(), 422).await,
-        "validation_failed",
+        error_code(link(a, json!(a)).await.unwrap(), 409).await,
+        "conflict",
         "not itself"
     );
     assert_eq!(
-        error_code(link(a, json!(999_999)).await.unwrap(), 422).await,
-        "validation_failed"
+        error_code(link(a, json!(999_999)).await.unwrap(), 409).await,
+        "conflict"
     );
 
     let assign = |who: Value| {
@@ -486,8 +486,8 @@ async fn links_assignment_and_the_audited_reveal() {
         .unwrap();
     assert_eq!(t["assignee"], "h_other");
     assert_eq!(
-        error_code(assign(json!("cm_test")).await.unwrap(), 422).await,
-        "validation_failed",
+        error_code(assign(json!("cm_test")).await.unwrap(), 409).await,
+        "conflict",
         "submitters are not handlers"
     );
     let t: Value = assign(Value::Null).await.unwrap().json().await.unwrap();

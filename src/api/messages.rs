@@ -25,6 +25,7 @@ pub struct Unread {
 #[serde(deny_unknown_fields)]
 pub struct ReadMarkerBody {
     /// The last message read; the marker never moves backwards.
+    #[serde(deserialize_with = "super::whole::whole")]
     pub message_id: i64,
 }
 

@@ -8,6 +8,7 @@
 pub mod changes;
 pub mod messages;
 pub mod tickets;
+pub mod whole;
 
 pub use crate::domain::message::{Attachment, Message};
 pub use crate::domain::people::User;

@@ -18,6 +18,7 @@ fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
+    #[serde(deserialize_with = "super::whole::whole")]
     pub version: i64,
     #[serde(default)]
     pub title: Option<String>,
@@ -47,7 +48,7 @@ pub struct TransitionBody {
     pub note: Option<String>,
     #[serde(default)]
     pub resolution: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole::whole_or_null")]
     pub version: Option<i64>,
 }
 
@@ -56,7 +57,7 @@ pub struct TransitionBody {
 pub struct AssignBody {
     /// A handler's username, or null to unassign.
     pub assignee: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole::whole_or_null")]
     pub version: Option<i64>,
 }
 
@@ -65,8 +66,10 @@ pub struct AssignBody {
 pub struct LinkBody {
     pub kind: LinkKind,
     /// The ticket linked to, or null to remove the link.
+    #[serde(default, deserialize_with = "super::whole::whole_or_null")]
+    #[schema(value_type = Option<i64>)]
     pub target: Option<TicketId>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole::whole_or_null")]
     pub version: Option<i64>,
 }
 
@@ -74,7 +77,7 @@ pub struct LinkBody {
 #[derive(Debug, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole::whole_or_null")]
     pub version: Option<i64>,
 }
 

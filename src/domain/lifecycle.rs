@@ -66,6 +66,17 @@ pub enum TransitionError {
     MissingTarget,
 }
 
+impl TransitionError {
+    /// Whether the ticket's present status is what refuses the move (the same body may be
+    /// fine from another status), rather than the body lacking what the move needs.
+    pub fn depends_on_status(&self) -> bool {
+        matches!(
+            self,
+            TransitionError::AlreadyThere(_) | TransitionError::NotAllowed { .. }
+        )
+    }
+}
+
 fn allowed_list(from: Status) -> String {
     allowed_from(from)
         .iter()

@@ -10,6 +10,7 @@ pub mod mask;
 pub mod message;
 pub mod notify;
 pub mod people;
+pub mod rules;
 pub mod sanitize;
 pub mod similar;
 pub mod sla;

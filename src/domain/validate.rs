@@ -117,29 +117,10 @@ fn one_of(ids: &[Identifier], word: fn(Identifier) -> &'static str, sep: &str, o
     }
 }
 
-/// Characters people put inside numbers to read them: spaces (half- and full-width) and
-/// dashes of every width.
-fn is_number_separator(c: char) -> bool {
-    matches!(
-        c,
-        ' ' | '\t'
-            | '\u{3000}'
-            | '\u{00A0}'
-            | '-'
-            | '\u{2010}'
-            | '\u{2011}'
-            | '\u{2012}'
-            | '\u{2013}'
-            | '\u{2014}'
-            | '\u{2212}'
-            | '\u{FF0D}'
-    )
-}
-
 /// A number as typed, without its separators, full-width digits and letters made ASCII.
 fn compact_number(s: &str) -> String {
     s.chars()
-        .filter(|c| !is_number_separator(*c))
+        .filter(|c| !super::rules::is_number_separator(*c))
         .map(|c| match c {
             '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
                 char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
@@ -247,7 +228,7 @@ pub fn new_ticket_offering(
             "请选择所属系统",
             "a system is required",
         ));
-    } else if !systems.contains(&t.system.trim()) {
+    } else if !systems.contains(&t.system.as_str()) {
         errs.push(FieldError::new(
             "system",
             "所选系统不存在，请从列表中选择",
@@ -606,5 +587,123 @@ mod tests {
             ..good()
         };
         assert_eq!(fields(new_ticket(&t, SYSTEMS)), ["title"]);
+    }
+
+    /// The description's patterns accept exactly what the validators accept: for every string
+    /// over an alphabet of digits (half- and full-width), separators, whitespace the languages
+    /// disagree on, `+`, `X` and letters, the pattern matches if and only if the field is
+    /// accepted (absent or valid). The ID number's date and check character are stated in
+    /// words, so its pattern is held to the shape only.
+    mod described {
+        use super::super::*;
+        use crate::domain::rules;
+        use proptest::prelude::*;
+
+        const NUMBER_CHARS: &[char] = &[
+            '0', '1', '1', '3', '6', '8', '8', '9', '\u{ff10}', '\u{ff11}', '\u{ff16}', '\u{ff18}',
+            ' ', '\n', '-', '\u{2013}', '\u{3000}', '+', '\u{ff0b}', 'x', 'X', '\u{ff58}', 'a',
+            '\u{85}', '\u{1c}', '\u{feff}', '字',
+        ];
+        const TEXT_CHARS: &[char] = &[
+            ' ', '\n', '\t', '\u{3000}', '\u{85}', '\u{a0}', '\u{1c}', '\u{feff}', '\u{200b}', 'a',
+            '字',
+        ];
+
+        fn typed(chars: &'static [char], most: usize) -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(chars), 0..most)
+                .prop_map(|cs| cs.into_iter().collect())
+        }
+
+        /// A valid number with separators and full-width digits sprinkled in.
+        fn dressed(digits: &'static str) -> impl Strategy<Value = String> {
+            prop::collection::vec((0..4usize, any::<bool>()), digits.len()).prop_map(move |how| {
+                digits
+                    .chars()
+                    .zip(how)
+                    .map(|(d, (sep, wide))| {
+                        let d = if wide {
+                            char::from_u32(d as u32 + 0xFEE0).unwrap_or(d)
+                        } else {
+                            d
+                        };
+                        format!("{d}{}", [" ", "", "-", "\u{3000}"][sep])
+                    })
+                    .collect()
+            })
+        }
+
+        fn pattern(p: &str) -> regex::Regex {
+            regex::Regex::new(p).unwrap()
+        }
+
+        fn number_ok(n: String, valid: fn(&str) -> bool) -> bool {
+            n.is_empty() || valid(&n)
+        }
+
+        fn id_shape(s: &str) -> bool {
+            let b = s.as_bytes();
+            b.len() == 18
+                && b[..17].iter().all(u8::is_ascii_digit)
+                && (b[17].is_ascii_digit() || b[17] == b'X')
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn account(s in prop_oneof![typed(NUMBER_CHARS, 24), dressed("310012345678"), dressed("12345")]) {
+                prop_assert_eq!(
+                    pattern(&rules::account()).is_match(&s),
+                    number_ok(compact_number(&s), is_account),
+                    "{:?}", s
+                );
+            }
+
+            #[test]
+            fn phone(s in prop_oneof![
+                typed(NUMBER_CHARS, 20),
+                dressed("13812345678"),
+                dressed("8613812345678"),
+                dressed("008613812345678"),
+                dressed("86123456789"),
+                Just("+86 138 1234 5678".to_string()),
+                Just("＋86 138-1234-5678".to_string()),
+                Just("+13812345678".to_string()),
+            ]) {
+                prop_assert_eq!(
+                    pattern(&rules::phone()).is_match(&s),
+                    number_ok(normalize_phone(&s), is_mobile),
+                    "{:?}", s
+                );
+            }
+
+            #[test]
+            fn id_number(s in prop_oneof![
+                typed(NUMBER_CHARS, 22),
+                dressed("110105194912310021"),
+                dressed("11010519491231002"),
+                Just("11010519491231002x".to_string()),
+                Just("1101 0519 4912 3100 2Ｘ".to_string()),
+            ]) {
+                prop_assert_eq!(
+                    pattern(&rules::id_number()).is_match(&s),
+                    number_ok(compact_number(&s).to_ascii_uppercase(), id_shape),
+                    "{:?}", s
+                );
+            }
+
+            #[test]
+            fn texts(s in typed(TEXT_CHARS, 9), (min, max) in prop_oneof![
+                Just((0usize, Some(3usize))), Just((1, Some(3))), Just((1, Some(1))), Just((0, Some(1))),
+                Just((2, Some(5))), Just((4, Some(4))), Just((1, None)), Just((3, None)),
+            ]) {
+                let n = s.trim().chars().count();
+                prop_assert_eq!(
+                    pattern(&rules::text(min, max)).is_match(&s),
+                    n >= min && max.is_none_or(|m| n <= m),
+                    "{:?} {}..{:?}", s, min, max
+                );
+            }
+        }
     }
 }

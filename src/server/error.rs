@@ -124,8 +124,16 @@ impl From<DeskError> for ApiError {
                     message,
                 )
             },
-            DeskError::Transition(_) => {
-                ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+            // A move the ticket's status does not allow conflicts with its state; a body that
+            // lacks what the move needs (a hand-off note, a resolution) is invalid whatever
+            // the state, as the description's `oneOf` says.
+            DeskError::Transition(t) => {
+                let status = if t.depends_on_status() {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                ApiError::new(status, "invalid_transition", message)
             }
             DeskError::Approval(_) => {
                 ApiError::new(StatusCode::CONFLICT, "approval_refused", message)
@@ -135,14 +143,17 @@ impl From<DeskError> for ApiError {
                 ..ApiError::new(StatusCode::CONFLICT, "version_conflict", message)
             },
             DeskError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            DeskError::Conflicting(v) => ApiError {
+                fields: v.0,
+                ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            },
             DeskError::TicketClosed(_) => {
                 ApiError::new(StatusCode::CONFLICT, "ticket_closed", message)
             }
-            DeskError::IdempotencyMismatch => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                message,
-            ),
+            // The key's history, not the request, refuses it: 409, like every refusal by state.
+            DeskError::IdempotencyMismatch => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+            }
             DeskError::Store(crate::store::StoreError::Closed) => {
                 ApiError::unavailable("the server is shutting down")
             }

@@ -34,8 +34,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 }
 
 /// Parses a JSON body already read as bytes (creating routes also hash the raw body for
-/// idempotency). Syntax is checked first, so every error on well-formed JSON (wrong types,
-/// unknown fields or words) is a 422 and only broken JSON is a 400.
+/// idempotency). Syntax is checked first, so every error on well-formed JSON (not an object,
+/// wrong types, unknown fields or words) is a 422 and only broken JSON is a 400.
 pub fn parse_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
@@ -62,6 +62,15 @@ pub fn parse_json<T: DeserializeOwned>(
             format!("malformed JSON: {e}"),
         )
     })?;
+    // Every body the API takes is an object; serde would also read a struct from an array
+    // of its fields in order (`[null, 3]`), which no client means and the description forbids.
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
     serde_path_to_error::deserialize(value)
         .map(Json)
         .map_err(|e| {

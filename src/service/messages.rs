@@ -606,18 +606,29 @@ fn image_refused(e: ImageError) -> DeskError {
     }
 }
 
+/// Every type an attachment is served as: what [`sniff_content_type`] can decide (the API
+/// description lists them for the download).
+pub const SERVED_TYPES: [&str; 5] = [
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "application/pdf",
+    "application/octet-stream",
+];
+
 /// Decides the served type from the bytes, never from the client's name or header: the few
 /// types a browser may show inline, everything else a download.
 fn sniff_content_type(head: &[u8]) -> &'static str {
+    let [png, jpeg, webp, pdf, other] = SERVED_TYPES;
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
+        png
     } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        "image/jpeg"
+        jpeg
     } else if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
-        "image/webp"
+        webp
     } else if head.starts_with(b"%PDF-") {
-        "application/pdf"
+        pdf
     } else {
-        "application/octet-stream"
+        other
     }
 }

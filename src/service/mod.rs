@@ -52,6 +52,11 @@ pub enum DeskError {
     StaleVersion { current: Box<TicketView> },
     #[error("{0}")]
     Conflict(String),
+    /// A well-formed request the present state refuses, field by field: an assignee who is not
+    /// a handler, a link to a ticket that does not exist or that would form a cycle. Unlike
+    /// [`DeskError::Validation`], the same request may succeed once the state changes.
+    #[error("{0}")]
+    Conflicting(ValidationErrors),
     /// A closed ticket takes no more messages from its submitter: a problem that came back is
     /// a new ticket, which may name this one.
     #[error(

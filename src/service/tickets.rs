@@ -223,12 +223,11 @@ fn check_assignee(ctx: &WriteCtx<'_>, assignee: &Option<String>) -> Result<(), D
     if let Some(name) = assignee {
         let ok = users::by_username(ctx.conn, name)?.is_some_and(|u| u.role.works_tickets());
         if !ok {
-            return Err(ValidationErrors::one(
+            return Err(DeskError::Conflicting(ValidationErrors::one(
                 "assignee",
                 format!("处理人 '{name}' 不存在"),
                 format!("no handler named '{name}'"),
-            )
-            .into());
+            )));
         }
     }
     Ok(())
@@ -324,31 +323,29 @@ fn link_in(
     let mut t = load(ctx, settings, actor, id, body.version)?;
     if let Some(target) = body.target {
         if target == id {
-            return Err(ValidationErrors::one(
+            return Err(DeskError::Conflicting(ValidationErrors::one(
                 "target",
                 "工单不能关联自身",
                 "a ticket cannot link to itself",
-            )
-            .into());
+            )));
         }
         // Follow the target's chain of the same kind: linking back to us would make a cycle.
         let mut cursor = Some(target);
         let mut hops = 0;
         while let Some(c) = cursor {
             let linked = tickets::get(ctx.conn, c)?.ok_or_else(|| {
-                DeskError::Validation(ValidationErrors::one(
+                DeskError::Conflicting(ValidationErrors::one(
                     "target",
                     format!("工单 {c} 不存在"),
                     format!("ticket {c} does not exist"),
                 ))
             })?;
             if c == id || hops > 1000 {
-                return Err(ValidationErrors::one(
+                return Err(DeskError::Conflicting(ValidationErrors::one(
                     "target",
                     "关联会形成环",
                     "the link would form a cycle",
-                )
-                .into());
+                )));
             }
             cursor = match body.kind {
                 LinkKind::DuplicateOf => linked.links.duplicate_of,

@@ -34,9 +34,14 @@ pub fn upload_routes() -> Router<AppState> {
 }
 
 /// Upload a file as the raw request body.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", params(("id" = i64, Path, description = "The ticket's number"), UploadQuery), tag = "attachments",
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", operation_id = "upload_attachment", params(("id" = i64, Path, description = "The ticket's number"), UploadQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "makes a retried upload safe")), tag = "attachments",
     request_body(content = FileBytes, content_type = "application/octet-stream"),
-    responses((status = 201, body = Attachment), (status = 413, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = Attachment),
+        (status = 200, description = "the first answer to this `Idempotency-Key`, replayed; nothing new was stored", body = Attachment),
+        (status = 409, description = "`idempotency_key_reused` with another body", body = ErrorBody),
+        (status = 413, description = "a file over `server.max_upload_bytes`", body = ErrorBody),
+        (status = 422, description = "an empty file, or a picture that cannot be decoded within the limits (a fake, a bomb, over `max_image_pixels`)", body = ErrorBody)))]
 pub async fn upload(
     State(s): State<AppState>,
     Caller(user): Caller,
@@ -68,7 +73,7 @@ pub async fn upload(
 #[schema(value_type = String, format = Binary)]
 pub struct FileBytes(pub Vec<u8>);
 
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = i64, Path, description = "The attachment's number")), tag = "attachments",
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", operation_id = "download_attachment", params(("id" = i64, Path, description = "The attachment's number")), tag = "attachments",
     responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream", body = FileBytes), (status = 404, body = ErrorBody)))]
 pub async fn download(
     State(s): State<AppState>,

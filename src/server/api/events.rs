@@ -55,7 +55,7 @@ pub struct EventsQuery {
 }
 
 /// The change stream: `event:` is the change kind, `data:` the change as JSON.
-#[utoipa::path(get, path = "/api/v1/events", params(EventsQuery), tag = "changes",
+#[utoipa::path(get, path = "/api/v1/events", operation_id = "stream_events", params(EventsQuery), tag = "changes",
     params(("Last-Event-ID" = Option<i64>, Header, description = "resume after this sequence number")),
     responses((status = 200, content_type = "text/event-stream", body = Change), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn events(
@@ -299,7 +299,8 @@ pub struct ChangesQuery {
 
 /// Batch catch-up: the changes after `since`, oldest first.
 #[utoipa::path(get, path = "/api/v1/changes", operation_id = "list_changes", params(ChangesQuery), tag = "changes",
-    responses((status = 200, body = ChangePage), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = ChangePage), (status = 403, description = "a submitter's token: handlers and admins only", body = ErrorBody),
+        (status = 409, description = "`since_ahead`: `since` is past this server's newest change (a server restored from a backup): resync from `since=0`", body = ErrorBody)))]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,

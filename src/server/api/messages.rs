@@ -16,7 +16,7 @@ use crate::server::no_store;
 
 /// The conversation in order; internal notes only for handlers.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", operation_id = "list_messages", params(("id" = i64, Path, description = "The ticket's number")), tag = "messages",
-    responses((status = 200, body = Vec<Message>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<Message>)))]
 pub async fn list(
     State(s): State<AppState>,
     Caller(user): Caller,
@@ -29,9 +29,10 @@ pub async fn list(
 /// submitter's message reopens their resolved ticket; on a closed one it is refused.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", operation_id = "create_message", request_body = NewMessage, tag = "messages",
     params(("id" = i64, Path, description = "The ticket's number"), ("Idempotency-Key" = Option<String>, Header, description = "makes a retried post safe")),
-    responses((status = 201, body = Message), (status = 403, body = ErrorBody),
-        (status = 409, description = "`ticket_closed`: a submitter's message on a closed ticket", body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Message),
+        (status = 200, description = "the first answer to this `Idempotency-Key`, replayed; nothing new was posted", body = Message),
+        (status = 403, description = "an internal note from a submitter", body = ErrorBody),
+        (status = 409, description = "`ticket_closed`: a submitter's message on a closed ticket; or `idempotency_key_reused` with another body", body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(user): Caller,
@@ -55,8 +56,8 @@ pub async fn create(
 }
 
 /// The caller's read marker on the ticket and its unread count.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/read-marker", params(("id" = i64, Path, description = "The ticket's number")), tag = "messages",
-    responses((status = 200, body = ReadMarker), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/read-marker", operation_id = "get_read_marker", params(("id" = i64, Path, description = "The ticket's number")), tag = "messages",
+    responses((status = 200, body = ReadMarker)))]
 pub async fn read_marker(
     State(s): State<AppState>,
     Caller(user): Caller,
@@ -66,8 +67,8 @@ pub async fn read_marker(
 }
 
 /// Marks the conversation read up to `message_id` (never backwards).
-#[utoipa::path(put, path = "/api/v1/tickets/{id}/read-marker", params(("id" = i64, Path, description = "The ticket's number")), request_body = ReadMarkerBody, tag = "messages",
-    responses((status = 200, body = ReadMarker), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/tickets/{id}/read-marker", operation_id = "mark_read", params(("id" = i64, Path, description = "The ticket's number")), request_body = ReadMarkerBody, tag = "messages",
+    responses((status = 200, body = ReadMarker)))]
 pub async fn mark_read(
     State(s): State<AppState>,
     Caller(user): Caller,
@@ -87,7 +88,7 @@ pub async fn mark_read(
 
 /// Open tickets with messages the caller has not read (a submitter's for handlers, the
 /// handlers' public answers for a submitter), for unread badges that outlive a session.
-#[utoipa::path(get, path = "/api/v1/unread", tag = "messages",
+#[utoipa::path(get, path = "/api/v1/unread", operation_id = "list_unread", tag = "messages",
     responses((status = 200, body = Vec<Unread>)))]
 pub async fn unread(
     State(s): State<AppState>,

@@ -1,6 +1,7 @@
 //! The `/api/v1` routes, one file per resource.
 
 pub mod attachments;
+pub mod description;
 pub mod events;
 pub mod messages;
 pub mod meta;

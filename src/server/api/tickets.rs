@@ -27,10 +27,10 @@ const MAX_LIMIT: usize = 1000;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// e.g. `new,triaging`
+    /// Comma-separated statuses, e.g. `new,triaging`.
     pub status: Option<String>,
     pub system: Option<String>,
-    /// e.g. `data,program`
+    /// Comma-separated categories, e.g. `data,program`.
     pub category: Option<String>,
     /// A username, `me`, or `none` for unassigned.
     pub assignee: Option<String>,
@@ -49,13 +49,13 @@ pub struct ListQuery {
     pub offset: Option<usize>,
 }
 
+/// A comma-separated list of wire words, each exactly as the description lists it (an empty
+/// item or a padded one is refused, not skipped: the description's `enum` does not hold it).
 fn words<T: std::str::FromStr<Err = crate::domain::ticket::UnknownWord>>(
     list: &Option<String>,
 ) -> ApiResult<Vec<T>> {
     list.iter()
         .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<T>()
                 .map_err(|e| ApiError::bad_request(e.to_string()))
@@ -127,8 +127,8 @@ pub async fn list(
 /// Create a ticket. With `Idempotency-Key`, a retry returns the first answer.
 #[utoipa::path(post, path = "/api/v1/tickets", operation_id = "create_ticket", request_body = NewTicket, tag = "tickets",
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried create safe")),
-    responses((status = 201, body = TicketView), (status = 200, description = "replayed answer", body = TicketView),
-        (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = TicketView), (status = 200, description = "the first answer to this `Idempotency-Key`, replayed; nothing new was created", body = TicketView),
+        (status = 409, description = "`conflict`: a ticket of this channel already carries this `external_ref`; or `idempotency_key_reused` with another body", body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     Caller(user): Caller,
@@ -147,7 +147,7 @@ pub async fn create(
 }
 
 /// One ticket (customer data masked).
-#[utoipa::path(get, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", operation_id = "get_ticket", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
     responses((status = 200, body = TicketView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(s): State<AppState>,
@@ -158,8 +158,9 @@ pub async fn get(
 }
 
 /// Change fields; `version` must be the one last seen (409 with the current ticket if not).
-#[utoipa::path(patch, path = "/api/v1/tickets/{id}", params(("id" = i64, Path, description = "The ticket's number")), request_body = TicketPatch, tag = "tickets",
-    responses((status = 200, body = TicketView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", operation_id = "patch_ticket", params(("id" = i64, Path, description = "The ticket's number")), request_body = TicketPatch, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 409, description = "`version_conflict` (with `current`), or `conflict`: the assignee is not a handler", body = ErrorBody)))]
 pub async fn patch(
     State(s): State<AppState>,
     caller: Caller,
@@ -171,8 +172,10 @@ pub async fn patch(
 }
 
 /// Move a ticket through its lifecycle (409 with the allowed moves when refused).
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/transitions", params(("id" = i64, Path, description = "The ticket's number")), request_body = TransitionBody, tag = "tickets",
-    responses((status = 200, body = TicketView), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/transitions", operation_id = "transition_ticket", params(("id" = i64, Path, description = "The ticket's number")), request_body = TransitionBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: the ticket's status does not allow the move (the message names the allowed ones), or `version_conflict`", body = ErrorBody),
+        (status = 422, description = "`invalid_transition`: the body lacks what the move needs (a transfer's target and hand-off note, a resolution), or another rule of the body", body = ErrorBody)))]
 pub async fn transition(
     State(s): State<AppState>,
     caller: Caller,
@@ -184,8 +187,9 @@ pub async fn transition(
 }
 
 /// Assign to a handler, or unassign with null.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", params(("id" = i64, Path, description = "The ticket's number")), request_body = AssignBody, tag = "tickets",
-    responses((status = 200, body = TicketView), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", operation_id = "assign_ticket", params(("id" = i64, Path, description = "The ticket's number")), request_body = AssignBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 409, description = "`conflict`: the assignee is not a handler; or `version_conflict`", body = ErrorBody)))]
 pub async fn assign(
     State(s): State<AppState>,
     caller: Caller,
@@ -197,8 +201,9 @@ pub async fn assign(
 }
 
 /// Link as a duplicate of another ticket or to a parent incident (null target removes it).
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/links", params(("id" = i64, Path, description = "The ticket's number")), request_body = LinkBody, tag = "tickets",
-    responses((status = 200, body = TicketView), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/links", operation_id = "link_ticket", params(("id" = i64, Path, description = "The ticket's number")), request_body = LinkBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 409, description = "`conflict`: the target does not exist, is the ticket itself or would close a cycle; or `version_conflict`", body = ErrorBody)))]
 pub async fn link(
     State(s): State<AppState>,
     caller: Caller,
@@ -211,8 +216,9 @@ pub async fn link(
 
 /// A second handler approves the data-fix script of an ops transfer (409 for the script's
 /// author, a non-ops ticket, or a second approval).
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/approve-script", params(("id" = i64, Path, description = "The ticket's number")), request_body = ApproveBody, tag = "tickets",
-    responses((status = 200, body = TicketView), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/approve-script", operation_id = "approve_script", params(("id" = i64, Path, description = "The ticket's number")), request_body = ApproveBody, tag = "tickets",
+    responses((status = 200, body = TicketView), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 409, description = "`approval_refused`: not an ops transfer, the script's own author, or approved already; or `version_conflict`", body = ErrorBody)))]
 pub async fn approve_script(
     State(s): State<AppState>,
     caller: Caller,
@@ -226,8 +232,8 @@ pub async fn approve_script(
 }
 
 /// The full customer block for the handler's detail view. Every call is audited.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/customer", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
-    responses((status = 200, body = Customer), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/customer", operation_id = "reveal_customer", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
+    responses((status = 200, body = Customer), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody)))]
 pub async fn customer(
     State(s): State<AppState>,
     caller: Caller,
@@ -241,8 +247,8 @@ pub async fn customer(
 }
 
 /// Who changed or revealed what on a ticket.
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/audit", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
-    responses((status = 200, body = Vec<AuditEntry>)))]
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/audit", operation_id = "ticket_audit", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
+    responses((status = 200, body = Vec<AuditEntry>), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody)))]
 pub async fn audit(
     State(s): State<AppState>,
     caller: Caller,
@@ -255,8 +261,8 @@ pub async fn audit(
 /// Open tickets that are probably the same problem, most alike first, at most 10 (handlers
 /// only): the same customer by account or phone, or a similar title and description (the same
 /// system counting a little more).
-#[utoipa::path(get, path = "/api/v1/tickets/{id}/similar", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
-    responses((status = 200, body = Vec<i64>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/similar", operation_id = "similar_tickets", params(("id" = i64, Path, description = "The ticket's number")), tag = "tickets",
+    responses((status = 200, body = Vec<i64>), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody)))]
 pub async fn similar(
     State(s): State<AppState>,
     Caller(user): Caller,

@@ -47,6 +47,13 @@ impl From<DeskError> for PageError {
                     .collect::<Vec<_>>()
                     .join("；"),
             ),
+            DeskError::Conflicting(v) => PageError::Refused(
+                StatusCode::CONFLICT,
+                v.0.iter()
+                    .map(|f| f.zh.as_str())
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            ),
             DeskError::Transition(t) => PageError::Refused(StatusCode::CONFLICT, transition_zh(&t)),
             DeskError::StaleVersion { .. } | DeskError::Conflict(_) | DeskError::Approval(_) => {
                 PageError::Refused(
