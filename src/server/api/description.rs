@@ -156,6 +156,19 @@ fn refine(spec: &mut Value, name: &str, field: &str, rule: Value) {
     }
 }
 
+/// Replaces property `field` of schema `name` with `schema`, keeping only its description.
+fn replace(spec: &mut Value, name: &str, field: &str, schema: Value) {
+    let property = component(spec, name)
+        .get_mut("properties")
+        .and_then(|p| p.get_mut(field))
+        .unwrap_or_else(|| panic!("{name} has no field {field}"));
+    let description = property.get("description").cloned();
+    *property = schema;
+    if let Some(d) = description {
+        property["description"] = d;
+    }
+}
+
 fn text(min: usize, max: usize, nullable: bool) -> Value {
     json!({
         "type": if nullable { json!(["string", "null"]) } else { json!("string") },
@@ -171,7 +184,12 @@ const TRIMMED: &str =
 fn bodies(spec: &mut Value, systems: &[&str]) {
     let title = || text(MIN_TITLE_CHARS, MAX_TITLE_CHARS, false);
     let short = || text(0, MAX_SHORT_TEXT_CHARS, true);
-    let system = json!({ "type": "string", "enum": systems });
+    // One named enum of the configured keys, so a generated client gets one `SystemKey` type.
+    spec["components"]["schemas"]["SystemKey"] = json!({
+        "type": "string",
+        "enum": systems,
+        "description": "A configured system key (`GET /api/v1/systems`).",
+    });
     let version = json!({ "format": "int64", "minimum": 1 });
 
     refine(spec, "NewTicket", "title", title());
@@ -181,7 +199,7 @@ fn bodies(spec: &mut Value, systems: &[&str]) {
         "description",
         text(MIN_DESCRIPTION_CHARS, MAX_DESCRIPTION_CHARS, false),
     );
-    refine(spec, "NewTicket", "system", system.clone());
+    replace(spec, "NewTicket", "system", schema_ref("SystemKey"));
     refine(spec, "NewTicket", "subcategory", short());
     refine(
         spec,
@@ -219,14 +237,12 @@ fn bodies(spec: &mut Value, systems: &[&str]) {
         t["type"] = json!(["string", "null"]);
         t
     });
-    refine(spec, "TicketPatch", "system", {
-        let mut s = system;
-        s["type"] = json!(["string", "null"]);
-        if let Some(e) = s["enum"].as_array_mut() {
-            e.push(Value::Null);
-        }
-        s
-    });
+    replace(
+        spec,
+        "TicketPatch",
+        "system",
+        json!({ "oneOf": [schema_ref("SystemKey"), { "type": "null" }] }),
+    );
     refine(spec, "TicketPatch", "subcategory", short());
     component(spec, "TicketPatch").insert(
         "examples".into(),
@@ -265,11 +281,30 @@ fn bodies(spec: &mut Value, systems: &[&str]) {
 /// The customer of a new ticket: each number as people type it (spaces and dashes, full-width
 /// digits), and at least one of account, phone or ID number.
 fn new_customer() -> Value {
-    let one_of_three = ["account", "phone", "id_number"].map(|field| {
-        json!({
-            "required": [field],
-            "properties": { field: { "type": "string", "pattern": rules::DIGIT } },
-        })
+    let fields = json!({
+        "name": text(0, MAX_SHORT_TEXT_CHARS, true),
+        "account": { "type": ["string", "null"], "pattern": rules::account() },
+        "phone": { "type": ["string", "null"], "pattern": rules::phone() },
+        "id_number": {
+            "type": ["string", "null"],
+            "pattern": rules::id_number(),
+            "format": "cn-resident-id",
+        },
+    });
+    // Each branch lists every field, its own one present and holding a digit, so a client
+    // generated from a branch can still send the name. The titles name the branches' types
+    // in generated clients (`CustomerByAccount`, …).
+    let one_of_three = [
+        ("account", "CustomerByAccount"),
+        ("phone", "CustomerByPhone"),
+        ("id_number", "CustomerByIdNumber"),
+    ]
+    .map(|(field, title)| {
+        let mut properties = fields.clone();
+        let own = &mut properties[field];
+        own["type"] = json!("string");
+        own["allOf"] = json!([{ "pattern": rules::DIGIT }]);
+        json!({ "title": title, "required": [field], "properties": properties })
     });
     json!({
         "type": "object",
@@ -280,16 +315,7 @@ fn new_customer() -> Value {
              `id_number`: an 18-character resident ID (GB 11643) whose digits 7–14 are a real birth date and whose last character is the ISO 7064 MOD 11-2 check character (format `cn-resident-id`). \
              `name`: at most {MAX_SHORT_TEXT_CHARS} characters. {TRIMMED}"
         ),
-        "properties": {
-            "name": text(0, MAX_SHORT_TEXT_CHARS, true),
-            "account": { "type": ["string", "null"], "pattern": rules::account() },
-            "phone": { "type": ["string", "null"], "pattern": rules::phone() },
-            "id_number": {
-                "type": ["string", "null"],
-                "pattern": rules::id_number(),
-                "format": "cn-resident-id",
-            },
-        },
+        "properties": fields,
         "anyOf": one_of_three,
         "additionalProperties": false,
         "examples": [{ "name": "张建国", "account": "330202535583" }],
@@ -306,42 +332,52 @@ fn transition() -> Value {
         .collect();
     let not_blank = json!({ "type": "string", "pattern": rules::not_blank() });
     let no_target = json!({ "type": "null" });
+    let common = json!({
+        "to": schema_ref("Status"),
+        "transfer_to": { "oneOf": [schema_ref("TransferTarget"), { "type": "null" }] },
+        "note": { "type": ["string", "null"] },
+        "resolution": { "type": ["string", "null"] },
+        "version": { "type": ["integer", "null"], "format": "int64", "minimum": 1 },
+    });
+    // Each branch lists every field it allows, so a client generated from one branch can
+    // still send the note and the version.
+    let branch = |title: &str, required: &[&str], own: Value| {
+        let mut properties = common.clone();
+        if let (Some(all), Value::Object(own)) = (properties.as_object_mut(), own) {
+            all.extend(own);
+        }
+        json!({ "title": title, "required": required, "properties": properties })
+    };
     json!({
         "type": "object",
         "description": "A lifecycle move. A transfer needs `transfer_to` and a hand-off note (`note`) for the receiving team; resolving needs a `resolution`; `transfer_to` is only for transfers. Which moves the ticket's present status allows is its state: a move it does not allow is 409 naming the allowed ones. `version`, when given, must match the current one.",
         "required": ["to"],
-        "properties": {
-            "to": schema_ref("Status"),
-            "transfer_to": { "oneOf": [schema_ref("TransferTarget"), { "type": "null" }] },
-            "note": { "type": ["string", "null"] },
-            "resolution": { "type": ["string", "null"] },
-            "version": { "type": ["integer", "null"], "format": "int64", "minimum": 1 },
-        },
+        "properties": common.clone(),
         "additionalProperties": false,
         "oneOf": [
-            {
-                "title": "transfer",
-                "required": ["to", "transfer_to", "note"],
-                "properties": {
+            branch(
+                "transfer",
+                &["to", "transfer_to", "note"],
+                json!({
                     "to": { "const": Status::Transferred },
                     "transfer_to": schema_ref("TransferTarget"),
                     "note": not_blank,
-                },
-            },
-            {
-                "title": "resolve",
-                "required": ["to", "resolution"],
-                "properties": {
+                }),
+            ),
+            branch(
+                "resolve",
+                &["to", "resolution"],
+                json!({
                     "to": { "const": Status::Resolved },
                     "resolution": not_blank,
                     "transfer_to": no_target,
-                },
-            },
-            {
-                "title": "other",
-                "required": ["to"],
-                "properties": { "to": { "enum": others }, "transfer_to": no_target },
-            },
+                }),
+            ),
+            branch(
+                "other",
+                &["to"],
+                json!({ "to": { "enum": others }, "transfer_to": no_target }),
+            ),
         ],
         "examples": [{ "to": "transferred", "transfer_to": "dev", "note": "委托回报延迟，已附日志截图，请查撮合回报链路" }],
     })
@@ -367,8 +403,9 @@ fn operations(spec: &mut Value) -> impl Iterator<Item = (String, String, &mut Ma
 const IDEMPOTENCY_KEY: &str = "^[\\u0021-\\u007e]{1,128}$";
 
 /// Query parameters as the server reads them: absent rather than null, status and category
-/// lists as comma-separated words (`style: form, explode: false`), the offset bounded by the
-/// database's integer.
+/// lists as comma-separated words (`style: form, explode: false`) with at least one word (an
+/// empty value reads as one empty word to some clients and as no words to others, so the
+/// server refuses it), the offset bounded by the database's integer.
 fn queries(spec: &mut Value) {
     for (_, _, op) in operations(spec) {
         let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
@@ -391,7 +428,7 @@ fn queries(spec: &mut Value) {
                 _ => None,
             };
             if let Some(word) = list {
-                p["schema"] = json!({ "type": "array", "items": schema_ref(word) });
+                p["schema"] = json!({ "type": "array", "items": schema_ref(word), "minItems": 1 });
                 p["style"] = json!("form");
                 p["explode"] = json!(false);
             }

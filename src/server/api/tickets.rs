@@ -51,6 +51,8 @@ pub struct ListQuery {
 
 /// A comma-separated list of wire words, each exactly as the description lists it (an empty
 /// item or a padded one is refused, not skipped: the description's `enum` does not hold it).
+/// An empty value is refused too: the description asks for at least one word, so a client
+/// that means "any" leaves the parameter out.
 fn words<T: std::str::FromStr<Err = crate::domain::ticket::UnknownWord>>(
     list: &Option<String>,
 ) -> ApiResult<Vec<T>> {
@@ -91,7 +93,6 @@ impl ListQuery {
                 .iter()
                 .flat_map(|s| s.split(','))
                 .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
                 .collect(),
             categories: words::<Category>(&self.category)?,
             assignee: match self.assignee.as_deref() {
