@@ -1076,3 +1076,81 @@ fn serve_refuses_a_configuration_it_could_not_work_with_naming_the_key_and_line(
         assert!(!out.stderr.contains("serving"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn kb_filter_ranks_lines_like_fzf_filter_with_pinyin_and_near_spellings() {
+    let s = Sandbox::new();
+    let lines = "银证转账失败：银行卡状态异常\n\
+                 客户开户失败，身份证识别不通过\n\
+                 快速开户流程说明\n\
+                 开户失败：视频见证提示网络异常\n\
+                 open account failed: OTP not received\n\
+                 APP 闪退\n";
+    let filter = |q: &str| {
+        let out = run_with_stdin(&mut s.opsdesk(["kb", "filter", q]), Some(lines));
+        (
+            out.code,
+            out.stdout.lines().map(str::to_string).collect::<Vec<_>>(),
+        )
+    };
+    for q in ["khsb", "kaihushibai", "开户失败"] {
+        let (code, found) = filter(q);
+        assert_eq!(code, Some(0), "{q}");
+        assert_eq!(
+            found[..2],
+            [
+                "开户失败：视频见证提示网络异常",
+                "客户开户失败，身份证识别不通过"
+            ],
+            "{q}: the field's start first"
+        );
+    }
+    let (_, kaihu) = filter("kaihu");
+    assert!(!kaihu.iter().any(|l| l.starts_with("银证")), "{kaihu:?}");
+    assert_eq!(
+        filter("opne acount").1,
+        ["open account failed: OTP not received"]
+    );
+    assert_eq!(filter("yinhangka").1, ["银证转账失败：银行卡状态异常"]);
+    assert_eq!(
+        filter("yinxingka"),
+        (Some(1), vec![]),
+        "nothing found is exit code 1"
+    );
+
+    let (code, top) = {
+        let out = run_with_stdin(
+            &mut s.opsdesk(["kb", "filter", "开户", "--limit", "1"]),
+            Some(lines),
+        );
+        (out.code, out.stdout)
+    };
+    assert_eq!((code, top.lines().count()), (Some(0), 1));
+}
+
+#[test]
+fn kb_filter_reads_any_bytes_and_refuses_a_page_of_query() {
+    let s = Sandbox::new();
+    let path = s.path("lines.bin");
+    std::fs::write(
+        &path,
+        b"\xff\xfe broken \xc3 bytes\n\x00\x1b[31m\x07 control\n\xe5\xbc\x80\xe6\x88\xb7 ok\n",
+    )
+    .unwrap();
+    let out = s
+        .opsdesk(["kb", "filter", "kai"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "开户 ok\n");
+
+    let long = "开".repeat(1001);
+    let out = run_with_stdin(
+        &mut s.opsdesk(["kb", "filter", long.as_str()]),
+        Some("开户\n"),
+    );
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("at most 1000"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}

@@ -1,5 +1,6 @@
 //! The command line of DESIGN.md §3, one function per subcommand.
 
+mod kb;
 mod ticket;
 
 use std::io::{BufRead, IsTerminal};
@@ -49,6 +50,9 @@ pub enum Command {
     /// Work with tickets from scripts.
     #[command(subcommand)]
     Ticket(TicketCommand),
+    /// Search with the knowledge base's matcher.
+    #[command(subcommand)]
+    Kb(kb::KbCommand),
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +202,10 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 /// Runs the command line; errors are printed by the caller with exit code 2.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The filter reads no configuration and needs no runtime: it is measured as a whole process.
+    if let Some(Command::Kb(cmd)) = cli.command {
+        return kb::run(cmd);
+    }
     let (config_path, required) = match &cli.config {
         Some(p) => (p.clone(), true),
         None => (config::default_config_path(), false),
@@ -231,6 +239,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Ticket(cmd)) => {
             runtime.block_on(ticket_command(&cli.server, &cli.token, settings, cmd))
         }
+        Some(Command::Kb(_)) => unreachable!("answered before the configuration is read"),
     }
 }
 

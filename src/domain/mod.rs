@@ -7,6 +7,7 @@ pub mod help;
 pub mod images;
 pub mod lifecycle;
 pub mod mask;
+pub mod matcher;
 pub mod message;
 pub mod notify;
 pub mod people;

@@ -1,0 +1,443 @@
+//! The one matcher behind every search box: the workstation's KB pane, `opsdesk kb search` and
+//! `kb filter`, the server's KB API, the help center and the MSS suggestions.
+//!
+//! A [`Corpus`] holds every entry's fields folded once ([`fold`]) into one UTF-16 arena, so a
+//! search reads memory and compares numbers; pinyin readings come from tables built once
+//! ([`pinyin`]), not from the text. A [`Query`] is terms that must all match; each term scores
+//! its best field ([`score`]), weighed by the field's kind. A [`Search`] remembers the matches
+//! of the queries just typed, so a keystroke that narrows the query looks only at them.
+
+pub mod fold;
+pub mod pinyin;
+pub mod query;
+pub mod score;
+
+pub use query::{Query, QueryError, Term, TermKind};
+
+/// What a field of an entry is, for weighing its matches and for `sys:`/`tag:` filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FieldKind {
+    Title,
+    Symptom,
+    Tag,
+    System,
+    Body,
+}
+
+impl FieldKind {
+    /// A title match outweighs the same match anywhere else.
+    fn weight(self) -> i32 {
+        match self {
+            FieldKind::Title => 4,
+            FieldKind::Tag => 3,
+            FieldKind::Symptom | FieldKind::System => 2,
+            FieldKind::Body => 1,
+        }
+    }
+}
+
+/// Every entry's fields, folded into one arena.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    units: Vec<u16>,
+    /// Where each field starts in `units` (it ends where the next starts), and its kind.
+    fields: Vec<(u32, FieldKind)>,
+    /// Where each entry's fields start in `fields`; one more at the end.
+    entries: Vec<u32>,
+    /// Added to an entry's score when it matches (hot, often helpful).
+    boosts: Vec<i16>,
+}
+
+/// One entry's place in the results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    /// The entry's position in the corpus, in the order it was added.
+    pub entry: u32,
+    pub score: i32,
+}
+
+impl Corpus {
+    pub fn new() -> Corpus {
+        Corpus {
+            entries: vec![0],
+            ..Corpus::default()
+        }
+    }
+
+    /// A corpus of lines, one single-field entry each (what `kb filter` reads), folded on
+    /// every core.
+    pub fn from_lines(lines: &[&str]) -> Corpus {
+        let build = |lines: &[&str]| {
+            let mut c = Corpus::new();
+            c.units.reserve(lines.iter().map(|l| l.len()).sum());
+            for line in lines {
+                c.push(&[(FieldKind::Title, line)], 0);
+            }
+            c
+        };
+        let threads = cores();
+        if lines.len() < PARALLEL_FROM || threads < 2 {
+            return build(lines);
+        }
+        let parts: Vec<Corpus> = std::thread::scope(|s| {
+            let handles: Vec<_> = lines
+                .chunks(lines.len().div_ceil(threads))
+                .map(|chunk| s.spawn(move || build(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut whole = Corpus::new();
+        for part in parts {
+            whole.append(part);
+        }
+        whole
+    }
+
+    /// Moves `other`'s entries after this corpus's.
+    fn append(&mut self, other: Corpus) {
+        let units = self.units.len() as u32;
+        let fields = self.fields.len() as u32;
+        self.units.extend_from_slice(&other.units);
+        self.fields.extend(
+            other
+                .fields
+                .iter()
+                .map(|&(start, kind)| (start + units, kind)),
+        );
+        self.entries
+            .extend(other.entries.iter().skip(1).map(|&f| f + fields));
+        self.boosts.extend_from_slice(&other.boosts);
+    }
+
+    /// Adds an entry; its number is the count of entries before it.
+    pub fn push(&mut self, fields: &[(FieldKind, &str)], boost: i16) {
+        for (kind, text) in fields {
+            self.fields.push((self.units.len() as u32, *kind));
+            fold::fold_into(text, &mut self.units);
+        }
+        self.entries.push(self.fields.len() as u32);
+        self.boosts.push(boost);
+    }
+
+    pub fn len(&self) -> usize {
+        self.boosts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.boosts.is_empty()
+    }
+
+    /// Bytes held beyond the entries' own text: for the memory budget.
+    pub fn heap_bytes(&self) -> usize {
+        self.units.capacity() * 2
+            + self.fields.capacity() * std::mem::size_of::<(u32, FieldKind)>()
+            + self.entries.capacity() * 4
+            + self.boosts.capacity() * 2
+    }
+
+    fn field(&self, f: usize) -> (&[u16], FieldKind) {
+        let (start, kind) = self.fields[f];
+        let end = self
+            .fields
+            .get(f + 1)
+            .map_or(self.units.len(), |&(s, _)| s as usize);
+        (&self.units[start as usize..end], kind)
+    }
+
+    fn fields_of(&self, entry: usize) -> impl Iterator<Item = (&[u16], FieldKind)> {
+        let (a, b) = (self.entries[entry], self.entries[entry + 1]);
+        (a as usize..b as usize).map(|f| self.field(f))
+    }
+
+    /// The entry's score for `query`, or `None` when a term matches none of its fields.
+    pub fn score(&self, entry: usize, query: &Query) -> Option<i32> {
+        let mut total = 0;
+        for term in &query.terms {
+            let best = self
+                .fields_of(entry)
+                .filter(|(_, kind)| term.field.is_none_or(|k| k == *kind))
+                .filter_map(|(text, kind)| {
+                    score::match_field(term, text).map(|m| m.score * kind.weight())
+                })
+                .max()?;
+            total += best;
+        }
+        Some(total + i32::from(self.boosts[entry]))
+    }
+
+    /// Where `query` matched in each field of `entry`, as character ranges, for highlighting.
+    pub fn highlights(&self, entry: usize, query: &Query) -> Vec<Vec<(usize, usize)>> {
+        self.fields_of(entry)
+            .map(|(text, kind)| {
+                let mut spans: Vec<(usize, usize)> = query
+                    .terms
+                    .iter()
+                    .filter(|t| t.field.is_none_or(|k| k == kind))
+                    .filter_map(|t| score::match_field(t, text))
+                    .filter(|m| m.end > m.start)
+                    .map(|m| (m.start, m.end))
+                    .collect();
+                spans.sort_unstable();
+                spans.dedup();
+                spans
+            })
+            .collect()
+    }
+
+    /// Scores `candidates` (every entry when `None`) in parallel chunks on big corpora.
+    fn matches(&self, query: &Query, candidates: Option<&[u32]>) -> Vec<Hit> {
+        let all: Vec<u32>;
+        let ids = match candidates {
+            Some(ids) => ids,
+            None => {
+                all = (0..self.len() as u32).collect();
+                &all
+            }
+        };
+        let run = |ids: &[u32]| -> Vec<Hit> {
+            ids.iter()
+                .filter_map(|&e| {
+                    self.score(e as usize, query)
+                        .map(|score| Hit { entry: e, score })
+                })
+                .collect()
+        };
+        let threads = cores();
+        if ids.len() < PARALLEL_FROM || threads < 2 {
+            return run(ids);
+        }
+        let chunk = ids.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = ids.chunks(chunk).map(|c| s.spawn(move || run(c))).collect();
+            parts
+                .into_iter()
+                .flat_map(|p| p.join().unwrap_or_default())
+                .collect()
+        })
+    }
+}
+
+/// Below this many entries one thread is quicker than starting more.
+const PARALLEL_FROM: usize = 20_000;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// Best first: higher score, then the earlier entry (the caller's order: newer, or as read).
+fn best_first(hits: &mut [Hit], limit: usize) -> Vec<Hit> {
+    let order = |a: &Hit, b: &Hit| b.score.cmp(&a.score).then(a.entry.cmp(&b.entry));
+    if hits.len() > limit && limit > 0 {
+        hits.select_nth_unstable_by(limit - 1, order);
+    }
+    let n = limit.min(hits.len());
+    let top = &mut hits[..n];
+    top.sort_unstable_by(order);
+    top.to_vec()
+}
+
+/// A search box's memory: the matches of the queries just typed, most recent last.
+#[derive(Debug, Default)]
+pub struct Search {
+    history: Vec<(Query, Vec<u32>)>,
+}
+
+/// What one search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The best `limit` entries, best first.
+    pub hits: Vec<Hit>,
+    /// How many entries matched in all.
+    pub total: usize,
+}
+
+/// How many past queries a search box remembers (one per keystroke).
+const HISTORY: usize = 64;
+
+impl Search {
+    pub fn new() -> Search {
+        Search::default()
+    }
+
+    /// Forgets past matches (the corpus changed).
+    pub fn reset(&mut self) {
+        self.history.clear();
+    }
+
+    /// Searches `corpus` for `query`, looking only at an earlier query's matches when `query`
+    /// narrows it (typing on), and remembering this one's.
+    pub fn run(&mut self, corpus: &Corpus, query: &Query, limit: usize) -> Found {
+        // Backspacing returns to an earlier query: drop what it narrowed.
+        while let Some((q, _)) = self.history.last() {
+            if query.narrows(q) {
+                break;
+            }
+            self.history.pop();
+        }
+        let base = self.history.last().map(|(_, ids)| ids.as_slice());
+        let mut hits = if query.is_empty() {
+            let mut all: Vec<Hit> = (0..corpus.len())
+                .map(|e| Hit {
+                    entry: e as u32,
+                    score: i32::from(corpus.boosts[e]),
+                })
+                .collect();
+            if let Some(ids) = base {
+                all.retain(|h| ids.binary_search(&h.entry).is_ok());
+            }
+            all
+        } else {
+            corpus.matches(query, base)
+        };
+        // Candidates are scored in entry order, chunk after chunk, so the matches come out
+        // ascending: the next narrowing can binary-search them with no sort.
+        debug_assert!(hits.windows(2).all(|w| w[0].entry < w[1].entry));
+        let ids = hits.iter().map(|h| h.entry).collect();
+        if self.history.len() == HISTORY {
+            self.history.remove(0);
+        }
+        self.history.push((query.clone(), ids));
+        let total = hits.len();
+        Found {
+            hits: best_first(&mut hits, limit),
+            total,
+        }
+    }
+}
+
+/// One search with no memory: `Search::new().run(…)`.
+pub fn search(corpus: &Corpus, query: &Query, limit: usize) -> Found {
+    Search::new().run(corpus, query, limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines() -> Vec<&'static str> {
+        vec![
+            "开户失败：视频见证提示网络异常",        // 0
+            "客户开户失败，身份证识别不通过",        // 1
+            "银证转账失败：银行卡状态异常",          // 2
+            "快速开户流程说明",                      // 3
+            "APP 闪退：升级到 9.3.0 后打开即退出",   // 4
+            "open account failed: OTP not received", // 5
+            "可用资金不足，委托被拒绝",              // 6
+            "科创板权限开通后仍提示无权限",          // 7
+        ]
+    }
+
+    fn top(q: &str) -> Vec<u32> {
+        let c = Corpus::from_lines(&lines());
+        search(&c, &Query::parse(q).unwrap(), 10)
+            .hits
+            .iter()
+            .map(|h| h.entry)
+            .collect()
+    }
+
+    #[test]
+    fn the_failure_to_open_an_account_comes_first_however_typed() {
+        for q in ["khsb", "kaihushibai", "开户失败"] {
+            let found = top(q);
+            assert_eq!(&found[..2], &[0, 1], "{q}: {found:?}");
+        }
+        let found = top("kaihu");
+        assert!(
+            found.starts_with(&[0]) && found.contains(&1) && found.contains(&3),
+            "{found:?}"
+        );
+        assert!(!found.contains(&2), "银证转账 is not kaihu: {found:?}");
+        assert_eq!(top("opne acount"), vec![5]);
+    }
+
+    #[test]
+    fn every_term_must_match() {
+        assert_eq!(top("开户 视频"), vec![0]);
+        assert_eq!(top("app 9.3"), vec![4]);
+        assert!(top("开户 转账").is_empty());
+    }
+
+    #[test]
+    fn typing_on_narrows_and_backspace_widens_again() {
+        let c = Corpus::from_lines(&lines());
+        let mut s = Search::new();
+        let mut steps = Vec::new();
+        for q in ["k", "kh", "khs", "khsb", "khs", "kh", "k", "", "kai"] {
+            let found = s.run(&c, &Query::parse(q).unwrap(), 100);
+            let fresh = search(&c, &Query::parse(q).unwrap(), 100);
+            assert_eq!(found, fresh, "{q}: as typed = searched afresh");
+            steps.push(found.total);
+        }
+        assert!(steps[3] <= steps[2] && steps[2] <= steps[1], "{steps:?}");
+        assert_eq!(steps[7], lines().len());
+    }
+
+    #[test]
+    fn filters_look_only_at_their_fields() {
+        let mut c = Corpus::new();
+        c.push(
+            &[
+                (FieldKind::Title, "委托被拒绝"),
+                (FieldKind::System, "交易 trading"),
+            ],
+            0,
+        );
+        c.push(
+            &[
+                (FieldKind::Title, "交易时间说明"),
+                (FieldKind::System, "客服 service"),
+            ],
+            0,
+        );
+        c.push(
+            &[(FieldKind::Title, "开户"), (FieldKind::Tag, "open account")],
+            5,
+        );
+        let ids = |q: &str| -> Vec<u32> {
+            search(&c, &Query::parse(q).unwrap(), 10)
+                .hits
+                .iter()
+                .map(|h| h.entry)
+                .collect()
+        };
+        assert_eq!(ids("sys:交易"), vec![0]);
+        assert_eq!(ids("交易"), vec![1, 0], "the title outweighs the system");
+        assert_eq!(ids("sys:jy"), vec![0]);
+        assert_eq!(ids("tag:\"open account\""), vec![2]);
+        assert_eq!(
+            ids(""),
+            vec![2, 0, 1],
+            "boosted first when nothing is typed"
+        );
+    }
+
+    #[test]
+    fn a_corpus_folded_on_several_cores_is_the_one_folded_on_one() {
+        let many: Vec<String> = (0..PARALLEL_FROM * 2 + 7)
+            .map(|i| format!("{} #{i}", lines()[i % lines().len()]))
+            .collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let parallel = Corpus::from_lines(&refs);
+        let mut serial = Corpus::new();
+        for line in &refs {
+            serial.push(&[(FieldKind::Title, line)], 0);
+        }
+        assert_eq!(parallel.units, serial.units);
+        assert_eq!(parallel.fields, serial.fields);
+        assert_eq!(parallel.entries, serial.entries);
+        let q = Query::parse("khsb 7").unwrap();
+        assert_eq!(search(&parallel, &q, 50), search(&serial, &q, 50));
+    }
+
+    #[test]
+    fn highlights_are_character_ranges_of_the_original_text() {
+        let c = Corpus::from_lines(&["客户开户失败 APP"]);
+        let q = Query::parse("khsb app").unwrap();
+        assert_eq!(c.highlights(0, &q), vec![vec![(2, 6), (7, 10)]]);
+    }
+}
