@@ -190,29 +190,49 @@ impl Corpus {
 
     /// Scores `candidates` (every entry when `None`) in parallel chunks on big corpora.
     fn matches(&self, query: &Query, candidates: Option<&[u32]>) -> Vec<Hit> {
+        self.each(candidates, |e| {
+            self.score(e as usize, query)
+                .map(|score| Hit { entry: e, score })
+        })
+    }
+
+    /// The entries outside `matched` (ascending) that `term` reaches by a near spelling,
+    /// merged with `matched`: what a query that grew into more typo allowance must look at.
+    fn widened(&self, term: &Term, matched: &[u32]) -> Vec<u32> {
+        let near = self.each(None, |e| {
+            (matched.binary_search(&e).is_err()
+                && self.fields_of(e as usize).any(|(text, kind)| {
+                    term.field.is_none_or(|k| k == kind) && score::near(term, text)
+                }))
+            .then_some(e)
+        });
+        let mut all = Vec::with_capacity(matched.len() + near.len());
+        all.extend_from_slice(matched);
+        all.extend_from_slice(&near);
+        all.sort_unstable();
+        all
+    }
+
+    /// `f` over `ids` (every entry when `None`), in order, on every core for big sets.
+    fn each<T: Send>(&self, ids: Option<&[u32]>, f: impl Fn(u32) -> Option<T> + Sync) -> Vec<T> {
         let all: Vec<u32>;
-        let ids = match candidates {
+        let ids = match ids {
             Some(ids) => ids,
             None => {
                 all = (0..self.len() as u32).collect();
                 &all
             }
         };
-        let run = |ids: &[u32]| -> Vec<Hit> {
-            ids.iter()
-                .filter_map(|&e| {
-                    self.score(e as usize, query)
-                        .map(|score| Hit { entry: e, score })
-                })
-                .collect()
-        };
         let threads = cores();
         if ids.len() < PARALLEL_FROM || threads < 2 {
-            return run(ids);
+            return ids.iter().filter_map(|&e| f(e)).collect();
         }
-        let chunk = ids.len().div_ceil(threads);
+        let f = &f;
         std::thread::scope(|s| {
-            let parts: Vec<_> = ids.chunks(chunk).map(|c| s.spawn(move || run(c))).collect();
+            let parts: Vec<_> = ids
+                .chunks(ids.len().div_ceil(threads))
+                .map(|c| s.spawn(move || c.iter().filter_map(|&e| f(e)).collect::<Vec<T>>()))
+                .collect();
             parts
                 .into_iter()
                 .flat_map(|p| p.join().unwrap_or_default())
@@ -272,13 +292,24 @@ impl Search {
     /// narrows it (typing on), and remembering this one's.
     pub fn run(&mut self, corpus: &Corpus, query: &Query, limit: usize) -> Found {
         // Backspacing returns to an earlier query: drop what it narrowed.
-        while let Some((q, _)) = self.history.last() {
+        let mut widened = None;
+        while let Some((q, ids)) = self.history.last() {
             if query.narrows(q) {
+                break;
+            }
+            if query.grows_from(q) && !q.is_empty() {
+                // Typed on into more typo allowance: the earlier matches, and whatever the
+                // grown term reaches by a near spelling.
+                widened = Some(corpus.widened(&query.terms[q.terms.len() - 1], ids));
+                self.history.pop();
                 break;
             }
             self.history.pop();
         }
-        let base = self.history.last().map(|(_, ids)| ids.as_slice());
+        let base = match &widened {
+            Some(ids) => Some(ids.as_slice()),
+            None => self.history.last().map(|(_, ids)| ids.as_slice()),
+        };
         let mut hits = if query.is_empty() {
             let mut all: Vec<Hit> = (0..corpus.len())
                 .map(|e| Hit {
@@ -367,7 +398,18 @@ mod tests {
         let c = Corpus::from_lines(&lines());
         let mut s = Search::new();
         let mut steps = Vec::new();
-        for q in ["k", "kh", "khs", "khsb", "khs", "kh", "k", "", "kai"] {
+        let typed = [
+            "k", "kh", "khs", "khsb", "khs", "kh", "k", "", "kai", "", "o", "op", "opn",
+        ];
+        let more = [
+            "opne",
+            "opne a",
+            "opne aco",
+            "opne acou",
+            "opne acount",
+            "opne acountt",
+        ];
+        for q in typed.into_iter().chain(more) {
             let found = s.run(&c, &Query::parse(q).unwrap(), 100);
             let fresh = search(&c, &Query::parse(q).unwrap(), 100);
             assert_eq!(found, fresh, "{q}: as typed = searched afresh");

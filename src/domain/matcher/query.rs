@@ -103,6 +103,13 @@ impl Query {
     /// only look at `base`'s matches: the query grew by typing, within its last term or by
     /// new terms, and no term became more tolerant of typos.
     pub fn narrows(&self, base: &Query) -> bool {
+        self.grows_from(base) && self.typos_at(base.terms.len()) <= base.typos_at(base.terms.len())
+    }
+
+    /// Whether `self` is `base` typed on (its last term longer, or more terms after it),
+    /// whatever that did to the typo allowance. When it raised it, an entry outside `base`'s
+    /// matches can match only by a near spelling of the grown term.
+    pub fn grows_from(&self, base: &Query) -> bool {
         let Some((last, same)) = base.terms.split_last() else {
             return true;
         };
@@ -110,10 +117,15 @@ impl Query {
             return false;
         }
         let grown = &self.terms[same.len()];
-        grown.kind == last.kind
-            && grown.field == last.field
-            && grown.text.starts_with(&last.text)
-            && grown.typos() <= last.typos()
+        grown.kind == last.kind && grown.field == last.field && grown.text.starts_with(&last.text)
+    }
+
+    /// The typo allowance of the term `base_len` − 1 (the one a grown query may have grown).
+    fn typos_at(&self, base_len: usize) -> usize {
+        base_len
+            .checked_sub(1)
+            .and_then(|i| self.terms.get(i))
+            .map_or(0, Term::typos)
     }
 }
 

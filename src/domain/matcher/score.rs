@@ -148,7 +148,9 @@ fn best_in_a_row(term: &[u16], text: &[u16], literal_only: bool) -> Option<Field
                 end,
             });
         }
-        if i == 0 && ends_word(text, end) {
+        // Nothing later beats the field's start; and the first keystroke, which every entry
+        // is scanned for, takes the first place it finds.
+        if (i == 0 && ends_word(text, end)) || term.len() == 1 {
             break;
         }
     }
@@ -254,6 +256,15 @@ fn in_order(term: &[u16], text: &[u16]) -> Option<FieldMatch> {
         score += 5;
     }
     Some(FieldMatch { score, start, end })
+}
+
+/// Whether `term` matches `text` by a near spelling of a word (the one way a longer term can
+/// match where its shorter self did not).
+pub fn near(term: &Term, text: &[u16]) -> bool {
+    match term.typos() {
+        0 => false,
+        typos => best_near(&term.text, text, typos).is_some(),
+    }
 }
 
 /// The best match of `term` in `text`, if any.
