@@ -1154,3 +1154,159 @@ fn kb_filter_reads_any_bytes_and_refuses_a_page_of_query() {
     assert!(out.stderr.contains("at most 1000"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 }
+
+/// Every file under `dir`, by relative path.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for system in std::fs::read_dir(dir).unwrap() {
+        for file in std::fs::read_dir(system.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            out.insert(
+                path.strip_prefix(dir).unwrap().display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn kb_import_and_export_round_trip_the_articles() {
+    let s = Sandbox::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kb");
+    let data = s.path("data");
+    let out = run(s
+        .opsdesk(["kb", "import"])
+        .arg(&fixtures)
+        .arg("--data")
+        .arg(&data));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let created = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains(": created "))
+        .count();
+    assert!(created >= 150, "{}", out.stdout);
+
+    let first = s.path("first");
+    let out = run(s
+        .opsdesk(["kb", "export"])
+        .arg(&first)
+        .arg("--data")
+        .arg(&data));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let exported = tree(&first);
+    assert_eq!(exported.len(), created);
+
+    // Into a new data dir and out again: the same files, byte for byte.
+    let other = s.path("other");
+    let out = run(s
+        .opsdesk(["kb", "import"])
+        .arg(&first)
+        .arg("--data")
+        .arg(&other));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let second = s.path("second");
+    run(s
+        .opsdesk(["kb", "export"])
+        .arg(&second)
+        .arg("--data")
+        .arg(&other));
+    assert_eq!(tree(&second), exported);
+
+    // The same files again change nothing; an edited one is a new version.
+    let out = run(s
+        .opsdesk(["kb", "import"])
+        .arg(&first)
+        .arg("--data")
+        .arg(&data)
+        .arg("--json"));
+    let outcomes: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        outcomes.iter().all(|o| o["outcome"] == "unchanged"),
+        "{}",
+        out.stdout
+    );
+    let (name, text) = exported.iter().next().unwrap();
+    std::fs::write(
+        first.join(name),
+        text.replacen("title = \"", "title = \"（已更新）", 1),
+    )
+    .unwrap();
+    let out = run(s
+        .opsdesk(["kb", "import"])
+        .arg(&first)
+        .arg("--data")
+        .arg(&data));
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.contains(": updated "))
+            .count(),
+        1,
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn kb_import_refuses_every_broken_file_and_imports_nothing() {
+    let s = Sandbox::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kb");
+    let dir = s.path("articles");
+    std::fs::create_dir_all(dir.join("trading")).unwrap();
+    let good = tree(&fixtures)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("trading/"))
+        .unwrap()
+        .1;
+    std::fs::write(dir.join("trading/good.md"), &good).unwrap();
+    std::fs::write(dir.join("trading/copy.md"), &good).unwrap();
+    std::fs::write(dir.join("trading/no-front-matter.md"), "1. 步骤\n").unwrap();
+    std::fs::write(dir.join("trading/unclosed.md"), "+++\ntitle = \"x\"\n").unwrap();
+    std::fs::write(
+        dir.join("trading/missing.md"),
+        good.lines()
+            .filter(|l| !l.starts_with("author"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("trading/system.md"),
+        good.replacen("system = \"trading\"", "system = \"moon\"", 1),
+    )
+    .unwrap();
+    let data = s.path("data");
+    let out = run(s
+        .opsdesk(["kb", "import"])
+        .arg(&dir)
+        .arg("--data")
+        .arg(&data));
+    assert_eq!(out.code, Some(2));
+    for (file, says) in [
+        ("trading/good.md", "is also the id of"),
+        ("trading/no-front-matter.md", "must start with a line '+++'"),
+        ("trading/unclosed.md", "no closing '+++'"),
+        ("trading/missing.md", "author"),
+        ("trading/system.md", "moon"),
+    ] {
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(file) && l.contains(says)),
+            "{file}: {says}\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stderr.contains("nothing was imported"),
+        "{}",
+        out.stderr
+    );
+    assert!(!data.exists(), "a refused import creates no data dir");
+}

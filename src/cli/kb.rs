@@ -6,7 +6,16 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use super::DataArg;
+use crate::config::Settings;
+use crate::domain::kb;
 use crate::domain::matcher::{self, Corpus, Query};
+use crate::service::kb::ArticleFile;
 
 #[derive(Debug, Subcommand)]
 pub enum KbCommand {
@@ -19,15 +28,124 @@ pub enum KbCommand {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Import a directory of article files (markdown with TOML front matter, searched
+    /// recursively for *.md) into the server's data dir: all of them, or none when any file
+    /// is refused (each refused file is reported with every problem found in it).
+    Import {
+        dir: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+        /// One JSON object per file on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every article to DIR/<system>/<id>.md, as `kb import` reads them.
+    Export {
+        dir: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
 }
 
-pub fn run(cmd: KbCommand) -> anyhow::Result<ExitCode> {
-    match cmd {
-        KbCommand::Filter { query, limit } => filter(&query, limit),
+/// Reads every `*.md` under `dir`, in path order; names are paths relative to `dir`.
+fn article_files(dir: &Path) -> anyhow::Result<Vec<ArticleFile>> {
+    let mut paths = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                paths.push(path);
+            }
+        }
     }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let Ok(text) = String::from_utf8(bytes) else {
+                bail!("{name}: not UTF-8 text; nothing was imported");
+            };
+            Ok(ArticleFile { name, text })
+        })
+        .collect()
 }
 
-fn filter(query: &str, limit: Option<usize>) -> anyhow::Result<ExitCode> {
+pub async fn import(
+    settings: Arc<Settings>,
+    data: &DataArg,
+    dir: &Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let files = article_files(dir)?;
+    if files.is_empty() {
+        bail!("no article files (*.md) under {}", dir.display());
+    }
+    // Refused files must not create or touch a data dir: check before opening it.
+    if let Err(refused) = crate::service::kb::read_files(&files, &settings.system_keys()) {
+        for (file, problems) in &refused.0 {
+            for p in problems {
+                eprintln!("{file}: {p}");
+            }
+        }
+        bail!(
+            "{} of {} files refused; nothing was imported",
+            refused.0.len(),
+            files.len()
+        );
+    }
+    let desk = super::open_desk(&settings, &super::data_dir(&settings, data))?;
+    let done = desk.import_kb(files, "kb import").await;
+    desk.store.shutdown();
+    let done = match done? {
+        Ok(done) => done,
+        Err(refused) => bail!("{} files refused; nothing was imported", refused.0.len()),
+    };
+    for d in &done {
+        if json {
+            println!("{}", serde_json::to_string(d)?);
+        } else {
+            println!("{}: {} {} (#{})", d.file, d.outcome, d.slug, d.id);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn export(
+    settings: Arc<Settings>,
+    data: &DataArg,
+    dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let desk = super::open_existing(&settings, data)?;
+    let articles = desk.kb_articles().await;
+    desk.store.shutdown();
+    let articles = articles?;
+    for s in &articles {
+        let folder = dir.join(&s.article.system);
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+        let path = folder.join(format!("{}.md", s.article.id));
+        std::fs::write(&path, kb::render_file(&s.article))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "{} articles written under {}",
+        articles.len(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn filter(query: &str, limit: Option<usize>) -> anyhow::Result<ExitCode> {
     let query = Query::parse(query)?;
     let stdin = std::io::stdin();
     // A file on stdin tells its size: one allocation instead of a doubling series of copies.

@@ -203,8 +203,8 @@ fn parse_role(s: &str) -> Result<Role, String> {
 /// Runs the command line; errors are printed by the caller with exit code 2.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The filter reads no configuration and needs no runtime: it is measured as a whole process.
-    if let Some(Command::Kb(cmd)) = cli.command {
-        return kb::run(cmd);
+    if let Some(Command::Kb(kb::KbCommand::Filter { query, limit })) = &cli.command {
+        return kb::filter(query, *limit);
     }
     let (config_path, required) = match &cli.config {
         Some(p) => (p.clone(), true),
@@ -239,7 +239,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Ticket(cmd)) => {
             runtime.block_on(ticket_command(&cli.server, &cli.token, settings, cmd))
         }
-        Some(Command::Kb(_)) => unreachable!("answered before the configuration is read"),
+        Some(Command::Kb(kb::KbCommand::Filter { query, limit })) => kb::filter(&query, limit),
+        Some(Command::Kb(kb::KbCommand::Import { dir, data, json })) => {
+            runtime.block_on(kb::import(settings, &data, &dir, json))
+        }
+        Some(Command::Kb(kb::KbCommand::Export { dir, data })) => {
+            runtime.block_on(kb::export(settings, &data, &dir))
+        }
     }
 }
 

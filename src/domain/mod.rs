@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod canned;
 pub mod help;
 pub mod images;
+pub mod kb;
 pub mod lifecycle;
 pub mod mask;
 pub mod matcher;

@@ -20,6 +20,23 @@ use crate::store::{Rejected, StoreError, WriteCtx, help, tickets};
 const USERS: &str = include_str!("../../fixtures/demo/users.toml");
 const TICKETS: &str = include_str!("../../fixtures/demo/tickets.json");
 const HELP: &str = include_str!("../../fixtures/help/articles.toml");
+/// The demo knowledge base: `fixtures/kb/<system>/<slug>.md`.
+static KB: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/fixtures/kb");
+
+/// The demo knowledge base's files, in path order.
+pub fn kb_files() -> Vec<super::kb::ArticleFile> {
+    let mut files: Vec<super::kb::ArticleFile> = KB
+        .dirs()
+        .flat_map(|system| system.files())
+        .filter(|f| f.path().extension().is_some_and(|e| e == "md"))
+        .map(|f| super::kb::ArticleFile {
+            name: format!("fixtures/kb/{}", f.path().display()),
+            text: f.contents_utf8().unwrap_or_default().to_string(),
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files
+}
 
 #[derive(Debug, Deserialize)]
 struct HelpFile {
@@ -138,6 +155,23 @@ fn users() -> Result<Vec<DemoUser>, StoreError> {
 fn demo_tickets() -> Result<Vec<DemoTicket>, StoreError> {
     serde_json::from_str(TICKETS)
         .map_err(|e| StoreError::Corrupt(format!("fixtures/demo/tickets.json: {e}")))
+}
+
+/// The demo knowledge base, each article saved as its author wrote it.
+fn seed_kb(
+    ctx: &mut WriteCtx<'_>,
+    settings: &crate::config::Settings,
+    now: DateTime<Utc>,
+) -> Result<(), DeskError> {
+    let files = kb_files();
+    let checked = super::kb::read_files(&files, &settings.system_keys()).map_err(|refused| {
+        StoreError::Corrupt(format!("the demo knowledge base: {:?}", refused.0))
+    })?;
+    for (file, article) in files.into_iter().zip(checked) {
+        let author = article.author.clone();
+        super::kb::save_all(ctx, &[(file.name, article)], &author, now)?;
+    }
+    Ok(())
 }
 
 fn seed_help(ctx: &mut WriteCtx<'_>, now: DateTime<Utc>) -> Result<(), DeskError> {
@@ -291,6 +325,10 @@ impl Desk {
                 // A demo made before the help center had articles gets them now.
                 if !empty && help::count(ctx.conn)? == 0 {
                     seed_help(ctx, now)?;
+                }
+                // And one made before the knowledge base, its articles.
+                if crate::store::kb::count(ctx.conn)? == 0 {
+                    seed_kb(ctx, &settings, now)?;
                 }
                 let token = users::issue_token(ctx.conn, &user, DEMO_TOKEN_LABEL, now)?;
                 Ok((empty, token, tickets::count(ctx.conn)?))

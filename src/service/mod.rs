@@ -7,6 +7,7 @@
 pub mod demo;
 pub mod help;
 pub mod import;
+pub mod kb;
 pub mod messages;
 pub mod notify;
 pub mod sessions;

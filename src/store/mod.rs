@@ -14,6 +14,7 @@ pub mod audit;
 pub mod changes;
 pub mod help;
 pub mod idempotency;
+pub mod kb;
 pub mod messages;
 pub mod notifications;
 pub mod read_markers;

@@ -192,6 +192,32 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN wecom_userid TEXT;
     "#,
+    // 7: the knowledge base. An article is kept as its file (markdown with TOML front
+    // matter, what `kb export` writes), with the columns lists filter on beside it; every
+    // edit keeps the previous file as a revision.
+    r#"
+    CREATE TABLE kb_articles (
+        id         INTEGER PRIMARY KEY,
+        slug       TEXT NOT NULL UNIQUE,
+        version    INTEGER NOT NULL,
+        system     TEXT NOT NULL,
+        audience   TEXT NOT NULL CHECK (audience IN ('handlers', 'submitters')),
+        hot        INTEGER NOT NULL,
+        views      INTEGER NOT NULL DEFAULT 0,
+        helpful    INTEGER NOT NULL DEFAULT 0,
+        content    TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE kb_revisions (
+        article_id INTEGER NOT NULL REFERENCES kb_articles(id),
+        version    INTEGER NOT NULL,
+        editor     TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        content    TEXT NOT NULL,
+        PRIMARY KEY (article_id, version)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

@@ -1,0 +1,359 @@
+//! Knowledge-base articles: what one is, the rules it keeps, and its file form (markdown with
+//! TOML front matter, as `kb import` reads and `kb export` writes).
+//!
+//! An article is the problem as the customer meets it (title, symptoms with the exact error
+//! texts), why it happens (cause) and the steps that solve it (markdown). The file's `id` is
+//! a stable slug, so an exported knowledge base can be edited in git and imported again.
+
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ticket::Category;
+
+/// Who may read an article: handlers only (internal troubleshooting), or submitters too (the
+/// help center and the MSS suggestions show only these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Handlers,
+    Submitters,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Handlers => "handlers",
+            Audience::Submitters => "submitters",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Audience> {
+        match s {
+            "handlers" => Some(Audience::Handlers),
+            "submitters" => Some(Audience::Submitters),
+            _ => None,
+        }
+    }
+}
+
+/// The longest slug, title, tag and symptom an article may carry (characters).
+pub const MAX_SLUG: usize = 60;
+pub const MIN_TITLE: usize = 4;
+pub const MAX_TITLE: usize = 80;
+pub const MAX_TAGS: usize = 10;
+pub const MAX_TAG: usize = 32;
+pub const MAX_SYMPTOMS: usize = 10;
+pub const MAX_SYMPTOM: usize = 200;
+/// Cause and steps: a long article, not a dump.
+pub const MAX_TEXT: usize = 20_000;
+
+/// An article's content: what a file holds and what an edit changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Article {
+    /// The stable slug: `[a-z0-9-]`, at most 60 characters.
+    pub id: String,
+    pub title: String,
+    /// A configured system key.
+    pub system: String,
+    pub category: Category,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    pub audience: Audience,
+    #[serde(default)]
+    pub hot: bool,
+    /// What the customer sees, exact error texts included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symptoms: Vec<String>,
+    #[serde(default)]
+    pub cause: String,
+    /// The tickets it was written from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_tickets: Vec<i64>,
+    pub author: String,
+    #[serde(with = "business_time")]
+    pub updated_at: DateTime<Utc>,
+    /// How often it was opened and found helpful (carried by export and import).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub views: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub helpful: u64,
+    /// The resolution steps, markdown: the file's body after the front matter.
+    #[serde(skip)]
+    pub steps: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Times in files are written in the business time zone (UTC+8), as people there read them.
+mod business_time {
+    use chrono::{DateTime, FixedOffset, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        let east8 = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+        s.serialize_str(&t.with_timezone(&east8).to_rfc3339())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "updated_at '{text}': {e} (want RFC 3339, e.g. 2026-11-18T10:20:00+08:00)"
+                ))
+            })
+    }
+}
+
+/// Why a file is not an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError(pub String);
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const FENCE: &str = "+++";
+
+/// Reads an article file: `+++`, TOML front matter, `+++`, then the steps in markdown.
+pub fn parse_file(text: &str) -> Result<Article, FileError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some(rest) = text
+        .strip_prefix(FENCE)
+        .and_then(|r| r.strip_prefix(['\n', '\r']))
+    else {
+        return Err(FileError(
+            "the file must start with a line '+++' opening the TOML front matter".into(),
+        ));
+    };
+    let rest = rest.strip_prefix('\n').unwrap_or(rest);
+    let Some((front, body)) = split_at_fence(rest) else {
+        return Err(FileError(
+            "the front matter has no closing '+++' line".into(),
+        ));
+    };
+    let mut article: Article = toml::from_str(front).map_err(|e| {
+        // One line a problem: the line in the file (the fence is line 1) and the message.
+        let line = e.span().map_or(1, |span| {
+            front[..span.start.min(front.len())].matches('\n').count() + 2
+        });
+        FileError(format!("line {line}: {}", e.message().trim_end()))
+    })?;
+    article.steps = body.trim().to_string();
+    Ok(article)
+}
+
+/// The front matter and the body, split at the first line that is exactly `+++`.
+fn split_at_fence(s: &str) -> Option<(&str, &str)> {
+    let mut at = 0;
+    for line in s.split_inclusive('\n') {
+        if line.trim_end_matches(['\n', '\r']) == FENCE {
+            return Some((&s[..at], &s[at + line.len()..]));
+        }
+        at += line.len();
+    }
+    None
+}
+
+/// Writes an article as its file; `parse_file` of the result gives the article back.
+pub fn render_file(article: &Article) -> String {
+    let front = toml::to_string(article).expect("an article serialises to TOML");
+    format!("{FENCE}\n{front}{FENCE}\n\n{}\n", article.steps)
+}
+
+/// The article's problems with the rules, each a sentence naming the field.
+pub fn check(article: &Article, systems: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let chars = |s: &str| s.trim().chars().count();
+    let slug_ok = !article.id.is_empty()
+        && article.id.len() <= MAX_SLUG
+        && article
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !slug_ok {
+        problems.push(format!(
+            "id '{}' must be 1 to {MAX_SLUG} of a-z, 0-9 and '-'",
+            article.id.chars().take(80).collect::<String>()
+        ));
+    }
+    if !(MIN_TITLE..=MAX_TITLE).contains(&chars(&article.title)) {
+        problems.push(format!(
+            "title must be {MIN_TITLE} to {MAX_TITLE} characters"
+        ));
+    }
+    if !systems.contains(&article.system.as_str()) {
+        problems.push(format!(
+            "system '{}' is not a configured system ({})",
+            article.system,
+            systems.join(", ")
+        ));
+    }
+    if article.tags.len() > MAX_TAGS
+        || article
+            .tags
+            .iter()
+            .any(|t| !(1..=MAX_TAG).contains(&chars(t)))
+    {
+        problems.push(format!(
+            "tags: at most {MAX_TAGS}, each 1 to {MAX_TAG} characters"
+        ));
+    }
+    if article.symptoms.len() > MAX_SYMPTOMS
+        || article
+            .symptoms
+            .iter()
+            .any(|s| !(1..=MAX_SYMPTOM).contains(&chars(s)))
+    {
+        problems.push(format!(
+            "symptoms: at most {MAX_SYMPTOMS}, each 1 to {MAX_SYMPTOM} characters"
+        ));
+    }
+    if chars(&article.cause) > MAX_TEXT {
+        problems.push(format!("cause: at most {MAX_TEXT} characters"));
+    }
+    if !(1..=MAX_TEXT).contains(&chars(&article.steps)) {
+        problems.push(format!(
+            "the steps (the markdown after the front matter) must be 1 to {MAX_TEXT} characters"
+        ));
+    }
+    if article.author.trim().is_empty() {
+        problems.push("author must be given".into());
+    }
+    problems
+}
+
+/// The offset the business time zone has; for callers that format an article's time.
+pub fn business_offset() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "+++
+id = \"account-opening-video-witness-failed\"
+title = \"开户失败：视频见证时提示“网络异常，请稍后重试”\"
+system = \"account_opening\"
+category = \"consultation\"
+tags = [\"开户\", \"open account\"]
+audience = \"submitters\"
+hot = true
+symptoms = [\"视频见证页面提示“网络异常，请稍后重试”\"]
+cause = \"\"\"
+视频见证走实时音视频通道。
+\"\"\"
+author = \"h_chen\"
+updated_at = \"2026-11-18T10:20:00+08:00\"
++++
+
+1. 请客户切换到稳定的网络。
+2. 重新进入视频见证。
+";
+
+    #[test]
+    fn a_file_reads_and_writes_back_to_the_same_article() {
+        let a = parse_file(FILE).unwrap();
+        assert_eq!(a.id, "account-opening-video-witness-failed");
+        assert_eq!(a.category, Category::Consultation);
+        assert_eq!(a.audience, Audience::Submitters);
+        assert!(a.hot);
+        assert_eq!(
+            a.steps,
+            "1. 请客户切换到稳定的网络。\n2. 重新进入视频见证。"
+        );
+        assert_eq!(a.updated_at.to_rfc3339(), "2026-11-18T02:20:00+00:00");
+        let written = render_file(&a);
+        assert_eq!(parse_file(&written).unwrap(), a);
+        assert_eq!(
+            render_file(&parse_file(&written).unwrap()),
+            written,
+            "stable"
+        );
+        assert!(
+            written.contains("updated_at = \"2026-11-18T10:20:00+08:00\""),
+            "{written}"
+        );
+        assert!(check(&a, &["account_opening"]).is_empty());
+    }
+
+    #[test]
+    fn broken_files_say_what_is_wrong() {
+        let err = |text: &str| parse_file(text).unwrap_err().0;
+        assert!(err("no front matter").contains("must start with a line '+++'"));
+        assert!(err("+++\ntitle = \"x\"\n").contains("no closing '+++'"));
+        assert_eq!(
+            err("+++\nid = \"a\"\ntitle = \n+++\nsteps"),
+            "line 3: string values must be quoted, expected literal string"
+        );
+        let unknown = FILE.replace("hot = true", "hot = true\ncolour = \"red\"");
+        assert!(err(&unknown).contains("colour"), "{}", err(&unknown));
+        let missing = FILE.replace("author = \"h_chen\"\n", "");
+        assert!(err(&missing).contains("author"), "{}", err(&missing));
+        let time = FILE.replace("2026-11-18T10:20:00+08:00", "yesterday");
+        assert!(err(&time).contains("RFC 3339"), "{}", err(&time));
+        let word = FILE.replace("\"consultation\"", "\"advice\"");
+        assert!(err(&word).contains("advice"), "{}", err(&word));
+    }
+
+    #[test]
+    fn the_rules_name_each_field() {
+        let mut a = parse_file(FILE).unwrap();
+        a.id = "Has Spaces".into();
+        a.title = "短".into();
+        a.system = "nowhere".into();
+        a.tags = vec![String::new()];
+        a.steps = "  ".into();
+        a.author = " ".into();
+        let problems = check(&a, &["account_opening"]);
+        for field in ["id", "title", "system", "tags", "steps", "author"] {
+            assert!(
+                problems.iter().any(|p| p.contains(field)),
+                "{field}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_demo_article_keeps_the_rules() {
+        let systems: Vec<String> = crate::config::default_systems()
+            .into_iter()
+            .map(|s| s.key)
+            .collect();
+        let systems: Vec<&str> = systems.iter().map(String::as_str).collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kb");
+        let mut seen = std::collections::HashSet::new();
+        let mut count = 0;
+        for system in std::fs::read_dir(&dir).unwrap() {
+            for file in std::fs::read_dir(system.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let a = parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(
+                    check(&a, &systems),
+                    Vec::<String>::new(),
+                    "{}",
+                    path.display()
+                );
+                assert!(seen.insert(a.id.clone()), "{} twice", a.id);
+                assert_eq!(
+                    parse_file(&render_file(&a)).unwrap(),
+                    a,
+                    "{}",
+                    path.display()
+                );
+                count += 1;
+            }
+        }
+        assert!(count >= 150, "{count}");
+    }
+}

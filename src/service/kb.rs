@@ -1,0 +1,200 @@
+//! The knowledge base's use cases: importing and exporting article files, searching.
+
+use chrono::{DateTime, Utc};
+
+use super::{Desk, DeskError};
+use crate::domain::kb::{self, Article, Audience};
+use crate::domain::matcher::{self, Corpus, FieldKind, Query};
+use crate::domain::validate::ValidationErrors;
+use crate::store::WriteCtx;
+use crate::store::kb::{self as articles, Saved, Stored};
+
+/// One file offered to the import: a name to report it by, and its text.
+#[derive(Debug, Clone)]
+pub struct ArticleFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// What the import did with one file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Imported {
+    pub file: String,
+    pub slug: String,
+    pub id: i64,
+    /// `created`, `updated` or `unchanged`.
+    pub outcome: &'static str,
+}
+
+/// Files the import refused, each with every problem found in it; nothing was imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub Vec<(String, Vec<String>)>);
+
+/// Reads and checks every file; the articles, or every file's problems.
+pub fn read_files(files: &[ArticleFile], systems: &[&str]) -> Result<Vec<Article>, Refused> {
+    let mut good = Vec::new();
+    let mut refused = Vec::new();
+    let mut first_of: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for f in files {
+        match kb::parse_file(&f.text) {
+            Err(e) => refused.push((f.name.clone(), vec![e.0])),
+            Ok(a) => {
+                let mut problems = kb::check(&a, systems);
+                if let Some(other) = first_of.get(&a.id) {
+                    problems.push(format!("id '{}' is also the id of {other}", a.id));
+                } else {
+                    first_of.insert(a.id.clone(), &f.name);
+                }
+                if problems.is_empty() {
+                    good.push(a);
+                } else {
+                    refused.push((f.name.clone(), problems));
+                }
+            }
+        }
+    }
+    if refused.is_empty() {
+        Ok(good)
+    } else {
+        Err(Refused(refused))
+    }
+}
+
+/// Saves checked articles in one transaction.
+pub(crate) fn save_all(
+    ctx: &mut WriteCtx<'_>,
+    list: &[(String, Article)],
+    editor: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<Imported>, DeskError> {
+    let mut out = Vec::with_capacity(list.len());
+    for (file, a) in list {
+        let (id, outcome) = match articles::save(ctx.conn, a, editor, at)? {
+            Saved::Created { id } => (id, "created"),
+            Saved::Updated { id, .. } => (id, "updated"),
+            Saved::Unchanged { id } => (id, "unchanged"),
+        };
+        out.push(Imported {
+            file: file.clone(),
+            slug: a.id.clone(),
+            id,
+            outcome,
+        });
+    }
+    Ok(out)
+}
+
+/// A found article, with where the query matched in its title (character ranges).
+#[derive(Debug, Clone)]
+pub struct FoundArticle {
+    pub stored: Stored,
+    pub score: i32,
+    pub title_highlights: Vec<(usize, usize)>,
+}
+
+/// The fields the matcher reads from an article, title first (highlights index them).
+fn fields(a: &Article, system_name: &str) -> Vec<(FieldKind, String)> {
+    let mut f = vec![(FieldKind::Title, a.title.clone())];
+    f.extend(a.tags.iter().map(|t| (FieldKind::Tag, t.clone())));
+    f.extend(a.symptoms.iter().map(|s| (FieldKind::Symptom, s.clone())));
+    f.push((FieldKind::System, format!("{system_name} {}", a.system)));
+    f.push((FieldKind::Body, format!("{}\n{}", a.cause, a.steps)));
+    f
+}
+
+/// Hot articles and those often found helpful go up among equals.
+fn boost(a: &Article) -> i16 {
+    let helpful = (a.helpful.min(1000) as f64 + 1.0).log2() as i16 * 20;
+    if a.hot { 150 + helpful } else { helpful }
+}
+
+/// Ranks `list` for `query` (the articles in the caller's order when it is empty).
+pub fn rank(
+    list: Vec<Stored>,
+    query: &Query,
+    system_name: impl Fn(&str) -> String,
+    limit: usize,
+) -> (Vec<FoundArticle>, usize) {
+    let mut corpus = Corpus::new();
+    for s in &list {
+        let f = fields(&s.article, &system_name(&s.article.system));
+        let refs: Vec<(FieldKind, &str)> = f.iter().map(|(k, t)| (*k, t.as_str())).collect();
+        corpus.push(&refs, boost(&s.article));
+    }
+    let found = matcher::search(&corpus, query, limit);
+    let mut slots: Vec<Option<Stored>> = list.into_iter().map(Some).collect();
+    let hits = found
+        .hits
+        .iter()
+        .filter_map(|h| {
+            let title_highlights = corpus
+                .highlights(h.entry as usize, query)
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            slots[h.entry as usize].take().map(|stored| FoundArticle {
+                stored,
+                score: h.score,
+                title_highlights,
+            })
+        })
+        .collect();
+    (hits, found.total)
+}
+
+impl Desk {
+    /// Imports article files: all of them in one transaction, or none when any is refused.
+    pub async fn import_kb(
+        &self,
+        files: Vec<ArticleFile>,
+        editor: &str,
+    ) -> Result<Result<Vec<Imported>, Refused>, DeskError> {
+        let keys = self.settings.system_keys();
+        let checked = match read_files(&files, &keys) {
+            Ok(a) => a,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let list: Vec<(String, Article)> = files.into_iter().map(|f| f.name).zip(checked).collect();
+        let editor = editor.to_string();
+        let done = self
+            .write(move |ctx| {
+                let now = ctx.now;
+                save_all(ctx, &list, &editor, now)
+            })
+            .await?;
+        Ok(Ok(done))
+    }
+
+    /// Every article, in id order.
+    pub async fn kb_articles(&self) -> Result<Vec<Stored>, DeskError> {
+        Ok(self.store.read(articles::all).await?)
+    }
+
+    /// The articles matching `query` that `audience` may read (every one for handlers), best
+    /// first, and how many matched in all.
+    pub async fn kb_search(
+        &self,
+        query: &str,
+        submitters_only: bool,
+        limit: usize,
+    ) -> Result<(Vec<FoundArticle>, usize), DeskError> {
+        let query = Query::parse(query).map_err(|e| {
+            DeskError::Validation(ValidationErrors::one(
+                "q",
+                format!("搜索内容最多 {} 个字", matcher::query::MAX_QUERY_CHARS),
+                e.to_string(),
+            ))
+        })?;
+        let mut list = self.store.read(articles::all).await?;
+        if submitters_only {
+            list.retain(|s| s.article.audience == Audience::Submitters);
+        }
+        let settings = self.settings.clone();
+        Ok(rank(
+            list,
+            &query,
+            |key| settings.system_name(key).to_string(),
+            limit,
+        ))
+    }
+}

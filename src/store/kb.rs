@@ -1,0 +1,164 @@
+//! Knowledge-base articles and their revisions.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{StoreError, ts};
+use crate::domain::kb::{self, Article};
+
+/// An article as stored: its number (for URLs), its version (for edits) and its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    pub version: i64,
+    pub article: Article,
+}
+
+/// What saving an article did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    Created { id: i64 },
+    Updated { id: i64, version: i64 },
+    Unchanged { id: i64 },
+}
+
+fn read(
+    id: i64,
+    version: i64,
+    views: i64,
+    helpful: i64,
+    content: &str,
+) -> Result<Stored, StoreError> {
+    let mut article = kb::parse_file(content)
+        .map_err(|e| StoreError::Corrupt(format!("knowledge-base article {id}: {e}")))?;
+    // The counters move on their own; the columns hold them.
+    article.views = views.max(0) as u64;
+    article.helpful = helpful.max(0) as u64;
+    Ok(Stored {
+        id,
+        version,
+        article,
+    })
+}
+
+const COLUMNS: &str = "id, version, views, helpful, content";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, i64, i64, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Option<Stored>, StoreError> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM kb_articles WHERE id = ?1"))?
+        .query_row([id], row)
+        .optional()?
+        .map(|(id, v, views, helpful, c)| read(id, v, views, helpful, &c))
+        .transpose()
+}
+
+pub fn by_slug(conn: &Connection, slug: &str) -> Result<Option<Stored>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM kb_articles WHERE slug = ?1"
+    ))?
+    .query_row([slug], row)
+    .optional()?
+    .map(|(id, v, views, helpful, c)| read(id, v, views, helpful, &c))
+    .transpose()
+}
+
+/// Every article, in id order (a knowledge base is thousands, read whole to be searched).
+pub fn all(conn: &Connection) -> Result<Vec<Stored>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM kb_articles ORDER BY id"))?;
+    let rows = stmt.query_map([], row)?;
+    rows.map(|r| {
+        let (id, v, views, helpful, c) = r?;
+        read(id, v, views, helpful, &c)
+    })
+    .collect()
+}
+
+pub fn count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM kb_articles", [], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// Saves `article` under its slug: a new article, a new version of an existing one (its
+/// previous file kept as a revision by `editor`), or nothing when the content is the same.
+pub fn save(
+    conn: &Connection,
+    article: &Article,
+    editor: &str,
+    at: DateTime<Utc>,
+) -> Result<Saved, StoreError> {
+    let content = kb::render_file(&Article {
+        views: 0,
+        helpful: 0,
+        ..article.clone()
+    });
+    let existing: Option<(i64, i64, String)> = conn
+        .prepare_cached("SELECT id, version, content FROM kb_articles WHERE slug = ?1")?
+        .query_row([&article.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let counters = (article.views as i64, article.helpful as i64);
+    match existing {
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO kb_articles (slug, version, system, audience, hot, views, helpful, content, created_at, updated_at)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            )?
+            .execute(params![
+                article.id,
+                article.system,
+                article.audience.as_str(),
+                article.hot,
+                counters.0,
+                counters.1,
+                content,
+                ts(at)
+            ])?;
+            Ok(Saved::Created {
+                id: conn.last_insert_rowid(),
+            })
+        }
+        Some((id, _, old)) if old == content => {
+            conn.prepare_cached("UPDATE kb_articles SET views = max(views, ?2), helpful = max(helpful, ?3) WHERE id = ?1")?
+                .execute(params![id, counters.0, counters.1])?;
+            Ok(Saved::Unchanged { id })
+        }
+        Some((id, version, old)) => {
+            conn.prepare_cached(
+                "INSERT INTO kb_revisions (article_id, version, editor, at, content) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![id, version, editor, ts(at), old])?;
+            conn.prepare_cached(
+                "UPDATE kb_articles SET version = ?2, system = ?3, audience = ?4, hot = ?5, content = ?6,
+                 views = max(views, ?7), helpful = max(helpful, ?8), updated_at = ?9 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                version + 1,
+                article.system,
+                article.audience.as_str(),
+                article.hot,
+                content,
+                counters.0,
+                counters.1,
+                ts(at)
+            ])?;
+            Ok(Saved::Updated {
+                id,
+                version: version + 1,
+            })
+        }
+    }
+}
+
+/// How many earlier versions an article has kept.
+pub fn revisions(conn: &Connection, id: i64) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM kb_revisions WHERE article_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok(n.max(0) as u64)
+}
