@@ -1452,3 +1452,163 @@ async fn api_answers_are_never_sniffed() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_knowledge_base_finds_account_opening_failures_however_typed() {
+    let (s, _tmp) = demo_server().await;
+    let search = |token: String, q: &'static str| {
+        let client = s.client(&token);
+        let url = s.url("/api/v1/kb/articles");
+        async move {
+            let r = client
+                .get(url)
+                .query(&[("q", q), ("limit", "5")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{q}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let handler = s.handler_token.clone();
+    for q in ["khsb", "kaihushibai", "开户失败", "kaihu", "opne acount"] {
+        let page = search(handler.clone(), q).await;
+        let top = page["articles"].as_array().unwrap();
+        assert!(top.len() >= 3, "{q}: {page}");
+        assert!(
+            top[0]["title"].as_str().unwrap().starts_with("开户失败"),
+            "{q}: {page}"
+        );
+        assert!(
+            top[..3].iter().all(|a| a["system"] == "account_opening"),
+            "{q}: {page}"
+        );
+    }
+    let page = search(handler.clone(), "khsb").await;
+    assert_eq!(page["articles"][0]["highlights"], json!([[0, 4]]));
+
+    // Submitters see only what is meant for them; a handlers' article is not found for them.
+    let everything = |token: String| {
+        let client = s.client(&token);
+        let url = s.url("/api/v1/kb/articles");
+        async move {
+            let r = client
+                .get(url)
+                .query(&[("limit", "100")])
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let all = everything(handler.clone()).await;
+    let theirs = everything(s.submitter_token.clone()).await;
+    assert!(
+        theirs["total"].as_u64() < all["total"].as_u64(),
+        "{}",
+        theirs["total"]
+    );
+    assert!(
+        theirs["articles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["audience"] == "submitters")
+    );
+    let internal = all["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["audience"] == "handlers")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let url = s.url(&format!("/api/v1/kb/articles/{internal}"));
+    assert_eq!(
+        error_code(s.submitter().get(&url).send().await.unwrap(), 404).await,
+        "not_found"
+    );
+
+    // Reading counts a view, "helpful" a vote; the article's steps come whole.
+    let open: Value = s
+        .handler()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(open["steps"].as_str().unwrap().starts_with("1."), "{open}");
+    let before = open["helpful"].as_u64().unwrap();
+    let voted: Value = s
+        .handler()
+        .post(format!("{url}/helpful"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(voted["helpful"].as_u64(), Some(before + 1));
+    let again: Value = s
+        .handler()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["views"].as_u64(),
+        Some(open["views"].as_u64().unwrap() + 1)
+    );
+
+    // Bad input: a clear 4xx, nothing counted.
+    let kb = s.url("/api/v1/kb/articles");
+    let long = "开".repeat(1001);
+    for (what, r, status) in [
+        (
+            "long query",
+            s.handler().get(&kb).query(&[("q", long.as_str())]),
+            400,
+        ),
+        (
+            "limit 0",
+            s.handler().get(&kb).query(&[("limit", "0")]),
+            400,
+        ),
+        (
+            "unknown parameter",
+            s.handler().get(&kb).query(&[("colour", "red")]),
+            400,
+        ),
+        (
+            "missing article",
+            s.handler().get(s.url("/api/v1/kb/articles/999999")),
+            404,
+        ),
+        (
+            "not a number",
+            s.handler().get(s.url("/api/v1/kb/articles/abc")),
+            400,
+        ),
+    ] {
+        assert_eq!(r.send().await.unwrap().status().as_u16(), status, "{what}");
+    }
+    let odd: Value = s
+        .handler()
+        .get(&kb)
+        .query(&[("q", "\u{0}\u{1b}[31m \"unclosed")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        odd["total"].is_u64(),
+        "control characters are separators: {odd}"
+    );
+}

@@ -177,3 +177,57 @@ async fn hostile_text_reaches_the_terminal_inert() {
         show.1
     );
 }
+
+#[tokio::test]
+async fn kb_search_lists_the_best_articles_inert() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = opsdesk::store::Store::open(tmp.path()).unwrap();
+        let desk = opsdesk::service::Desk::new(store.clone(), Default::default());
+        let mut files = opsdesk::service::demo::kb_files();
+        let hostile = files[0]
+            .text
+            .replacen(
+                "title = \"",
+                "title = \"\\u001b[2J\\u001b]0;pwned\\u0007开户失败伪装",
+                1,
+            )
+            .replacen("id = \"", "id = \"hostile-", 1);
+        files.push(opsdesk::service::kb::ArticleFile {
+            name: "hostile.md".into(),
+            text: hostile,
+        });
+        desk.import_kb(files, "test").await.unwrap().unwrap();
+        store.shutdown();
+    }
+    let s = std::sync::Arc::new(TestServer::start_in(tmp.path(), Default::default()).await);
+    let (s2, token) = (s.clone(), s.handler_token.clone());
+    let (lines, json, none) = tokio::task::spawn_blocking(move || {
+        (
+            run(&s2, &token, &["kb", "search", "khsb", "--limit", "20"]),
+            run(&s2, &token, &["kb", "search", "opne acount", "--json"]),
+            run(&s2, &token, &["kb", "search", "zzqqxxyy"]),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(lines.0, 0, "{}", lines.2);
+    let first = lines.1.lines().next().unwrap();
+    assert!(
+        first.contains("account_opening") && first.contains("开户失败"),
+        "{}",
+        lines.1
+    );
+    assert!(
+        !lines.1.contains('\u{1b}') && !lines.1.contains('\u{7}'),
+        "{:?}",
+        lines.1
+    );
+    assert!(
+        lines.1.contains("开户失败伪装"),
+        "the hostile title is shown, inert"
+    );
+    let page: Value = serde_json::from_str(&json.1).unwrap();
+    assert_eq!(page["articles"][0]["system"], "account_opening");
+    assert_eq!(none.0, 1, "nothing found is exit code 1");
+}

@@ -6,6 +6,7 @@
 //! module. May touch: `domain` only.
 
 pub mod changes;
+pub mod kb;
 pub mod messages;
 pub mod tickets;
 pub mod whole;
@@ -14,5 +15,6 @@ pub use crate::domain::message::{Attachment, Message};
 pub use crate::domain::people::User;
 pub use crate::domain::view::{ClockView, SlaView, TicketView};
 pub use changes::{Change, ChangePage, ResetNotice, TimelineEntry};
+pub use kb::{KbArticle, KbPage, KbSummary};
 pub use messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 pub use tickets::{ApproveBody, AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};

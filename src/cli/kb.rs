@@ -28,6 +28,17 @@ pub enum KbCommand {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Search the knowledge base on the server, best first: characters, pinyin (`khsb`),
+    /// words with near spellings, `"phrases"`, `sys:` and `tag:` filters.
+    Search {
+        query: String,
+        /// 1–100.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// The server's JSON page instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import a directory of article files (markdown with TOML front matter, searched
     /// recursively for *.md) into the server's data dir: all of them, or none when any file
     /// is refused (each refused file is reported with every problem found in it).
@@ -175,6 +186,35 @@ pub fn filter(query: &str, limit: Option<usize>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     Ok(if found.total == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `kb search`: one line an article (number, system, title), or the JSON page. Exit code 1
+/// when nothing matched.
+pub async fn search(
+    client: &crate::client::ApiClient,
+    query: &str,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let page = client.kb_search(query, limit).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+    } else {
+        for a in &page.articles {
+            let hot = if a.hot { " 🔥" } else { "" };
+            println!("#{:<5} {:<16} {}{hot}", a.id, a.system, a.title);
+        }
+        eprintln!(
+            "{} of {} matching articles",
+            page.articles.len(),
+            page.total
+        );
+    }
+    Ok(if page.total == 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -320,6 +320,32 @@ impl ApiClient {
         .await
     }
 
+    /// Knowledge-base articles matching `q`, best first (texts made terminal-safe).
+    pub async fn kb_search(
+        &self,
+        q: &str,
+        limit: usize,
+    ) -> Result<crate::api::KbPage, ClientError> {
+        let limit = limit.to_string();
+        let mut page: crate::api::KbPage = self
+            .send(
+                self.http
+                    .get(self.url("/api/v1/kb/articles"))
+                    .query(&[("q", q), ("limit", limit.as_str())]),
+            )
+            .await?;
+        for a in &mut page.articles {
+            for text in [&mut a.title, &mut a.slug, &mut a.system]
+                .into_iter()
+                .chain(a.tags.iter_mut())
+                .chain(a.symptoms.iter_mut())
+            {
+                make_safe(text);
+            }
+        }
+        Ok(page)
+    }
+
     /// Open tickets with messages the caller has not read.
     pub async fn unread(&self) -> Result<Vec<crate::api::Unread>, ClientError> {
         self.send(self.http.get(self.url("/api/v1/unread"))).await

@@ -3,11 +3,14 @@
 use chrono::{DateTime, Utc};
 
 use super::{Desk, DeskError};
+use crate::api::{KbArticle, KbPage, KbSummary};
 use crate::domain::kb::{self, Article, Audience};
 use crate::domain::matcher::{self, Corpus, FieldKind, Query};
+use crate::domain::people::Role;
 use crate::domain::validate::ValidationErrors;
 use crate::store::WriteCtx;
 use crate::store::kb::{self as articles, Saved, Stored};
+use crate::store::users::User;
 
 /// One file offered to the import: a name to report it by, and its text.
 #[derive(Debug, Clone)]
@@ -142,7 +145,87 @@ pub fn rank(
     (hits, found.total)
 }
 
+fn parse_query(query: &str) -> Result<Query, DeskError> {
+    Query::parse(query).map_err(|e| {
+        DeskError::Validation(ValidationErrors::one(
+            "q",
+            format!("搜索内容最多 {} 个字", matcher::query::MAX_QUERY_CHARS),
+            e.to_string(),
+        ))
+    })
+}
+
+/// Whether `user` may read `article`: handlers and admins every one, submitters those meant
+/// for them.
+fn may_read(user: &User, article: &Article) -> bool {
+    user.role != Role::Submitter || article.audience == Audience::Submitters
+}
+
 impl Desk {
+    /// One article, counted as read; an article the caller may not read is not found.
+    pub async fn kb_article(&self, user: &User, id: i64) -> Result<KbArticle, DeskError> {
+        let user = user.clone();
+        self.write(move |ctx| {
+            let found = articles::get(ctx.conn, id)?
+                .filter(|s| may_read(&user, &s.article))
+                .ok_or_else(|| DeskError::NotFound(format!("article {id}")))?;
+            articles::count_view(ctx.conn, id)?;
+            let mut a = found.article;
+            a.views += 1;
+            Ok(KbArticle::new(found.id, found.version, &a))
+        })
+        .await
+    }
+
+    /// Counts one "this helped" from `user`; the article as it now stands.
+    pub async fn kb_helpful(&self, user: &User, id: i64) -> Result<KbArticle, DeskError> {
+        let user = user.clone();
+        self.write(move |ctx| {
+            let found = articles::get(ctx.conn, id)?
+                .filter(|s| may_read(&user, &s.article))
+                .ok_or_else(|| DeskError::NotFound(format!("article {id}")))?;
+            articles::count_helpful(ctx.conn, id)?;
+            let mut a = found.article;
+            a.helpful += 1;
+            Ok(KbArticle::new(found.id, found.version, &a))
+        })
+        .await
+    }
+
+    /// The articles `user` may read that match `query`, best first: the API's search.
+    pub async fn kb_page(
+        &self,
+        user: &User,
+        query: &str,
+        system: Option<&str>,
+        limit: usize,
+    ) -> Result<KbPage, DeskError> {
+        let query = parse_query(query)?;
+        let mut list = self.store.read(articles::all).await?;
+        list.retain(|s| may_read(user, &s.article) && system.is_none_or(|k| s.article.system == k));
+        let settings = self.settings.clone();
+        let (found, total) = rank(
+            list,
+            &query,
+            |key| settings.system_name(key).to_string(),
+            limit,
+        );
+        Ok(KbPage {
+            articles: found
+                .iter()
+                .map(|f| {
+                    KbSummary::new(
+                        f.stored.id,
+                        f.stored.version,
+                        &f.stored.article,
+                        &f.title_highlights,
+                    )
+                })
+                .collect(),
+            total,
+        })
+    }
+
     /// Imports article files: all of them in one transaction, or none when any is refused.
     pub async fn import_kb(
         &self,
@@ -178,13 +261,7 @@ impl Desk {
         submitters_only: bool,
         limit: usize,
     ) -> Result<(Vec<FoundArticle>, usize), DeskError> {
-        let query = Query::parse(query).map_err(|e| {
-            DeskError::Validation(ValidationErrors::one(
-                "q",
-                format!("搜索内容最多 {} 个字", matcher::query::MAX_QUERY_CHARS),
-                e.to_string(),
-            ))
-        })?;
+        let query = parse_query(query)?;
         let mut list = self.store.read(articles::all).await?;
         if submitters_only {
             list.retain(|s| s.article.audience == Audience::Submitters);

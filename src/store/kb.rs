@@ -162,3 +162,19 @@ pub fn revisions(conn: &Connection, id: i64) -> Result<u64, StoreError> {
     )?;
     Ok(n.max(0) as u64)
 }
+
+/// Counts one reading of article `id` (for "hot issues"); whether it exists.
+pub fn count_view(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE kb_articles SET views = views + 1 WHERE id = ?1")?
+        .execute([id])?
+        == 1)
+}
+
+/// Counts one "this helped"; whether the article exists.
+pub fn count_helpful(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE kb_articles SET helpful = helpful + 1 WHERE id = ?1")?
+        .execute([id])?
+        == 1)
+}

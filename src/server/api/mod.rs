@@ -3,6 +3,7 @@
 pub mod attachments;
 pub mod description;
 pub mod events;
+pub mod kb;
 pub mod messages;
 pub mod meta;
 pub mod tickets;
@@ -55,6 +56,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/unread", get(messages::unread))
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/changes", get(events::list))
+        .route("/api/v1/kb/articles", get(kb::search))
+        .route("/api/v1/kb/articles/{id}", get(kb::get))
+        .route("/api/v1/kb/articles/{id}/helpful", post(kb::helpful))
 }
 
 /// The `Idempotency-Key` of a creating request, bound to its route and body.
