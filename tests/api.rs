@@ -1486,6 +1486,12 @@ async fn the_knowledge_base_finds_account_opening_failures_however_typed() {
     }
     let page = search(handler.clone(), "khsb").await;
     assert_eq!(page["articles"][0]["highlights"], json!([[0, 4]]));
+    assert_eq!(page["related"], false);
+
+    // A ticket's title matches no article whole: the articles it is about come instead.
+    let page = search(handler.clone(), "客户开户时视频见证一直失败怎么办").await;
+    assert_eq!(page["related"], true, "{page}");
+    assert_eq!(page["articles"][0]["system"], "account_opening", "{page}");
 
     // Submitters see only what is meant for them; a handlers' article is not found for them.
     let everything = |token: String| {

@@ -18,6 +18,7 @@ use opsdesk::tui::effect::Effect;
 use opsdesk::tui::keymap::Keymap;
 use opsdesk::tui::overlay::Overlay;
 use opsdesk::tui::panes::PaneId;
+use opsdesk::tui::panes::kb::{FetchArticle, Fetched, FoundKb, KbPane, SearchKb};
 use opsdesk::tui::panes::queue::Queue;
 use opsdesk::tui::panes::ticket::{Detail, Loaded, TicketJob, TicketPane};
 use opsdesk::tui::theme::{Theme, ThemeEnv};
@@ -341,7 +342,7 @@ fn screens_at_80x24_and_120x40() {
                 reason: "connection refused".into(),
             }));
             insta::assert_snapshot!(
-                format!("kb_placeholder_reconnecting_{name}_{theme_name}"),
+                format!("kb_reconnecting_{name}_{theme_name}"),
                 text(&screen(&mut a, &t, w, h))
             );
         }
@@ -1383,4 +1384,147 @@ fn a_notice_stays_on_the_status_line_for_a_minute() {
     assert!(status(&mut a).contains("缓存已重建"));
     a.update(Event::Tick(now() + chrono::Duration::seconds(61)));
     assert!(!status(&mut a).contains("缓存已重建"));
+}
+
+fn kb_summary(
+    id: i64,
+    title: &str,
+    hot: bool,
+    highlights: Vec<[usize; 2]>,
+) -> opsdesk::api::KbSummary {
+    opsdesk::api::KbSummary {
+        id,
+        version: 1,
+        slug: format!("article-{id}"),
+        title: title.into(),
+        system: "account_opening".into(),
+        category: Category::Consultation,
+        tags: vec!["开户失败".into(), "open account".into()],
+        audience: opsdesk::domain::kb::Audience::Submitters,
+        hot,
+        symptoms: vec!["视频见证页面提示“网络异常，请稍后重试”".into()],
+        views: 12,
+        helpful: 3,
+        updated_at: now(),
+        highlights,
+    }
+}
+
+#[test]
+fn the_kb_pane_searches_as_typed_starting_from_the_ticket_in_hand() {
+    let t = theme("default");
+    let mut a = app();
+    let in_hand = queue(&a).selected_id().expect("a selected ticket");
+    let title = a.desk.tickets.view(in_hand).unwrap().title.clone();
+
+    // Coming to the KB with a ticket in hand asks about its title.
+    let effects = a.update(Event::Key(key('4')));
+    assert_eq!(
+        effects.iter().find_map(|e| e.job::<SearchKb>()),
+        Some(&SearchKb(title.clone()))
+    );
+
+    // Typing searches on every keystroke; an answer to an older query is dropped.
+    a.update(Event::Key(key('/')));
+    for _ in title.chars() {
+        a.update(Event::Key(special(KeyCode::Backspace)));
+    }
+    let mut sent = Vec::new();
+    for c in "khsb".chars() {
+        let effects = a.update(Event::Key(key(c)));
+        sent.extend(
+            effects
+                .iter()
+                .filter_map(|e| e.job::<SearchKb>())
+                .map(|s| s.0.clone()),
+        );
+    }
+    assert_eq!(sent, ["k", "kh", "khs", "khsb"]);
+    let stale = a.update(Event::Loaded {
+        pane: PaneId::KB,
+        loaded: Box::new(FoundKb {
+            query: "khs".into(),
+            result: Ok(opsdesk::api::KbPage {
+                articles: vec![kb_summary(9, "不该出现的旧结果", false, vec![])],
+                total: 1,
+                related: false,
+            }),
+        }),
+    });
+    assert!(stale.is_empty());
+    let effects = a.update(Event::Loaded {
+        pane: PaneId::KB,
+        loaded: Box::new(FoundKb {
+            query: "khsb".into(),
+            result: Ok(opsdesk::api::KbPage {
+                articles: vec![
+                    kb_summary(
+                        1,
+                        "开户失败：视频见证时提示“网络异常，请稍后重试”",
+                        true,
+                        vec![[0, 4]],
+                    ),
+                    kb_summary(2, "客户开户失败，身份证识别不通过", false, vec![[2, 6]]),
+                ],
+                total: 2,
+                related: false,
+            }),
+        }),
+    });
+    // The best article is fetched whole as it is selected.
+    assert_eq!(
+        effects.iter().find_map(|e| e.job::<FetchArticle>()),
+        Some(&FetchArticle {
+            id: 1,
+            helpful: false
+        })
+    );
+    a.update(Event::Key(special(KeyCode::Enter)));
+    let article = opsdesk::api::KbArticle {
+        id: 1,
+        version: 1,
+        slug: "article-1".into(),
+        title: "开户失败：视频见证时提示“网络异常，请稍后重试”".into(),
+        system: "account_opening".into(),
+        category: Category::Consultation,
+        tags: vec!["开户失败".into()],
+        audience: opsdesk::domain::kb::Audience::Submitters,
+        hot: true,
+        symptoms: vec!["视频见证页面提示“网络异常，请稍后重试”".into()],
+        cause: "视频见证走实时音视频通道，网络抖动时会断开。".into(),
+        steps: "1. 请客户切换到稳定的 Wi-Fi 或 4G/5G 网络。\n2. 重新进入视频见证排队。".into(),
+        source_tickets: vec![],
+        author: "h_chen".into(),
+        views: 13,
+        helpful: 3,
+        updated_at: now(),
+    };
+    a.update(Event::Loaded {
+        pane: PaneId::KB,
+        loaded: Box::new(Fetched(Ok(article))),
+    });
+    let shown = text(&screen(&mut a, &t, 120, 40));
+    assert!(!shown.contains("不该出现的旧结果"), "{shown}");
+    assert!(shown.contains("重新进入视频见证排队"), "{shown}");
+    insta::assert_snapshot!("kb_found_120x40_default", shown);
+    insta::assert_snapshot!("kb_found_80x24_default", text(&screen(&mut a, &t, 80, 24)));
+
+    // "+" says it helped; moving on fetches the next article.
+    let effects = a.update(Event::Key(key('+')));
+    assert_eq!(
+        effects.iter().find_map(|e| e.job::<FetchArticle>()),
+        Some(&FetchArticle {
+            id: 1,
+            helpful: true
+        })
+    );
+    let effects = a.update(Event::Key(key('j')));
+    assert_eq!(
+        effects.iter().find_map(|e| e.job::<FetchArticle>()),
+        Some(&FetchArticle {
+            id: 2,
+            helpful: false
+        })
+    );
+    assert!(a.pane::<KbPane>().is_some());
 }

@@ -35,6 +35,10 @@ pub struct KbPage {
     pub articles: Vec<KbSummary>,
     /// How many articles matched in all.
     pub total: usize,
+    /// No article matched every word, so these are the ones that share the most with the
+    /// text (a ticket's title, a sentence): related, not matching.
+    #[serde(default)]
+    pub related: bool,
 }
 
 /// A whole article.

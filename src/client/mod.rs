@@ -346,6 +346,30 @@ impl ApiClient {
         Ok(page)
     }
 
+    /// One knowledge-base article, whole (reading it counts a view).
+    pub async fn kb_article(&self, id: i64) -> Result<crate::api::KbArticle, ClientError> {
+        let mut a: crate::api::KbArticle = self
+            .send(
+                self.http
+                    .get(self.url(&format!("/api/v1/kb/articles/{id}"))),
+            )
+            .await?;
+        inert_article(&mut a);
+        Ok(a)
+    }
+
+    /// Says an article helped; the article with its new count.
+    pub async fn kb_helpful(&self, id: i64) -> Result<crate::api::KbArticle, ClientError> {
+        let mut a: crate::api::KbArticle = self
+            .send(
+                self.http
+                    .post(self.url(&format!("/api/v1/kb/articles/{id}/helpful"))),
+            )
+            .await?;
+        inert_article(&mut a);
+        Ok(a)
+    }
+
     /// Open tickets with messages the caller has not read.
     pub async fn unread(&self) -> Result<Vec<crate::api::Unread>, ClientError> {
         self.send(self.http.get(self.url("/api/v1/unread"))).await
@@ -455,6 +479,24 @@ impl ApiClient {
 }
 
 /// Makes one text terminal-safe in place (allocating only when something was removed).
+/// Makes an article's texts terminal-safe.
+fn inert_article(a: &mut crate::api::KbArticle) {
+    for text in [
+        &mut a.title,
+        &mut a.slug,
+        &mut a.system,
+        &mut a.cause,
+        &mut a.steps,
+        &mut a.author,
+    ]
+    .into_iter()
+    .chain(a.tags.iter_mut())
+    .chain(a.symptoms.iter_mut())
+    {
+        make_safe(text);
+    }
+}
+
 pub fn make_safe(text: &mut String) {
     if let std::borrow::Cow::Owned(safe) = terminal_safe(text) {
         *text = safe;

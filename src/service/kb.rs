@@ -196,21 +196,24 @@ impl Desk {
     pub async fn kb_page(
         &self,
         user: &User,
-        query: &str,
+        text: &str,
         system: Option<&str>,
         limit: usize,
     ) -> Result<KbPage, DeskError> {
-        let query = parse_query(query)?;
+        let query = parse_query(text)?;
         let mut list = self.store.read(articles::all).await?;
         list.retain(|s| may_read(user, &s.article) && system.is_none_or(|k| s.article.system == k));
         let settings = self.settings.clone();
-        let (found, total) = rank(
-            list,
-            &query,
-            |key| settings.system_name(key).to_string(),
-            limit,
-        );
+        let name = |key: &str| settings.system_name(key).to_string();
+        let (mut found, mut total) = rank(list.clone(), &query, name, limit);
+        // Text with no operators that matches nothing whole (a ticket's title, a sentence)
+        // is read for what it is about.
+        let related = total == 0 && !query.is_empty() && !query.text_has_operators();
+        if related {
+            (found, total) = rank(list, &Query::about(text), name, limit);
+        }
         Ok(KbPage {
+            related,
             articles: found
                 .iter()
                 .map(|f| {

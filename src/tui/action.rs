@@ -102,6 +102,7 @@ actions! {
     Attachments = "attachments" / "附件 截图": "list the attachments",
     SaveAttachment = "save_attachment" / "保存附件": "save the selected attachment to a file",
     Similar = "similar" / "相似工单": "show similar open tickets",
+    Helpful = "helpful" / "有帮助": "say the selected article helped",
     ApproveScript = "approve_script" / "审批脚本": "approve an ops transfer's data-fix script (a second handler)",
     // Editors.
     Submit = "submit" / "发送": "send what was written",

@@ -156,6 +156,7 @@ impl Corpus {
     /// The entry's score for `query`, or `None` when a term matches none of its fields.
     pub fn score(&self, entry: usize, query: &Query) -> Option<i32> {
         let mut total = 0;
+        let mut matched = 0;
         for term in &query.terms {
             let best = self
                 .fields_of(entry)
@@ -163,8 +164,18 @@ impl Corpus {
                 .filter_map(|(text, kind)| {
                     score::match_field(term, text).map(|m| m.score * kind.weight())
                 })
-                .max()?;
-            total += best;
+                .max();
+            match (best, query.at_least) {
+                (Some(best), _) => {
+                    total += best;
+                    matched += 1;
+                }
+                (None, None) => return None,
+                (None, Some(_)) => {}
+            }
+        }
+        if query.at_least.is_some_and(|n| matched < n) {
+            return None;
         }
         Some(total + i32::from(self.boosts[entry]))
     }
@@ -474,6 +485,24 @@ mod tests {
         assert_eq!(parallel.entries, serial.entries);
         let q = Query::parse("khsb 7").unwrap();
         assert_eq!(search(&parallel, &q, 50), search(&serial, &q, 50));
+    }
+
+    #[test]
+    fn a_passage_finds_what_it_is_about() {
+        let c = Corpus::from_lines(&lines());
+        let about = |text: &str| -> Vec<u32> {
+            search(&c, &Query::about(text), 10)
+                .hits
+                .iter()
+                .map(|h| h.entry)
+                .collect()
+        };
+        // No article holds the whole sentence; the ones about failed openings share its pairs.
+        let found = about("客户今天开户失败了，视频见证一直提示网络异常");
+        assert_eq!(found.first(), Some(&0), "{found:?}");
+        assert!(found.contains(&1) && !found.contains(&6), "{found:?}");
+        assert!(about("今天天气").is_empty(), "too little in common");
+        assert!(about("").is_empty());
     }
 
     #[test]

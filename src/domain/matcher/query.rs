@@ -50,6 +50,9 @@ pub fn is_word_unit(u: u16) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Query {
     pub terms: Vec<Term>,
+    /// When set, an entry matches with at least this many of the terms, not all: a passage
+    /// of text (a ticket's title, what a submitter is typing) read for what it is about.
+    pub at_least: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,24 +95,94 @@ impl Query {
             }
             rest = next;
         }
-        Ok(Query { terms })
+        Ok(Query {
+            terms,
+            at_least: None,
+        })
     }
 
+    /// A passage read for what it is about: its ASCII words of two letters or more and the
+    /// character pairs of its Chinese, each to be found as typed; an entry matches with a
+    /// fifth of them (two to four), scored by those it shares. For text with no operators,
+    /// where every word would otherwise have to match.
+    pub fn about(text: &str) -> Query {
+        let mut grams: Vec<Vec<u16>> = Vec::new();
+        let mut push = |g: Vec<u16>| {
+            if !grams.contains(&g) {
+                grams.push(g);
+            }
+        };
+        let folded: Vec<u16> = text
+            .chars()
+            .take(MAX_QUERY_CHARS)
+            .map(super::fold::fold_char)
+            .collect();
+        let mut i = 0;
+        while i < folded.len() {
+            let u = folded[i];
+            if is_word_unit(u) {
+                let start = i;
+                while i < folded.len() && is_word_unit(folded[i]) {
+                    i += 1;
+                }
+                if i - start >= 2 {
+                    push(folded[start..i].to_vec());
+                }
+            } else if super::pinyin::is_han(u) {
+                if folded.get(i + 1).is_some_and(|&n| super::pinyin::is_han(n)) {
+                    push(folded[i..i + 2].to_vec());
+                }
+                i += 1;
+            } else {
+                i += 1;
+            }
+        }
+        // A fifth of a short passage's pairs, never fewer than two nor more than four: a long
+        // description shares four telling pairs with its article, not a fifth of its words.
+        let at_least = (grams.len() / 5).clamp(2, 4);
+        Query {
+            terms: grams
+                .into_iter()
+                .map(|text| Term {
+                    text,
+                    kind: TermKind::Phrase,
+                    field: None,
+                })
+                .collect(),
+            at_least: Some(at_least),
+        }
+    }
+
+    /// Whether the query used a phrase or a field filter: it was written as a query, not as
+    /// a passage of text.
+    pub fn text_has_operators(&self) -> bool {
+        self.terms
+            .iter()
+            .any(|t| t.kind == TermKind::Phrase || t.field.is_some())
+    }
+
+    /// Nothing asked: every entry answers. (A passage with nothing in it finds nothing.)
     pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
+        self.terms.is_empty() && self.at_least.is_none()
     }
 
     /// Whether every entry matching `self` matches `base` too, so a search for `self` need
     /// only look at `base`'s matches: the query grew by typing, within its last term or by
     /// new terms, and no term became more tolerant of typos.
     pub fn narrows(&self, base: &Query) -> bool {
-        self.grows_from(base) && self.typos_at(base.terms.len()) <= base.typos_at(base.terms.len())
+        self.at_least.is_none()
+            && base.at_least.is_none()
+            && self.grows_from(base)
+            && self.typos_at(base.terms.len()) <= base.typos_at(base.terms.len())
     }
 
     /// Whether `self` is `base` typed on (its last term longer, or more terms after it),
     /// whatever that did to the typo allowance. When it raised it, an entry outside `base`'s
     /// matches can match only by a near spelling of the grown term.
     pub fn grows_from(&self, base: &Query) -> bool {
+        if self.at_least.is_some() || base.at_least.is_some() {
+            return false;
+        }
         let Some((last, same)) = base.terms.split_last() else {
             return true;
         };

@@ -9,6 +9,7 @@
 //!
 //! Adding a pane: a folder here, and one line in [`built_in`].
 
+pub mod kb;
 pub mod placeholder;
 pub mod queue;
 pub mod ticket;
@@ -32,7 +33,7 @@ pub fn built_in() -> Vec<Box<dyn Pane>> {
         Box::new(queue::Queue::default()),
         Box::new(ticket::TicketPane::default()),
         Box::new(placeholder::Placeholder::LOGS),
-        Box::new(placeholder::Placeholder::KB),
+        Box::new(kb::KbPane::default()),
         Box::new(placeholder::Placeholder::CONSTRUCT),
         Box::new(placeholder::Placeholder::STATS),
         Box::new(placeholder::Placeholder::ALERTS),

@@ -1,5 +1,5 @@
 //! Panes whose features arrive with later issues say so, and what will fill them: one small
-//! component, five instances.
+//! component, four instances.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -28,15 +28,6 @@ impl Placeholder {
         planned: (
             "ELK 日志、APP 埋点与数据库查询将在这里进行。",
             "Log lookups in Elasticsearch, app tracking events and read-only data queries arrive with the log-lookup issue (`opsdesk logs search`).",
-        ),
-    };
-    pub const KB: Placeholder = Placeholder {
-        id: PaneId::KB,
-        title: "知识库 KB",
-        context: Context::Kb,
-        planned: (
-            "知识库：由已解决工单沉淀的问题描述与解决步骤，支持模糊与拼音搜索。",
-            "The knowledge base, written from resolved tickets with fuzzy and pinyin search, arrives with the KB issue (`opsdesk kb search`).",
         ),
     };
     pub const CONSTRUCT: Placeholder = Placeholder {

@@ -1,0 +1,292 @@
+//! The knowledge base: search as you type (characters, pinyin, near spellings, the server's
+//! one matcher), the best articles with the match highlighted, the selected article's
+//! symptoms, cause and steps beside them, and "this helped".
+//!
+//! Coming to it with a ticket in hand starts the search from the ticket's title, so the
+//! articles that match the problem on the desk are the first thing seen.
+
+mod view;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::{Command, Ctx, Edit, Handled, Input, Msg, Pane, PaneId};
+use crate::api::{KbArticle, KbPage, KbSummary};
+use crate::tui::action::{Action, Context};
+use crate::tui::desk::Desk;
+use crate::tui::effect::{Effect, Io, Job};
+
+/// How many articles a search brings back: a screenful or two, best first.
+const LIMIT: usize = 50;
+
+const COMMANDS: &[Command] = &[
+    Command::hint(Action::Filter),
+    Command::hint(Action::Open),
+    Command::hint(Action::Helpful),
+    Command::new(Action::ClearFilter),
+    Command::new(Action::Down),
+    Command::new(Action::Up),
+    Command::new(Action::PageDown),
+    Command::new(Action::PageUp),
+    Command::new(Action::Top),
+    Command::new(Action::Bottom),
+];
+
+#[derive(Debug, Default)]
+pub struct KbPane {
+    /// The search box.
+    query: String,
+    /// While typing: the query before it, for esc to put back.
+    typing: Option<String>,
+    /// The query the shown results answer, and the newest one sent.
+    shown_for: Option<String>,
+    sent: Option<String>,
+    results: Vec<KbSummary>,
+    total: usize,
+    /// Nothing matched the whole query: these share the most with it.
+    related: bool,
+    selected: usize,
+    /// The selected article in full, once fetched.
+    article: Option<KbArticle>,
+    /// What went wrong with the last call, said in the pane.
+    problem: Option<String>,
+    /// Rows the list showed last time (paging moves by it).
+    page: usize,
+}
+
+/// A search sent to the server.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SearchKb(pub String);
+
+/// What a search found: the articles best first and how many matched, or why not.
+pub struct FoundKb {
+    pub query: String,
+    pub result: Result<KbPage, String>,
+}
+
+impl Job for SearchKb {
+    fn run(self: Box<Self>, io: Io) -> BoxFuture<'static, ()> {
+        async move {
+            let query = self.0;
+            let result = io
+                .client
+                .kb_search(&query, LIMIT)
+                .await
+                .map_err(|e| crate::tui::calls::explain(&e));
+            io.reply(FoundKb { query, result }).await;
+        }
+        .boxed()
+    }
+}
+
+/// Fetch an article whole (reading it counts a view), or say it helped.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FetchArticle {
+    pub id: i64,
+    pub helpful: bool,
+}
+
+/// The article fetched, or why not.
+pub struct Fetched(pub Result<KbArticle, String>);
+
+impl Job for FetchArticle {
+    fn run(self: Box<Self>, io: Io) -> BoxFuture<'static, ()> {
+        async move {
+            let result = if self.helpful {
+                io.client.kb_helpful(self.id).await
+            } else {
+                io.client.kb_article(self.id).await
+            };
+            io.reply(Fetched(result.map_err(|e| crate::tui::calls::explain(&e))))
+                .await;
+        }
+        .boxed()
+    }
+}
+
+impl KbPane {
+    fn search(&mut self) -> Vec<Effect> {
+        if self.sent.as_deref() == Some(self.query.as_str()) {
+            return Vec::new();
+        }
+        self.sent = Some(self.query.clone());
+        vec![Effect::run(Some(PaneId::KB), SearchKb(self.query.clone()))]
+    }
+
+    fn selected(&self) -> Option<&KbSummary> {
+        self.results.get(self.selected)
+    }
+
+    fn fetch_selected(&self, helpful: bool) -> Vec<Effect> {
+        self.selected()
+            .map(|a| Effect::run(Some(PaneId::KB), FetchArticle { id: a.id, helpful }))
+            .into_iter()
+            .collect()
+    }
+
+    /// Moves the selection; the article beside it follows.
+    fn navigate(&mut self, action: Action) -> Option<Vec<Effect>> {
+        let last = self.results.len().saturating_sub(1);
+        let before = self.selected;
+        self.selected = match action {
+            Action::Down | Action::NextMatch => (self.selected + 1).min(last),
+            Action::Up | Action::PrevMatch => self.selected.saturating_sub(1),
+            Action::PageDown => (self.selected + self.page.max(1)).min(last),
+            Action::PageUp => self.selected.saturating_sub(self.page.max(1)),
+            Action::Top => 0,
+            Action::Bottom => last,
+            _ => return None,
+        };
+        if self.selected == before {
+            return Some(Vec::new());
+        }
+        self.article = None;
+        Some(self.fetch_selected(false))
+    }
+
+    fn on_found(&mut self, found: FoundKb) -> Vec<Effect> {
+        // An answer to a query since typed over is dropped: the newest one is on its way.
+        if self.sent.as_deref() != Some(found.query.as_str()) {
+            return Vec::new();
+        }
+        match found.result {
+            Ok(page) => {
+                self.results = page.articles;
+                self.total = page.total;
+                self.related = page.related;
+                self.selected = 0;
+                self.shown_for = Some(found.query);
+                self.problem = None;
+                self.article = None;
+                self.fetch_selected(false)
+            }
+            Err(why) => {
+                // Asked again on the next keystroke or visit.
+                self.sent = None;
+                self.problem = Some(why);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_action(&mut self, action: Action, desk: &mut Desk) -> Handled {
+        if let Some(before) = self.typing.take() {
+            match action {
+                Action::Back | Action::Cancel => {
+                    self.query = before;
+                    return Some(self.search());
+                }
+                Action::Open | Action::Submit => return Some(Vec::new()),
+                // Moving while typing moves the selection, as in fzf.
+                Action::Down | Action::Up | Action::PageDown | Action::PageUp => {
+                    self.typing = Some(before);
+                    return self.navigate(action);
+                }
+                _ => {
+                    self.typing = Some(before);
+                    return Some(Vec::new());
+                }
+            }
+        }
+        match action {
+            Action::Filter => {
+                self.typing = Some(self.query.clone());
+                Some(Vec::new())
+            }
+            Action::ClearFilter => {
+                self.query.clear();
+                Some(self.search())
+            }
+            Action::Open => Some(self.fetch_selected(false)),
+            Action::Helpful => {
+                if self.selected().is_none() {
+                    desk.toast("没有选中的文章 no article selected", true);
+                    return Some(Vec::new());
+                }
+                Some(self.fetch_selected(true))
+            }
+            other => self.navigate(other),
+        }
+    }
+}
+
+impl Pane for KbPane {
+    fn id(&self) -> PaneId {
+        PaneId::KB
+    }
+
+    fn title(&self) -> &'static str {
+        "知识库 KB"
+    }
+
+    fn context(&self) -> Context {
+        Context::Kb
+    }
+
+    fn commands(&self) -> Vec<Command> {
+        COMMANDS.to_vec()
+    }
+
+    fn input(&self) -> Option<Input<'_>> {
+        self.typing.as_ref().map(|_| Input {
+            prompt: "搜索 search ",
+            text: &self.query,
+        })
+    }
+
+    fn update(&mut self, msg: Msg<'_>, desk: &mut Desk) -> Handled {
+        match msg {
+            Msg::Action(action) => self.on_action(action, desk),
+            Msg::Edit(edit) => {
+                crate::tui::overlay::edit_line(&mut self.query, edit);
+                if matches!(edit, Edit::Insert(_) | Edit::Backspace) {
+                    return Some(self.search());
+                }
+                Some(Vec::new())
+            }
+            Msg::Shown { in_hand } => {
+                // First visit with a ticket in hand: its title is the question.
+                if self.sent.is_none()
+                    && self.query.is_empty()
+                    && let Some(view) = in_hand.and_then(|id| desk.tickets.view(id))
+                {
+                    self.query = view.title.clone();
+                }
+                Some(self.search())
+            }
+            Msg::Loaded(loaded) => {
+                let loaded = match loaded.downcast::<FoundKb>() {
+                    Ok(found) => return Some(self.on_found(*found)),
+                    Err(other) => other,
+                };
+                if let Ok(fetched) = loaded.downcast::<Fetched>() {
+                    match fetched.0 {
+                        Ok(article) => {
+                            if let Some(row) = self.results.iter_mut().find(|r| r.id == article.id)
+                            {
+                                row.helpful = article.helpful;
+                                row.views = article.views;
+                            }
+                            if self.selected().map(|r| r.id) == Some(article.id) {
+                                self.article = Some(article);
+                            }
+                        }
+                        Err(why) => desk.toast(why, true),
+                    }
+                }
+                Some(Vec::new())
+            }
+            _ => None,
+        }
+    }
+
+    fn render(
+        &mut self,
+        area: ratatui::layout::Rect,
+        buf: &mut ratatui::buffer::Buffer,
+        ctx: &Ctx<'_>,
+        focused: bool,
+    ) {
+        self.page = view::render(self, area, buf, ctx, focused);
+    }
+}

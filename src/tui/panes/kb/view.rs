@@ -1,0 +1,183 @@
+//! The KB pane on screen: the search line, the best articles with the match highlighted, and
+//! the selected article beside them (below them when the terminal is narrow).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use super::KbPane;
+use crate::api::KbSummary;
+use crate::display::fit;
+use crate::tui::panes::Ctx;
+use crate::tui::theme::Theme;
+
+/// Draws the pane; the number of list rows shown (what a page is).
+pub fn render(pane: &KbPane, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) -> usize {
+    let theme = ctx.theme;
+    let wide = area.width >= 100;
+    let parts = Layout::default()
+        .direction(if wide {
+            Direction::Horizontal
+        } else {
+            Direction::Vertical
+        })
+        .constraints(if wide {
+            [Constraint::Percentage(45), Constraint::Percentage(55)]
+        } else {
+            [Constraint::Percentage(50), Constraint::Percentage(50)]
+        })
+        .split(area);
+    let rows = list(pane, parts[0], buf, ctx, focused);
+    article(pane, parts[1], buf, theme);
+    rows
+}
+
+fn list(pane: &KbPane, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) -> usize {
+    let theme = ctx.theme;
+    let title = match (&pane.shown_for, pane.total) {
+        (Some(q), n) if pane.related => format!(" 知识库 KB · 与 '{q}' 相关 related {n} 篇 "),
+        (Some(q), n) if !q.is_empty() => format!(" 知识库 KB · '{q}' {n} 篇 "),
+        (Some(_), n) => format!(" 知识库 KB · {n} 篇 (热门在前 hot first) "),
+        (None, _) => " 知识库 KB ".to_string(),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Span::styled(
+            fit(&title, area.width.saturating_sub(2) as usize),
+            theme.title(),
+        ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let mut lines: Vec<Line> = Vec::new();
+    // The search line: what is being typed, or how to start.
+    let search = if pane.typing.is_some() {
+        Line::from(vec![
+            Span::styled("搜索 ", theme.muted()),
+            Span::styled(format!("{}▏", pane.query), theme.text()),
+        ])
+    } else if pane.query.is_empty() {
+        Line::from(Span::styled(
+            "/ 搜索：汉字、拼音（khsb）、英文（容错） search: characters, pinyin, words",
+            theme.muted(),
+        ))
+    } else {
+        Line::from(vec![
+            Span::styled("搜索 ", theme.muted()),
+            Span::styled(pane.query.clone(), theme.text()),
+        ])
+    };
+    lines.push(search);
+    if let Some(problem) = &pane.problem {
+        lines.push(Line::from(Span::styled(
+            format!("未能搜索 could not search: {problem}"),
+            theme.toast(true),
+        )));
+    } else if pane.shown_for.is_some() && pane.results.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "没有匹配的文章 no article matches",
+            theme.muted(),
+        )));
+    }
+    let room = (inner.height as usize).saturating_sub(lines.len());
+    // Keep the selection in view.
+    let first = pane.selected.saturating_sub(room.saturating_sub(1));
+    for (i, a) in pane.results.iter().enumerate().skip(first).take(room) {
+        lines.push(row(a, i == pane.selected, inner.width as usize, theme));
+    }
+    Paragraph::new(lines).render(inner, buf);
+    room
+}
+
+/// One article: hot mark, title with the matched characters picked out, system.
+fn row(a: &KbSummary, selected: bool, width: usize, theme: &Theme) -> Line<'static> {
+    let base = if selected {
+        theme.selection()
+    } else {
+        theme.text()
+    };
+    let hit = base.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+    let mut spans = vec![Span::styled(
+        if a.hot { "🔥" } else { "  " }.to_string(),
+        base,
+    )];
+    let title = fit(&a.title, width.saturating_sub(2 + 2 + a.system.len() + 1));
+    let mut run = String::new();
+    let mut in_hit = false;
+    for (i, c) in title.chars().enumerate() {
+        let h = a.highlights.iter().any(|&[s, e]| (s..e).contains(&i));
+        if h != in_hit && !run.is_empty() {
+            spans.push(Span::styled(
+                std::mem::take(&mut run),
+                if in_hit { hit } else { base },
+            ));
+        }
+        in_hit = h;
+        run.push(c);
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, if in_hit { hit } else { base }));
+    }
+    spans.push(Span::styled(format!("  {}", a.system), theme.muted()));
+    Line::from(spans)
+}
+
+fn article(pane: &KbPane, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(false))
+        .title(Span::styled(" 文章 article ", theme.title()));
+    let mut lines: Vec<Line> = Vec::new();
+    let heading = Style::default().add_modifier(Modifier::BOLD);
+    match (pane.selected(), &pane.article) {
+        (None, _) => lines.push(Line::from(Span::styled("—", theme.muted()))),
+        (Some(summary), full) => {
+            lines.push(Line::from(Span::styled(
+                summary.title.clone(),
+                theme.title(),
+            )));
+            let audience = match summary.audience {
+                crate::domain::kb::Audience::Submitters => "提交人可见 submitters too",
+                crate::domain::kb::Audience::Handlers => "仅处理人 handlers only",
+            };
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} · {} · {} · 👍 {} · 阅读 {} · {}",
+                    summary.system,
+                    summary.category.label_zh(),
+                    audience,
+                    summary.helpful,
+                    summary.views,
+                    summary.tags.join(" / ")
+                ),
+                theme.muted(),
+            )));
+            lines.push(Line::from(""));
+            if !summary.symptoms.is_empty() {
+                lines.push(Line::from(Span::styled("现象 symptoms", heading)));
+                for s in &summary.symptoms {
+                    lines.push(Line::from(format!("• {s}")));
+                }
+                lines.push(Line::from(""));
+            }
+            match full {
+                Some(a) => {
+                    if !a.cause.trim().is_empty() {
+                        lines.push(Line::from(Span::styled("原因 cause", heading)));
+                        lines.extend(a.cause.trim().lines().map(|l| Line::from(l.to_string())));
+                        lines.push(Line::from(""));
+                    }
+                    lines.push(Line::from(Span::styled("处理步骤 steps", heading)));
+                    lines.extend(a.steps.lines().map(|l| Line::from(l.to_string())));
+                }
+                None => lines.push(Line::from(Span::styled("载入中 loading…", theme.muted()))),
+            }
+        }
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(block)
+        .render(area, buf);
+}
