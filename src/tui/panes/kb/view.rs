@@ -5,11 +5,11 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::KbPane;
 use crate::api::KbSummary;
-use crate::display::fit;
+use crate::display::{fit, wrap_text};
 use crate::tui::panes::Ctx;
 use crate::tui::theme::Theme;
 
@@ -124,41 +124,52 @@ fn row(a: &KbSummary, selected: bool, width: usize, theme: &Theme) -> Line<'stat
     Line::from(spans)
 }
 
+/// Markdown read as text: emphasis and code marks dropped (the terminal shows no bold in
+/// a paragraph worth the noise), a quote as a quote.
+fn plain(line: &str) -> (String, bool) {
+    let quote = line.trim_start().starts_with('>');
+    let text = line.trim_start().trim_start_matches('>').trim_start();
+    let text = if quote { text } else { line };
+    (text.replace("**", "").replace('`', ""), quote)
+}
+
 fn article(pane: &KbPane, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(false))
         .title(Span::styled(" 文章 article ", theme.title()));
+    let width = block.inner(area).width as usize;
     let mut lines: Vec<Line> = Vec::new();
     let heading = Style::default().add_modifier(Modifier::BOLD);
+    // Chinese has no spaces to break at: rows are cut by columns, not by words.
+    let para = |lines: &mut Vec<Line>, text: &str, style: Style| {
+        for row in wrap_text(text, width) {
+            lines.push(Line::from(Span::styled(row, style)));
+        }
+    };
     match (pane.selected(), &pane.article) {
         (None, _) => lines.push(Line::from(Span::styled("—", theme.muted()))),
         (Some(summary), full) => {
-            lines.push(Line::from(Span::styled(
-                summary.title.clone(),
-                theme.title(),
-            )));
+            para(&mut lines, &summary.title, theme.title());
             let audience = match summary.audience {
                 crate::domain::kb::Audience::Submitters => "提交人可见 submitters too",
                 crate::domain::kb::Audience::Handlers => "仅处理人 handlers only",
             };
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "{} · {} · {} · 👍 {} · 阅读 {} · {}",
-                    summary.system,
-                    summary.category.label_zh(),
-                    audience,
-                    summary.helpful,
-                    summary.views,
-                    summary.tags.join(" / ")
-                ),
-                theme.muted(),
-            )));
+            let facts = format!(
+                "{} · {} · {} · 👍 {} · 阅读 {} · {}",
+                summary.system,
+                summary.category.label_zh(),
+                audience,
+                summary.helpful,
+                summary.views,
+                summary.tags.join(" / ")
+            );
+            para(&mut lines, &facts, theme.muted());
             lines.push(Line::from(""));
             if !summary.symptoms.is_empty() {
                 lines.push(Line::from(Span::styled("现象 symptoms", heading)));
                 for s in &summary.symptoms {
-                    lines.push(Line::from(format!("• {s}")));
+                    para(&mut lines, &format!("• {s}"), theme.text());
                 }
                 lines.push(Line::from(""));
             }
@@ -166,18 +177,22 @@ fn article(pane: &KbPane, area: Rect, buf: &mut Buffer, theme: &Theme) {
                 Some(a) => {
                     if !a.cause.trim().is_empty() {
                         lines.push(Line::from(Span::styled("原因 cause", heading)));
-                        lines.extend(a.cause.trim().lines().map(|l| Line::from(l.to_string())));
+                        para(&mut lines, a.cause.trim(), theme.text());
                         lines.push(Line::from(""));
                     }
                     lines.push(Line::from(Span::styled("处理步骤 steps", heading)));
-                    lines.extend(a.steps.lines().map(|l| Line::from(l.to_string())));
+                    for line in a.steps.lines() {
+                        let (text, quote) = plain(line);
+                        para(
+                            &mut lines,
+                            &text,
+                            if quote { theme.muted() } else { theme.text() },
+                        );
+                    }
                 }
                 None => lines.push(Line::from(Span::styled("载入中 loading…", theme.muted()))),
             }
         }
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(block)
-        .render(area, buf);
+    Paragraph::new(lines).block(block).render(area, buf);
 }
