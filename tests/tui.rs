@@ -1509,6 +1509,26 @@ fn the_kb_pane_searches_as_typed_starting_from_the_ticket_in_hand() {
     insta::assert_snapshot!("kb_found_120x40_default", shown);
     insta::assert_snapshot!("kb_found_80x24_default", text(&screen(&mut a, &t, 80, 24)));
 
+    // "r" puts the steps into a reply to the ticket in hand, to be read over and sent.
+    a.on_key(key('r'));
+    let Some(Overlay::Editor { editor, .. }) = &a.overlay else {
+        panic!("no reply editor: {:?}", a.overlay)
+    };
+    let reply = editor.text();
+    assert!(reply.contains("重新进入视频见证排队"), "{reply}");
+    assert!(!reply.contains("**"), "markdown marks dropped: {reply}");
+    let effects = a.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('d'),
+        KeyModifiers::CONTROL,
+    )));
+    let sent = effects.iter().find_map(|e| match e {
+        Effect::Call(opsdesk::tui::work::Call::Message {
+            id, body, internal, ..
+        }) => Some((*id, body.clone(), *internal)),
+        _ => None,
+    });
+    assert_eq!(sent, Some((in_hand, reply, false)));
+
     // "+" says it helped; moving on fetches the next article.
     let effects = a.update(Event::Key(key('+')));
     assert_eq!(

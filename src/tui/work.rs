@@ -622,6 +622,21 @@ fn compose(owner: PaneId, purpose: Compose, template: String, desk: &mut Desk) {
     ));
 }
 
+/// Opens the reply editor on ticket `id` with `text` in it (after the draft kept for that
+/// reply, if any): an answer taken from elsewhere, a knowledge-base article's steps.
+pub fn reply_with(owner: PaneId, id: TicketId, text: &str, desk: &mut Desk) {
+    let purpose = Compose::Reply(id);
+    if let Some(kept) = desk.drafts.get(&purpose.draft_key()).cloned() {
+        desk.drafts.insert(
+            purpose.draft_key(),
+            format!("{}\n\n{text}", kept.trim_end()),
+        );
+        compose(owner, purpose, String::new(), desk);
+    } else {
+        compose(owner, purpose, text.to_string(), desk);
+    }
+}
+
 /// Refuses a move the lifecycle does not allow, saying which moves it does.
 pub fn refuse(from: Status, to: Status, desk: &mut Desk) {
     let allowed: Vec<&str> = allowed_from(from).iter().map(|s| s.label_zh()).collect();

@@ -22,6 +22,7 @@ const LIMIT: usize = 50;
 const COMMANDS: &[Command] = &[
     Command::hint(Action::Filter),
     Command::hint(Action::Open),
+    Command::hint(Action::Reply),
     Command::hint(Action::Helpful),
     Command::new(Action::ClearFilter),
     Command::new(Action::Down),
@@ -52,6 +53,8 @@ pub struct KbPane {
     problem: Option<String>,
     /// Rows the list showed last time (paging moves by it).
     page: usize,
+    /// The ticket the handler came with: where `r` sends the article's steps.
+    in_hand: Option<crate::domain::ticket::TicketId>,
 }
 
 /// A search sent to the server.
@@ -198,6 +201,10 @@ impl KbPane {
                 Some(self.search())
             }
             Action::Open => Some(self.fetch_selected(false)),
+            Action::Reply => {
+                self.reply(desk);
+                Some(Vec::new())
+            }
             Action::Helpful => {
                 if self.selected().is_none() {
                     desk.toast("没有选中的文章 no article selected", true);
@@ -207,6 +214,36 @@ impl KbPane {
             }
             other => self.navigate(other),
         }
+    }
+}
+
+impl KbPane {
+    /// Opens the reply to the ticket in hand with the selected article's steps in it, to be
+    /// read over and sent as the handler's own words.
+    fn reply(&self, desk: &mut Desk) {
+        let Some(id) = self.in_hand else {
+            desk.toast(
+                "先在队列中选中或打开一个工单 select or open a ticket first",
+                true,
+            );
+            return;
+        };
+        let Some(article) = self.article.as_ref() else {
+            desk.toast("文章还在载入 the article is still loading", true);
+            return;
+        };
+        let steps: Vec<String> = article
+            .steps
+            .lines()
+            .map(|l| view::plain(l).0)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        let text = format!(
+            "您好，关于“{}”，请按以下步骤处理：\n{}",
+            article.title,
+            steps.join("\n")
+        );
+        crate::tui::work::reply_with(PaneId::KB, id, &text, desk);
     }
 }
 
@@ -244,7 +281,11 @@ impl Pane for KbPane {
                 }
                 Some(Vec::new())
             }
+            Msg::Written { purpose, text } => {
+                Some(crate::tui::work::written(purpose, text, desk).unwrap_or_default())
+            }
             Msg::Shown { in_hand } => {
+                self.in_hand = in_hand;
                 // First visit with a ticket in hand: its title is the question.
                 if self.sent.is_none()
                     && self.query.is_empty()

@@ -126,7 +126,7 @@ fn row(a: &KbSummary, selected: bool, width: usize, theme: &Theme) -> Line<'stat
 
 /// Markdown read as text: emphasis and code marks dropped (the terminal shows no bold in
 /// a paragraph worth the noise), a quote as a quote.
-fn plain(line: &str) -> (String, bool) {
+pub fn plain(line: &str) -> (String, bool) {
     let quote = line.trim_start().starts_with('>');
     let text = line.trim_start().trim_start_matches('>').trim_start();
     let text = if quote { text } else { line };
