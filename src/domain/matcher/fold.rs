@@ -40,13 +40,6 @@ pub fn fold_str(s: &str) -> Vec<u16> {
     s.chars().map(fold_char).collect()
 }
 
-/// Appends the folded form of `s` to `out`.
-pub fn fold_into(s: &str, out: &mut Vec<u16>) {
-    // At most one unit per byte; reserving by the byte count avoids regrowing mid-line.
-    out.reserve(s.len());
-    out.extend(s.chars().map(fold_char));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

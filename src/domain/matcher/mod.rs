@@ -47,6 +47,10 @@ pub struct Corpus {
     entries: Vec<u32>,
     /// Added to an entry's score when it matches (hot, often helpful).
     boosts: Vec<i16>,
+    /// Per entry, the letters and digits its ASCII words hold ([`score::word_bit`]): a term
+    /// missing more of them than its typo allowance is near no word of the entry, which the
+    /// scan for near spellings learns without reading the text.
+    letters: Vec<u64>,
 }
 
 /// One entry's place in the results.
@@ -111,14 +115,25 @@ impl Corpus {
         self.entries
             .extend(other.entries.iter().skip(1).map(|&f| f + fields));
         self.boosts.extend_from_slice(&other.boosts);
+        self.letters.extend_from_slice(&other.letters);
     }
 
     /// Adds an entry; its number is the count of entries before it.
     pub fn push(&mut self, fields: &[(FieldKind, &str)], boost: i16) {
+        let mut letters = 0;
         for (kind, text) in fields {
             self.fields.push((self.units.len() as u32, *kind));
-            fold::fold_into(text, &mut self.units);
+            // Folded and its letters noted in one pass over the text.
+            self.units.reserve(text.len());
+            for c in text.chars() {
+                let u = fold::fold_char(c);
+                if query::is_word_unit(u) {
+                    letters |= score::word_bit(u);
+                }
+                self.units.push(u);
+            }
         }
+        self.letters.push(letters);
         self.entries.push(self.fields.len() as u32);
         self.boosts.push(boost);
     }
@@ -137,6 +152,7 @@ impl Corpus {
             + self.fields.capacity() * std::mem::size_of::<(u32, FieldKind)>()
             + self.entries.capacity() * 4
             + self.boosts.capacity() * 2
+            + self.letters.capacity() * 8
     }
 
     fn field(&self, f: usize) -> (&[u16], FieldKind) {
@@ -210,8 +226,12 @@ impl Corpus {
     /// The entries outside `matched` (ascending) that `term` reaches by a near spelling,
     /// merged with `matched`: what a query that grew into more typo allowance must look at.
     fn widened(&self, term: &Term, matched: &[u32]) -> Vec<u32> {
+        let typos = term.typos();
+        let needs: Vec<u64> = term.text.iter().map(|&u| score::word_bit(u)).collect();
         let near = self.each(None, |e| {
-            (matched.binary_search(&e).is_err()
+            let has = self.letters[e as usize];
+            (needs.iter().filter(|&&b| has & b == 0).count() <= typos
+                && matched.binary_search(&e).is_err()
                 && self.fields_of(e as usize).any(|(text, kind)| {
                     term.field.is_none_or(|k| k == kind) && score::near(term, text)
                 }))

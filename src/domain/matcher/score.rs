@@ -195,7 +195,7 @@ fn distance(a: &[u16], b: &[u16], limit: usize) -> Option<usize> {
 }
 
 /// A bit per ASCII letter or digit (all word units fall in 0x30..0x7A).
-fn word_bit(u: u16) -> u64 {
+pub(super) fn word_bit(u: u16) -> u64 {
     1 << (u.saturating_sub(0x30) & 63)
 }
 
