@@ -1536,36 +1536,15 @@ async fn the_knowledge_base_finds_account_opening_failures_however_typed() {
     );
 
     // Reading counts a view, "helpful" a vote; the article's steps come whole.
-    let open: Value = s
-        .handler()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json = |r: reqwest::RequestBuilder| async move {
+        r.send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    let open = json(s.handler().get(&url)).await;
     assert!(open["steps"].as_str().unwrap().starts_with("1."), "{open}");
     let before = open["helpful"].as_u64().unwrap();
-    let voted: Value = s
-        .handler()
-        .post(format!("{url}/helpful"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let voted = json(s.handler().post(format!("{url}/helpful"))).await;
     assert_eq!(voted["helpful"].as_u64(), Some(before + 1));
-    let again: Value = s
-        .handler()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = json(s.handler().get(&url)).await;
     assert_eq!(
         again["views"].as_u64(),
         Some(open["views"].as_u64().unwrap() + 1)
@@ -1603,16 +1582,12 @@ async fn the_knowledge_base_finds_account_opening_failures_however_typed() {
     ] {
         assert_eq!(r.send().await.unwrap().status().as_u16(), status, "{what}");
     }
-    let odd: Value = s
-        .handler()
-        .get(&kb)
-        .query(&[("q", "\u{0}\u{1b}[31m \"unclosed")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let odd = json(
+        s.handler()
+            .get(&kb)
+            .query(&[("q", "\u{0}\u{1b}[31m \"unclosed")]),
+    )
+    .await;
     assert!(
         odd["total"].is_u64(),
         "control characters are separators: {odd}"

@@ -155,6 +155,13 @@ fn parse_query(query: &str) -> Result<Query, DeskError> {
     })
 }
 
+/// What reading an article counts.
+#[derive(Clone, Copy)]
+enum Counter {
+    Read,
+    Helpful,
+}
+
 /// Whether `user` may read `article`: handlers and admins every one, submitters those meant
 /// for them.
 fn may_read(user: &User, article: &Article) -> bool {
@@ -164,29 +171,36 @@ fn may_read(user: &User, article: &Article) -> bool {
 impl Desk {
     /// One article, counted as read; an article the caller may not read is not found.
     pub async fn kb_article(&self, user: &User, id: i64) -> Result<KbArticle, DeskError> {
-        let user = user.clone();
-        self.write(move |ctx| {
-            let found = articles::get(ctx.conn, id)?
-                .filter(|s| may_read(&user, &s.article))
-                .ok_or_else(|| DeskError::NotFound(format!("article {id}")))?;
-            articles::count_view(ctx.conn, id)?;
-            let mut a = found.article;
-            a.views += 1;
-            Ok(KbArticle::new(found.id, found.version, &a))
-        })
-        .await
+        self.kb_count(user, id, Counter::Read).await
     }
 
     /// Counts one "this helped" from `user`; the article as it now stands.
     pub async fn kb_helpful(&self, user: &User, id: i64) -> Result<KbArticle, DeskError> {
+        self.kb_count(user, id, Counter::Helpful).await
+    }
+
+    async fn kb_count(
+        &self,
+        user: &User,
+        id: i64,
+        counter: Counter,
+    ) -> Result<KbArticle, DeskError> {
         let user = user.clone();
         self.write(move |ctx| {
             let found = articles::get(ctx.conn, id)?
                 .filter(|s| may_read(&user, &s.article))
                 .ok_or_else(|| DeskError::NotFound(format!("article {id}")))?;
-            articles::count_helpful(ctx.conn, id)?;
             let mut a = found.article;
-            a.helpful += 1;
+            match counter {
+                Counter::Read => {
+                    articles::count_view(ctx.conn, id)?;
+                    a.views += 1;
+                }
+                Counter::Helpful => {
+                    articles::count_helpful(ctx.conn, id)?;
+                    a.helpful += 1;
+                }
+            }
             Ok(KbArticle::new(found.id, found.version, &a))
         })
         .await
