@@ -122,40 +122,59 @@ impl fmt::Display for FileError {
 }
 
 const FENCE: &str = "+++";
+const YAML_FENCE: &str = "---";
 
 /// Reads an article file: `+++`, TOML front matter, `+++`, then the steps in markdown.
 pub fn parse_file(text: &str) -> Result<Article, FileError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // TOML between `+++` lines (what export writes), or YAML between `---` lines (what many
+    // static-site and wiki exports write).
+    let (fence, yaml) = if text.starts_with(YAML_FENCE) {
+        (YAML_FENCE, true)
+    } else {
+        (FENCE, false)
+    };
     let Some(rest) = text
-        .strip_prefix(FENCE)
+        .strip_prefix(fence)
         .and_then(|r| r.strip_prefix(['\n', '\r']))
     else {
         return Err(FileError(
-            "the file must start with a line '+++' opening the TOML front matter".into(),
+            "the file must start with a line '+++' opening TOML front matter (or '---' opening YAML)"
+                .into(),
         ));
     };
     let rest = rest.strip_prefix('\n').unwrap_or(rest);
-    let Some((front, body)) = split_at_fence(rest) else {
-        return Err(FileError(
-            "the front matter has no closing '+++' line".into(),
-        ));
+    let Some((front, body)) = split_at_fence(rest, fence) else {
+        return Err(FileError(format!(
+            "the front matter has no closing '{fence}' line"
+        )));
     };
-    let mut article: Article = toml::from_str(front).map_err(|e| {
-        // One line a problem: the line in the file (the fence is line 1) and the message.
-        let line = e.span().map_or(1, |span| {
-            front[..span.start.min(front.len())].matches('\n').count() + 2
-        });
-        FileError(format!("line {line}: {}", e.message().trim_end()))
-    })?;
+    let mut article: Article = if yaml {
+        serde_norway::from_str(front).map_err(|e| {
+            let line = e.location().map_or(1, |l| l.line() + 1);
+            let message = e.to_string();
+            // The crate appends "at line N column M"; the line is said first, in file terms.
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            FileError(format!("line {line}: {message}"))
+        })?
+    } else {
+        toml::from_str(front).map_err(|e| {
+            // One line a problem: the line in the file (the fence is line 1) and the message.
+            let line = e.span().map_or(1, |span| {
+                front[..span.start.min(front.len())].matches('\n').count() + 2
+            });
+            FileError(format!("line {line}: {}", e.message().trim_end()))
+        })?
+    };
     article.steps = body.trim().to_string();
     Ok(article)
 }
 
-/// The front matter and the body, split at the first line that is exactly `+++`.
-fn split_at_fence(s: &str) -> Option<(&str, &str)> {
+/// The front matter and the body, split at the first line that is exactly `fence`.
+fn split_at_fence<'a>(s: &'a str, fence: &str) -> Option<(&'a str, &'a str)> {
     let mut at = 0;
     for line in s.split_inclusive('\n') {
-        if line.trim_end_matches(['\n', '\r']) == FENCE {
+        if line.trim_end_matches(['\n', '\r']) == fence {
             return Some((&s[..at], &s[at + line.len()..]));
         }
         at += line.len();
@@ -287,9 +306,40 @@ updated_at = \"2026-11-18T10:20:00+08:00\"
     }
 
     #[test]
+    fn yaml_front_matter_reads_as_the_same_article() {
+        let yaml = "---
+id: account-opening-video-witness-failed
+title: 开户失败：视频见证时提示“网络异常，请稍后重试”
+system: account_opening
+category: consultation
+tags: [开户, open account]
+audience: submitters
+hot: true
+symptoms:
+  - 视频见证页面提示“网络异常，请稍后重试”
+cause: |
+  视频见证走实时音视频通道。
+author: h_chen
+updated_at: 2026-11-18T10:20:00+08:00
+---
+
+1. 请客户切换到稳定的网络。
+2. 重新进入视频见证。
+";
+        assert_eq!(parse_file(yaml).unwrap(), parse_file(FILE).unwrap());
+        let unknown = yaml.replace("hot: true", "hot: true\ncolour: red");
+        assert!(parse_file(&unknown).unwrap_err().0.contains("colour"));
+    }
+
+    #[test]
     fn broken_files_say_what_is_wrong() {
         let err = |text: &str| parse_file(text).unwrap_err().0;
         assert!(err("no front matter").contains("must start with a line '+++'"));
+        assert!(err("---\ntitle: x\n").contains("no closing '---'"));
+        assert_eq!(
+            err("---\nid: [\n---\nsteps").split(':').next(),
+            Some("line 2")
+        );
         assert!(err("+++\ntitle = \"x\"\n").contains("no closing '+++'"));
         assert_eq!(
             err("+++\nid = \"a\"\ntitle = \n+++\nsteps"),
