@@ -102,25 +102,26 @@ pub async fn import(
         bail!("no article files (*.md) under {}", dir.display());
     }
     // Refused files must not create or touch a data dir: check before opening it.
-    if let Err(refused) = crate::service::kb::read_files(&files, &settings.system_keys()) {
-        for (file, problems) in &refused.0 {
-            for p in problems {
-                eprintln!("{file}: {p}");
+    let checked = match crate::service::kb::read_files(&files, &settings.system_keys()) {
+        Ok(checked) => checked,
+        Err(refused) => {
+            for (file, problems) in &refused.0 {
+                for p in problems {
+                    eprintln!("{file}: {p}");
+                }
             }
+            bail!(
+                "{} of {} files refused; nothing was imported",
+                refused.0.len(),
+                files.len()
+            );
         }
-        bail!(
-            "{} of {} files refused; nothing was imported",
-            refused.0.len(),
-            files.len()
-        );
-    }
-    let desk = super::open_desk(&settings, &super::data_dir(&settings, data))?;
-    let done = desk.import_kb(files, "kb import").await;
-    desk.store.shutdown();
-    let done = match done? {
-        Ok(done) => done,
-        Err(refused) => bail!("{} files refused; nothing was imported", refused.0.len()),
     };
+    let named = files.into_iter().map(|f| f.name).zip(checked).collect();
+    let desk = super::open_desk(&settings, &super::data_dir(&settings, data))?;
+    let done = desk.save_kb(named, "kb import").await;
+    desk.store.shutdown();
+    let done = done?;
     for d in &done {
         if json {
             println!("{}", serde_json::to_string(d)?);

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ticket::Category;
@@ -248,11 +248,6 @@ pub fn check(article: &Article, systems: &[&str]) -> Vec<String> {
         problems.push("author must be given".into());
     }
     problems
-}
-
-/// The offset the business time zone has; for callers that format an article's time.
-pub fn business_offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
 #[cfg(test)]

@@ -87,14 +87,6 @@ pub(crate) fn save_all(
     Ok(out)
 }
 
-/// A found article, with where the query matched in its title (character ranges).
-#[derive(Debug, Clone)]
-pub struct FoundArticle {
-    pub stored: Stored,
-    pub score: i32,
-    pub title_highlights: Vec<(usize, usize)>,
-}
-
 /// The fields the matcher reads from an article, title first (highlights index them).
 fn fields(a: &Article, system_name: &str) -> Vec<(FieldKind, String)> {
     let mut f = vec![(FieldKind::Title, a.title.clone())];
@@ -111,35 +103,37 @@ fn boost(a: &Article) -> i16 {
     if a.hot { 150 + helpful } else { helpful }
 }
 
-/// Ranks `list` for `query` (the articles in the caller's order when it is empty).
-pub fn rank(
-    list: Vec<Stored>,
-    query: &Query,
-    system_name: impl Fn(&str) -> String,
-    limit: usize,
-) -> (Vec<FoundArticle>, usize) {
+/// The matcher's corpus of `list`, one entry an article in the list's order.
+fn corpus(list: &[Stored], system_name: impl Fn(&str) -> String) -> Corpus {
     let mut corpus = Corpus::new();
-    for s in &list {
+    for s in list {
         let f = fields(&s.article, &system_name(&s.article.system));
         let refs: Vec<(FieldKind, &str)> = f.iter().map(|(k, t)| (*k, t.as_str())).collect();
         corpus.push(&refs, boost(&s.article));
     }
-    let found = matcher::search(&corpus, query, limit);
-    let mut slots: Vec<Option<Stored>> = list.into_iter().map(Some).collect();
+    corpus
+}
+
+/// The best `limit` of `list` for `query` as search results (the title's matched characters
+/// picked out), and how many matched in all.
+fn summaries(
+    list: &[Stored],
+    corpus: &Corpus,
+    query: &Query,
+    limit: usize,
+) -> (Vec<KbSummary>, usize) {
+    let found = matcher::search(corpus, query, limit);
     let hits = found
         .hits
         .iter()
-        .filter_map(|h| {
-            let title_highlights = corpus
+        .map(|h| {
+            let s = &list[h.entry as usize];
+            // The title is the entry's first field.
+            let title = corpus
                 .highlights(h.entry as usize, query)
                 .into_iter()
-                .next()
-                .unwrap_or_default();
-            slots[h.entry as usize].take().map(|stored| FoundArticle {
-                stored,
-                score: h.score,
-                title_highlights,
-            })
+                .next();
+            KbSummary::new(s.id, s.version, &s.article, &title.unwrap_or_default())
         })
         .collect();
     (hits, found.total)
@@ -217,29 +211,18 @@ impl Desk {
         let query = parse_query(text)?;
         let mut list = self.store.read(articles::all).await?;
         list.retain(|s| may_read(user, &s.article) && system.is_none_or(|k| s.article.system == k));
-        let settings = self.settings.clone();
-        let name = |key: &str| settings.system_name(key).to_string();
-        let (mut found, mut total) = rank(list.clone(), &query, name, limit);
+        let corpus = corpus(&list, |key| self.settings.system_name(key).to_string());
+        let (mut articles, mut total) = summaries(&list, &corpus, &query, limit);
         // Text with no operators that matches nothing whole (a ticket's title, a sentence)
         // is read for what it is about.
         let related = total == 0 && !query.is_empty() && !query.text_has_operators();
         if related {
-            (found, total) = rank(list, &Query::about(text), name, limit);
+            (articles, total) = summaries(&list, &corpus, &Query::about(text), limit);
         }
         Ok(KbPage {
-            related,
-            articles: found
-                .iter()
-                .map(|f| {
-                    KbSummary::new(
-                        f.stored.id,
-                        f.stored.version,
-                        &f.stored.article,
-                        &f.title_highlights,
-                    )
-                })
-                .collect(),
+            articles,
             total,
+            related,
         })
     }
 
@@ -249,46 +232,32 @@ impl Desk {
         files: Vec<ArticleFile>,
         editor: &str,
     ) -> Result<Result<Vec<Imported>, Refused>, DeskError> {
-        let keys = self.settings.system_keys();
-        let checked = match read_files(&files, &keys) {
-            Ok(a) => a,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let list: Vec<(String, Article)> = files.into_iter().map(|f| f.name).zip(checked).collect();
+        match read_files(&files, &self.settings.system_keys()) {
+            Ok(checked) => {
+                let named = files.into_iter().map(|f| f.name).zip(checked).collect();
+                Ok(Ok(self.save_kb(named, editor).await?))
+            }
+            Err(refused) => Ok(Err(refused)),
+        }
+    }
+
+    /// Saves articles already checked by [`read_files`], named by their files, in one
+    /// transaction.
+    pub async fn save_kb(
+        &self,
+        named: Vec<(String, Article)>,
+        editor: &str,
+    ) -> Result<Vec<Imported>, DeskError> {
         let editor = editor.to_string();
-        let done = self
-            .write(move |ctx| {
-                let now = ctx.now;
-                save_all(ctx, &list, &editor, now)
-            })
-            .await?;
-        Ok(Ok(done))
+        self.write(move |ctx| {
+            let now = ctx.now;
+            save_all(ctx, &named, &editor, now)
+        })
+        .await
     }
 
     /// Every article, in id order.
     pub async fn kb_articles(&self) -> Result<Vec<Stored>, DeskError> {
         Ok(self.store.read(articles::all).await?)
-    }
-
-    /// The articles matching `query` that `audience` may read (every one for handlers), best
-    /// first, and how many matched in all.
-    pub async fn kb_search(
-        &self,
-        query: &str,
-        submitters_only: bool,
-        limit: usize,
-    ) -> Result<(Vec<FoundArticle>, usize), DeskError> {
-        let query = parse_query(query)?;
-        let mut list = self.store.read(articles::all).await?;
-        if submitters_only {
-            list.retain(|s| s.article.audience == Audience::Submitters);
-        }
-        let settings = self.settings.clone();
-        Ok(rank(
-            list,
-            &query,
-            |key| settings.system_name(key).to_string(),
-            limit,
-        ))
     }
 }

@@ -55,16 +55,6 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<Stored>, StoreError> {
         .transpose()
 }
 
-pub fn by_slug(conn: &Connection, slug: &str) -> Result<Option<Stored>, StoreError> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM kb_articles WHERE slug = ?1"
-    ))?
-    .query_row([slug], row)
-    .optional()?
-    .map(|(id, v, views, helpful, c)| read(id, v, views, helpful, &c))
-    .transpose()
-}
-
 /// Every article, in id order (a knowledge base is thousands, read whole to be searched).
 pub fn all(conn: &Connection) -> Result<Vec<Stored>, StoreError> {
     let mut stmt =
@@ -151,16 +141,6 @@ pub fn save(
             })
         }
     }
-}
-
-/// How many earlier versions an article has kept.
-pub fn revisions(conn: &Connection, id: i64) -> Result<u64, StoreError> {
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM kb_revisions WHERE article_id = ?1",
-        [id],
-        |r| r.get(0),
-    )?;
-    Ok(n.max(0) as u64)
 }
 
 /// Counts one reading of article `id` (for "hot issues"); whether it exists.

@@ -80,22 +80,8 @@ impl Corpus {
             }
             c
         };
-        let threads = cores();
-        if lines.len() < PARALLEL_FROM || threads < 2 {
-            return build(lines);
-        }
-        let parts: Vec<Corpus> = std::thread::scope(|s| {
-            let handles: Vec<_> = lines
-                .chunks(lines.len().div_ceil(threads))
-                .map(|chunk| s.spawn(move || build(chunk)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
         let mut whole = Corpus::new();
-        for part in parts {
+        for part in in_parallel(lines.len(), |range| build(&lines[range])) {
             whole.append(part);
         }
         whole
@@ -246,30 +232,39 @@ impl Corpus {
 
     /// `f` over `ids` (every entry when `None`), in order, on every core for big sets.
     fn each<T: Send>(&self, ids: Option<&[u32]>, f: impl Fn(u32) -> Option<T> + Sync) -> Vec<T> {
-        let all: Vec<u32>;
-        let ids = match ids {
-            Some(ids) => ids,
-            None => {
-                all = (0..self.len() as u32).collect();
-                &all
-            }
-        };
-        let threads = cores();
-        if ids.len() < PARALLEL_FROM || threads < 2 {
-            return ids.iter().filter_map(|&e| f(e)).collect();
-        }
-        let f = &f;
-        std::thread::scope(|s| {
-            let parts: Vec<_> = ids
-                .chunks(ids.len().div_ceil(threads))
-                .map(|c| s.spawn(move || c.iter().filter_map(|&e| f(e)).collect::<Vec<T>>()))
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().unwrap_or_default())
-                .collect()
+        let entry = |i: usize| ids.map_or(i as u32, |ids| ids[i]);
+        let n = ids.map_or(self.len(), <[u32]>::len);
+        in_parallel(n, |range| {
+            range.filter_map(|i| f(entry(i))).collect::<Vec<T>>()
         })
+        .into_iter()
+        .flatten()
+        .collect()
     }
+}
+
+/// `work` over `0..n` split into one contiguous range a core (one range when `n` is small),
+/// the results in the ranges' order.
+fn in_parallel<T: Send + Default>(
+    n: usize,
+    work: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let threads = cores();
+    if n < PARALLEL_FROM || threads < 2 {
+        return vec![work(0..n)];
+    }
+    let chunk = n.div_ceil(threads);
+    let work = &work;
+    std::thread::scope(|s| {
+        let parts: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| s.spawn(move || work(start..(start + chunk).min(n))))
+            .collect();
+        parts
+            .into_iter()
+            .map(|p| p.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 /// Below this many entries one thread is quicker than starting more.
@@ -314,11 +309,6 @@ impl Search {
         Search::default()
     }
 
-    /// Forgets past matches (the corpus changed).
-    pub fn reset(&mut self) {
-        self.history.clear();
-    }
-
     /// Searches `corpus` for `query`, looking only at an earlier query's matches when `query`
     /// narrows it (typing on), and remembering this one's.
     pub fn run(&mut self, corpus: &Corpus, query: &Query, limit: usize) -> Found {
@@ -341,20 +331,7 @@ impl Search {
             Some(ids) => Some(ids.as_slice()),
             None => self.history.last().map(|(_, ids)| ids.as_slice()),
         };
-        let mut hits = if query.is_empty() {
-            let mut all: Vec<Hit> = (0..corpus.len())
-                .map(|e| Hit {
-                    entry: e as u32,
-                    score: i32::from(corpus.boosts[e]),
-                })
-                .collect();
-            if let Some(ids) = base {
-                all.retain(|h| ids.binary_search(&h.entry).is_ok());
-            }
-            all
-        } else {
-            corpus.matches(query, base)
-        };
+        let mut hits = corpus.matches(query, base);
         // Candidates are scored in entry order, chunk after chunk, so the matches come out
         // ascending: the next narrowing can binary-search them with no sort.
         debug_assert!(hits.windows(2).all(|w| w[0].entry < w[1].entry));

@@ -180,11 +180,6 @@ fn build() -> Table {
     }
 }
 
-/// Builds the tables now (they are otherwise built at the first pinyin lookup).
-pub fn warm() {
-    table();
-}
-
 fn index(unit: u16) -> Option<usize> {
     (FIRST..=LAST)
         .contains(&unit)
@@ -248,14 +243,6 @@ pub fn readings_at(text: &[u16], at: usize) -> impl Iterator<Item = &'static str
         .into_iter()
         .chain(all.iter().copied())
         .map(|id| &*t.syllables[usize::from(id)])
-}
-
-/// The first reading of each Han character of `text`, for showing how a match was read.
-pub fn first_reading(unit: u16) -> Option<&'static str> {
-    let t = table();
-    let i = index(unit)?;
-    let (a, b) = t.spans[i];
-    (a < b).then(|| &*t.syllables[usize::from(t.readings[a as usize])])
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ mod view;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use super::{Command, Ctx, Edit, Handled, Input, Msg, Pane, PaneId};
+use super::{Command, Ctx, Handled, Input, Msg, Pane, PaneId};
 use crate::api::{KbArticle, KbPage, KbSummary};
 use crate::tui::action::{Action, Context};
 use crate::tui::desk::Desk;
@@ -276,10 +276,7 @@ impl Pane for KbPane {
             Msg::Action(action) => self.on_action(action, desk),
             Msg::Edit(edit) => {
                 crate::tui::overlay::edit_line(&mut self.query, edit);
-                if matches!(edit, Edit::Insert(_) | Edit::Backspace) {
-                    return Some(self.search());
-                }
-                Some(Vec::new())
+                Some(self.search())
             }
             Msg::Written { purpose, text } => {
                 Some(crate::tui::work::written(purpose, text, desk).unwrap_or_default())
