@@ -1165,24 +1165,9 @@ async fn search_finds_closed_tickets_by_words_number_and_customer() {
 }
 
 /// The demo's open tickets on a server seeded as `serve --demo` seeds it.
-async fn demo_server() -> (TestServer, tempfile::TempDir) {
-    let tmp = tempfile::tempdir().expect("tmp");
-    {
-        let store = opsdesk::store::Store::open(tmp.path()).expect("store");
-        let desk =
-            opsdesk::service::Desk::new(store.clone(), std::sync::Arc::new(Default::default()));
-        desk.seed_demo().await.expect("seed the demo");
-        store.shutdown();
-    }
-    (
-        TestServer::start_in(tmp.path(), Default::default()).await,
-        tmp,
-    )
-}
-
 #[tokio::test]
 async fn the_demo_crash_reports_find_each_other_and_not_the_rest() {
-    let (s, _tmp) = demo_server().await;
+    let s = TestServer::start_demo().await;
     let similar = |id: i64| {
         let (h, url) = (s.handler(), s.url(&format!("/api/v1/tickets/{id}/similar")));
         async move {
@@ -1455,7 +1440,7 @@ async fn api_answers_are_never_sniffed() {
 
 #[tokio::test]
 async fn the_knowledge_base_finds_account_opening_failures_however_typed() {
-    let (s, _tmp) = demo_server().await;
+    let s = TestServer::start_demo().await;
     let search = |token: String, q: &'static str| {
         let client = s.client(&token);
         let url = s.url("/api/v1/kb/articles");

@@ -941,19 +941,24 @@ async fn the_conversation_badges_replies_hides_notes_and_ends_with_confirm_or_re
 #[tokio::test]
 async fn help_articles_are_suggested_and_deflections_recorded() {
     let (s, _tmp) = server().await;
-    let article = s
-        .store
-        .write(|ctx| {
-            opsdesk::store::help::insert(
-                ctx.conn,
-                Some("trading"),
-                "委托下单提示“可用资金不足”",
-                "先确认卖出是否成交。",
-                ctx.now,
-            )
-        })
-        .await
-        .unwrap();
+    let article = common::mss::help_article(
+        &s,
+        "trading-funds",
+        "trading",
+        "委托下单提示“可用资金不足”",
+        "先确认卖出是否成交。",
+    )
+    .await;
+    // An article for handlers only is never suggested nor shown on the pages.
+    let internal = common::mss::kb_article(
+        &s,
+        "trading-funds-internal",
+        "trading",
+        "资金不足排查：查柜台冻结流水",
+        "查 t_fund_frozen。",
+        opsdesk::domain::kb::Audience::Handlers,
+    )
+    .await;
     let mut c = MssClient::logged_in(&s, "cm_mss").await;
     let form = c.get("/mss/new").await;
     let r = c
@@ -965,6 +970,8 @@ async fn help_articles_are_suggested_and_deflections_recorded() {
     assert_eq!(r.status, 200);
     let found: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(found[0]["id"], article);
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(c.get(&format!("/mss/help/{internal}")).await.status, 404);
     let csrf = form.csrf();
     let path = format!("/mss/help/{article}/outcome");
     assert_eq!(
@@ -1025,6 +1032,16 @@ async fn help_articles_are_suggested_and_deflections_recorded() {
     );
     let page = c.get(&format!("/mss/help/{article}")).await;
     assert!(page.body.contains("先确认卖出是否成交"));
+    // Opening it in place and on its page both count as reading it.
+    let views = s
+        .store
+        .read(move |conn| opsdesk::store::kb::get(conn, article))
+        .await
+        .unwrap()
+        .unwrap()
+        .article
+        .views;
+    assert_eq!(views, 2);
     // Suggestions need a session like every page.
     let mut anon = MssClient::new(&s);
     assert_eq!(anon.get("/mss/help/suggest?q=abc").await.status, 303);
@@ -1601,25 +1618,70 @@ async fn guesses_for_one_username_from_many_addresses_reach_its_ceiling() {
 }
 
 #[tokio::test]
-async fn an_older_demo_gets_the_help_articles_at_its_next_start() {
+async fn an_older_demo_s_help_articles_join_the_knowledge_base_with_what_was_done_with_them() {
     let tmp = tempfile::tempdir().unwrap();
     let store = opsdesk::store::Store::open(tmp.path()).unwrap();
     let desk = opsdesk::service::Desk::new(store.clone(), std::sync::Arc::new(Settings::default()));
     desk.seed_demo().await.unwrap();
-    let count = || store.read(opsdesk::store::help::count);
-    let seeded = count().await.unwrap();
-    assert!(seeded >= 10, "{seeded}");
-    // A demo made before the help center: no articles.
+    // A demo made before the knowledge base: the help center's own articles, one of them
+    // read and found helpful, another the knowledge base does not have; and no articles.
     store
         .write(|ctx| {
-            Ok::<_, opsdesk::store::StoreError>(ctx.conn.execute("DELETE FROM help_articles", [])?)
+            let c = ctx.conn;
+            c.execute_batch(
+                "DELETE FROM help_outcomes; DELETE FROM kb_votes; DELETE FROM kb_revisions; DELETE FROM kb_articles;
+                 INSERT INTO help_articles (id, system, title, body, created_at, updated_at) VALUES
+                   (1, 'app', 'APP 登录收不到短信验证码', '检查拦截。', '2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z'),
+                   (2, NULL, '营业部地址在哪里查', '官网“网点查询”。', '2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z');
+                 INSERT INTO help_deflections (submitter, article_id, outcome, at) VALUES
+                   ('cm_wang', 1, 'viewed', '2026-01-03T00:00:00Z'),
+                   ('cm_wang', 1, 'deflected', '2026-01-03T00:00:01Z'),
+                   ('cm_li', 2, 'submitted', '2026-01-03T00:00:02Z');",
+            )?;
+            Ok::<_, opsdesk::store::StoreError>(())
         })
         .await
         .unwrap();
-    assert_eq!(count().await.unwrap(), 0);
     let again = desk.seed_demo().await.unwrap();
     assert!(!again.seeded, "the tickets are not seeded twice");
-    assert_eq!(count().await.unwrap(), seeded);
+    let (articles, outcomes, old) = store
+        .read(|c| {
+            let articles = opsdesk::store::kb::all(c)?;
+            let mut stmt = c.prepare(
+                "SELECT submitter, article_id, outcome FROM help_outcomes ORDER BY id",
+            )?;
+            let outcomes: Vec<(String, i64, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let old: i64 = c.query_row(
+                "SELECT (SELECT count(*) FROM help_articles) + (SELECT count(*) FROM help_deflections)",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok::<_, opsdesk::store::StoreError>((articles, outcomes, old))
+        })
+        .await
+        .unwrap();
+    assert!(articles.len() >= 150, "the demo articles are seeded: {}", articles.len());
+    let by_title = |t: &str| articles.iter().find(|a| a.article.title == t).unwrap();
+    let sms = by_title("APP 登录收不到短信验证码");
+    assert_eq!(sms.article.id, "app-login-sms-code-not-received", "the demo's own article");
+    let address = by_title("营业部地址在哪里查");
+    assert_eq!(address.article.id, "help-2");
+    assert_eq!(address.article.audience, opsdesk::domain::kb::Audience::Submitters);
+    assert_eq!(address.article.steps, "官网“网点查询”。");
+    assert_eq!(
+        outcomes,
+        vec![
+            ("cm_wang".to_string(), sms.id, "viewed".to_string()),
+            ("cm_wang".to_string(), sms.id, "deflected".to_string()),
+            ("cm_li".to_string(), address.id, "submitted".to_string()),
+        ]
+    );
+    assert_eq!(old, 0, "the old tables are emptied");
+    // A third start finds nothing more to adopt.
+    desk.seed_demo().await.unwrap();
+    assert_eq!(store.read(|c| opsdesk::store::kb::count(c)).await.unwrap(), articles.len() as u64);
     store.shutdown();
 }
 

@@ -27,18 +27,14 @@ async fn a_submitter_on_a_phone_submits_follows_and_answers() {
     };
     let s = TestServer::start().await;
     user_with_password(&s, "cm_phone", Role::Submitter).await;
-    s.store
-        .write(|ctx| {
-            opsdesk::store::help::insert(
-                ctx.conn,
-                Some("trading"),
-                "委托下单提示“可用资金不足”，但账户里明明有钱",
-                "当日卖出的资金当日可用于买入但不可取出；银证转入需等银行扣款成功；未成交委托会冻结资金，撤单后释放。",
-                ctx.now,
-            )
-        })
-        .await
-        .expect("a help article");
+    common::mss::help_article(
+        &s,
+        "trading-funds",
+        "trading",
+        "委托下单提示“可用资金不足”，但账户里明明有钱",
+        "当日卖出的资金当日可用于买入但不可取出；银证转入需等银行扣款成功；未成交委托会冻结资金，撤单后释放。",
+    )
+    .await;
     let shot = tempfile::Builder::new()
         .suffix(".png")
         .tempfile()
@@ -427,5 +423,51 @@ async fn what_the_phone_shows_is_where_the_eye_is() {
         .await
         .unwrap();
     assert_eq!(t["attachments"].as_array().map(Vec::len), Some(1), "{t}");
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_help_center_on_a_phone_finds_answers_and_leads_to_the_form() {
+    let Some(b) = Browser::launch().await else {
+        return;
+    };
+    let s = TestServer::start_demo().await;
+    user_with_password(&s, "cm_help", Role::Submitter).await;
+    log_in(&b, &s, "cm_help").await;
+
+    // The short address and the bar's link both lead to the help center's home.
+    b.goto(&s.url("/help/")).await;
+    b.wait_for_text("h1", "帮助中心").await;
+    assert!(b.text("main").await.contains("热门问题"));
+    fits_the_phone(&b, "help home").await;
+    b.screenshot("help-home").await;
+
+    // Searching as a submitter types it: initials of 开户失败.
+    b.fill("#q", "khsb").await;
+    b.click("form.search button").await;
+    b.wait_for_text("h1", "搜索结果").await;
+    let first = b.text("ol.articles li a").await;
+    assert!(first.starts_with("开户失败"), "{first}");
+    assert_eq!(b.text("ol.articles li a mark").await, "开户失败");
+    fits_the_phone(&b, "help results").await;
+    b.screenshot("help-results").await;
+
+    // The article, and "did this help?" answered no: the form is one tap away.
+    b.click("ol.articles li a").await;
+    b.wait_for_text("h2", "常见现象").await;
+    assert!(b.text("main").await.contains("处理步骤"));
+    fits_the_phone(&b, "help article").await;
+    b.screenshot("help-article").await;
+    b.click("form.votes button[value=no]").await;
+    b.wait_for_text("#vote", "抱歉没能解决").await;
+    b.click("#vote a.button").await;
+    b.wait_for_text("h1", "提交事件").await;
+
+    // What the form suggests while the problem is typed comes from the same articles.
+    b.fill("#title", "opne acount").await;
+    b.fill("#description", "客户开户失败").await;
+    let suggested = b.wait_for_text("#suggestions", "开户失败").await;
+    assert!(suggested.contains("开户失败："), "{suggested}");
+    assert_eq!(b.external_requests(&s.base).await, Vec::<String>::new());
     b.quit().await;
 }

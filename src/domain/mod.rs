@@ -3,7 +3,6 @@
 pub mod backoff;
 pub mod calendar;
 pub mod canned;
-pub mod help;
 pub mod images;
 pub mod kb;
 pub mod lifecycle;

@@ -15,11 +15,10 @@ use crate::api::TransitionBody;
 use crate::domain::ticket::{Category, Channel, Customer, Priority, Status, TransferTarget};
 use crate::domain::validate::NewTicket;
 use crate::store::users::{self, User};
-use crate::store::{Rejected, StoreError, WriteCtx, help, tickets};
+use crate::store::{Rejected, StoreError, WriteCtx, tickets};
 
 const USERS: &str = include_str!("../../fixtures/demo/users.toml");
 const TICKETS: &str = include_str!("../../fixtures/demo/tickets.json");
-const HELP: &str = include_str!("../../fixtures/help/articles.toml");
 /// The demo knowledge base: `fixtures/kb/<system>/<slug>.md`.
 static KB: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/fixtures/kb");
 
@@ -36,25 +35,6 @@ pub fn kb_files() -> Vec<super::kb::ArticleFile> {
         .collect();
     files.sort_by(|a, b| a.name.cmp(&b.name));
     files
-}
-
-#[derive(Debug, Deserialize)]
-struct HelpFile {
-    article: Vec<HelpArticleFixture>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HelpArticleFixture {
-    system: Option<String>,
-    title: String,
-    body: String,
-}
-
-fn help_articles() -> Result<Vec<HelpArticleFixture>, StoreError> {
-    toml::from_str::<HelpFile>(HELP)
-        .map(|f| f.article)
-        .map_err(|e| StoreError::Corrupt(format!("fixtures/help/articles.toml: {e}")))
 }
 
 /// Every demo account's password. Demo data only: never seed it into a real data dir.
@@ -174,13 +154,6 @@ fn seed_kb(
     Ok(())
 }
 
-fn seed_help(ctx: &mut WriteCtx<'_>, now: DateTime<Utc>) -> Result<(), DeskError> {
-    for a in help_articles()? {
-        help::insert(ctx.conn, a.system.as_deref(), &a.title, a.body.trim(), now)?;
-    }
-    Ok(())
-}
-
 fn seed_in(
     ctx: &mut WriteCtx<'_>,
     desk_settings: &crate::config::Settings,
@@ -208,7 +181,6 @@ fn seed_in(
             StoreError::Corrupt(format!("demo user '{name}' is not in users.toml")).into()
         })
     };
-    seed_help(ctx, now)?;
     for d in demo_tickets()? {
         let created = now - Duration::minutes(d.created_minutes_ago);
         let new = NewTicket {
@@ -322,14 +294,12 @@ impl Desk {
                         "this data dir holds other data (no demo handler '{name}'); --demo only seeds an empty one"
                     )));
                 };
-                // A demo made before the help center had articles gets them now.
-                if !empty && help::count(ctx.conn)? == 0 {
-                    seed_help(ctx, now)?;
-                }
-                // And one made before the knowledge base, its articles.
+                // A demo made before the knowledge base gets its articles now, and the help
+                // center's own articles become the knowledge base's of the same titles.
                 if crate::store::kb::count(ctx.conn)? == 0 {
                     seed_kb(ctx, &settings, now)?;
                 }
+                super::help::adopt(ctx, settings.system_keys().first().copied())?;
                 let token = users::issue_token(ctx.conn, &user, DEMO_TOKEN_LABEL, now)?;
                 Ok((empty, token, tickets::count(ctx.conn)?))
             })
@@ -351,15 +321,6 @@ mod tests {
 
     #[test]
     fn fixtures_parse() {
-        let articles = help_articles().unwrap();
-        let systems: Vec<String> = crate::config::default_systems()
-            .into_iter()
-            .map(|s| s.key)
-            .collect();
-        assert!(articles.len() >= 10);
-        for a in &articles {
-            assert!(systems.contains(a.system.as_ref().unwrap()), "{}", a.title);
-        }
         let users = users().unwrap();
         assert!(users.iter().filter(|u| u.role == "handler").count() >= 8);
         let tickets = demo_tickets().unwrap();

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::{Desk, DeskError};
 use crate::api::{KbArticle, KbPage, KbSummary};
 use crate::domain::kb::{self, Article, Audience};
-use crate::domain::matcher::{self, Corpus, FieldKind, Query};
+use crate::domain::matcher::{self, Corpus, FieldKind, Found, Query};
 use crate::domain::people::Role;
 use crate::domain::validate::ValidationErrors;
 use crate::store::WriteCtx;
@@ -114,16 +114,22 @@ fn corpus(list: &[Stored], system_name: impl Fn(&str) -> String) -> Corpus {
     corpus
 }
 
-/// The best `limit` of `list` for `query` as search results (the title's matched characters
-/// picked out), and how many matched in all.
-fn summaries(
-    list: &[Stored],
-    corpus: &Corpus,
-    query: &Query,
-    limit: usize,
-) -> (Vec<KbSummary>, usize) {
-    let found = matcher::search(corpus, query, limit);
-    let hits = found
+/// What `query` finds in `corpus`, best `limit` first; when it finds nothing and is plain
+/// words with no operators (a ticket's title, a sentence), what `text` is about instead. The
+/// query that found them, what it found, and whether that is the fallback.
+pub(super) fn find(corpus: &Corpus, query: Query, text: &str, limit: usize) -> (Query, Found, bool) {
+    let found = matcher::search(corpus, &query, limit);
+    if found.total > 0 || query.is_empty() || query.text_has_operators() {
+        return (query, found, false);
+    }
+    let about = Query::about(text);
+    let found = matcher::search(corpus, &about, limit);
+    (about, found, true)
+}
+
+/// `found` in `list` as search results, the title's matched characters picked out.
+fn summaries(list: &[Stored], corpus: &Corpus, query: &Query, found: &Found) -> Vec<KbSummary> {
+    found
         .hits
         .iter()
         .map(|h| {
@@ -135,8 +141,7 @@ fn summaries(
                 .next();
             KbSummary::new(s.id, s.version, &s.article, &title.unwrap_or_default())
         })
-        .collect();
-    (hits, found.total)
+        .collect()
 }
 
 fn parse_query(query: &str) -> Result<Query, DeskError> {
@@ -211,19 +216,18 @@ impl Desk {
         let query = parse_query(text)?;
         let mut list = self.store.read(articles::all).await?;
         list.retain(|s| may_read(user, &s.article) && system.is_none_or(|k| s.article.system == k));
-        let corpus = corpus(&list, |key| self.settings.system_name(key).to_string());
-        let (mut articles, mut total) = summaries(&list, &corpus, &query, limit);
-        // Text with no operators that matches nothing whole (a ticket's title, a sentence)
-        // is read for what it is about.
-        let related = total == 0 && !query.is_empty() && !query.text_has_operators();
-        if related {
-            (articles, total) = summaries(&list, &corpus, &Query::about(text), limit);
-        }
+        let corpus = self.kb_corpus(&list);
+        let (query, found, related) = find(&corpus, query, text, limit);
         Ok(KbPage {
-            articles,
-            total,
+            articles: summaries(&list, &corpus, &query, &found),
+            total: found.total,
             related,
         })
+    }
+
+    /// The matcher's corpus of `list`, with the systems' names searchable beside their keys.
+    pub(super) fn kb_corpus(&self, list: &[Stored]) -> Corpus {
+        corpus(list, |key| self.settings.system_name(key).to_string())
     }
 
     /// Imports article files: all of them in one transaction, or none when any is refused.

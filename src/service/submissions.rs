@@ -163,7 +163,11 @@ impl Desk {
             }
             attach_in(ctx, &user, t.id, None, files)?;
             for article in viewed {
-                if help::get(ctx.conn, article)?.is_some() {
+                // Only an article a submitter can be shown counts (a stale or forged id is
+                // dropped, not refused: the ticket matters more than the record).
+                let shown = crate::store::kb::get(ctx.conn, article)?
+                    .is_some_and(|s| s.article.audience == crate::domain::kb::Audience::Submitters);
+                if shown {
                     help::record_outcome(
                         ctx.conn,
                         &user.username,

@@ -1,18 +1,10 @@
-//! Help-center articles and what submitters did with the ones suggested to them.
+//! What submitters did with the knowledge-base articles suggested to them, and the help
+//! center's articles from before the knowledge base (read once, to be adopted into it).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+use rusqlite::{Connection, params};
 
 use super::{StoreError, ts};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HelpArticle {
-    pub id: i64,
-    pub system: Option<String>,
-    pub title: String,
-    pub body: String,
-}
 
 /// What a submitter did after a suggested article was shown: opened it (`viewed`), left
 /// without submitting (`deflected`: the article answered the question), or submitted anyway.
@@ -42,46 +34,7 @@ impl Outcome {
     }
 }
 
-pub fn insert(
-    conn: &Connection,
-    system: Option<&str>,
-    title: &str,
-    body: &str,
-    at: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO help_articles (system, title, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?
-    .execute(params![system, title, body, ts(at)])?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub fn count(conn: &Connection) -> Result<u64, StoreError> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM help_articles", [], |r| r.get(0))?;
-    Ok(n.max(0) as u64)
-}
-
-pub fn get(conn: &Connection, id: i64) -> Result<Option<HelpArticle>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT id, system, title, body FROM help_articles WHERE id = ?1")?
-        .query_row([id], |r| {
-            Ok(HelpArticle {
-                id: r.get(0)?,
-                system: r.get(1)?,
-                title: r.get(2)?,
-                body: r.get(3)?,
-            })
-        })
-        .optional()?)
-}
-
-/// Every article's id and title, in id order (the help center is hundreds, not millions).
-pub fn titles(conn: &Connection) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id, title FROM help_articles ORDER BY id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
+/// Records what `submitter` did with knowledge-base article `article_id`.
 pub fn record_outcome(
     conn: &Connection,
     submitter: &str,
@@ -90,7 +43,7 @@ pub fn record_outcome(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO help_deflections (submitter, article_id, outcome, at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO help_outcomes (submitter, article_id, outcome, at) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![submitter, article_id, outcome.as_str(), ts(at)])?;
     Ok(())
@@ -102,10 +55,52 @@ pub fn outcome_counts(
     since: DateTime<Utc>,
 ) -> Result<Vec<(String, u64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT outcome, count(*) FROM help_deflections WHERE at >= ?1 GROUP BY outcome ORDER BY outcome",
+        "SELECT outcome, count(*) FROM help_outcomes WHERE at >= ?1 GROUP BY outcome ORDER BY outcome",
     )?;
     let rows = stmt.query_map([ts(since)], |r| {
         Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A help-center article from before the knowledge base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OldArticle {
+    pub id: i64,
+    pub system: Option<String>,
+    pub title: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// The help center's articles from before the knowledge base, in id order.
+pub fn old_articles(conn: &Connection) -> Result<Vec<OldArticle>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, system, title, body, created_at FROM help_articles ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(OldArticle {
+            id: r.get(0)?,
+            system: r.get(1)?,
+            title: r.get(2)?,
+            body: r.get(3)?,
+            created_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves what was done with old article `old` onto knowledge-base article `article_id`, and
+/// removes the old article.
+pub fn adopt_old_article(conn: &Connection, old: i64, article_id: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO help_outcomes (submitter, article_id, outcome, at)
+         SELECT submitter, ?2, outcome, at FROM help_deflections WHERE article_id = ?1 ORDER BY id",
+    )?
+    .execute(params![old, article_id])?;
+    conn.prepare_cached("DELETE FROM help_deflections WHERE article_id = ?1")?
+        .execute([old])?;
+    conn.prepare_cached("DELETE FROM help_articles WHERE id = ?1")?
+        .execute([old])?;
+    Ok(())
 }

@@ -158,3 +158,29 @@ pub fn count_helpful(conn: &Connection, id: i64) -> Result<bool, StoreError> {
         .execute([id])?
         == 1)
 }
+
+/// Keeps `username`'s answer to "did this help?" on article `id` (the last one given) and
+/// moves the article's helpful count with it; the answer given before, if any.
+pub fn vote(
+    conn: &Connection,
+    id: i64,
+    username: &str,
+    helpful: bool,
+    at: DateTime<Utc>,
+) -> Result<Option<bool>, StoreError> {
+    let before: Option<bool> = conn
+        .prepare_cached("SELECT helpful FROM kb_votes WHERE article_id = ?1 AND username = ?2")?
+        .query_row(params![id, username], |r| r.get(0))
+        .optional()?;
+    conn.prepare_cached(
+        "INSERT INTO kb_votes (article_id, username, helpful, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (article_id, username) DO UPDATE SET helpful = ?3, at = ?4",
+    )?
+    .execute(params![id, username, helpful, ts(at)])?;
+    let delta = i64::from(helpful) - i64::from(before.unwrap_or(false));
+    if delta != 0 {
+        conn.prepare_cached("UPDATE kb_articles SET helpful = max(helpful + ?2, 0) WHERE id = ?1")?
+            .execute(params![id, delta])?;
+    }
+    Ok(before)
+}

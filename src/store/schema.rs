@@ -218,6 +218,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (article_id, version)
     ) WITHOUT ROWID;
     "#,
+    // 8: one article store. What a submitter did with a suggested article now points at a
+    // knowledge-base article; the help center's own articles (and what was done with them) are
+    // adopted into the knowledge base by `service::help::adopt` at the next start, which
+    // leaves `help_articles` and `help_deflections` empty. A submitter's answer to "did this
+    // help?" is kept once per article, so a second tap does not count twice.
+    r#"
+    CREATE TABLE help_outcomes (
+        id         INTEGER PRIMARY KEY,
+        submitter  TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES kb_articles(id),
+        outcome    TEXT NOT NULL CHECK (outcome IN ('viewed', 'deflected', 'submitted')),
+        at         TEXT NOT NULL
+    );
+    CREATE INDEX help_outcomes_at ON help_outcomes (at);
+    CREATE TABLE kb_votes (
+        article_id INTEGER NOT NULL REFERENCES kb_articles(id),
+        username   TEXT NOT NULL,
+        helpful    INTEGER NOT NULL,
+        at         TEXT NOT NULL,
+        PRIMARY KEY (article_id, username)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

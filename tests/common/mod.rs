@@ -53,6 +53,20 @@ impl TestServer {
         s
     }
 
+    /// A server over a data dir seeded with the demo: its users, tickets and knowledge base.
+    pub async fn start_demo() -> TestServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        {
+            let store = Store::open(tmp.path()).expect("store");
+            let desk = Desk::new(store.clone(), Arc::new(Settings::default()));
+            desk.seed_demo().await.expect("seed the demo");
+            store.shutdown();
+        }
+        let mut s = Self::start_in(tmp.path(), Settings::default()).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
     /// A server on an existing data dir (for restart tests), with these settings.
     pub async fn start_in(dir: &Path, settings: Settings) -> TestServer {
         Self::start_on(dir, settings, "127.0.0.1:0").await

@@ -276,3 +276,46 @@ pub fn good_fields(csrf: &str, form_id: &str) -> Vec<Part> {
         ),
     ]
 }
+
+/// Saves a knowledge-base article for `audience` straight into the store; its number.
+pub async fn kb_article(
+    server: &TestServer,
+    slug: &str,
+    system: &str,
+    title: &str,
+    steps: &str,
+    audience: opsdesk::domain::kb::Audience,
+) -> i64 {
+    let article = opsdesk::domain::kb::Article {
+        id: slug.into(),
+        title: title.into(),
+        system: system.into(),
+        category: opsdesk::domain::ticket::Category::Consultation,
+        tags: Vec::new(),
+        audience,
+        hot: false,
+        symptoms: Vec::new(),
+        cause: String::new(),
+        source_tickets: Vec::new(),
+        author: "h_test".into(),
+        updated_at: chrono::Utc::now(),
+        views: 0,
+        helpful: 0,
+        steps: steps.into(),
+    };
+    let saved = server
+        .store
+        .write(move |ctx| opsdesk::store::kb::save(ctx.conn, &article, "h_test", ctx.now))
+        .await
+        .expect("save an article");
+    match saved {
+        opsdesk::store::kb::Saved::Created { id }
+        | opsdesk::store::kb::Saved::Updated { id, .. }
+        | opsdesk::store::kb::Saved::Unchanged { id } => id,
+    }
+}
+
+/// Saves an article for submitters (the help center and the form's suggestions show it).
+pub async fn help_article(server: &TestServer, slug: &str, system: &str, title: &str, steps: &str) -> i64 {
+    kb_article(server, slug, system, title, steps, opsdesk::domain::kb::Audience::Submitters).await
+}

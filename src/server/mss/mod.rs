@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod form;
+pub mod markdown;
 pub mod pages;
 pub mod session;
 pub mod views;
@@ -57,6 +58,10 @@ pub fn routes(settings: &Settings) -> (Router<AppState>, Router<AppState>) {
         .route("/mss/login", get(pages::login_page).post(pages::login))
         .route("/mss/static/mss.css", get(css))
         .route("/mss/static/mss.js", get(js))
+        .route("/mss/help", get(pages::short_address))
+        .route("/help", get(pages::short_address))
+        .route("/help/", get(pages::short_address))
+        .route("/help/{*rest}", get(pages::short_address))
         .layer(RequestBodyLimitLayer::new(PUBLIC_FORM_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -71,8 +76,10 @@ pub fn routes(settings: &Settings) -> (Router<AppState>, Router<AppState>) {
         .route("/mss/tickets/{id}/confirm", post(pages::confirm))
         .route("/mss/tickets/{id}/reopen", post(pages::reopen))
         .route("/mss/attachments/{id}", get(pages::attachment))
+        .route("/mss/help/", get(pages::help_center))
         .route("/mss/help/suggest", get(pages::suggest))
         .route("/mss/help/{id}", get(pages::help_article))
+        .route("/mss/help/{id}/vote", post(pages::help_vote))
         .route("/mss/help/{id}/outcome", post(pages::help_outcome))
         .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -131,7 +138,7 @@ fn harden(r: &mut Response) {
 
 /// Whether a request path belongs to the pages (their errors are pages too, not JSON).
 pub fn is_page(path: &str) -> bool {
-    path == "/mss" || path.starts_with("/mss/")
+    path == "/mss" || path.starts_with("/mss/") || path == "/help" || path.starts_with("/help/")
 }
 
 /// The Chinese words for an error a layer produced before any page handler ran.

@@ -14,8 +14,10 @@ use crate::domain::validate::Identifier;
 use crate::domain::view::TicketView;
 use crate::service::submissions::OpenTicket;
 use crate::store::audit::AuditEntry;
-use crate::store::help::HelpArticle;
 use crate::store::users::User;
+
+mod help;
+pub use help::{SystemShelf, Vote, help_article, help_home, help_results};
 
 /// What every page needs to know about its viewer.
 pub struct Frame<'a> {
@@ -69,6 +71,7 @@ fn layout(f: &Frame<'_>, title: &str, new_link: bool, body: Markup) -> Markup {
                     a.brand href="/mss/" { "MSS 事件反馈" }
                     @if let Some(u) = f.user {
                         nav {
+                            a href="/mss/help/" { "帮助" }
                             @if new_link { a href="/mss/new" { "提交事件" } }
                             form.inline method="post" action="/mss/logout" {
                                 input type="hidden" name="csrf_token" value=(f.csrf);
@@ -721,21 +724,6 @@ pub fn detail(f: &Frame<'_>, d: &Detail<'_>) -> Markup {
                 } @else {
                     (follow_up_card(t))
                 }
-            }
-        },
-    )
-}
-
-pub fn help_article(f: &Frame<'_>, a: &HelpArticle) -> Markup {
-    layout(
-        f,
-        &a.title,
-        true,
-        html! {
-            p.back { a href="/mss/new" { "‹ 返回提交事件" } }
-            article.card {
-                h1 { (a.title) }
-                div.article-body { (a.body) }
             }
         },
     )
