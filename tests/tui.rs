@@ -964,6 +964,32 @@ fn the_servers_similar_tickets_replace_the_local_guess() {
 }
 
 #[test]
+fn an_open_ticket_names_the_knowledge_base_articles_about_it() {
+    let mut a = app();
+    let t = theme("default");
+    a.on_key(special(KeyCode::Enter));
+    let open = detail(&a).map(|d| d.id).expect("a ticket is open");
+    let before = text_of(&mut a, &t);
+    assert!(!before.contains("文章 articles"), "{before}");
+    loaded(
+        &mut a,
+        Loaded::Related(
+            open,
+            vec![
+                kb_summary(1, "开户失败：视频见证时提示“网络异常”", true, vec![]),
+                kb_summary(2, "开户申请提交后怎么查进度", false, vec![]),
+            ],
+        ),
+    );
+    let shown = text_of(&mut a, &t);
+    assert!(shown.contains("文章 articles 开户失败：视频见证时提示“网络异常”"), "{shown}");
+    assert!(shown.contains("              开户申请提交后怎么查进度"), "{shown}");
+    // An answer for a ticket no longer open changes nothing.
+    loaded(&mut a, Loaded::Related(open + 1000, vec![kb_summary(3, "别的工单的文章", false, vec![])]));
+    assert!(!text_of(&mut a, &t).contains("别的工单的文章"));
+}
+
+#[test]
 fn a_toast_over_chinese_text_keeps_its_first_character() {
     let mut a = app();
     let t = theme("default");

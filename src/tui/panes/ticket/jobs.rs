@@ -5,7 +5,7 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::api::{Message, TicketView, TimelineEntry};
+use crate::api::{KbSummary, Message, TicketView, TimelineEntry};
 use crate::client::{ApiClient, ClientError};
 use crate::domain::ticket::{Customer, TicketId};
 use crate::tui::effect::{Io, Job};
@@ -30,6 +30,8 @@ pub enum Loaded {
     Messages(TicketId, Result<Vec<Message>, String>),
     Timeline(TicketId, Vec<TimelineEntry>),
     Similar(TicketId, Vec<TicketId>),
+    /// Knowledge-base articles about the ticket, best first.
+    Related(TicketId, Vec<KbSummary>),
     Revealed(TicketId, Customer),
 }
 
@@ -40,6 +42,7 @@ impl Loaded {
             | Loaded::Messages(id, _)
             | Loaded::Timeline(id, _)
             | Loaded::Similar(id, _)
+            | Loaded::Related(id, _)
             | Loaded::Revealed(id, _) => *id,
         }
     }
@@ -78,11 +81,16 @@ async fn load(io: &Io, id: TicketId) {
     // opened by number may be closed, or never cached here.
     let cached = crate::tui::fetch::cached(io, id).await;
     let was_cached = cached.is_some();
+    let mut about = None;
     if let Some(t) = cached {
+        about = Some(what_it_is_about(&t));
         io.reply(Loaded::Ticket(id, Ok(Box::new(t)))).await;
     }
     match client.ticket(id).await {
-        Ok(t) => io.reply(Loaded::Ticket(id, Ok(Box::new(t)))).await,
+        Ok(t) => {
+            about = Some(what_it_is_about(&t));
+            io.reply(Loaded::Ticket(id, Ok(Box::new(t)))).await
+        }
         Err(ClientError::Api { status: 404, .. }) => {
             io.reply(Loaded::Ticket(
                 id,
@@ -153,6 +161,21 @@ async fn load(io: &Io, id: TicketId) {
     if let Ok(ids) = client.similar(id).await {
         io.reply(Loaded::Similar(id, ids)).await;
     }
+    if let Some(text) = about
+        && let Ok(page) = client.kb_search(&text, RELATED_ARTICLES).await
+    {
+        io.reply(Loaded::Related(id, page.articles)).await;
+    }
+}
+
+/// How many related articles the ticket pane names.
+const RELATED_ARTICLES: usize = 3;
+
+/// What a ticket is about, as a knowledge-base search: its title and the start of its
+/// description (a search is at most 1,000 characters; the telling words come first).
+fn what_it_is_about(t: &TicketView) -> String {
+    let text = format!("{} {}", t.title, t.description);
+    text.chars().take(300).collect()
 }
 
 /// Moves the server's read marker; a missed mark only leaves a badge on.

@@ -36,6 +36,8 @@ pub struct Detail {
     /// The server's similar tickets (matched on full customer values), when loaded; until
     /// then the workstation's own guess from masked values stands in.
     pub similar: Option<Vec<TicketId>>,
+    /// Knowledge-base articles about the ticket, once the server has answered.
+    pub related: Vec<crate::api::KbSummary>,
 }
 
 impl Detail {
@@ -48,6 +50,7 @@ impl Detail {
             revealed: None,
             timeline: None,
             similar: None,
+            related: Vec::new(),
         }
     }
 
@@ -216,6 +219,7 @@ impl TicketPane {
             Loaded::Messages(_, Err(_)) => {}
             Loaded::Timeline(_, entries) => d.timeline = Some(entries),
             Loaded::Similar(_, ids) => d.similar = Some(ids),
+            Loaded::Related(_, articles) => d.related = articles,
             Loaded::Revealed(_, customer) => d.revealed = Some(customer),
             Loaded::Ticket(..) => {}
         }

@@ -167,6 +167,16 @@ impl Detail {
                 Span::styled(ids.join(" "), theme.key_hint()),
             ]));
         }
+        // Articles the knowledge base has on this problem; the KB pane (4) starts from the
+        // ticket's title and opens them.
+        for (i, a) in self.related.iter().enumerate() {
+            // Later titles line up under the first (the label is 14 columns wide).
+            let head = if i == 0 { "文章 articles " } else { "              " };
+            out.push(Line::from(vec![
+                label(head),
+                Span::styled(a.title.clone(), theme.text()),
+            ]));
+        }
         out.push(Line::from(""));
         out.extend(
             wrapped(&t.description, "")
