@@ -1578,3 +1578,179 @@ async fn the_knowledge_base_finds_account_opening_failures_however_typed() {
         "control characters are separators: {odd}"
     );
 }
+
+/// A new article as a handler writes one.
+fn good_article(title: &str) -> Value {
+    json!({
+        "title": title,
+        "system": "account_opening",
+        "audience": "submitters",
+        "tags": ["开户失败"],
+        "symptoms": ["开户审核结果提示“中登开户接口超时”"],
+        "cause": "中登接口在日终前后排队。",
+        "steps": "1. 告知客户无需重新提交。\n2. 次日 9:30 后查看审核结果。",
+    })
+}
+
+#[tokio::test]
+async fn handlers_write_articles_that_keep_their_versions_and_tickets() {
+    let s = TestServer::start().await;
+    let ticket = s.new_ticket("客户开户审核提示中登接口超时").await["id"]
+        .as_i64()
+        .unwrap();
+    let url = s.url("/api/v1/kb/articles");
+    let mut body = good_article("开户失败：审核通过后提示“中登开户接口超时”");
+    body["source_tickets"] = json!([ticket]);
+    let r = s.handler().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(location, format!("/api/v1/kb/articles/{id}"));
+    assert_eq!(created["slug"], format!("account-opening-{id}"));
+    assert_eq!(created["author"], "h_test");
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["category"], "consultation");
+
+    // Found at once, by initials, and by the ticket it was written from.
+    let found: Value = s
+        .handler()
+        .get(&url)
+        .query(&[("q", "zdkh")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["articles"][0]["id"], id, "{found}");
+    let from_ticket: Value = s
+        .handler()
+        .get(&url)
+        .query(&[("ticket", ticket.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(from_ticket["total"], 1);
+    assert_eq!(from_ticket["articles"][0]["id"], id);
+
+    // Bad bodies are refused whole, field by field; nothing is written.
+    let count = || async {
+        let page: Value = s
+            .handler()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["total"].as_u64().unwrap()
+    };
+    let mut bad = good_article("短");
+    bad["system"] = json!("nowhere");
+    let r = s.handler().post(&url).json(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    let fields: Vec<&str> = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["title", "system"], "{e}");
+    for (key, value, code) in [
+        ("version", json!(1), "validation_failed"),
+        ("steps", json!("   "), "validation_failed"),
+        ("slug", json!("Has Spaces"), "validation_failed"),
+        ("source_tickets", json!([0]), "validation_failed"),
+        ("tags", json!(vec!["x"; 11]), "validation_failed"),
+        // The author is the caller: a body cannot name another.
+        ("author", json!("someone_else"), "invalid_body"),
+    ] {
+        let mut b = good_article("开户失败：提示“证件已过期”");
+        b[key] = value;
+        let r = s.handler().post(&url).json(&b).send().await.unwrap();
+        assert_eq!(error_code(r, 422).await, code, "{key}");
+    }
+    let mut taken = good_article("另一篇文章用了同一个编号");
+    taken["slug"] = json!(format!("account-opening-{id}"));
+    let r = s.handler().post(&url).json(&taken).send().await.unwrap();
+    assert_eq!(error_code(r, 409).await, "conflict");
+    let mut missing = good_article("来源工单不存在的文章");
+    missing["source_tickets"] = json!([999_999]);
+    let r = s.handler().post(&url).json(&missing).send().await.unwrap();
+    assert_eq!(error_code(r, 409).await, "conflict");
+    let r = s
+        .submitter()
+        .post(&url)
+        .json(&good_article("提交人不能写文章"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 403).await, "forbidden");
+    assert_eq!(count().await, 1, "nothing refused was written");
+
+    // An edit names the version it read; a stale one is refused, and the slug stays.
+    let one = s.url(&format!("/api/v1/kb/articles/{id}"));
+    let mut edit = body.clone();
+    edit["version"] = json!(1);
+    edit["steps"] = json!(
+        "1. 告知客户无需重新提交。\n2. 次日 9:30 后查看审核结果。\n3. 仍失败转运维查中登回执。"
+    );
+    let r = s
+        .client(&s.handler2_token)
+        .put(&one)
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let updated: Value = r.json().await.unwrap();
+    assert_eq!(updated["version"], 2);
+    assert_eq!(
+        updated["author"], "h_test",
+        "the author stays; the editor is in the revisions"
+    );
+    assert!(updated["steps"].as_str().unwrap().contains("中登回执"));
+    let r = s.handler().put(&one).json(&edit).send().await.unwrap();
+    assert_eq!(error_code(r, 409).await, "version_conflict");
+    let mut no_version = edit.clone();
+    no_version.as_object_mut().unwrap().remove("version");
+    let r = s
+        .handler()
+        .put(&one)
+        .json(&no_version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 422).await, "validation_failed");
+    let mut reslug = edit.clone();
+    reslug["version"] = json!(2);
+    reslug["slug"] = json!("another-slug");
+    let r = s.handler().put(&one).json(&reslug).send().await.unwrap();
+    assert_eq!(error_code(r, 409).await, "conflict");
+    let r = s
+        .handler()
+        .put(s.url("/api/v1/kb/articles/999999"))
+        .json(&reslug)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 404).await, "not_found");
+    let revisions: i64 = s
+        .store
+        .read(move |c| {
+            Ok::<_, opsdesk::store::StoreError>(c.query_row(
+                "SELECT count(*) FROM kb_revisions WHERE article_id = ?1 AND editor = 'h_other'",
+                [id],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(revisions, 1);
+}

@@ -60,7 +60,10 @@ async fn the_help_center_finds_account_opening_failures_however_typed() {
     let r = c.get("/help/").await;
     assert_eq!(r.status, 308);
     assert_eq!(r.location(), Some("/mss/help/"));
-    assert_eq!(c.get("/help/12?voted=yes").await.location(), Some("/mss/help/12?voted=yes"));
+    assert_eq!(
+        c.get("/help/12?voted=yes").await.location(),
+        Some("/mss/help/12?voted=yes")
+    );
 
     let home = c.get("/mss/help/").await;
     assert_eq!(home.status, 200);
@@ -75,11 +78,16 @@ async fn the_help_center_finds_account_opening_failures_however_typed() {
         assert!(found.len() >= 3, "{q}: {found:?}");
         assert!(found[0].1.starts_with("开户失败"), "{q}: {found:?}");
         let suggested: Value = serde_json::from_str(
-            &c.get(&format!("/mss/help/suggest?q={}", urlencode(q))).await.body,
+            &c.get(&format!("/mss/help/suggest?q={}", urlencode(q)))
+                .await
+                .body,
         )
         .unwrap();
         let first = suggested[0]["title"].as_str().unwrap_or_default();
-        assert!(first.starts_with("开户失败"), "suggestions for {q}: {suggested}");
+        assert!(
+            first.starts_with("开户失败"),
+            "suggestions for {q}: {suggested}"
+        );
     }
     // The typed letters are marked in the title.
     let page = c.get("/mss/help/?q=khsb").await;
@@ -93,17 +101,23 @@ async fn the_help_center_finds_account_opening_failures_however_typed() {
     // Articles for handlers only are not found, listed or shown to submitters.
     let internal = s
         .store
-        .read(|conn| opsdesk::store::kb::all(conn))
+        .read(opsdesk::store::kb::all)
         .await
         .unwrap()
         .into_iter()
         .find(|a| a.article.audience == opsdesk::domain::kb::Audience::Handlers)
         .unwrap();
     let page = c
-        .get(&format!("/mss/help/?q={}", urlencode(&internal.article.title)))
+        .get(&format!(
+            "/mss/help/?q={}",
+            urlencode(&internal.article.title)
+        ))
         .await;
     assert!(results(&page).iter().all(|(id, _)| *id != internal.id));
-    assert_eq!(c.get(&format!("/mss/help/{}", internal.id)).await.status, 404);
+    assert_eq!(
+        c.get(&format!("/mss/help/{}", internal.id)).await.status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -129,16 +143,32 @@ async fn did_this_help_counts_once_per_submitter_and_leads_on_when_it_did_not() 
             .status,
         422
     );
-    assert_eq!(helpful(&s, id).await, before, "a refused vote counts nothing");
+    assert_eq!(
+        helpful(&s, id).await,
+        before,
+        "a refused vote counts nothing"
+    );
     let r = c
         .post_form(&vote, &[("csrf_token", &csrf), ("helpful", "yes")])
         .await;
     assert_eq!(r.status, 303);
-    assert_eq!(r.location(), Some(format!("{path}?voted=yes#vote").as_str()));
-    assert!(c.get(&format!("{path}?voted=yes")).await.body.contains("谢谢反馈"));
+    assert_eq!(
+        r.location(),
+        Some(format!("{path}?voted=yes#vote").as_str())
+    );
+    assert!(
+        c.get(&format!("{path}?voted=yes"))
+            .await
+            .body
+            .contains("谢谢反馈")
+    );
     c.post_form(&vote, &[("csrf_token", &csrf), ("helpful", "yes")])
         .await;
-    assert_eq!(helpful(&s, id).await, before + 1, "a second tap counts once");
+    assert_eq!(
+        helpful(&s, id).await,
+        before + 1,
+        "a second tap counts once"
+    );
     // Changing one's mind takes the count back, and points to the form.
     c.post_form(&vote, &[("csrf_token", &csrf), ("helpful", "no")])
         .await;
@@ -171,7 +201,11 @@ async fn did_this_help_counts_once_per_submitter_and_leads_on_when_it_did_not() 
     };
     let seen = views(id).await;
     c.get(&format!("{path}?voted=yes")).await;
-    assert_eq!(views(id).await, seen, "coming back from a vote is not a reading");
+    assert_eq!(
+        views(id).await,
+        seen,
+        "coming back from a vote is not a reading"
+    );
     for _ in 0..30 {
         c.get(&path).await;
     }
@@ -207,11 +241,20 @@ async fn hostile_searches_and_articles_stay_inert() {
     // 10 KB of text.
     let long = "开户".repeat(1700);
     let control = "\u{0}\u{1b}[31m\u{7f}khsb";
-    for q in [long.as_str(), control, "\"", "sys:", "tag:\"", "<script>alert(1)</script>"] {
+    for q in [
+        long.as_str(),
+        control,
+        "\"",
+        "sys:",
+        "tag:\"",
+        "<script>alert(1)</script>",
+    ] {
         let page = c.get(&format!("/mss/help/?q={}", urlencode(q))).await;
         assert_eq!(page.status, 200, "{q:?}");
         assert!(!page.body.contains("<script>alert"), "{q:?}");
-        let r = c.get(&format!("/mss/help/suggest?q={}", urlencode(q))).await;
+        let r = c
+            .get(&format!("/mss/help/suggest?q={}", urlencode(q)))
+            .await;
         assert_eq!(r.status, 200, "{q:?}: {}", r.body);
     }
     // A lone surrogate a bad client escaped is not UTF-8: it is read as a replacement
@@ -222,7 +265,12 @@ async fn hostile_searches_and_articles_stay_inert() {
         let r = c.get(&format!("/mss/help/suggest?q={q}")).await;
         assert_eq!(r.status, 200, "{q}");
     }
-    for path in ["/mss/help/0", "/mss/help/-1", "/mss/help/abc", "/mss/help/99999999999999999999"] {
+    for path in [
+        "/mss/help/0",
+        "/mss/help/-1",
+        "/mss/help/abc",
+        "/mss/help/99999999999999999999",
+    ] {
         assert_eq!(c.get(path).await.status, 404, "{path}");
     }
     // Pages need a session.

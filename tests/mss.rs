@@ -1662,13 +1662,23 @@ async fn an_older_demo_s_help_articles_join_the_knowledge_base_with_what_was_don
         })
         .await
         .unwrap();
-    assert!(articles.len() >= 150, "the demo articles are seeded: {}", articles.len());
+    assert!(
+        articles.len() >= 150,
+        "the demo articles are seeded: {}",
+        articles.len()
+    );
     let by_title = |t: &str| articles.iter().find(|a| a.article.title == t).unwrap();
     let sms = by_title("APP 登录收不到短信验证码");
-    assert_eq!(sms.article.id, "app-login-sms-code-not-received", "the demo's own article");
+    assert_eq!(
+        sms.article.id, "app-login-sms-code-not-received",
+        "the demo's own article"
+    );
     let address = by_title("营业部地址在哪里查");
     assert_eq!(address.article.id, "help-2");
-    assert_eq!(address.article.audience, opsdesk::domain::kb::Audience::Submitters);
+    assert_eq!(
+        address.article.audience,
+        opsdesk::domain::kb::Audience::Submitters
+    );
     assert_eq!(address.article.steps, "官网“网点查询”。");
     assert_eq!(
         outcomes,
@@ -1681,7 +1691,10 @@ async fn an_older_demo_s_help_articles_join_the_knowledge_base_with_what_was_don
     assert_eq!(old, 0, "the old tables are emptied");
     // A third start finds nothing more to adopt.
     desk.seed_demo().await.unwrap();
-    assert_eq!(store.read(|c| opsdesk::store::kb::count(c)).await.unwrap(), articles.len() as u64);
+    assert_eq!(
+        store.read(opsdesk::store::kb::count).await.unwrap(),
+        articles.len() as u64
+    );
     store.shutdown();
 }
 

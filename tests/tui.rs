@@ -982,10 +982,22 @@ fn an_open_ticket_names_the_knowledge_base_articles_about_it() {
         ),
     );
     let shown = text_of(&mut a, &t);
-    assert!(shown.contains("文章 articles 开户失败：视频见证时提示“网络异常”"), "{shown}");
-    assert!(shown.contains("              开户申请提交后怎么查进度"), "{shown}");
+    assert!(
+        shown.contains("文章 articles 开户失败：视频见证时提示“网络异常”"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("              开户申请提交后怎么查进度"),
+        "{shown}"
+    );
     // An answer for a ticket no longer open changes nothing.
-    loaded(&mut a, Loaded::Related(open + 1000, vec![kb_summary(3, "别的工单的文章", false, vec![])]));
+    loaded(
+        &mut a,
+        Loaded::Related(
+            open + 1000,
+            vec![kb_summary(3, "别的工单的文章", false, vec![])],
+        ),
+    );
     assert!(!text_of(&mut a, &t).contains("别的工单的文章"));
 }
 

@@ -108,3 +108,87 @@ impl KbArticle {
         }
     }
 }
+
+/// An article as a handler writes it: the body of `POST /api/v1/kb/articles` (without
+/// `version`) and of `PUT /api/v1/kb/articles/{id}` (with the version last read). The author
+/// is the caller; the time is the server's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KbArticleBody {
+    /// The version last read: required to replace an article, absent to create one.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::whole_or_null"
+    )]
+    pub version: Option<i64>,
+    /// The stable slug (`[a-z0-9-]`, at most 60); made from the system and the article's
+    /// number when absent. An article keeps the slug it was created with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    pub title: String,
+    /// A configured system key.
+    pub system: String,
+    /// Consultation unless said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Handlers only unless said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
+    #[serde(default)]
+    pub hot: bool,
+    /// What the customer sees, exact error texts included.
+    #[serde(default)]
+    pub symptoms: Vec<String>,
+    #[serde(default)]
+    pub cause: String,
+    /// The resolution steps, markdown.
+    pub steps: String,
+    /// The tickets it was written from; each must exist.
+    #[serde(default, deserialize_with = "super::whole::wholes")]
+    pub source_tickets: Vec<i64>,
+}
+
+impl KbArticleBody {
+    /// The article this body writes, by `author` at `at`, under `slug`.
+    pub fn article(&self, slug: &str, author: &str, at: DateTime<Utc>) -> Article {
+        Article {
+            id: slug.trim().to_string(),
+            title: self.title.trim().to_string(),
+            system: self.system.clone(),
+            category: self.category.unwrap_or(Category::Consultation),
+            tags: self.tags.iter().map(|t| t.trim().to_string()).collect(),
+            audience: self.audience.unwrap_or(Audience::Handlers),
+            hot: self.hot,
+            symptoms: self.symptoms.iter().map(|s| s.trim().to_string()).collect(),
+            cause: self.cause.trim().to_string(),
+            source_tickets: self.source_tickets.clone(),
+            author: author.to_string(),
+            updated_at: at,
+            views: 0,
+            helpful: 0,
+            steps: self.steps.trim().to_string(),
+        }
+    }
+
+    /// The body that writes `a` (as an editor's file holds it) over `version`, or as a new
+    /// article when `version` is None.
+    pub fn of(a: &Article, version: Option<i64>) -> KbArticleBody {
+        KbArticleBody {
+            version,
+            slug: (!a.id.is_empty()).then(|| a.id.clone()),
+            title: a.title.clone(),
+            system: a.system.clone(),
+            category: Some(a.category),
+            tags: a.tags.clone(),
+            audience: Some(a.audience),
+            hot: a.hot,
+            symptoms: a.symptoms.clone(),
+            cause: a.cause.clone(),
+            steps: a.steps.clone(),
+            source_tickets: a.source_tickets.clone(),
+        }
+    }
+}

@@ -58,6 +58,14 @@ pub fn whole_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::
     d.deserialize_option(Maybe)
 }
 
+/// A `Vec<i64>` field whose numbers may be integral floats.
+pub fn wholes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct One(#[serde(deserialize_with = "whole")] i64);
+    let list: Vec<One> = serde::Deserialize::deserialize(d)?;
+    Ok(list.into_iter().map(|One(n)| n).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -78,6 +86,24 @@ mod tests {
     fn integral_floats_are_whole_numbers_and_the_rest_is_refused() {
         assert_eq!(read(r#"{"n": 3}"#).unwrap(), Body { n: 3, m: None });
         assert_eq!(read(r#"{"n": 3.0, "m": -2.0}"#).unwrap().m, Some(-2));
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(deserialize_with = "super::wholes")]
+            l: Vec<i64>,
+        }
+        let list = |json: &str| {
+            serde_json::from_str::<List>(json)
+                .map(|b| b.l)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(list(r#"{"l": [1, 2.0, 3]}"#).unwrap(), [1, 2, 3]);
+        // Read exactly, not as a neighbouring float with a fraction.
+        assert_eq!(
+            list(r#"{"l": [2025263397965291.0]}"#).unwrap(),
+            [2_025_263_397_965_291]
+        );
+        assert!(list(r#"{"l": [1.5]}"#).is_err());
+        assert!(list(r#"{"l": ["1"]}"#).is_err());
         assert_eq!(read(r#"{"n": -9223372036854775808}"#).unwrap().n, i64::MIN);
         assert_eq!(read(r#"{"n": 1, "m": null}"#).unwrap().m, None);
         for bad in [

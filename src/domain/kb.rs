@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ticket::Category;
+use super::validate::FieldError;
 
 /// Who may read an article: handlers only (internal troubleshooting), or submitters too (the
 /// help center and the MSS suggestions show only these).
@@ -188,9 +189,13 @@ pub fn render_file(article: &Article) -> String {
     format!("{FENCE}\n{front}{FENCE}\n\n{}\n", article.steps)
 }
 
-/// The article's problems with the rules, each a sentence naming the field.
-pub fn check(article: &Article, systems: &[&str]) -> Vec<String> {
+/// The article's problems with the rules, field by field (the English sentence names the
+/// field as the file spells it).
+pub fn check(article: &Article, systems: &[&str]) -> Vec<FieldError> {
     let mut problems = Vec::new();
+    let mut refuse = |field: &str, zh: String, en: String| {
+        problems.push(FieldError::new(field, zh, en));
+    };
     let chars = |s: &str| s.trim().chars().count();
     let slug_ok = !article.id.is_empty()
         && article.id.len() <= MAX_SLUG
@@ -199,22 +204,32 @@ pub fn check(article: &Article, systems: &[&str]) -> Vec<String> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !slug_ok {
-        problems.push(format!(
-            "id '{}' must be 1 to {MAX_SLUG} of a-z, 0-9 and '-'",
-            article.id.chars().take(80).collect::<String>()
-        ));
+        refuse(
+            "slug",
+            format!("编号只能用小写字母、数字和“-”，最多 {MAX_SLUG} 个"),
+            format!(
+                "id '{}' must be 1 to {MAX_SLUG} of a-z, 0-9 and '-'",
+                article.id.chars().take(80).collect::<String>()
+            ),
+        );
     }
     if !(MIN_TITLE..=MAX_TITLE).contains(&chars(&article.title)) {
-        problems.push(format!(
-            "title must be {MIN_TITLE} to {MAX_TITLE} characters"
-        ));
+        refuse(
+            "title",
+            format!("标题需 {MIN_TITLE}–{MAX_TITLE} 个字"),
+            format!("title must be {MIN_TITLE} to {MAX_TITLE} characters"),
+        );
     }
     if !systems.contains(&article.system.as_str()) {
-        problems.push(format!(
-            "system '{}' is not a configured system ({})",
-            article.system,
-            systems.join(", ")
-        ));
+        refuse(
+            "system",
+            "请选择已配置的系统".into(),
+            format!(
+                "system '{}' is not a configured system ({})",
+                article.system,
+                systems.join(", ")
+            ),
+        );
     }
     if article.tags.len() > MAX_TAGS
         || article
@@ -222,9 +237,11 @@ pub fn check(article: &Article, systems: &[&str]) -> Vec<String> {
             .iter()
             .any(|t| !(1..=MAX_TAG).contains(&chars(t)))
     {
-        problems.push(format!(
-            "tags: at most {MAX_TAGS}, each 1 to {MAX_TAG} characters"
-        ));
+        refuse(
+            "tags",
+            format!("标签最多 {MAX_TAGS} 个，每个 1–{MAX_TAG} 个字"),
+            format!("tags: at most {MAX_TAGS}, each 1 to {MAX_TAG} characters"),
+        );
     }
     if article.symptoms.len() > MAX_SYMPTOMS
         || article
@@ -232,20 +249,37 @@ pub fn check(article: &Article, systems: &[&str]) -> Vec<String> {
             .iter()
             .any(|s| !(1..=MAX_SYMPTOM).contains(&chars(s)))
     {
-        problems.push(format!(
-            "symptoms: at most {MAX_SYMPTOMS}, each 1 to {MAX_SYMPTOM} characters"
-        ));
+        refuse(
+            "symptoms",
+            format!("现象最多 {MAX_SYMPTOMS} 条，每条 1–{MAX_SYMPTOM} 个字"),
+            format!("symptoms: at most {MAX_SYMPTOMS}, each 1 to {MAX_SYMPTOM} characters"),
+        );
     }
     if chars(&article.cause) > MAX_TEXT {
-        problems.push(format!("cause: at most {MAX_TEXT} characters"));
+        refuse(
+            "cause",
+            format!("原因最多 {MAX_TEXT} 个字"),
+            format!("cause: at most {MAX_TEXT} characters"),
+        );
     }
     if !(1..=MAX_TEXT).contains(&chars(&article.steps)) {
-        problems.push(format!(
-            "the steps (the markdown after the front matter) must be 1 to {MAX_TEXT} characters"
-        ));
+        refuse(
+            "steps",
+            format!("处理步骤需 1–{MAX_TEXT} 个字"),
+            format!(
+                "the steps (the markdown after the front matter) must be 1 to {MAX_TEXT} characters"
+            ),
+        );
+    }
+    if article.source_tickets.iter().any(|&t| t < 1) {
+        refuse(
+            "source_tickets",
+            "来源工单号须为正整数".into(),
+            "source_tickets: ticket numbers are positive".into(),
+        );
     }
     if article.author.trim().is_empty() {
-        problems.push("author must be given".into());
+        refuse("author", "请填写作者".into(), "author must be given".into());
     }
     problems
 }
@@ -362,7 +396,7 @@ updated_at: 2026-11-18T10:20:00+08:00
         let problems = check(&a, &["account_opening"]);
         for field in ["id", "title", "system", "tags", "steps", "author"] {
             assert!(
-                problems.iter().any(|p| p.contains(field)),
+                problems.iter().any(|p| p.en.contains(field)),
                 "{field}: {problems:?}"
             );
         }
@@ -385,7 +419,7 @@ updated_at: 2026-11-18T10:20:00+08:00
                 let a = parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 assert_eq!(
                     check(&a, &systems),
-                    Vec::<String>::new(),
+                    Vec::<FieldError>::new(),
                     "{}",
                     path.display()
                 );

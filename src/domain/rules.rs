@@ -88,6 +88,13 @@ pub fn text(min: usize, max: Option<usize>) -> String {
     format!("^{w}*{core}{w}*$")
 }
 
+/// A knowledge-base article's slug: 1 to `max` of `a-z`, `0-9` and `-`, whitespace around it
+/// trimmed.
+pub fn slug(max: usize) -> String {
+    let w = blank();
+    format!("^{w}*[a-z0-9-]{{1,{max}}}{w}*$")
+}
+
 /// A text with at least one character that is not whitespace (no anchors: "contains").
 pub fn not_blank() -> String {
     visible()

@@ -142,6 +142,9 @@ impl From<DeskError> for ApiError {
                 current: Some(current),
                 ..ApiError::new(StatusCode::CONFLICT, "version_conflict", message)
             },
+            DeskError::StaleArticle { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "version_conflict", message)
+            }
             DeskError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             DeskError::Conflicting(v) => ApiError {
                 fields: v.0,

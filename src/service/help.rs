@@ -82,8 +82,8 @@ impl Desk {
     ) -> Result<(), DeskError> {
         let who = actor.username.clone();
         self.write(move |ctx| {
-            let found = articles::get(ctx.conn, id)?
-                .filter(|s| s.article.audience == Audience::Submitters);
+            let found =
+                articles::get(ctx.conn, id)?.filter(|s| s.article.audience == Audience::Submitters);
             if found.is_none() {
                 return Err(DeskError::NotFound(format!("help article {id}")));
             }
@@ -129,8 +129,8 @@ impl Desk {
     pub async fn help_vote(&self, user: &User, id: i64, helpful: bool) -> Result<(), DeskError> {
         let who = user.username.clone();
         self.write(move |ctx| {
-            let found = articles::get(ctx.conn, id)?
-                .filter(|s| s.article.audience == Audience::Submitters);
+            let found =
+                articles::get(ctx.conn, id)?.filter(|s| s.article.audience == Audience::Submitters);
             if found.is_none() {
                 return Err(DeskError::NotFound(format!("help article {id}")));
             }
@@ -150,7 +150,10 @@ impl Desk {
 /// Moves the help center's articles from before the knowledge base into it, with what
 /// submitters did with them: an article becomes the knowledge-base article of the same title
 /// when there is one, else a new article for submitters. How many were adopted.
-pub(crate) fn adopt(ctx: &mut WriteCtx<'_>, fallback_system: Option<&str>) -> Result<usize, DeskError> {
+pub(crate) fn adopt(
+    ctx: &mut WriteCtx<'_>,
+    fallback_system: Option<&str>,
+) -> Result<usize, DeskError> {
     let old = outcomes::old_articles(ctx.conn)?;
     if old.is_empty() {
         return Ok(0);
@@ -163,13 +166,18 @@ pub(crate) fn adopt(ctx: &mut WriteCtx<'_>, fallback_system: Option<&str>) -> Re
             None => {
                 let article = adopted_article(o, fallback_system, ctx.now);
                 match articles::save(ctx.conn, &article, "help-center", ctx.now)? {
-                    Saved::Created { id } | Saved::Unchanged { id } | Saved::Updated { id, .. } => id,
+                    Saved::Created { id } | Saved::Unchanged { id } | Saved::Updated { id, .. } => {
+                        id
+                    }
                 }
             }
         };
         outcomes::adopt_old_article(ctx.conn, o.id, id)?;
     }
-    tracing::info!(articles = old.len(), "help center adopted into the knowledge base");
+    tracing::info!(
+        articles = old.len(),
+        "help center adopted into the knowledge base"
+    );
     Ok(old.len())
 }
 

@@ -2,15 +2,16 @@
 
 use chrono::{DateTime, Utc};
 
+use super::tickets::require_handler;
 use super::{Desk, DeskError};
-use crate::api::{KbArticle, KbPage, KbSummary};
+use crate::api::{KbArticle, KbArticleBody, KbPage, KbSummary};
 use crate::domain::kb::{self, Article, Audience};
 use crate::domain::matcher::{self, Corpus, FieldKind, Found, Query};
 use crate::domain::people::Role;
 use crate::domain::validate::ValidationErrors;
-use crate::store::WriteCtx;
 use crate::store::kb::{self as articles, Saved, Stored};
 use crate::store::users::User;
+use crate::store::{WriteCtx, audit, tickets};
 
 /// One file offered to the import: a name to report it by, and its text.
 #[derive(Debug, Clone)]
@@ -42,7 +43,8 @@ pub fn read_files(files: &[ArticleFile], systems: &[&str]) -> Result<Vec<Article
         match kb::parse_file(&f.text) {
             Err(e) => refused.push((f.name.clone(), vec![e.0])),
             Ok(a) => {
-                let mut problems = kb::check(&a, systems);
+                let mut problems: Vec<String> =
+                    kb::check(&a, systems).into_iter().map(|p| p.en).collect();
                 if let Some(other) = first_of.get(&a.id) {
                     problems.push(format!("id '{}' is also the id of {other}", a.id));
                 } else {
@@ -117,7 +119,12 @@ fn corpus(list: &[Stored], system_name: impl Fn(&str) -> String) -> Corpus {
 /// What `query` finds in `corpus`, best `limit` first; when it finds nothing and is plain
 /// words with no operators (a ticket's title, a sentence), what `text` is about instead. The
 /// query that found them, what it found, and whether that is the fallback.
-pub(super) fn find(corpus: &Corpus, query: Query, text: &str, limit: usize) -> (Query, Found, bool) {
+pub(super) fn find(
+    corpus: &Corpus,
+    query: Query,
+    text: &str,
+    limit: usize,
+) -> (Query, Found, bool) {
     let found = matcher::search(corpus, &query, limit);
     if found.total > 0 || query.is_empty() || query.text_has_operators() {
         return (query, found, false);
@@ -152,6 +159,32 @@ fn parse_query(query: &str) -> Result<Query, DeskError> {
             e.to_string(),
         ))
     })
+}
+
+/// Refuses `article` when it breaks the rules (422) or names a ticket that is not there (409).
+fn checked(ctx: &mut WriteCtx<'_>, article: &Article, systems: &[String]) -> Result<(), DeskError> {
+    let systems: Vec<&str> = systems.iter().map(String::as_str).collect();
+    let problems = kb::check(article, &systems);
+    if !problems.is_empty() {
+        return Err(DeskError::Validation(ValidationErrors(problems)));
+    }
+    for &t in &article.source_tickets {
+        if tickets::get(ctx.conn, t)?.is_none() {
+            return Err(DeskError::Conflicting(ValidationErrors::one(
+                "source_tickets",
+                format!("工单 #{t} 不存在"),
+                format!("ticket {t} does not exist"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Article `id` as it now stands.
+fn stored(ctx: &mut WriteCtx<'_>, id: i64) -> Result<KbArticle, DeskError> {
+    let s =
+        articles::get(ctx.conn, id)?.ok_or_else(|| DeskError::NotFound(format!("article {id}")))?;
+    Ok(KbArticle::new(s.id, s.version, &s.article))
 }
 
 /// What reading an article counts.
@@ -205,17 +238,23 @@ impl Desk {
         .await
     }
 
-    /// The articles `user` may read that match `query`, best first: the API's search.
+    /// The articles `user` may read that match `query`, best first: the API's search. Only
+    /// those of `system`, and only those written from ticket `ticket`, when given.
     pub async fn kb_page(
         &self,
         user: &User,
         text: &str,
         system: Option<&str>,
+        ticket: Option<i64>,
         limit: usize,
     ) -> Result<KbPage, DeskError> {
         let query = parse_query(text)?;
         let mut list = self.store.read(articles::all).await?;
-        list.retain(|s| may_read(user, &s.article) && system.is_none_or(|k| s.article.system == k));
+        list.retain(|s| {
+            may_read(user, &s.article)
+                && system.is_none_or(|k| s.article.system == k)
+                && ticket.is_none_or(|t| s.article.source_tickets.contains(&t))
+        });
         let corpus = self.kb_corpus(&list);
         let (query, found, related) = find(&corpus, query, text, limit);
         Ok(KbPage {
@@ -228,6 +267,120 @@ impl Desk {
     /// The matcher's corpus of `list`, with the systems' names searchable beside their keys.
     pub(super) fn kb_corpus(&self, list: &[Stored]) -> Corpus {
         corpus(list, |key| self.settings.system_name(key).to_string())
+    }
+
+    /// Writes a new article from `body` by `user` (a handler): checked whole, its source
+    /// tickets present. The article as stored.
+    pub async fn kb_create(
+        &self,
+        user: &User,
+        body: KbArticleBody,
+    ) -> Result<KbArticle, DeskError> {
+        require_handler(user)?;
+        if body.version.is_some() {
+            return Err(DeskError::Validation(ValidationErrors::one(
+                "version",
+                "新文章没有版本号",
+                "a new article has no version; PUT /api/v1/kb/articles/{id} replaces one",
+            )));
+        }
+        let systems: Vec<String> = self
+            .settings
+            .system_keys()
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let author = user.username.clone();
+        self.write(move |ctx| {
+            let slug = match &body.slug {
+                Some(slug) => slug.clone(),
+                None => articles::next_slug(ctx.conn, &body.system)?,
+            };
+            let article = body.article(&slug, &author, ctx.now);
+            checked(ctx, &article, &systems)?;
+            if articles::by_slug(ctx.conn, &article.id)?.is_some() {
+                return Err(DeskError::Conflicting(ValidationErrors::one(
+                    "slug",
+                    "这个编号已有文章",
+                    format!("slug '{}' is another article's", article.id),
+                )));
+            }
+            let Saved::Created { id } = articles::save(ctx.conn, &article, &author, ctx.now)?
+            else {
+                unreachable!("a slug no article has is saved as a new article");
+            };
+            audit::record(
+                ctx.conn,
+                ctx.now,
+                &author,
+                "kb.created",
+                None,
+                &serde_json::json!({"article": id}),
+            )?;
+            stored(ctx, id)
+        })
+        .await
+    }
+
+    /// Replaces article `id` with `body` by `user` (a handler), when `body.version` is the
+    /// version stored; the previous text is kept as a revision.
+    pub async fn kb_update(
+        &self,
+        user: &User,
+        id: i64,
+        body: KbArticleBody,
+    ) -> Result<KbArticle, DeskError> {
+        require_handler(user)?;
+        let Some(version) = body.version else {
+            return Err(DeskError::Validation(ValidationErrors::one(
+                "version",
+                "请带上读到的版本号",
+                "version is required: the version last read",
+            )));
+        };
+        let systems: Vec<String> = self
+            .settings
+            .system_keys()
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let editor = user.username.clone();
+        self.write(move |ctx| {
+            let found = articles::get(ctx.conn, id)?
+                .ok_or_else(|| DeskError::NotFound(format!("article {id}")))?;
+            if found.version != version {
+                return Err(DeskError::StaleArticle {
+                    id,
+                    current: found.version,
+                });
+            }
+            if body
+                .slug
+                .as_ref()
+                .is_some_and(|s| s.trim() != found.article.id)
+            {
+                return Err(DeskError::Conflicting(ValidationErrors::one(
+                    "slug",
+                    "文章的编号不能改",
+                    format!("article {id} keeps its slug '{}'", found.article.id),
+                )));
+            }
+            let mut article = body.article(&found.article.id, &found.article.author, ctx.now);
+            checked(ctx, &article, &systems)?;
+            (article.views, article.helpful) = (found.article.views, found.article.helpful);
+            if let Saved::Updated { .. } = articles::save(ctx.conn, &article, &editor, ctx.now)? {
+                audit::record(
+                    ctx.conn,
+                    ctx.now,
+                    &editor,
+                    "kb.updated",
+                    None,
+                    &serde_json::json!({"article": id}),
+                )?;
+            }
+            stored(ctx, id)
+        })
+        .await
     }
 
     /// Imports article files: all of them in one transaction, or none when any is refused.

@@ -51,6 +51,8 @@ pub enum DeskError {
     Approval(#[from] crate::domain::lifecycle::ApprovalError),
     #[error("the ticket was changed by someone else (now version {})", .current.version)]
     StaleVersion { current: Box<TicketView> },
+    #[error("article {id} was changed by someone else (now version {current})")]
+    StaleArticle { id: i64, current: i64 },
     #[error("{0}")]
     Conflict(String),
     /// A well-formed request the present state refuses, field by field: an assignee who is not

@@ -31,7 +31,7 @@ pub(crate) fn visible(user: &User, t: &Ticket) -> bool {
     user.role.works_tickets() || t.submitter == user.username
 }
 
-fn require_handler(user: &User) -> Result<(), DeskError> {
+pub(crate) fn require_handler(user: &User) -> Result<(), DeskError> {
     if user.role.works_tickets() {
         Ok(())
     } else {

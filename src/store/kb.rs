@@ -67,6 +67,53 @@ pub fn all(conn: &Connection) -> Result<Vec<Stored>, StoreError> {
     .collect()
 }
 
+/// The article saved under `slug`, if any.
+pub fn by_slug(conn: &Connection, slug: &str) -> Result<Option<Stored>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM kb_articles WHERE slug = ?1"
+    ))?
+    .query_row([slug], row)
+    .optional()?
+    .map(|(id, v, views, helpful, c)| read(id, v, views, helpful, &c))
+    .transpose()
+}
+
+/// A slug no article has, for a new article of `system`: the system's key and the next
+/// number (`trading-151`).
+pub fn next_slug(conn: &Connection, system: &str) -> Result<String, StoreError> {
+    let stem: String = system
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let stem = if stem.trim_matches('-').is_empty() {
+        "article".to_string()
+    } else {
+        stem
+    };
+    let mut n: i64 = conn.query_row(
+        "SELECT coalesce(max(id), 0) + 1 FROM kb_articles",
+        [],
+        |r| r.get(0),
+    )?;
+    loop {
+        let slug = format!("{stem}-{n}");
+        let taken: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM kb_articles WHERE slug = ?1)")?
+            .query_row([&slug], |r| r.get(0))?;
+        if !taken {
+            return Ok(slug);
+        }
+        n += 1;
+    }
+}
+
 pub fn count(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row("SELECT count(*) FROM kb_articles", [], |r| r.get(0))?;
     Ok(n.max(0) as u64)

@@ -316,6 +316,20 @@ pub async fn kb_article(
 }
 
 /// Saves an article for submitters (the help center and the form's suggestions show it).
-pub async fn help_article(server: &TestServer, slug: &str, system: &str, title: &str, steps: &str) -> i64 {
-    kb_article(server, slug, system, title, steps, opsdesk::domain::kb::Audience::Submitters).await
+pub async fn help_article(
+    server: &TestServer,
+    slug: &str,
+    system: &str,
+    title: &str,
+    steps: &str,
+) -> i64 {
+    kb_article(
+        server,
+        slug,
+        system,
+        title,
+        steps,
+        opsdesk::domain::kb::Audience::Submitters,
+    )
+    .await
 }

@@ -28,7 +28,7 @@ use crate::domain::validate::{
         super::messages::list, super::messages::create, super::messages::read_marker, super::messages::mark_read, super::messages::unread,
         super::attachments::upload, super::attachments::download,
         super::events::events, super::events::list,
-        super::kb::search, super::kb::get, super::kb::helpful,
+        super::kb::search, super::kb::get, super::kb::helpful, super::kb::create, super::kb::update,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]
@@ -118,6 +118,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn description(systems: &[&str]) -> Value {
     let mut spec = serde_json::to_value(ApiDoc::openapi()).expect("the description serialises");
     bodies(&mut spec, systems);
+    kb_bodies(&mut spec);
     queries(&mut spec);
     downloads(&mut spec);
     refusals(&mut spec);
@@ -277,6 +278,91 @@ fn bodies(spec: &mut Value, systems: &[&str]) {
         "message_id",
         json!({ "format": "int64", "minimum": 0 }),
     );
+}
+
+/// An article as written: one wire type, described as two bodies, since creating takes no
+/// `version` and replacing requires one.
+fn kb_bodies(spec: &mut Value) {
+    use crate::domain::kb::{
+        MAX_SLUG, MAX_SYMPTOM, MAX_SYMPTOMS, MAX_TAG, MAX_TAGS, MAX_TEXT, MAX_TITLE, MIN_TITLE,
+    };
+    let name = "KbArticleBody";
+    refine(spec, name, "title", text(MIN_TITLE, MAX_TITLE, false));
+    replace(spec, name, "system", schema_ref("SystemKey"));
+    refine(
+        spec,
+        name,
+        "slug",
+        json!({ "type": ["string", "null"], "pattern": rules::slug(MAX_SLUG) }),
+    );
+    let list = |item: Value, max: usize| json!({ "type": "array", "items": item, "maxItems": max });
+    refine(spec, name, "tags", list(text(1, MAX_TAG, false), MAX_TAGS));
+    refine(
+        spec,
+        name,
+        "symptoms",
+        list(text(1, MAX_SYMPTOM, false), MAX_SYMPTOMS),
+    );
+    refine(spec, name, "cause", text(0, MAX_TEXT, false));
+    refine(spec, name, "steps", text(1, MAX_TEXT, false));
+    refine(
+        spec,
+        name,
+        "source_tickets",
+        list(
+            json!({ "type": "integer", "format": "int64", "minimum": 1 }),
+            1000,
+        ),
+    );
+    let written = component(spec, name).clone();
+    spec["components"]["schemas"]
+        .as_object_mut()
+        .expect("schemas")
+        .remove(name);
+    let describe = |body: &mut Map<String, Value>, what: &str| {
+        body.insert(
+            "description".into(),
+            json!(format!(
+                "{what} The author is the caller and the time the server's. {TRIMMED}"
+            )),
+        );
+        body.insert("additionalProperties".into(), json!(false));
+    };
+    let mut new = written.clone();
+    new["properties"]
+        .as_object_mut()
+        .expect("properties")
+        .remove("version");
+    describe(&mut new, "A new article.");
+    new.insert(
+        "examples".into(),
+        json!([{
+            "title": "开户失败：视频见证时提示“网络异常，请稍后重试”",
+            "system": "account_opening",
+            "audience": "submitters",
+            "tags": ["开户失败", "视频见证"],
+            "symptoms": ["视频见证页面提示“网络异常，请稍后重试”"],
+            "steps": "1. 请客户切换到稳定的 Wi-Fi 或 4G/5G 网络。\n2. 重新进入视频见证排队。",
+        }]),
+    );
+    let mut edit = written;
+    edit["properties"]["version"] = json!({ "type": "integer", "format": "int64", "minimum": 1 });
+    let mut required: Vec<Value> = edit["required"].as_array().cloned().unwrap_or_default();
+    required.push(json!("version"));
+    edit.insert("required".into(), json!(required));
+    describe(
+        &mut edit,
+        "An article's new text over `version`, the version last read; it keeps its slug.",
+    );
+    spec["components"]["schemas"]["KbNewArticleBody"] = Value::Object(new);
+    spec["components"]["schemas"]["KbArticleEditBody"] = Value::Object(edit);
+    for (path, method, body) in [
+        ("/api/v1/kb/articles", "post", "KbNewArticleBody"),
+        ("/api/v1/kb/articles/{id}", "put", "KbArticleEditBody"),
+    ] {
+        spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"] =
+            schema_ref(body);
+    }
 }
 
 /// The customer of a new ticket: each number as people type it (spaces and dashes, full-width

@@ -5,12 +5,12 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::{KbArticle, KbPage};
+use crate::api::{KbArticle, KbArticleBody, KbPage};
 use crate::domain::matcher::query::MAX_QUERY_CHARS;
 use crate::server::AppState;
 use crate::server::auth::Caller;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
-use crate::server::extract::{Path, Query};
+use crate::server::extract::{Json, Path, Query};
 use crate::server::no_store;
 
 const DEFAULT_LIMIT: usize = 20;
@@ -27,6 +27,9 @@ pub struct SearchQuery {
     pub q: Option<String>,
     /// Only articles of this system key.
     pub system: Option<String>,
+    /// Only articles written from this ticket.
+    #[param(minimum = 1)]
+    pub ticket: Option<i64>,
     /// 1–100, default 20.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
@@ -46,6 +49,11 @@ pub async fn search(
             "limit must be 1 to {MAX_LIMIT}"
         )));
     }
+    if q.ticket.is_some_and(|t| t < 1) {
+        return Err(ApiError::bad_request(
+            "ticket is a ticket's number (1 or more)",
+        ));
+    }
     let text = q.q.as_deref().unwrap_or("");
     if text.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::bad_request(format!(
@@ -54,7 +62,7 @@ pub async fn search(
     }
     let page = s
         .desk
-        .kb_page(&user, text, q.system.as_deref(), limit)
+        .kb_page(&user, text, q.system.as_deref(), q.ticket, limit)
         .await?;
     Ok(([no_store()], axum::Json(page)))
 }
@@ -86,5 +94,48 @@ pub async fn helpful(
     Ok((
         [no_store()],
         axum::Json(s.desk.kb_helpful(&user, id).await?),
+    ))
+}
+
+/// Write a new article (handlers). The author is the caller.
+#[utoipa::path(post, path = "/api/v1/kb/articles", operation_id = "create_kb_article", request_body = KbArticleBody, tag = "kb",
+    responses((status = 201, body = KbArticle), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 409, description = "`conflict`: the slug is another article's, or a source ticket does not exist", body = ErrorBody)))]
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(body): Json<KbArticleBody>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    let article = s.desk.kb_create(&user, body).await?;
+    let location = format!("/api/v1/kb/articles/{}", article.id);
+    Ok((
+        axum::http::StatusCode::CREATED,
+        [
+            no_store(),
+            (
+                axum::http::header::LOCATION,
+                location.parse().expect("a path is a header value"),
+            ),
+        ],
+        axum::Json(article),
+    ))
+}
+
+/// Replace an article (handlers); `version` must be the one last read. The previous text is
+/// kept as a revision.
+#[utoipa::path(put, path = "/api/v1/kb/articles/{id}", operation_id = "update_kb_article", params(("id" = i64, Path, description = "The article's number")), request_body = KbArticleBody, tag = "kb",
+    responses((status = 200, body = KbArticle), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 409, description = "`version_conflict`: changed since it was read; or `conflict`: another slug, or a source ticket that does not exist", body = ErrorBody)))]
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<KbArticleBody>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok((
+        [no_store()],
+        axum::Json(s.desk.kb_update(&user, id, body).await?),
     ))
 }

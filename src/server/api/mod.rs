@@ -56,8 +56,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/unread", get(messages::unread))
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/changes", get(events::list))
-        .route("/api/v1/kb/articles", get(kb::search))
-        .route("/api/v1/kb/articles/{id}", get(kb::get))
+        .route("/api/v1/kb/articles", get(kb::search).post(kb::create))
+        .route("/api/v1/kb/articles/{id}", get(kb::get).put(kb::update))
         .route("/api/v1/kb/articles/{id}/helpful", post(kb::helpful))
 }
 

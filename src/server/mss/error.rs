@@ -61,6 +61,10 @@ impl From<DeskError> for PageError {
                     "事件刚被处理人更新，请刷新页面后再试".into(),
                 )
             }
+            DeskError::StaleArticle { .. } => PageError::Refused(
+                StatusCode::CONFLICT,
+                "文章刚被更新，请刷新页面后再试".into(),
+            ),
             DeskError::TicketClosed(id) => PageError::Refused(
                 StatusCode::CONFLICT,
                 format!(

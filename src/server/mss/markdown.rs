@@ -93,10 +93,10 @@ pub fn plain(markdown: &str) -> String {
                     out.push_str("· ");
                 }
             }
-            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_)) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
+            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_))
+                if !out.ends_with('\n') =>
+            {
+                out.push('\n')
             }
             _ => {}
         }
@@ -128,10 +128,21 @@ mod tests {
 
     #[test]
     fn addresses_with_a_scheme_hidden_in_case_or_space_are_refused() {
-        for url in [" JavaScript:x", "vbscript:x", "//evil.example/x", "data:text/html,x"] {
+        for url in [
+            " JavaScript:x",
+            "vbscript:x",
+            "//evil.example/x",
+            "data:text/html,x",
+        ] {
             assert!(!safe_url(url), "{url}");
         }
-        for url in ["/help/1", "flow.png", "a/b?c=d:e", "#steps", "HTTPS://x.example"] {
+        for url in [
+            "/help/1",
+            "flow.png",
+            "a/b?c=d:e",
+            "#steps",
+            "HTTPS://x.example",
+        ] {
             assert!(safe_url(url), "{url}");
         }
     }
@@ -139,6 +150,9 @@ mod tests {
     #[test]
     fn plain_text_keeps_the_steps_in_order() {
         let text = plain("1. 请确认**预留手机号**。\n2. 检查 `拦截`\n\n> 仍收不到请提交事件");
-        assert_eq!(text, "1. 请确认预留手机号。\n2. 检查 拦截\n仍收不到请提交事件");
+        assert_eq!(
+            text,
+            "1. 请确认预留手机号。\n2. 检查 拦截\n仍收不到请提交事件"
+        );
     }
 }

@@ -64,11 +64,16 @@ pub async fn help_center(
                 articles: *n,
             })
             .collect();
-        return Ok(views::help_home(&frame(&s, &who), &shelves, &home.hot, &names));
+        return Ok(views::help_home(
+            &frame(&s, &who),
+            &shelves,
+            &home.hot,
+            &names,
+        ));
     }
     let page = s
         .desk
-        .kb_page(&who.user, &q, system.map(|(k, _)| k), RESULTS)
+        .kb_page(&who.user, &q, system.map(|(k, _)| k), None, RESULTS)
         .await?;
     Ok(views::help_results(
         &frame(&s, &who),

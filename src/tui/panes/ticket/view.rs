@@ -171,7 +171,11 @@ impl Detail {
         // ticket's title and opens them.
         for (i, a) in self.related.iter().enumerate() {
             // Later titles line up under the first (the label is 14 columns wide).
-            let head = if i == 0 { "文章 articles " } else { "              " };
+            let head = if i == 0 {
+                "文章 articles "
+            } else {
+                "              "
+            };
             out.push(Line::from(vec![
                 label(head),
                 Span::styled(a.title.clone(), theme.text()),
