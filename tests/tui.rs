@@ -18,7 +18,7 @@ use opsdesk::tui::effect::Effect;
 use opsdesk::tui::keymap::Keymap;
 use opsdesk::tui::overlay::Overlay;
 use opsdesk::tui::panes::PaneId;
-use opsdesk::tui::panes::kb::{FetchArticle, Fetched, FoundKb, KbPane, SearchKb};
+use opsdesk::tui::panes::kb::{FetchArticle, Fetched, FoundKb, KbPane, SearchKb, write};
 use opsdesk::tui::panes::queue::Queue;
 use opsdesk::tui::panes::ticket::{Detail, Loaded, TicketJob, TicketPane};
 use opsdesk::tui::theme::{Theme, ThemeEnv};
@@ -1585,4 +1585,245 @@ fn the_kb_pane_searches_as_typed_starting_from_the_ticket_in_hand() {
         })
     );
     assert!(a.pane::<KbPane>().is_some());
+}
+
+fn ctrl_d() -> KeyEvent {
+    KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)
+}
+
+/// The text in the open editor, and its title.
+fn editor_text(a: &App) -> (String, String) {
+    let Some(Overlay::Editor { editor, title, .. }) = &a.overlay else {
+        panic!("no editor: {:?}", a.overlay)
+    };
+    (editor.text(), title.clone())
+}
+
+fn saved(a: &mut App, saved: write::Saved) -> Vec<Effect> {
+    a.update(Event::Loaded {
+        pane: PaneId::KB,
+        loaded: Box::new(saved),
+    })
+}
+
+#[test]
+fn a_ticket_is_written_up_as_an_article_and_a_refusal_reopens_the_editor() {
+    let mut a = app();
+    let id = queue(&a).selected_id().expect("a selected ticket");
+    let title = a.desk.tickets.view(id).unwrap().title.clone();
+
+    // W on a ticket opens the article file, prefilled from the ticket.
+    a.on_key(key('W'));
+    let (text, heading) = editor_text(&a);
+    assert!(heading.contains("写成文章"), "{heading}");
+    assert!(text.starts_with("+++\n"), "{text}");
+    assert!(text.contains(&format!("title = \"{title}\"")), "{text}");
+    assert!(text.contains(&format!("source_tickets = [{id}]")), "{text}");
+
+    // Sending it asks the server to create it from the file's fields.
+    let effects = a.on_key(ctrl_d());
+    let save = effects
+        .iter()
+        .find_map(|e| e.job::<write::SaveArticle>())
+        .expect("a save");
+    assert_eq!(save.writing, write::Writing::WriteUp { ticket: id });
+    assert_eq!(save.body.title, title);
+    assert_eq!(save.body.source_tickets, [id]);
+    assert_eq!(save.body.version, None);
+    assert_eq!(save.body.slug, None, "the server names a new article");
+    let sent_text = save.text.clone();
+
+    // Refused: the editor comes back with the text and the reasons in it.
+    assert!(a.overlay.is_none());
+    saved(
+        &mut a,
+        write::Saved {
+            writing: write::Writing::WriteUp { ticket: id },
+            text: sent_text.clone(),
+            result: Err(write::Refusal::Invalid(vec![
+                "steps: 处理步骤需 1–20000 个字".into(),
+            ])),
+        },
+    );
+    let (text, _) = editor_text(&a);
+    assert!(
+        text.contains("# 未保存 not saved: steps: 处理步骤需"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("title = \"{title}\"")),
+        "the text is kept: {text}"
+    );
+
+    // A file that is not an article is refused at once, without a call.
+    a.on_key(special(KeyCode::Esc));
+    a.on_key(key('W'));
+    let (text, _) = editor_text(&a);
+    assert!(text.contains("# 未保存"), "the draft was kept: {text}");
+    for _ in 0..4 {
+        a.on_key(KeyEvent::new(KeyCode::Home, KeyModifiers::CONTROL));
+        a.on_key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    }
+    let effects = a.on_key(ctrl_d());
+    assert!(
+        effects
+            .iter()
+            .all(|e| e.job::<write::SaveArticle>().is_none())
+    );
+    let (text, _) = editor_text(&a);
+    assert!(text.contains("# 未保存"), "{text}");
+
+    // Offline: kept as a draft, said so.
+    a.on_key(special(KeyCode::Esc));
+    a.desk.drafts.clear();
+    a.on_key(key('W'));
+    let effects = a.on_key(ctrl_d());
+    let save = effects
+        .iter()
+        .find_map(|e| e.job::<write::SaveArticle>())
+        .unwrap()
+        .clone();
+    let effects = saved(
+        &mut a,
+        write::Saved {
+            writing: save.writing,
+            text: save.text.clone(),
+            result: Err(write::Refusal::Later("offline".into())),
+        },
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| e.job::<opsdesk::tui::drafts::StoreDraft>().is_some())
+    );
+    assert_eq!(
+        a.desk.drafts.get(&format!("kb-ticket-{id}")),
+        Some(&save.text)
+    );
+}
+
+#[test]
+fn an_article_is_edited_over_the_version_read_and_a_conflict_is_said() {
+    let mut a = app();
+    a.update(Event::Key(key('4')));
+    a.update(Event::Loaded {
+        pane: PaneId::KB,
+        loaded: Box::new(FoundKb {
+            query: a
+                .pane::<KbPane>()
+                .map(|_| String::new())
+                .unwrap_or_default(),
+            result: Ok(opsdesk::api::KbPage {
+                articles: vec![],
+                total: 0,
+                related: false,
+            }),
+        }),
+    });
+    // Nothing selected: nothing to edit.
+    a.on_key(key('e'));
+    assert!(a.overlay.is_none());
+
+    // c starts a new article on the in-hand ticket's system.
+    a.on_key(key('c'));
+    let (text, heading) = editor_text(&a);
+    assert!(heading.contains("新文章"), "{heading}");
+    assert!(text.contains("system = \""), "{text}");
+    a.on_key(special(KeyCode::Esc));
+
+    let article = opsdesk::api::KbArticle {
+        id: 7,
+        version: 3,
+        slug: "trading-7".into(),
+        title: "委托下单提示资金不足".into(),
+        system: "trading".into(),
+        category: Category::Consultation,
+        tags: vec![],
+        audience: opsdesk::domain::kb::Audience::Handlers,
+        hot: false,
+        symptoms: vec!["提示“可用资金不足”".into()],
+        cause: String::new(),
+        steps: "1. 查冻结资金。".into(),
+        source_tickets: vec![],
+        author: "h_zhao".into(),
+        views: 1,
+        helpful: 0,
+        updated_at: now(),
+    };
+    open_article(&mut a, &article);
+    a.on_key(key('e'));
+    let (text, _) = editor_text(&a);
+    assert!(text.contains("id = \"trading-7\""), "{text}");
+    let effects = a.on_key(ctrl_d());
+    let save = effects
+        .iter()
+        .find_map(|e| e.job::<write::SaveArticle>())
+        .unwrap()
+        .clone();
+    assert_eq!(save.writing, write::Writing::Edit { id: 7, version: 3 });
+    assert_eq!(save.body.version, Some(3));
+    assert_eq!(save.body.slug.as_deref(), Some("trading-7"));
+
+    // Someone saved first: the editor comes back saying so, over their version now.
+    saved(
+        &mut a,
+        write::Saved {
+            writing: save.writing,
+            text: save.text.clone(),
+            result: Err(write::Refusal::Changed { current: 4 }),
+        },
+    );
+    let (text, _) = editor_text(&a);
+    assert!(text.contains("第 4 版"), "{text}");
+    let effects = a.on_key(ctrl_d());
+    let again = effects
+        .iter()
+        .find_map(|e| e.job::<write::SaveArticle>())
+        .unwrap();
+    assert_eq!(again.writing, write::Writing::Edit { id: 7, version: 4 });
+    assert!(
+        !again.text.contains("未保存"),
+        "the comments are not sent: {}",
+        again.text
+    );
+
+    // Saved: said, and the results asked again.
+    let effects = saved(
+        &mut a,
+        write::Saved {
+            writing: again.writing,
+            text: again.text.clone(),
+            result: Ok(opsdesk::api::KbArticle {
+                version: 5,
+                ..article.clone()
+            }),
+        },
+    );
+    assert!(effects.iter().any(|e| e.job::<SearchKb>().is_some()));
+    let shown = text_of(&mut a, &theme("default"));
+    assert!(shown.contains("文章已保存"), "{shown}");
+}
+
+/// Shows `article` as the KB pane's only, selected, fetched result.
+fn open_article(a: &mut App, article: &opsdesk::api::KbArticle) {
+    a.on_key(key('f'));
+    a.on_key(key('x'));
+    a.on_key(key('/'));
+    a.on_key(key('z'));
+    a.update(Event::Loaded {
+        pane: PaneId::KB,
+        loaded: Box::new(FoundKb {
+            query: "z".into(),
+            result: Ok(opsdesk::api::KbPage {
+                articles: vec![kb_summary(article.id, &article.title, false, vec![])],
+                total: 1,
+                related: false,
+            }),
+        }),
+    });
+    a.on_key(special(KeyCode::Enter));
+    a.update(Event::Loaded {
+        pane: PaneId::KB,
+        loaded: Box::new(Fetched(Ok(article.clone()))),
+    });
 }

@@ -544,3 +544,106 @@ async fn a_refused_token_is_said_in_words_and_nothing_written_is_lost() {
     );
     tmux.keys(&["q", "q"]);
 }
+
+#[tokio::test]
+async fn a_resolved_ticket_is_written_up_and_found_in_the_knowledge_base() {
+    if !tmux_available() {
+        return;
+    }
+    let s = TestServer::start().await;
+    let mut new = good_ticket("开户审核提示中登接口超时");
+    new["system"] = json!("account_opening");
+    new["description"] = json!(
+        "客户 310012345678 今天 10:05 开户审核结果提示“中登开户接口超时”，已重新提交两次仍然一样"
+    );
+    let created: Value = s
+        .handler()
+        .post(s.url("/api/v1/tickets"))
+        .json(&new)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} --server {} --token {}",
+        env!("CARGO_BIN_EXE_opsdesk"),
+        s.base,
+        s.handler_token
+    );
+    let tmux = Tmux::start(&command, home.path());
+    tmux.wait_for("开户审核提示中登接口超时").await;
+
+    // Resolve it; the toast offers to write it up.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&format!("#{id}")).await;
+    tmux.keys(&["t"]);
+    tmux.wait_for("处理中").await;
+    tmux.keys(&["R"]);
+    tmux.wait_for("解决方案").await;
+    tmux.literal("中登接口日终排队，次日 9:30 后重新查看审核结果即可");
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("写成知识库文章").await;
+    tmux.wait_for("已解决").await;
+
+    // W opens the article, prefilled from the ticket: title, the quoted error, the resolution,
+    // and no customer number.
+    tmux.keys(&["W"]);
+    let editor = tmux.wait_for("写成文章").await;
+    assert!(
+        editor.contains("symptoms = [\"中登开户接口超时\"]"),
+        "{editor}"
+    );
+    // A title too short is refused by the server and the editor comes back saying why.
+    tmux.keys(&["Down", "Down", "End"]);
+    tmux.keys(&["C-u"]);
+    tmux.literal("title = \"超时\"");
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("未保存").await;
+    // The reopened editor holds the text with the reason on top; the title is line 4.
+    tmux.keys(&["Down", "Down", "Down", "End"]);
+    tmux.keys(&["C-u"]);
+    tmux.literal("title = \"开户失败：审核通过后提示中登开户接口超时\"");
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("文章已保存").await;
+
+    let found: Value = s
+        .handler()
+        .get(s.url("/api/v1/kb/articles"))
+        .query(&[("ticket", id.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1, "{found}");
+    let article = &found["articles"][0];
+    assert_eq!(article["title"], "开户失败：审核通过后提示中登开户接口超时");
+    assert_eq!(article["system"], "account_opening");
+    assert_eq!(article["symptoms"][0], "中登开户接口超时");
+    assert!(!article.to_string().contains("310012345678"), "{article}");
+    let whole: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/kb/articles/{}", article["id"])))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        whole["steps"].as_str().unwrap().contains("次日 9:30"),
+        "{whole}"
+    );
+
+    // The KB pane finds it by initials.
+    tmux.keys(&["4"]);
+    tmux.keys(&["f", "x", "/"]);
+    tmux.literal("zdkhjk");
+    tmux.wait_for("审核通过后提示中登开户接口超时").await;
+    tmux.keys(&["Escape", "q"]);
+}

@@ -166,7 +166,8 @@ impl KbArticleBody {
             cause: self.cause.trim().to_string(),
             source_tickets: self.source_tickets.clone(),
             author: author.to_string(),
-            updated_at: at,
+            // Files say the time to the second; the article keeps what its file says.
+            updated_at: chrono::SubsecRound::trunc_subsecs(at, 0),
             views: 0,
             helpful: 0,
             steps: self.steps.trim().to_string(),

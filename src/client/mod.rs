@@ -358,6 +358,35 @@ impl ApiClient {
         Ok(a)
     }
 
+    /// Writes a new article; the article as stored.
+    pub async fn kb_create(
+        &self,
+        body: &crate::api::KbArticleBody,
+    ) -> Result<crate::api::KbArticle, ClientError> {
+        let mut a: crate::api::KbArticle = self
+            .send(self.http.post(self.url("/api/v1/kb/articles")).json(body))
+            .await?;
+        inert_article(&mut a);
+        Ok(a)
+    }
+
+    /// Replaces article `id` over `body.version`; the article as stored.
+    pub async fn kb_update(
+        &self,
+        id: i64,
+        body: &crate::api::KbArticleBody,
+    ) -> Result<crate::api::KbArticle, ClientError> {
+        let mut a: crate::api::KbArticle = self
+            .send(
+                self.http
+                    .put(self.url(&format!("/api/v1/kb/articles/{id}")))
+                    .json(body),
+            )
+            .await?;
+        inert_article(&mut a);
+        Ok(a)
+    }
+
     /// Says an article helped; the article with its new count.
     pub async fn kb_helpful(&self, id: i64) -> Result<crate::api::KbArticle, ClientError> {
         let mut a: crate::api::KbArticle = self

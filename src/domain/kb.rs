@@ -97,7 +97,9 @@ mod business_time {
 
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         let east8 = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-        s.serialize_str(&t.with_timezone(&east8).to_rfc3339())
+        // To the second: a file is read by people, and what it says is what it keeps.
+        let t = t.with_timezone(&east8);
+        s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -284,6 +286,74 @@ pub fn check(article: &Article, systems: &[&str]) -> Vec<FieldError> {
     problems
 }
 
+/// What a resolved ticket gives an article written up from it.
+pub struct FromTicket<'a> {
+    pub id: i64,
+    pub title: &'a str,
+    pub system: &'a str,
+    pub category: Category,
+    pub description: &'a str,
+    pub resolution: Option<&'a str>,
+}
+
+/// The texts a customer saw, as a description quotes them (“…”, "…", 「…」), in order and
+/// once each; the description's first sentence when it quotes none.
+pub fn quoted_errors(description: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (open, close) in [('“', '”'), ('"', '"'), ('「', '」')] {
+        let mut rest = description;
+        while let Some(start) = rest.find(open) {
+            let after = &rest[start + open.len_utf8()..];
+            let Some(end) = after.find(close) else { break };
+            let quoted = after[..end].trim();
+            if !quoted.is_empty()
+                && quoted.chars().count() <= MAX_SYMPTOM
+                && !out.iter().any(|q| q == quoted)
+            {
+                out.push(quoted.to_string());
+            }
+            rest = &after[end + close.len_utf8()..];
+        }
+    }
+    if out.is_empty() {
+        let first = description
+            .split(['。', '！', '？', '\n'])
+            .map(str::trim)
+            .find(|s| !s.is_empty());
+        out.extend(first.map(|s| s.chars().take(MAX_SYMPTOM).collect()));
+    }
+    out.truncate(MAX_SYMPTOMS);
+    out
+}
+
+/// A draft article written up from a resolved ticket: its title, system and category, the
+/// error texts the customer saw as symptoms, the resolution as the steps, the ticket as its
+/// source; for handlers until the writer says otherwise. Long numbers (accounts, phones, ID
+/// numbers) are masked: an article is read by people who may not see the customer.
+pub fn written_up(t: &FromTicket<'_>, author: &str, at: DateTime<Utc>) -> Article {
+    use super::mask::mask_long_numbers as masked;
+    Article {
+        id: String::new(),
+        title: masked(t.title.trim()),
+        system: t.system.to_string(),
+        category: t.category,
+        tags: Vec::new(),
+        audience: Audience::Handlers,
+        hot: false,
+        symptoms: quoted_errors(t.description)
+            .iter()
+            .map(|s| masked(s))
+            .collect(),
+        cause: String::new(),
+        source_tickets: vec![t.id],
+        author: author.to_string(),
+        updated_at: chrono::SubsecRound::trunc_subsecs(at, 0),
+        views: 0,
+        helpful: 0,
+        steps: masked(t.resolution.unwrap_or("").trim()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +452,27 @@ updated_at: 2026-11-18T10:20:00+08:00
         assert!(err(&time).contains("RFC 3339"), "{}", err(&time));
         let word = FILE.replace("\"consultation\"", "\"advice\"");
         assert!(err(&word).contains("advice"), "{}", err(&word));
+    }
+
+    #[test]
+    fn a_ticket_written_up_keeps_the_customers_words_and_not_the_customer() {
+        let t = FromTicket {
+            id: 42,
+            title: "客户 310012345678 开户失败",
+            system: "account_opening",
+            category: Category::Program,
+            description: "客户说提示“中登开户接口超时”，又提示「请稍后再试」，再次提示“中登开户接口超时”。手机 13812345678",
+            resolution: Some("  次日 9:30 后重试即可。  "),
+        };
+        let a = written_up(&t, "h_chen", Utc::now());
+        assert_eq!(a.symptoms, ["中登开户接口超时", "请稍后再试"]);
+        assert!(!a.title.contains("310012345678"), "{}", a.title);
+        assert_eq!(a.steps, "次日 9:30 后重试即可。");
+        assert_eq!(a.source_tickets, [42]);
+        assert_eq!(a.audience, Audience::Handlers);
+        // No quotes: the first sentence, numbers masked.
+        let plain = quoted_errors("APP 登录后白屏，账号 310012345678。已重装");
+        assert_eq!(plain, ["APP 登录后白屏，账号 310012345678"]);
     }
 
     #[test]

@@ -103,6 +103,9 @@ actions! {
     SaveAttachment = "save_attachment" / "保存附件": "save the selected attachment to a file",
     Similar = "similar" / "相似工单": "show similar open tickets",
     Helpful = "helpful" / "有帮助": "say the selected article helped",
+    NewArticle = "new_article" / "写新文章": "write a new article",
+    EditArticle = "edit_article" / "编辑文章": "edit the selected article",
+    WriteUp = "write_up" / "写成文章 知识库": "write the ticket up as a knowledge-base article",
     ApproveScript = "approve_script" / "审批脚本": "approve an ops transfer's data-fix script (a second handler)",
     // Editors.
     Submit = "submit" / "发送": "send what was written",

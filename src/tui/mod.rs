@@ -14,7 +14,7 @@ pub mod app;
 mod calls;
 mod connect;
 pub mod desk;
-mod drafts;
+pub mod drafts;
 pub mod editor;
 pub mod effect;
 pub mod fetch;

@@ -236,6 +236,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new(Action::SaveAttachment),
     Command::new(Action::Similar),
     Command::new(Action::ApproveScript),
+    Command::new(Action::WriteUp),
 ];
 
 /// Ticket work that reads more of the ticket than its queue row holds: the subcategory, the
@@ -246,6 +247,7 @@ const NEEDS_VIEW: &[Action] = &[
     Action::SaveAttachment,
     Action::Similar,
     Action::LinkDuplicate,
+    Action::WriteUp,
 ];
 
 /// Ticket work on `id` from the pane `owner`; `similar` is the server's list of the same
@@ -304,6 +306,7 @@ pub fn act(
             None => desk.toast("未登录 · not signed in", true),
         },
         Action::Reply => compose(owner, Compose::Reply(id), String::new(), desk),
+        Action::WriteUp => write_up(id, desk),
         Action::Note => compose(owner, Compose::Note(id), String::new(), desk),
         Action::Resolve => {
             if allowed_from(status).contains(&Status::Resolved) {
@@ -571,7 +574,7 @@ pub fn prompted(purpose: Purpose, input: String, desk: &mut Desk) -> Result<Vec<
 }
 
 /// An editor of ticket work was sent.
-pub fn written(purpose: Purpose, text: String, desk: &Desk) -> Result<Vec<Effect>, Purpose> {
+pub fn written(purpose: Purpose, text: String, desk: &mut Desk) -> Result<Vec<Effect>, Purpose> {
     let key = format!("tui-{}-{}", desk.now.timestamp_micros(), text.len());
     let call = match purpose.take::<Compose>()? {
         Compose::Reply(id) => Call::Message {
@@ -586,13 +589,20 @@ pub fn written(purpose: Purpose, text: String, desk: &Desk) -> Result<Vec<Effect
             internal: true,
             key,
         },
-        Compose::Resolve { id, version } => Call::Transition {
-            id,
-            body: TransitionBody {
-                resolution: Some(text),
-                ..transition(Status::Resolved, Some(version))
-            },
-        },
+        Compose::Resolve { id, version } => {
+            // What solved it is what the next handler needs: offer to write it up.
+            desk.toast(
+                format!("#{id} 已提交解决方案 · W 写成知识库文章 write it up"),
+                false,
+            );
+            Call::Transition {
+                id,
+                body: TransitionBody {
+                    resolution: Some(text),
+                    ..transition(Status::Resolved, Some(version))
+                },
+            }
+        }
         Compose::Handoff { id, version, to } => Call::Transition {
             id,
             body: TransitionBody {
@@ -603,6 +613,30 @@ pub fn written(purpose: Purpose, text: String, desk: &Desk) -> Result<Vec<Effect
         },
     };
     Ok(vec![Effect::Call(call)])
+}
+
+/// Opens the article editor on ticket `id` written up: its title, system and category, the
+/// error texts its description quotes, its resolution as the steps.
+fn write_up(id: TicketId, desk: &mut Desk) {
+    let Some(t) = desk.tickets.view(id) else {
+        return;
+    };
+    let from = crate::domain::kb::FromTicket {
+        id,
+        title: &t.title,
+        system: &t.system,
+        category: t.category,
+        description: &t.description,
+        resolution: t.resolution.as_deref(),
+    };
+    let me = desk.me.clone().unwrap_or_default();
+    let mut article = crate::domain::kb::written_up(&from, &me, desk.now);
+    if article.steps.is_empty() {
+        // Not resolved yet: the steps are the writer's to fill in.
+        article.steps = "1. ".into();
+    }
+    let writing = crate::tui::panes::kb::write::Writing::WriteUp { ticket: id };
+    crate::tui::panes::kb::write::open(writing, &article, desk);
 }
 
 /// Opens the editor for `purpose`: the draft kept for it when there is one, else `template`.

@@ -6,6 +6,7 @@
 //! articles that match the problem on the desk are the first thing seen.
 
 mod view;
+pub mod write;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -24,6 +25,8 @@ const COMMANDS: &[Command] = &[
     Command::hint(Action::Open),
     Command::hint(Action::Reply),
     Command::hint(Action::Helpful),
+    Command::new(Action::EditArticle),
+    Command::new(Action::NewArticle),
     Command::new(Action::ClearFilter),
     Command::new(Action::Down),
     Command::new(Action::Up),
@@ -205,6 +208,27 @@ impl KbPane {
                 self.reply(desk);
                 Some(Vec::new())
             }
+            Action::NewArticle => {
+                self.write_new(desk);
+                Some(Vec::new())
+            }
+            Action::EditArticle => {
+                match self.article.as_ref() {
+                    Some(a) => write::open(
+                        write::Writing::Edit {
+                            id: a.id,
+                            version: a.version,
+                        },
+                        &write::as_written(a),
+                        desk,
+                    ),
+                    None if self.selected().is_none() => {
+                        desk.toast("没有选中的文章 no article selected", true)
+                    }
+                    None => desk.toast("文章还在载入 the article is still loading", true),
+                }
+                Some(Vec::new())
+            }
             Action::Helpful => {
                 if self.selected().is_none() {
                     desk.toast("没有选中的文章 no article selected", true);
@@ -218,6 +242,33 @@ impl KbPane {
 }
 
 impl KbPane {
+    /// Opens the editor on a new article, on the system of the ticket in hand (else the
+    /// first one configured).
+    fn write_new(&self, desk: &mut Desk) {
+        let system = self
+            .in_hand
+            .and_then(|id| desk.tickets.row(id))
+            .map(|t| t.system.to_string())
+            .or_else(|| desk.systems.first().map(|s| s.key.clone()))
+            .unwrap_or_default();
+        let me = desk.me.clone().unwrap_or_default();
+        let article = write::blank(&system, &me, desk.now);
+        write::open(write::Writing::New, &article, desk);
+    }
+
+    /// A save came back: a saved article is shown and the results are asked again.
+    fn on_saved(&mut self, saved: write::Saved, desk: &mut Desk) -> Vec<Effect> {
+        let (article, mut effects) = write::on_saved(saved, desk);
+        if let Some(article) = article {
+            if self.selected().map(|r| r.id) == Some(article.id) {
+                self.article = Some(article);
+            }
+            self.sent = None;
+            effects.extend(self.search());
+        }
+        effects
+    }
+
     /// Opens the reply to the ticket in hand with the selected article's steps in it, to be
     /// read over and sent as the handler's own words.
     fn reply(&self, desk: &mut Desk) {
@@ -278,9 +329,12 @@ impl Pane for KbPane {
                 crate::tui::overlay::edit_line(&mut self.query, edit);
                 Some(self.search())
             }
-            Msg::Written { purpose, text } => {
-                Some(crate::tui::work::written(purpose, text, desk).unwrap_or_default())
-            }
+            Msg::Written { purpose, text } => match purpose.take::<write::ArticleText>() {
+                Ok(write::ArticleText(writing)) => Some(write::written(writing, text, desk)),
+                Err(purpose) => {
+                    Some(crate::tui::work::written(purpose, text, desk).unwrap_or_default())
+                }
+            },
             Msg::Shown { in_hand } => {
                 self.in_hand = in_hand;
                 // First visit with a ticket in hand: its title is the question.
@@ -295,6 +349,10 @@ impl Pane for KbPane {
             Msg::Loaded(loaded) => {
                 let loaded = match loaded.downcast::<FoundKb>() {
                     Ok(found) => return Some(self.on_found(*found)),
+                    Err(other) => other,
+                };
+                let loaded = match loaded.downcast::<write::Saved>() {
+                    Ok(saved) => return Some(self.on_saved(*saved, desk)),
                     Err(other) => other,
                 };
                 if let Ok(fetched) = loaded.downcast::<Fetched>() {
