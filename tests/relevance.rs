@@ -32,7 +32,14 @@ fn titles() -> Vec<String> {
     articles.sort_by(|a, b| a.updated_at.cmp(&b.updated_at).then(a.id.cmp(&b.id)));
     articles
         .into_iter()
-        .map(|a| format!("{}  {}  {}", a.title, a.tags.join(" "), a.symptoms.join(" ")))
+        .map(|a| {
+            format!(
+                "{}  {}  {}",
+                a.title,
+                a.tags.join(" "),
+                a.symptoms.join(" ")
+            )
+        })
         .collect()
 }
 
@@ -47,26 +54,63 @@ fn account_opening_failure(t: &str) -> bool {
 }
 
 const CASES: &[Case] = &[
-    Case { query: "khsb", wanted: account_opening_failure },
-    Case { query: "kaihushibai", wanted: account_opening_failure },
-    Case { query: "kaihu", wanted: |t| t.contains("开户") },
-    Case { query: "开户失败", wanted: account_opening_failure },
-    Case { query: "yzzz", wanted: |t| t.contains("银证转账") },
-    Case { query: "yinzheng", wanted: |t| t.contains("银证") },
-    Case { query: "xiumianhu", wanted: |t| t.contains("休眠户") },
-    Case { query: "mmcw", wanted: |t| t.contains("密码错误") },
-    Case { query: "hangqing", wanted: |t| t.starts_with("行情") },
-    Case { query: "zhuanzhang", wanted: |t| t.contains("转账") },
+    Case {
+        query: "khsb",
+        wanted: account_opening_failure,
+    },
+    Case {
+        query: "kaihushibai",
+        wanted: account_opening_failure,
+    },
+    Case {
+        query: "kaihu",
+        wanted: |t| t.contains("开户"),
+    },
+    Case {
+        query: "开户失败",
+        wanted: account_opening_failure,
+    },
+    Case {
+        query: "yzzz",
+        wanted: |t| t.contains("银证转账"),
+    },
+    Case {
+        query: "yinzheng",
+        wanted: |t| t.contains("银证"),
+    },
+    Case {
+        query: "xiumianhu",
+        wanted: |t| t.contains("休眠户"),
+    },
+    Case {
+        query: "mmcw",
+        wanted: |t| t.contains("密码错误"),
+    },
+    Case {
+        query: "hangqing",
+        wanted: |t| t.starts_with("行情"),
+    },
+    Case {
+        query: "zhuanzhang",
+        wanted: |t| t.contains("转账"),
+    },
 ];
 
 /// The rank (from 1) of the first wanted title in `order`, if any.
 fn first_wanted(order: &[usize], titles: &[String], wanted: fn(&str) -> bool) -> Option<usize> {
-    order.iter().position(|&i| wanted(&titles[i])).map(|p| p + 1)
+    order
+        .iter()
+        .position(|&i| wanted(&titles[i]))
+        .map(|p| p + 1)
 }
 
 /// How many of the first five are wanted.
 fn wanted_in_top5(order: &[usize], titles: &[String], wanted: fn(&str) -> bool) -> usize {
-    order.iter().take(5).filter(|&&i| wanted(&titles[i])).count()
+    order
+        .iter()
+        .take(5)
+        .filter(|&&i| wanted(&titles[i]))
+        .count()
 }
 
 #[test]
@@ -76,7 +120,9 @@ fn the_matcher_ranks_what_is_meant_first_where_ib_matcher_only_says_it_matches()
     let lines: Vec<&str> = titles.iter().map(String::as_str).collect();
     let corpus = Corpus::from_lines(&lines);
     let (mut ours_rr, mut theirs_rr) = (0.0, 0.0);
-    println!("| query | ours: first wanted at | ours: wanted in top 5 | ib-matcher: first wanted at | ib-matcher: wanted in top 5 | ib-matcher matches |");
+    println!(
+        "| query | ours: first wanted at | ours: wanted in top 5 | ib-matcher: first wanted at | ib-matcher: wanted in top 5 | ib-matcher matches |"
+    );
     println!("|---|---|---|---|---|---|");
     for case in CASES {
         let found = matcher::search(&corpus, &Query::parse(case.query).unwrap(), titles.len());
@@ -106,7 +152,11 @@ fn the_matcher_ranks_what_is_meant_first_where_ib_matcher_only_says_it_matches()
             theirs.len()
         );
         assert_eq!(o, Some(1), "{}: ours puts a wanted title first", case.query);
-        assert!(o5 >= t5, "{}: ours has no fewer wanted titles on top", case.query);
+        assert!(
+            o5 >= t5,
+            "{}: ours has no fewer wanted titles on top",
+            case.query
+        );
         ours_rr += o.map_or(0.0, |r| 1.0 / r as f64);
         theirs_rr += t.map_or(0.0, |r| 1.0 / r as f64);
     }

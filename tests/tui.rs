@@ -990,6 +990,24 @@ fn an_open_ticket_names_the_knowledge_base_articles_about_it() {
         shown.contains("              开户申请提交后怎么查进度"),
         "{shown}"
     );
+    // What was written up from it comes first, and is not named twice.
+    loaded(
+        &mut a,
+        Loaded::WrittenUp(
+            open,
+            vec![kb_summary(2, "开户申请提交后怎么查进度", false, vec![])],
+        ),
+    );
+    let shown = text_of(&mut a, &t);
+    assert!(
+        shown.contains("写成 written  #2 开户申请提交后怎么查进度"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown.matches("开户申请提交后怎么查进度").count(),
+        1,
+        "{shown}"
+    );
     // An answer for a ticket no longer open changes nothing.
     loaded(
         &mut a,
@@ -1700,6 +1718,39 @@ fn a_ticket_is_written_up_as_an_article_and_a_refusal_reopens_the_editor() {
         a.desk.drafts.get(&format!("kb-ticket-{id}")),
         Some(&save.text)
     );
+    assert!(effects.iter().all(|e| e.job::<TicketJob>().is_none()));
+
+    // Saved: the ticket is loaded again, to name its article.
+    let effects = saved(
+        &mut a,
+        write::Saved {
+            writing: save.writing,
+            text: save.text.clone(),
+            result: Ok(opsdesk::api::KbArticle {
+                id: 9,
+                version: 1,
+                slug: "trading-9".into(),
+                title: title.clone(),
+                system: "trading".into(),
+                category: Category::Consultation,
+                tags: vec![],
+                audience: opsdesk::domain::kb::Audience::Handlers,
+                hot: false,
+                symptoms: vec![],
+                cause: String::new(),
+                steps: "1. 查冻结资金。".into(),
+                source_tickets: vec![id],
+                author: "h_chen".into(),
+                views: 0,
+                helpful: 0,
+                updated_at: now(),
+            }),
+        },
+    );
+    assert_eq!(
+        effects.iter().find_map(|e| e.job::<TicketJob>()),
+        Some(&TicketJob::Load(id))
+    );
 }
 
 #[test]
@@ -1802,6 +1853,10 @@ fn an_article_is_edited_over_the_version_read_and_a_conflict_is_said() {
     assert!(effects.iter().any(|e| e.job::<SearchKb>().is_some()));
     let shown = text_of(&mut a, &theme("default"));
     assert!(shown.contains("文章已保存"), "{shown}");
+    assert!(
+        effects.iter().all(|e| e.job::<TicketJob>().is_none()),
+        "an edit reloads no ticket"
+    );
 }
 
 /// Shows `article` as the KB pane's only, selected, fetched result.

@@ -640,6 +640,9 @@ async fn a_resolved_ticket_is_written_up_and_found_in_the_knowledge_base() {
         "{whole}"
     );
 
+    // The ticket names the article written from it.
+    tmux.wait_for("写成 written").await;
+
     // The KB pane finds it by initials.
     tmux.keys(&["4"]);
     tmux.keys(&["f", "x", "/"]);

@@ -327,12 +327,19 @@ impl ApiClient {
         limit: usize,
     ) -> Result<crate::api::KbPage, ClientError> {
         let limit = limit.to_string();
+        self.kb_page(&[("q", q), ("limit", limit.as_str())]).await
+    }
+
+    /// The articles written from ticket `id`.
+    pub async fn kb_written_from(&self, id: i64) -> Result<crate::api::KbPage, ClientError> {
+        let ticket = id.to_string();
+        self.kb_page(&[("ticket", ticket.as_str()), ("limit", "10")])
+            .await
+    }
+
+    async fn kb_page(&self, query: &[(&str, &str)]) -> Result<crate::api::KbPage, ClientError> {
         let mut page: crate::api::KbPage = self
-            .send(
-                self.http
-                    .get(self.url("/api/v1/kb/articles"))
-                    .query(&[("q", q), ("limit", limit.as_str())]),
-            )
+            .send(self.http.get(self.url("/api/v1/kb/articles")).query(query))
             .await?;
         for a in &mut page.articles {
             for text in [&mut a.title, &mut a.slug, &mut a.system]

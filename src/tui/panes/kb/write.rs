@@ -290,7 +290,15 @@ pub fn on_saved(saved: Saved, desk: &mut Desk) -> (Option<KbArticle>, Vec<Effect
                 ),
                 false,
             );
-            (Some(article), Vec::new())
+            // The ticket written up names its article from now on.
+            let reload = match writing {
+                Writing::WriteUp { ticket } => vec![Effect::run(
+                    Some(PaneId::TICKET),
+                    crate::tui::panes::ticket::TicketJob::Load(ticket),
+                )],
+                Writing::New | Writing::Edit { .. } => Vec::new(),
+            };
+            (Some(article), reload)
         }
         Err(Refusal::Invalid(reasons)) => (None, reopen(writing, &text, &reasons, desk)),
         Err(Refusal::Changed { current }) => {

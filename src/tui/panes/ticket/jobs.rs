@@ -32,6 +32,8 @@ pub enum Loaded {
     Similar(TicketId, Vec<TicketId>),
     /// Knowledge-base articles about the ticket, best first.
     Related(TicketId, Vec<KbSummary>),
+    /// The articles written up from the ticket.
+    WrittenUp(TicketId, Vec<KbSummary>),
     Revealed(TicketId, Customer),
 }
 
@@ -43,6 +45,7 @@ impl Loaded {
             | Loaded::Timeline(id, _)
             | Loaded::Similar(id, _)
             | Loaded::Related(id, _)
+            | Loaded::WrittenUp(id, _)
             | Loaded::Revealed(id, _) => *id,
         }
     }
@@ -160,6 +163,10 @@ async fn load(io: &Io, id: TicketId) {
     }
     if let Ok(ids) = client.similar(id).await {
         io.reply(Loaded::Similar(id, ids)).await;
+    }
+    match client.kb_written_from(id).await {
+        Ok(page) => io.reply(Loaded::WrittenUp(id, page.articles)).await,
+        Err(e) => tracing::debug!(error = %e, "articles written from the ticket not loaded"),
     }
     if let Some(text) = about
         && let Ok(page) = client.kb_search(&text, RELATED_ARTICLES).await

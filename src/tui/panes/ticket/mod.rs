@@ -38,6 +38,8 @@ pub struct Detail {
     pub similar: Option<Vec<TicketId>>,
     /// Knowledge-base articles about the ticket, once the server has answered.
     pub related: Vec<crate::api::KbSummary>,
+    /// The articles written up from it.
+    pub written_up: Vec<crate::api::KbSummary>,
 }
 
 impl Detail {
@@ -51,6 +53,7 @@ impl Detail {
             timeline: None,
             similar: None,
             related: Vec::new(),
+            written_up: Vec::new(),
         }
     }
 
@@ -220,6 +223,7 @@ impl TicketPane {
             Loaded::Timeline(_, entries) => d.timeline = Some(entries),
             Loaded::Similar(_, ids) => d.similar = Some(ids),
             Loaded::Related(_, articles) => d.related = articles,
+            Loaded::WrittenUp(_, articles) => d.written_up = articles,
             Loaded::Revealed(_, customer) => d.revealed = Some(customer),
             Loaded::Ticket(..) => {}
         }

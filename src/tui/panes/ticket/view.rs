@@ -167,9 +167,26 @@ impl Detail {
                 Span::styled(ids.join(" "), theme.key_hint()),
             ]));
         }
-        // Articles the knowledge base has on this problem; the KB pane (4) starts from the
-        // ticket's title and opens them.
-        for (i, a) in self.related.iter().enumerate() {
+        // What was written up from this ticket, then what the knowledge base has on the
+        // problem; the KB pane (4) starts from the ticket's title and opens them.
+        // One row an article: a title longer than the pane is cut, not wrapped under the label.
+        let title_width = width.saturating_sub(14).max(8);
+        for a in &self.written_up {
+            out.push(Line::from(vec![
+                label("写成 written  "),
+                Span::styled(
+                    crate::display::fit(&format!("#{} {}", a.id, a.title), title_width)
+                        .trim_end()
+                        .to_string(),
+                    theme.text(),
+                ),
+            ]));
+        }
+        let related = self
+            .related
+            .iter()
+            .filter(|a| !self.written_up.iter().any(|w| w.id == a.id));
+        for (i, a) in related.enumerate() {
             // Later titles line up under the first (the label is 14 columns wide).
             let head = if i == 0 {
                 "文章 articles "
@@ -178,7 +195,12 @@ impl Detail {
             };
             out.push(Line::from(vec![
                 label(head),
-                Span::styled(a.title.clone(), theme.text()),
+                Span::styled(
+                    crate::display::fit(&a.title, title_width)
+                        .trim_end()
+                        .to_string(),
+                    theme.text(),
+                ),
             ]));
         }
         out.push(Line::from(""));
