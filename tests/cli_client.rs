@@ -231,3 +231,105 @@ async fn kb_search_lists_the_best_articles_inert() {
     assert_eq!(page["articles"][0]["system"], "account_opening");
     assert_eq!(none.0, 1, "nothing found is exit code 1");
 }
+
+#[tokio::test]
+async fn kb_search_falls_back_on_the_workstations_copy_when_the_server_is_out_of_reach() {
+    let s = TestServer::start_demo().await;
+    let changes: opsdesk::api::KbChanges = s
+        .handler()
+        .get(s.url("/api/v1/kb/changes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(changes.articles.len() >= 150);
+    // Nothing saved since: the next read is empty.
+    let again: opsdesk::api::KbChanges = s
+        .handler()
+        .get(s.url("/api/v1/kb/changes"))
+        .query(&[("since", changes.until)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(again.articles.is_empty(), "{}", again.articles.len());
+    assert_eq!(again.until, changes.until);
+    // An edit comes again, alone; readings do not.
+    let first = &changes.articles[0];
+    let mut body = opsdesk::api::KbArticleBody::of(&first.article(), Some(first.version));
+    body.steps.push_str("\n\n补充：次日再查。");
+    let r = s
+        .handler()
+        .put(s.url(&format!("/api/v1/kb/articles/{}", first.id)))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    s.handler()
+        .get(s.url(&format!("/api/v1/kb/articles/{}", changes.articles[1].id)))
+        .send()
+        .await
+        .unwrap();
+    let edited: opsdesk::api::KbChanges = s
+        .handler()
+        .get(s.url("/api/v1/kb/changes"))
+        .query(&[("since", changes.until)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(edited.articles.len(), 1);
+    assert_eq!(edited.articles[0].id, first.id);
+    assert!(edited.until > changes.until);
+    let bad = s
+        .handler()
+        .get(s.url("/api/v1/kb/changes"))
+        .query(&[("since", "-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // The workstation's copy of a server that has since gone away.
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("copy.sqlite");
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    {
+        let mut c = opsdesk::client::cache::Cache::open(&cache, &dead).unwrap();
+        c.put_kb(&changes).unwrap();
+    }
+    let out = binary()
+        .env("OPSDESK_SERVER", &dead)
+        .env("OPSDESK_TOKEN", &s.handler_token)
+        .env("OPSDESK_CACHE", &cache)
+        .args(["kb", "search", "khsb", "--limit", "5"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("out of reach"), "{stderr}");
+    assert!(
+        stdout.lines().next().unwrap().contains("开户失败"),
+        "{stdout}"
+    );
+    // No copy: the server's absence is the answer.
+    let out = binary()
+        .env("OPSDESK_SERVER", &dead)
+        .env("OPSDESK_TOKEN", &s.handler_token)
+        .env("OPSDESK_CACHE", home.path().join("none.sqlite"))
+        .args(["kb", "search", "khsb"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
+}

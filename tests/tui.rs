@@ -1505,6 +1505,7 @@ fn the_kb_pane_searches_as_typed_starting_from_the_ticket_in_hand() {
                 total: 1,
                 related: false,
             }),
+            offline: false,
         }),
     });
     assert!(stale.is_empty());
@@ -1525,6 +1526,7 @@ fn the_kb_pane_searches_as_typed_starting_from_the_ticket_in_hand() {
                 total: 2,
                 related: false,
             }),
+            offline: false,
         }),
     });
     // The best article is fetched whole as it is selected.
@@ -1769,6 +1771,7 @@ fn an_article_is_edited_over_the_version_read_and_a_conflict_is_said() {
                 total: 0,
                 related: false,
             }),
+            offline: false,
         }),
     });
     // Nothing selected: nothing to edit.
@@ -1874,6 +1877,7 @@ fn open_article(a: &mut App, article: &opsdesk::api::KbArticle) {
                 total: 1,
                 related: false,
             }),
+            offline: false,
         }),
     });
     a.on_key(special(KeyCode::Enter));

@@ -650,3 +650,65 @@ async fn a_resolved_ticket_is_written_up_and_found_in_the_knowledge_base() {
     tmux.wait_for("审核通过后提示中登开户接口超时").await;
     tmux.keys(&["Escape", "q"]);
 }
+
+#[tokio::test]
+async fn offline_the_knowledge_base_is_searched_in_the_local_copy() {
+    if !tmux_available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let token = tokio::task::spawn_blocking({
+        let dir = data.path().to_path_buf();
+        move || common::lasting_handler_token(&dir)
+    })
+    .await
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    for (title, steps) in [
+        (
+            "开户失败：视频见证时提示网络异常",
+            "1. 请客户切换到稳定的网络后重新排队。",
+        ),
+        (
+            "开户失败：上传身份证提示证件识别失败",
+            "1. 使用身份证原件，放在纯色桌面上拍摄。",
+        ),
+        ("银证转账提示银行余额不足", "1. 请客户确认银行卡可用余额。"),
+    ] {
+        let r = s
+            .handler()
+            .post(s.url("/api/v1/kb/articles"))
+            .json(&json!({"title": title, "system": "account_opening", "steps": steps}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let home = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} --server {} --token {token}",
+        env!("CARGO_BIN_EXE_opsdesk"),
+        s.base
+    );
+    let tmux = Tmux::start(&command, home.path());
+    tmux.wait_for("在线 live").await;
+    // A visit to the KB pane brings the local copy up to date.
+    tmux.keys(&["4"]);
+    tmux.wait_for("3 篇").await;
+
+    s.stop().await;
+    tmux.wait_for("重连").await;
+    tmux.keys(&["f", "x", "/"]);
+    tmux.literal("khsb");
+    let screen = tmux.wait_for("离线·本地副本").await;
+    assert!(
+        screen.contains("开户失败：视频见证时提示网络异常"),
+        "{screen}"
+    );
+    assert!(!screen.contains("银证转账提示银行余额不足"), "{screen}");
+    // The article itself is read from the copy too.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("重新排队").await;
+    tmux.keys(&["q"]);
+}

@@ -86,6 +86,27 @@ impl KbSummary {
 }
 
 impl KbArticle {
+    /// The article's content, as its file holds it (the counters are the server's).
+    pub fn article(&self) -> Article {
+        Article {
+            id: self.slug.clone(),
+            title: self.title.clone(),
+            system: self.system.clone(),
+            category: self.category,
+            tags: self.tags.clone(),
+            audience: self.audience,
+            hot: self.hot,
+            symptoms: self.symptoms.clone(),
+            cause: self.cause.clone(),
+            source_tickets: self.source_tickets.clone(),
+            author: self.author.clone(),
+            updated_at: self.updated_at,
+            views: self.views,
+            helpful: self.helpful,
+            steps: self.steps.clone(),
+        }
+    }
+
     pub fn new(id: i64, version: i64, a: &Article) -> KbArticle {
         KbArticle {
             id,
@@ -107,6 +128,16 @@ impl KbArticle {
             updated_at: a.updated_at,
         }
     }
+}
+
+/// The articles saved since a point, whole: what a workstation keeps to search offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KbChanges {
+    /// Every article saved after `since`, in the order they were saved.
+    pub articles: Vec<KbArticle>,
+    /// Where the next call starts (its `since`): the last save among these, or the `since`
+    /// given when there is none. An article saved again comes again and replaces the copy.
+    pub until: i64,
 }
 
 /// An article as a handler writes it: the body of `POST /api/v1/kb/articles` (without

@@ -195,13 +195,42 @@ pub fn filter(query: &str, limit: Option<usize>) -> anyhow::Result<ExitCode> {
 
 /// `kb search`: one line an article (number, system, title), or the JSON page. Exit code 1
 /// when nothing matched.
+/// The workstation's copy of `server`'s knowledge base, when there is one.
+fn local_copy(server: &str) -> Option<Vec<crate::api::KbArticle>> {
+    let path = crate::client::cache::Cache::chosen_path(server)?;
+    if !path.exists() {
+        return None;
+    }
+    let cache = crate::client::cache::Cache::open(&path, server).ok()?;
+    cache.kb_articles().ok()
+}
+
 pub async fn search(
     client: &crate::client::ApiClient,
     query: &str,
     limit: usize,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let page = client.kb_search(query, limit).await?;
+    let (page, offline) = match client.kb_search(query, limit).await {
+        Ok(page) => (page, false),
+        // Out of reach: the workstation's copy of this server's knowledge base answers.
+        Err(e @ crate::client::ClientError::Unreachable { .. }) => {
+            match local_copy(client.base()) {
+                Some(list) if !list.is_empty() => {
+                    let page = crate::client::kb_copy::search(&list, query, limit)
+                        .map_err(|why| anyhow::anyhow!("{why}"))?;
+                    (page, true)
+                }
+                _ => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if offline {
+        eprintln!(
+            "the server is out of reach: searched the workstation's copy of its knowledge base"
+        );
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&page)?);
     } else {

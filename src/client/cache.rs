@@ -117,6 +117,14 @@ const MIGRATIONS: &[&str] = &[
         clock_due_ms  INTEGER NOT NULL
     );
     "#,
+    // 5: a copy of the knowledge base, whole articles, for searching and reading offline;
+    // `meta.kb_until` is where the next read of the server's changes starts.
+    r#"
+    CREATE TABLE kb_articles (
+        id    INTEGER PRIMARY KEY,
+        json  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The migration that added the queue rows.
@@ -185,6 +193,16 @@ impl Cache {
 
     /// Opens (or creates) the cache at `path` for `server`. A file that holds another server's
     /// copy is emptied first, outbox included: its ticket numbers mean other tickets here.
+    /// The cache file for `server`: `OPSDESK_CACHE` names it (`off`: none); else one per server
+    /// in the platform cache dir.
+    pub fn chosen_path(server: &str) -> Option<PathBuf> {
+        match std::env::var_os("OPSDESK_CACHE") {
+            Some(v) if v == "off" => None,
+            Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+            _ => Cache::default_path(server),
+        }
+    }
+
     pub fn open(path: &Path, server: &str) -> Result<Cache, CacheError> {
         let io = |source| CacheError::Io {
             path: path.to_path_buf(),
@@ -494,6 +512,49 @@ impl Cache {
         Ok(())
     }
 
+    /// Where the next read of the knowledge base's changes starts (0: from the start).
+    pub fn kb_until(&self) -> Result<i64, CacheError> {
+        Ok(self
+            .meta("kb_until")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Keeps the articles of `changes` (an article again replaces its copy) and where the
+    /// next read starts, in one transaction.
+    pub fn put_kb(&mut self, changes: &crate::api::KbChanges) -> Result<(), CacheError> {
+        let tx = self.conn.transaction()?;
+        for a in &changes.articles {
+            tx.execute(
+                "INSERT INTO kb_articles (id, json) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                params![a.id, serde_json::to_string(a)?],
+            )?;
+        }
+        set_meta_in(&tx, "kb_until", &changes.until.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The copy of the knowledge base, in article order (texts made terminal-safe).
+    pub fn kb_articles(&self) -> Result<Vec<crate::api::KbArticle>, CacheError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT json FROM kb_articles ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            match decode::<crate::api::KbArticle>(&json?) {
+                Ok(mut a) => {
+                    super::inert_article(&mut a);
+                    out.push(a)
+                }
+                Err(e) => tracing::warn!(error = %e, "skipping an unreadable cached article"),
+            }
+        }
+        Ok(out)
+    }
+
     /// Who used this cache last (the queue's "mine" works offline too).
     pub fn username(&self) -> Result<Option<String>, CacheError> {
         Ok(self
@@ -523,7 +584,7 @@ impl Cache {
         tx.execute_batch(
             "DELETE FROM tickets; DELETE FROM queue_rows; DELETE FROM messages;
              DELETE FROM conversations; DELETE FROM outbox; DELETE FROM drafts;
-             DELETE FROM meta WHERE key <> 'server';",
+             DELETE FROM kb_articles; DELETE FROM meta WHERE key <> 'server';",
         )?;
         tx.commit()?;
         Ok(usize::try_from(dropped).unwrap_or(0))

@@ -4,6 +4,7 @@
 //! so no caller can forget to (DESIGN §4: untrusted text is inert in the terminal).
 
 pub mod cache;
+pub mod kb_copy;
 pub mod outbox;
 pub mod row;
 pub mod sync;
@@ -365,6 +366,19 @@ impl ApiClient {
         Ok(a)
     }
 
+    /// The articles saved since `since` (an earlier answer's `until`; 0 for all), whole.
+    pub async fn kb_changes(&self, since: i64) -> Result<crate::api::KbChanges, ClientError> {
+        let req = self
+            .http
+            .get(self.url("/api/v1/kb/changes"))
+            .query(&[("since", since)]);
+        let mut changes: crate::api::KbChanges = self.send(req).await?;
+        for a in &mut changes.articles {
+            inert_article(a);
+        }
+        Ok(changes)
+    }
+
     /// Writes a new article; the article as stored.
     pub async fn kb_create(
         &self,
@@ -516,7 +530,7 @@ impl ApiClient {
 
 /// Makes one text terminal-safe in place (allocating only when something was removed).
 /// Makes an article's texts terminal-safe.
-fn inert_article(a: &mut crate::api::KbArticle) {
+pub(crate) fn inert_article(a: &mut crate::api::KbArticle) {
     for text in [
         &mut a.title,
         &mut a.slug,

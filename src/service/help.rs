@@ -44,7 +44,8 @@ impl Desk {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let (_, found, _) = super::kb::find(&self.kb_corpus(&list), query, text, MAX_SUGGESTIONS);
+        let (_, found, _) =
+            crate::domain::kb_search::find(&self.kb_corpus(&list), query, text, MAX_SUGGESTIONS);
         let mut list: Vec<Option<Stored>> = list.into_iter().map(Some).collect();
         Ok(found
             .hits

@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::tickets::require_handler;
 use super::{Desk, DeskError};
-use crate::api::{KbArticle, KbArticleBody, KbPage, KbSummary};
+use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage, KbSummary};
 use crate::domain::kb::{self, Article, Audience};
-use crate::domain::matcher::{self, Corpus, FieldKind, Found, Query};
+use crate::domain::kb_search;
+use crate::domain::matcher::{self, Corpus, Found, Query};
 use crate::domain::people::Role;
 use crate::domain::validate::ValidationErrors;
 use crate::store::kb::{self as articles, Saved, Stored};
@@ -89,51 +90,6 @@ pub(crate) fn save_all(
     Ok(out)
 }
 
-/// The fields the matcher reads from an article, title first (highlights index them).
-fn fields(a: &Article, system_name: &str) -> Vec<(FieldKind, String)> {
-    let mut f = vec![(FieldKind::Title, a.title.clone())];
-    f.extend(a.tags.iter().map(|t| (FieldKind::Tag, t.clone())));
-    f.extend(a.symptoms.iter().map(|s| (FieldKind::Symptom, s.clone())));
-    f.push((FieldKind::System, format!("{system_name} {}", a.system)));
-    f.push((FieldKind::Body, format!("{}\n{}", a.cause, a.steps)));
-    f
-}
-
-/// Hot articles and those often found helpful go up among equals.
-fn boost(a: &Article) -> i16 {
-    let helpful = (a.helpful.min(1000) as f64 + 1.0).log2() as i16 * 20;
-    if a.hot { 150 + helpful } else { helpful }
-}
-
-/// The matcher's corpus of `list`, one entry an article in the list's order.
-fn corpus(list: &[Stored], system_name: impl Fn(&str) -> String) -> Corpus {
-    let mut corpus = Corpus::new();
-    for s in list {
-        let f = fields(&s.article, &system_name(&s.article.system));
-        let refs: Vec<(FieldKind, &str)> = f.iter().map(|(k, t)| (*k, t.as_str())).collect();
-        corpus.push(&refs, boost(&s.article));
-    }
-    corpus
-}
-
-/// What `query` finds in `corpus`, best `limit` first; when it finds nothing and is plain
-/// words with no operators (a ticket's title, a sentence), what `text` is about instead. The
-/// query that found them, what it found, and whether that is the fallback.
-pub(super) fn find(
-    corpus: &Corpus,
-    query: Query,
-    text: &str,
-    limit: usize,
-) -> (Query, Found, bool) {
-    let found = matcher::search(corpus, &query, limit);
-    if found.total > 0 || query.is_empty() || query.text_has_operators() {
-        return (query, found, false);
-    }
-    let about = Query::about(text);
-    let found = matcher::search(corpus, &about, limit);
-    (about, found, true)
-}
-
 /// `found` in `list` as search results, the title's matched characters picked out.
 fn summaries(list: &[Stored], corpus: &Corpus, query: &Query, found: &Found) -> Vec<KbSummary> {
     found
@@ -141,12 +97,8 @@ fn summaries(list: &[Stored], corpus: &Corpus, query: &Query, found: &Found) -> 
         .iter()
         .map(|h| {
             let s = &list[h.entry as usize];
-            // The title is the entry's first field.
-            let title = corpus
-                .highlights(h.entry as usize, query)
-                .into_iter()
-                .next();
-            KbSummary::new(s.id, s.version, &s.article, &title.unwrap_or_default())
+            let title = kb_search::title_highlights(corpus, h.entry as usize, query);
+            KbSummary::new(s.id, s.version, &s.article, &title)
         })
         .collect()
 }
@@ -256,7 +208,7 @@ impl Desk {
                 && ticket.is_none_or(|t| s.article.source_tickets.contains(&t))
         });
         let corpus = self.kb_corpus(&list);
-        let (query, found, related) = find(&corpus, query, text, limit);
+        let (query, found, related) = kb_search::find(&corpus, query, text, limit);
         Ok(KbPage {
             articles: summaries(&list, &corpus, &query, &found),
             total: found.total,
@@ -266,7 +218,9 @@ impl Desk {
 
     /// The matcher's corpus of `list`, with the systems' names searchable beside their keys.
     pub(super) fn kb_corpus(&self, list: &[Stored]) -> Corpus {
-        corpus(list, |key| self.settings.system_name(key).to_string())
+        kb_search::corpus(list.iter().map(|s| &s.article), |key| {
+            self.settings.system_name(key).to_string()
+        })
     }
 
     /// Writes a new article from `body` by `user` (a handler): checked whole, its source
@@ -411,6 +365,22 @@ impl Desk {
             save_all(ctx, &named, &editor, now)
         })
         .await
+    }
+
+    /// The articles `user` may read saved after save number `since` (0: all), whole.
+    pub async fn kb_changes(&self, user: &User, since: i64) -> Result<KbChanges, DeskError> {
+        let (list, until) = self
+            .store
+            .read(move |conn| articles::saved_since(conn, since))
+            .await?;
+        Ok(KbChanges {
+            articles: list
+                .iter()
+                .filter(|s| may_read(user, &s.article))
+                .map(|s| KbArticle::new(s.id, s.version, &s.article))
+                .collect(),
+            until,
+        })
     }
 
     /// Every article, in id order.

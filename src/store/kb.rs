@@ -114,6 +114,23 @@ pub fn next_slug(conn: &Connection, system: &str) -> Result<String, StoreError> 
     }
 }
 
+/// The articles saved after save number `since` (0 for all), in the order they were saved,
+/// with the last save number among them (`since` when there is none).
+pub fn saved_since(conn: &Connection, since: i64) -> Result<(Vec<Stored>, i64), StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, saved_seq FROM kb_articles WHERE saved_seq > ?1 ORDER BY saved_seq"
+    ))?;
+    let mut last = since;
+    let mut out = Vec::new();
+    let mut rows = stmt.query([since])?;
+    while let Some(r) = rows.next()? {
+        let (id, v, views, helpful, c) = row(r)?;
+        out.push(read(id, v, views, helpful, &c)?);
+        last = r.get(5)?;
+    }
+    Ok((out, last))
+}
+
 pub fn count(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row("SELECT count(*) FROM kb_articles", [], |r| r.get(0))?;
     Ok(n.max(0) as u64)
@@ -140,8 +157,8 @@ pub fn save(
     match existing {
         None => {
             conn.prepare_cached(
-                "INSERT INTO kb_articles (slug, version, system, audience, hot, views, helpful, content, created_at, updated_at)
-                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                "INSERT INTO kb_articles (slug, version, system, audience, hot, views, helpful, content, created_at, updated_at, saved_seq)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, (SELECT coalesce(max(saved_seq), 0) + 1 FROM kb_articles))",
             )?
             .execute(params![
                 article.id,
@@ -169,7 +186,8 @@ pub fn save(
             .execute(params![id, version, editor, ts(at), old])?;
             conn.prepare_cached(
                 "UPDATE kb_articles SET version = ?2, system = ?3, audience = ?4, hot = ?5, content = ?6,
-                 views = max(views, ?7), helpful = max(helpful, ?8), updated_at = ?9 WHERE id = ?1",
+                 views = max(views, ?7), helpful = max(helpful, ?8), updated_at = ?9,
+                 saved_seq = (SELECT coalesce(max(saved_seq), 0) + 1 FROM kb_articles) WHERE id = ?1",
             )?
             .execute(params![
                 id,

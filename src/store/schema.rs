@@ -222,7 +222,9 @@ const MIGRATIONS: &[&str] = &[
     // knowledge-base article; the help center's own articles (and what was done with them) are
     // adopted into the knowledge base by `service::help::adopt` at the next start, which
     // leaves `help_articles` and `help_deflections` empty. A submitter's answer to "did this
-    // help?" is kept once per article, so a second tap does not count twice.
+    // help?" is kept once per article, so a second tap does not count twice. Each save of an
+    // article takes the next `saved_seq`, so a copy of the knowledge base can ask for what
+    // was saved after the last one it has (times repeat within a transaction; this does not).
     r#"
     CREATE TABLE help_outcomes (
         id         INTEGER PRIMARY KEY,
@@ -232,6 +234,9 @@ const MIGRATIONS: &[&str] = &[
         at         TEXT NOT NULL
     );
     CREATE INDEX help_outcomes_at ON help_outcomes (at);
+    ALTER TABLE kb_articles ADD COLUMN saved_seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE kb_articles SET saved_seq = id;
+    CREATE INDEX kb_articles_saved ON kb_articles (saved_seq);
     CREATE TABLE kb_votes (
         article_id INTEGER NOT NULL REFERENCES kb_articles(id),
         username   TEXT NOT NULL,

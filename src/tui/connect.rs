@@ -48,14 +48,8 @@ pub(super) struct Connected {
     pub(super) unread: Vec<TicketId>,
 }
 
-/// `OPSDESK_CACHE` names the cache file (`off`: none); else one per server in the platform
-/// cache dir.
 pub(super) fn cache_path(server: &str) -> Option<PathBuf> {
-    match std::env::var_os("OPSDESK_CACHE") {
-        Some(v) if v == "off" => None,
-        Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-        _ => Cache::default_path(server),
-    }
+    Cache::chosen_path(server)
 }
 
 /// Opens this server's cache on its own thread and reads what start-up paints, with what the

@@ -5,7 +5,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::{KbArticle, KbArticleBody, KbPage};
+use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage};
 use crate::domain::matcher::query::MAX_QUERY_CHARS;
 use crate::server::AppState;
 use crate::server::auth::Caller;
@@ -94,6 +94,35 @@ pub async fn helpful(
     Ok((
         [no_store()],
         axum::Json(s.desk.kb_helpful(&user, id).await?),
+    ))
+}
+
+/// Where a copy of the knowledge base starts reading changes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// The `until` of the previous answer; absent or 0 for every article.
+    #[param(minimum = 0)]
+    pub since: Option<i64>,
+}
+
+/// The articles saved since `since`, whole (a workstation's copy for searching offline).
+#[utoipa::path(get, path = "/api/v1/kb/changes", operation_id = "kb_changes", params(ChangesQuery), tag = "kb",
+    responses((status = 200, body = KbChanges)))]
+pub async fn changes(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Query(q): Query<ChangesQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let since = q.since.unwrap_or(0);
+    if since < 0 {
+        return Err(ApiError::bad_request(
+            "since is the `until` of an earlier answer (0 or more)",
+        ));
+    }
+    Ok((
+        [no_store()],
+        axum::Json(s.desk.kb_changes(&user, since).await?),
     ))
 }
 

@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kb/articles", get(kb::search).post(kb::create))
         .route("/api/v1/kb/articles/{id}", get(kb::get).put(kb::update))
         .route("/api/v1/kb/articles/{id}/helpful", post(kb::helpful))
+        .route("/api/v1/kb/changes", get(kb::changes))
 }
 
 /// The `Idempotency-Key` of a creating request, bound to its route and body.

@@ -5,14 +5,18 @@
 //! Coming to it with a ticket in hand starts the search from the ticket's title, so the
 //! articles that match the problem on the desk are the first thing seen.
 
+mod offline;
 mod view;
 pub mod write;
+
+pub use offline::SyncKb;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::{Command, Ctx, Handled, Input, Msg, Pane, PaneId};
 use crate::api::{KbArticle, KbPage, KbSummary};
+use crate::client::ClientError;
 use crate::tui::action::{Action, Context};
 use crate::tui::desk::Desk;
 use crate::tui::effect::{Effect, Io, Job};
@@ -49,6 +53,8 @@ pub struct KbPane {
     total: usize,
     /// Nothing matched the whole query: these share the most with it.
     related: bool,
+    /// The results came from the local copy: the server was out of reach.
+    offline: bool,
     selected: usize,
     /// The selected article in full, once fetched.
     article: Option<KbArticle>,
@@ -64,22 +70,32 @@ pub struct KbPane {
 #[derive(Debug, PartialEq, Eq)]
 pub struct SearchKb(pub String);
 
-/// What a search found: the articles best first and how many matched, or why not.
+/// What a search found: the articles best first and how many matched, or why not; `offline`
+/// when it was the local copy that answered.
 pub struct FoundKb {
     pub query: String,
     pub result: Result<KbPage, String>,
+    pub offline: bool,
 }
 
 impl Job for SearchKb {
     fn run(self: Box<Self>, io: Io) -> BoxFuture<'static, ()> {
         async move {
             let query = self.0;
-            let result = io
-                .client
-                .kb_search(&query, LIMIT)
-                .await
-                .map_err(|e| crate::tui::calls::explain(&e));
-            io.reply(FoundKb { query, result }).await;
+            let (result, offline) = match io.client.kb_search(&query, LIMIT).await {
+                Ok(page) => (Ok(page), false),
+                // The server is out of reach: the local copy answers, with the same matcher.
+                Err(ClientError::Unreachable { .. }) if io.cache.is_some() => {
+                    (offline::search(&io, &query, LIMIT).await, true)
+                }
+                Err(e) => (Err(crate::tui::calls::explain(&e)), false),
+            };
+            io.reply(FoundKb {
+                query,
+                result,
+                offline,
+            })
+            .await;
         }
         .boxed()
     }
@@ -103,8 +119,14 @@ impl Job for FetchArticle {
             } else {
                 io.client.kb_article(self.id).await
             };
-            io.reply(Fetched(result.map_err(|e| crate::tui::calls::explain(&e))))
-                .await;
+            let result = match result {
+                // Offline, an article is read from the local copy ("this helped" waits).
+                Err(ClientError::Unreachable { .. }) if !self.helpful && io.cache.is_some() => {
+                    offline::article(&io, self.id).await
+                }
+                other => other.map_err(|e| crate::tui::calls::explain(&e)),
+            };
+            io.reply(Fetched(result)).await;
         }
         .boxed()
     }
@@ -160,6 +182,7 @@ impl KbPane {
                 self.results = page.articles;
                 self.total = page.total;
                 self.related = page.related;
+                self.offline = found.offline;
                 self.selected = 0;
                 self.shown_for = Some(found.query);
                 self.problem = None;
@@ -265,6 +288,7 @@ impl KbPane {
             }
             self.sent = None;
             effects.extend(self.search());
+            effects.push(Effect::run(Some(PaneId::KB), SyncKb));
         }
         effects
     }
@@ -344,7 +368,10 @@ impl Pane for KbPane {
                 {
                     self.query = view.title.clone();
                 }
-                Some(self.search())
+                // Each visit brings the local copy up to date (one call when nothing changed).
+                let mut effects = vec![Effect::run(Some(PaneId::KB), SyncKb)];
+                effects.extend(self.search());
+                Some(effects)
             }
             Msg::Loaded(loaded) => {
                 let loaded = match loaded.downcast::<FoundKb>() {

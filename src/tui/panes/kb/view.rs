@@ -42,6 +42,15 @@ fn list(pane: &KbPane, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: boo
         (Some(_), n) => format!(" 知识库 KB · {n} 篇 (热门在前 hot first) "),
         (None, _) => " 知识库 KB ".to_string(),
     };
+    // Said first, where it cannot be missed: these are the local copy's answers.
+    let title = if pane.offline {
+        format!(
+            " 离线·本地副本 offline copy ·{}",
+            title.trim_start_matches(" 知识库 KB ·")
+        )
+    } else {
+        title
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))

@@ -89,21 +89,9 @@ pub fn blank(system: &str, author: &str, at: chrono::DateTime<chrono::Utc>) -> A
 /// The article as an edit starts from it (the counters are the server's, not the text's).
 pub fn as_written(a: &KbArticle) -> Article {
     Article {
-        id: a.slug.clone(),
-        title: a.title.clone(),
-        system: a.system.clone(),
-        category: a.category,
-        tags: a.tags.clone(),
-        audience: a.audience,
-        hot: a.hot,
-        symptoms: a.symptoms.clone(),
-        cause: a.cause.clone(),
-        source_tickets: a.source_tickets.clone(),
-        author: a.author.clone(),
-        updated_at: a.updated_at,
         views: 0,
         helpful: 0,
-        steps: a.steps.clone(),
+        ..a.article()
     }
 }
 
