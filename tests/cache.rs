@@ -266,7 +266,8 @@ fn a_cache_from_before_the_row_columns_gets_them_from_its_json_once() {
     {
         // Back to the file an earlier opsdesk wrote: schema 3, no queue rows.
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE queue_rows").unwrap();
+        conn.execute_batch("DROP TABLE queue_rows; DROP TABLE kb_articles")
+            .unwrap();
         conn.pragma_update(None, "user_version", 3).unwrap();
     }
     let cache = Cache::open(&path, SERVER).unwrap();

@@ -235,27 +235,16 @@ async fn kb_search_lists_the_best_articles_inert() {
 #[tokio::test]
 async fn kb_search_falls_back_on_the_workstations_copy_when_the_server_is_out_of_reach() {
     let s = TestServer::start_demo().await;
-    let changes: opsdesk::api::KbChanges = s
-        .handler()
-        .get(s.url("/api/v1/kb/changes"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let changes: opsdesk::api::KbChanges =
+        common::json_of(s.handler().get(s.url("/api/v1/kb/changes"))).await;
     assert!(changes.articles.len() >= 150);
     // Nothing saved since: the next read is empty.
-    let again: opsdesk::api::KbChanges = s
-        .handler()
-        .get(s.url("/api/v1/kb/changes"))
-        .query(&[("since", changes.until)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: opsdesk::api::KbChanges = common::json_of(
+        s.handler()
+            .get(s.url("/api/v1/kb/changes"))
+            .query(&[("since", changes.until)]),
+    )
+    .await;
     assert!(again.articles.is_empty(), "{}", again.articles.len());
     assert_eq!(again.until, changes.until);
     // An edit comes again, alone; readings do not.
@@ -275,16 +264,12 @@ async fn kb_search_falls_back_on_the_workstations_copy_when_the_server_is_out_of
         .send()
         .await
         .unwrap();
-    let edited: opsdesk::api::KbChanges = s
-        .handler()
-        .get(s.url("/api/v1/kb/changes"))
-        .query(&[("since", changes.until)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let edited: opsdesk::api::KbChanges = common::json_of(
+        s.handler()
+            .get(s.url("/api/v1/kb/changes"))
+            .query(&[("since", changes.until)]),
+    )
+    .await;
     assert_eq!(edited.articles.len(), 1);
     assert_eq!(edited.articles[0].id, first.id);
     assert!(edited.until > changes.until);

@@ -118,6 +118,21 @@ impl Drop for Tmux {
     }
 }
 
+/// A server on an address of its own (to be stopped and started again there) and a handler's
+/// token that outlives it: its data dir, the address, the token and the server.
+async fn restartable_server() -> (tempfile::TempDir, String, String, TestServer) {
+    let data = tempfile::tempdir().unwrap();
+    let token = tokio::task::spawn_blocking({
+        let dir = data.path().to_path_buf();
+        move || common::lasting_handler_token(&dir)
+    })
+    .await
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", common::free_port());
+    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    (data, addr, token, s)
+}
+
 /// A ticket's conversation as the server has it.
 async fn messages(s: &TestServer, id: i64) -> Value {
     s.handler()
@@ -277,15 +292,7 @@ async fn offline_the_handler_keeps_reading_and_writes_wait_until_the_server_retu
     if !tmux_available() {
         return;
     }
-    let data = tempfile::tempdir().unwrap();
-    let token = tokio::task::spawn_blocking({
-        let dir = data.path().to_path_buf();
-        move || common::lasting_handler_token(&dir)
-    })
-    .await
-    .unwrap();
-    let addr = format!("127.0.0.1:{}", common::free_port());
-    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    let (data, addr, token, s) = restartable_server().await;
     let id = s.new_ticket("理财赎回迟迟未到账").await["id"]
         .as_i64()
         .unwrap();
@@ -656,15 +663,7 @@ async fn offline_the_knowledge_base_is_searched_in_the_local_copy() {
     if !tmux_available() {
         return;
     }
-    let data = tempfile::tempdir().unwrap();
-    let token = tokio::task::spawn_blocking({
-        let dir = data.path().to_path_buf();
-        move || common::lasting_handler_token(&dir)
-    })
-    .await
-    .unwrap();
-    let addr = format!("127.0.0.1:{}", common::free_port());
-    let s = TestServer::start_on(data.path(), opsdesk::config::Settings::default(), &addr).await;
+    let (_data, _addr, token, s) = restartable_server().await;
     for (title, steps) in [
         (
             "开户失败：视频见证时提示网络异常",

@@ -132,6 +132,13 @@ fn checked(ctx: &mut WriteCtx<'_>, article: &Article, systems: &[String]) -> Res
     Ok(())
 }
 
+/// Records in the audit log that `who` did `action` to article `id`.
+fn audited(ctx: &mut WriteCtx<'_>, who: &str, action: &str, id: i64) -> Result<(), DeskError> {
+    let detail = serde_json::json!({ "article": id });
+    audit::record(ctx.conn, ctx.now, who, action, None, &detail)?;
+    Ok(())
+}
+
 /// Article `id` as it now stands.
 fn stored(ctx: &mut WriteCtx<'_>, id: i64) -> Result<KbArticle, DeskError> {
     let s =
@@ -238,12 +245,7 @@ impl Desk {
                 "a new article has no version; PUT /api/v1/kb/articles/{id} replaces one",
             )));
         }
-        let systems: Vec<String> = self
-            .settings
-            .system_keys()
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
+        let systems = self.owned_system_keys();
         let author = user.username.clone();
         self.write(move |ctx| {
             let slug = match &body.slug {
@@ -263,17 +265,19 @@ impl Desk {
             else {
                 unreachable!("a slug no article has is saved as a new article");
             };
-            audit::record(
-                ctx.conn,
-                ctx.now,
-                &author,
-                "kb.created",
-                None,
-                &serde_json::json!({"article": id}),
-            )?;
+            audited(ctx, &author, "kb.created", id)?;
             stored(ctx, id)
         })
         .await
+    }
+
+    /// The configured system keys, to be moved into a write.
+    fn owned_system_keys(&self) -> Vec<String> {
+        self.settings
+            .system_keys()
+            .iter()
+            .map(|k| k.to_string())
+            .collect()
     }
 
     /// Replaces article `id` with `body` by `user` (a handler), when `body.version` is the
@@ -292,12 +296,7 @@ impl Desk {
                 "version is required: the version last read",
             )));
         };
-        let systems: Vec<String> = self
-            .settings
-            .system_keys()
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
+        let systems = self.owned_system_keys();
         let editor = user.username.clone();
         self.write(move |ctx| {
             let found = articles::get(ctx.conn, id)?
@@ -323,14 +322,7 @@ impl Desk {
             checked(ctx, &article, &systems)?;
             (article.views, article.helpful) = (found.article.views, found.article.helpful);
             if let Saved::Updated { .. } = articles::save(ctx.conn, &article, &editor, ctx.now)? {
-                audit::record(
-                    ctx.conn,
-                    ctx.now,
-                    &editor,
-                    "kb.updated",
-                    None,
-                    &serde_json::json!({"article": id}),
-                )?;
+                audited(ctx, &editor, "kb.updated", id)?;
             }
             stored(ctx, id)
         })

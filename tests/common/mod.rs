@@ -344,3 +344,10 @@ pub fn lasting_handler_token(dir: &Path) -> String {
     store.shutdown();
     token
 }
+
+/// The JSON answer to a request that must succeed.
+pub async fn json_of<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    let r = req.send().await.expect("the request is sent");
+    assert!(r.status().is_success(), "{}", r.status());
+    r.json().await.expect("a JSON answer")
+}

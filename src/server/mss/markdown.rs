@@ -24,45 +24,42 @@ fn safe_url(url: &str) -> bool {
     !head.contains(':') && !lower.starts_with("//")
 }
 
+/// `url` when it may stay, else `instead`.
+fn kept<'a>(url: CowStr<'a>, instead: &'static str) -> CowStr<'a> {
+    if safe_url(&url) {
+        url
+    } else {
+        CowStr::Borrowed(instead)
+    }
+}
+
 fn inert(event: Event<'_>) -> Event<'_> {
     match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        // A link keeps its words and loses an address it may not have; an image loses its
+        // picture (its alt text stays).
         Event::Start(Tag::Link {
             link_type,
             dest_url,
             title,
             id,
-        }) => {
-            let dest_url = if safe_url(&dest_url) {
-                dest_url
-            } else {
-                CowStr::Borrowed("#")
-            };
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
-            })
-        }
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: kept(dest_url, "#"),
+            title,
+            id,
+        }),
         Event::Start(Tag::Image {
             link_type,
             dest_url,
             title,
             id,
-        }) => {
-            let dest_url = if safe_url(&dest_url) {
-                dest_url
-            } else {
-                CowStr::Borrowed("")
-            };
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                title,
-                id,
-            })
-        }
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: kept(dest_url, ""),
+            title,
+            id,
+        }),
         other => other,
     }
 }
