@@ -379,6 +379,10 @@ async fn serve(settings: Arc<Settings>, args: ServeArgs) -> anyhow::Result<ExitC
         let creds = desk.seed_demo().await.map_err(|e| anyhow!("--demo: {e}"))?;
         print_demo(&creds, &format!("http://{addr}"));
     }
+    // A data dir from before the knowledge base: its help-center articles join it.
+    desk.adopt_help_center()
+        .await
+        .map_err(|e| anyhow!("adopting the help center's articles: {e}"))?;
     tracing::info!(%addr, data = %dir.display(), "opsdesk serving");
     eprintln!(
         "opsdesk serving on http://{addr} (data in {})",
