@@ -1886,3 +1886,59 @@ fn open_article(a: &mut App, article: &opsdesk::api::KbArticle) {
         loaded: Box::new(Fetched(Ok(article.clone()))),
     });
 }
+
+#[test]
+fn a_long_article_is_read_through_on_the_whole_pane() {
+    let mut a = app();
+    let t = theme("default");
+    a.update(Event::Key(key('4')));
+    let steps: Vec<String> = (1..=40)
+        .map(|n| format!("{n}. 第 {n} 步：核对委托流水"))
+        .collect();
+    let article = opsdesk::api::KbArticle {
+        id: 8,
+        version: 1,
+        slug: "trading-8".into(),
+        title: "委托状态长时间显示“已报”".into(),
+        system: "trading".into(),
+        category: Category::Consultation,
+        tags: vec![],
+        audience: opsdesk::domain::kb::Audience::Handlers,
+        hot: false,
+        symptoms: vec![],
+        cause: String::new(),
+        steps: steps.join("\n"),
+        source_tickets: vec![],
+        author: "h_zhao".into(),
+        views: 1,
+        helpful: 0,
+        updated_at: now(),
+    };
+    open_article(&mut a, &article);
+    let beside = text_of(&mut a, &t);
+    assert!(beside.contains("enter 全屏"), "{beside}");
+    assert!(
+        !beside.contains("第 40 步"),
+        "a long article is cut beside the list"
+    );
+
+    a.on_key(special(KeyCode::Enter));
+    let whole = text_of(&mut a, &t);
+    assert!(whole.contains("esc 返回 back"), "{whole}");
+    assert!(whole.contains("1. 第 1 步"), "{whole}");
+    // To the end and one row back: the last step is on screen, the first is not.
+    a.on_key(key('G'));
+    text_of(&mut a, &t);
+    a.on_key(key('k'));
+    let end = text_of(&mut a, &t);
+    assert!(end.contains("第 39 步"), "{end}");
+    assert!(!end.contains("1. 第 1 步"), "{end}");
+    a.on_key(key('g'));
+    a.on_key(key('g'));
+    assert!(text_of(&mut a, &t).contains("1. 第 1 步"));
+    // esc goes back to the list, not further.
+    a.on_key(special(KeyCode::Esc));
+    let back = text_of(&mut a, &t);
+    assert!(back.contains("enter 全屏"), "{back}");
+    assert!(back.contains("知识库 KB"), "{back}");
+}

@@ -62,6 +62,8 @@ pub struct KbPane {
     problem: Option<String>,
     /// Rows the list showed last time (paging moves by it).
     page: usize,
+    /// Reading the selected article on the whole pane (`enter`), scrolled this many rows.
+    reading: Option<u16>,
     /// The ticket the handler came with: where `r` sends the article's steps.
     in_hand: Option<crate::domain::ticket::TicketId>,
 }
@@ -217,6 +219,40 @@ impl KbPane {
                 }
             }
         }
+        if let Some(scroll) = self.reading {
+            let page = u16::try_from(self.page.max(1)).unwrap_or(u16::MAX);
+            let to = match action {
+                Action::Down => scroll.saturating_add(1),
+                Action::Up => scroll.saturating_sub(1),
+                Action::PageDown => scroll.saturating_add(page),
+                Action::PageUp => scroll.saturating_sub(page),
+                Action::Top => 0,
+                // Held at the last row by the next render.
+                Action::Bottom => u16::MAX,
+                Action::Back | Action::Cancel | Action::Open => {
+                    self.reading = None;
+                    return Some(Vec::new());
+                }
+                // Searching again leaves the article; the rest (reply, helpful, edit) act on it.
+                Action::Filter | Action::ClearFilter => {
+                    self.reading = None;
+                    scroll
+                }
+                _ => scroll,
+            };
+            if matches!(
+                action,
+                Action::Down
+                    | Action::Up
+                    | Action::PageDown
+                    | Action::PageUp
+                    | Action::Top
+                    | Action::Bottom
+            ) {
+                self.reading = Some(to);
+                return Some(Vec::new());
+            }
+        }
         match action {
             Action::Filter => {
                 self.typing = Some(self.query.clone());
@@ -226,7 +262,16 @@ impl KbPane {
                 self.query.clear();
                 Some(self.search())
             }
-            Action::Open => Some(self.fetch_selected(false)),
+            // The selected article on the whole pane, to read a long one through.
+            Action::Open if self.selected().is_some() => {
+                self.reading = Some(0);
+                Some(if self.article.is_some() {
+                    Vec::new()
+                } else {
+                    self.fetch_selected(false)
+                })
+            }
+            Action::Open => Some(Vec::new()),
             Action::Reply => {
                 self.reply(desk);
                 Some(Vec::new())
@@ -410,6 +455,11 @@ impl Pane for KbPane {
         ctx: &Ctx<'_>,
         focused: bool,
     ) {
-        self.page = view::render(self, area, buf, ctx, focused);
+        let (rows, last_row) = view::render(self, area, buf, ctx, focused);
+        self.page = rows;
+        // Scrolled past the end (`G`): held at the last screenful, so `k` moves at once.
+        if let (Some(scroll), Some(last)) = (self.reading, last_row) {
+            self.reading = Some(scroll.min(last));
+        }
     }
 }

@@ -13,9 +13,20 @@ use crate::display::{fit, wrap_text};
 use crate::tui::panes::Ctx;
 use crate::tui::theme::Theme;
 
-/// Draws the pane; the number of list rows shown (what a page is).
-pub fn render(pane: &KbPane, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) -> usize {
+/// Draws the pane; the number of rows shown (what a page is), and while reading, the last
+/// row the article can be scrolled to.
+pub fn render(
+    pane: &KbPane,
+    area: Rect,
+    buf: &mut Buffer,
+    ctx: &Ctx<'_>,
+    focused: bool,
+) -> (usize, Option<u16>) {
     let theme = ctx.theme;
+    if let Some(scroll) = pane.reading {
+        let (shown, total) = article(pane, area, buf, theme, Some(scroll), focused);
+        return (shown, Some(total.saturating_sub(shown) as u16));
+    }
     let wide = area.width >= 100;
     let parts = Layout::default()
         .direction(if wide {
@@ -30,8 +41,8 @@ pub fn render(pane: &KbPane, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focuse
         })
         .split(area);
     let rows = list(pane, parts[0], buf, ctx, focused);
-    article(pane, parts[1], buf, theme);
-    rows
+    article(pane, parts[1], buf, theme, None, false);
+    (rows, None)
 }
 
 fn list(pane: &KbPane, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: bool) -> usize {
@@ -142,11 +153,32 @@ pub fn plain(line: &str) -> (String, bool) {
     (text.replace("**", "").replace('`', ""), quote)
 }
 
-fn article(pane: &KbPane, area: Rect, buf: &mut Buffer, theme: &Theme) {
+/// Draws the selected article: beside the list, or on the whole pane scrolled to `scroll`.
+/// The rows shown and the rows it has.
+fn article(
+    pane: &KbPane,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+    scroll: Option<u16>,
+    focused: bool,
+) -> (usize, usize) {
+    let title = match scroll {
+        Some(_) => " 文章 article · j/k 滚动 scroll · esc 返回 back ",
+        None => " 文章 article · enter 全屏 full screen ",
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.border(false))
-        .title(Span::styled(" 文章 article ", theme.title()));
+        .border_style(theme.border(focused))
+        .title(Span::styled(
+            // Cut to the border when narrow; the space before the rule kept.
+            format!(
+                "{} ",
+                fit(title, area.width.saturating_sub(3) as usize).trim_end()
+            ),
+            theme.title(),
+        ));
+    let shown = block.inner(area).height as usize;
     let width = block.inner(area).width as usize;
     let mut lines: Vec<Line> = Vec::new();
     let heading = Style::default().add_modifier(Modifier::BOLD);
@@ -203,5 +235,10 @@ fn article(pane: &KbPane, area: Rect, buf: &mut Buffer, theme: &Theme) {
             }
         }
     }
-    Paragraph::new(lines).block(block).render(area, buf);
+    let total = lines.len();
+    Paragraph::new(lines)
+        .block(block)
+        .scroll((scroll.unwrap_or(0).min(total as u16), 0))
+        .render(area, buf);
+    (shown, total)
 }
