@@ -1753,4 +1753,32 @@ async fn handlers_write_articles_that_keep_their_versions_and_tickets() {
         .await
         .unwrap();
     assert_eq!(revisions, 1);
+    // What was there before, and who replaced it: handlers only.
+    let history: Value = common::json_of(
+        s.handler()
+            .get(s.url(&format!("/api/v1/kb/articles/{id}/revisions"))),
+    )
+    .await;
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history[0]["version"], 1);
+    assert_eq!(history[0]["replaced_by"], "h_other");
+    let old = history[0]["file"].as_str().unwrap();
+    assert!(
+        old.starts_with("+++\n") && !old.contains("中登回执"),
+        "{old}"
+    );
+    let r = s
+        .submitter()
+        .get(s.url(&format!("/api/v1/kb/articles/{id}/revisions")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 403).await, "forbidden");
+    let r = s
+        .handler()
+        .get(s.url("/api/v1/kb/articles/999999/revisions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 404).await, "not_found");
 }

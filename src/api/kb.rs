@@ -130,6 +130,17 @@ impl KbArticle {
     }
 }
 
+/// A past version of an article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KbRevision {
+    pub version: i64,
+    /// Who saved the version that replaced it, and when.
+    pub replaced_by: String,
+    pub replaced_at: DateTime<Utc>,
+    /// The article as it was: its file (front matter and steps), as `kb export` writes it.
+    pub file: String,
+}
+
 /// The articles saved since a point, whole: what a workstation keeps to search offline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct KbChanges {

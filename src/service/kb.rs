@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::tickets::require_handler;
 use super::{Desk, DeskError};
-use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage, KbSummary};
+use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage, KbRevision, KbSummary};
 use crate::domain::kb::{self, Article, Audience};
 use crate::domain::kb_search;
 use crate::domain::matcher::{self, Corpus, Found, Query};
@@ -269,6 +269,33 @@ impl Desk {
             stored(ctx, id)
         })
         .await
+    }
+
+    /// Article `id`'s past versions, newest first (handlers: what was there before).
+    pub async fn kb_revisions(&self, user: &User, id: i64) -> Result<Vec<KbRevision>, DeskError> {
+        require_handler(user)?;
+        let (found, list) = self
+            .store
+            .read(move |conn| {
+                Ok::<_, crate::store::StoreError>((
+                    articles::get(conn, id)?,
+                    articles::revisions(conn, id)?,
+                ))
+            })
+            .await?;
+        if found.is_none() {
+            return Err(DeskError::NotFound(format!("article {id}")));
+        }
+        list.into_iter()
+            .map(|r| {
+                Ok(KbRevision {
+                    version: r.version,
+                    replaced_by: r.replaced_by,
+                    replaced_at: crate::store::parse_ts(&r.replaced_at)?,
+                    file: r.content,
+                })
+            })
+            .collect()
     }
 
     /// The configured system keys, to be moved into a write.

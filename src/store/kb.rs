@@ -208,6 +208,31 @@ pub fn save(
     }
 }
 
+/// A past version of an article: its file, and who replaced it when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub version: i64,
+    pub replaced_by: String,
+    pub replaced_at: String,
+    pub content: String,
+}
+
+/// Article `id`'s past versions, newest first.
+pub fn revisions(conn: &Connection, id: i64) -> Result<Vec<Revision>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, editor, at, content FROM kb_revisions WHERE article_id = ?1 ORDER BY version DESC",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(Revision {
+            version: r.get(0)?,
+            replaced_by: r.get(1)?,
+            replaced_at: r.get(2)?,
+            content: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Counts one reading of article `id` (for "hot issues"); whether it exists.
 pub fn count_view(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     Ok(conn

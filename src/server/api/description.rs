@@ -28,7 +28,7 @@ use crate::domain::validate::{
         super::messages::list, super::messages::create, super::messages::read_marker, super::messages::mark_read, super::messages::unread,
         super::attachments::upload, super::attachments::download,
         super::events::events, super::events::list,
-        super::kb::search, super::kb::get, super::kb::helpful, super::kb::create, super::kb::update, super::kb::changes,
+        super::kb::search, super::kb::get, super::kb::helpful, super::kb::create, super::kb::update, super::kb::changes, super::kb::revisions,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]

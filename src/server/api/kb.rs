@@ -5,7 +5,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage};
+use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage, KbRevision};
 use crate::domain::matcher::query::MAX_QUERY_CHARS;
 use crate::server::AppState;
 use crate::server::auth::Caller;
@@ -94,6 +94,22 @@ pub async fn helpful(
     Ok((
         [no_store()],
         axum::Json(s.desk.kb_helpful(&user, id).await?),
+    ))
+}
+
+/// An article's past versions, newest first: each as its file, with who replaced it and when
+/// (handlers).
+#[utoipa::path(get, path = "/api/v1/kb/articles/{id}/revisions", operation_id = "kb_revisions", params(("id" = i64, Path, description = "The article's number")), tag = "kb",
+    responses((status = 200, body = Vec<KbRevision>), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revisions(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok((
+        [no_store()],
+        axum::Json(s.desk.kb_revisions(&user, id).await?),
     ))
 }
 
