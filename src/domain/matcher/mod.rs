@@ -51,6 +51,10 @@ pub struct Corpus {
     /// missing more of them than its typo allowance is near no word of the entry, which the
     /// scan for near spellings learns without reading the text.
     letters: Vec<u64>,
+    /// Per entry, the letters a term can begin with there (bit `l - 'a'`): the ASCII letters
+    /// it holds and the initials of its Han characters. An exact term whose first letter is
+    /// not among them matches nowhere in the entry, which a scan learns without reading it.
+    firsts: Vec<u32>,
 }
 
 /// One entry's place in the results.
@@ -102,11 +106,14 @@ impl Corpus {
             .extend(other.entries.iter().skip(1).map(|&f| f + fields));
         self.boosts.extend_from_slice(&other.boosts);
         self.letters.extend_from_slice(&other.letters);
+        self.firsts.extend_from_slice(&other.firsts);
     }
 
     /// Adds an entry; its number is the count of entries before it.
     pub fn push(&mut self, fields: &[(FieldKind, &str)], boost: i16) {
         let mut letters = 0;
+        let mut firsts = 0;
+        let initials = pinyin::Initials::get();
         for (kind, text) in fields {
             self.fields.push((self.units.len() as u32, *kind));
             // Folded and its letters noted in one pass over the text.
@@ -116,10 +123,12 @@ impl Corpus {
                 if query::is_word_unit(u) {
                     letters |= score::word_bit(u);
                 }
+                firsts |= letter_bit(u) | initials.of(u);
                 self.units.push(u);
             }
         }
         self.letters.push(letters);
+        self.firsts.push(firsts);
         self.entries.push(self.fields.len() as u32);
         self.boosts.push(boost);
     }
@@ -139,6 +148,7 @@ impl Corpus {
             + self.entries.capacity() * 4
             + self.boosts.capacity() * 2
             + self.letters.capacity() * 8
+            + self.firsts.capacity() * 4
     }
 
     fn field(&self, f: usize) -> (&[u16], FieldKind) {
@@ -160,6 +170,10 @@ impl Corpus {
         let mut total = 0;
         let mut matched = 0;
         for term in &query.terms {
+            // Every term must match: one that cannot begin anywhere here rules the entry out.
+            if query.at_least.is_none() && !self.may_begin(entry, term) {
+                return None;
+            }
             let best = self
                 .fields_of(entry)
                 .filter(|(_, kind)| term.field.is_none_or(|k| k == *kind))
@@ -180,6 +194,18 @@ impl Corpus {
             return None;
         }
         Some(total + i32::from(self.boosts[entry]))
+    }
+
+    /// Whether `term` can match in `entry` as far as its first letter says: an exact term (no
+    /// typo allowance, which could change that letter) begins with the letter itself or a Han
+    /// character with that initial; a term not starting with a letter is not judged here.
+    fn may_begin(&self, entry: usize, term: &Term) -> bool {
+        match term.text.first() {
+            Some(&u) if letter_bit(u) != 0 && term.typos() == 0 => {
+                self.firsts[entry] & letter_bit(u) != 0
+            }
+            _ => true,
+        }
     }
 
     /// Where `query` matched in each field of `entry`, as character ranges, for highlighting.
@@ -265,6 +291,15 @@ fn in_parallel<T: Send + Default>(
             .map(|p| p.join().unwrap_or_default())
             .collect()
     })
+}
+
+/// The bit of a folded ASCII letter in an initials mask; 0 for any other unit.
+fn letter_bit(u: u16) -> u32 {
+    if (u16::from(b'a')..=u16::from(b'z')).contains(&u) {
+        1 << (u - u16::from(b'a'))
+    } else {
+        0
+    }
 }
 
 /// Below this many entries one thread is quicker than starting more.
