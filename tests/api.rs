@@ -1529,6 +1529,11 @@ async fn the_knowledge_base_finds_account_opening_failures_however_typed() {
     let before = open["helpful"].as_u64().unwrap();
     let voted = json(s.handler().post(format!("{url}/helpful"))).await;
     assert_eq!(voted["helpful"].as_u64(), Some(before + 1));
+    // Once a reader: a second "this helped" from the same handler does not count.
+    let again = json(s.handler().post(format!("{url}/helpful"))).await;
+    assert_eq!(again["helpful"].as_u64(), Some(before + 1));
+    let other = json(s.client(&s.handler2_token).post(format!("{url}/helpful"))).await;
+    assert_eq!(other["helpful"].as_u64(), Some(before + 2));
     let again = json(s.handler().get(&url)).await;
     assert_eq!(
         again["views"].as_u64(),

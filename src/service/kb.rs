@@ -165,7 +165,8 @@ impl Desk {
         self.kb_count(user, id, Counter::Read).await
     }
 
-    /// Counts one "this helped" from `user`; the article as it now stands.
+    /// Counts one "this helped" from `user` (once: the vote the help center keeps too); the
+    /// article as it now stands.
     pub async fn kb_helpful(&self, user: &User, id: i64) -> Result<KbArticle, DeskError> {
         self.kb_count(user, id, Counter::Helpful).await
     }
@@ -187,9 +188,11 @@ impl Desk {
                     articles::count_view(ctx.conn, id)?;
                     a.views += 1;
                 }
+                // Once a reader: saying it again does not count twice.
                 Counter::Helpful => {
-                    articles::count_helpful(ctx.conn, id)?;
-                    a.helpful += 1;
+                    if articles::vote(ctx.conn, id, &user.username, true, ctx.now)? != Some(true) {
+                        a.helpful += 1;
+                    }
                 }
             }
             Ok(KbArticle::new(found.id, found.version, &a))

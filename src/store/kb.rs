@@ -241,14 +241,6 @@ pub fn count_view(conn: &Connection, id: i64) -> Result<bool, StoreError> {
         == 1)
 }
 
-/// Counts one "this helped"; whether the article exists.
-pub fn count_helpful(conn: &Connection, id: i64) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("UPDATE kb_articles SET helpful = helpful + 1 WHERE id = ?1")?
-        .execute([id])?
-        == 1)
-}
-
 /// Keeps `username`'s answer to "did this help?" on article `id` (the last one given) and
 /// moves the article's helpful count with it; the answer given before, if any.
 pub fn vote(
