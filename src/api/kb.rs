@@ -64,6 +64,34 @@ pub struct KbArticle {
     pub updated_at: DateTime<Utc>,
 }
 
+impl KbPage {
+    /// What a search found as a page: each hit's article (its number, version and content, by
+    /// the hit's entry) with the title's matched characters picked out.
+    pub fn of<'a>(
+        found: &crate::domain::matcher::Found,
+        corpus: &crate::domain::matcher::Corpus,
+        query: &crate::domain::matcher::Query,
+        related: bool,
+        entry: impl Fn(usize) -> (i64, i64, &'a Article),
+    ) -> KbPage {
+        let articles = found
+            .hits
+            .iter()
+            .map(|h| {
+                let (id, version, article) = entry(h.entry as usize);
+                let title =
+                    crate::domain::kb_search::title_highlights(corpus, h.entry as usize, query);
+                KbSummary::new(id, version, article, &title)
+            })
+            .collect();
+        KbPage {
+            articles,
+            total: found.total,
+            related,
+        }
+    }
+}
+
 impl KbSummary {
     pub fn new(id: i64, version: i64, a: &Article, highlights: &[(usize, usize)]) -> KbSummary {
         KbSummary {

@@ -1,7 +1,7 @@
 //! A client's copy of the knowledge base, searched as the server searches it: what the
 //! workstation and `kb search` fall back on when the server is out of reach.
 
-use crate::api::{KbArticle, KbPage, KbSummary};
+use crate::api::{KbArticle, KbPage};
 use crate::domain::kb_search;
 use crate::domain::matcher::Query;
 
@@ -12,18 +12,7 @@ pub fn search(list: &[KbArticle], text: &str, limit: usize) -> Result<KbPage, St
     let articles: Vec<_> = list.iter().map(KbArticle::article).collect();
     let corpus = kb_search::corpus(&articles, |key| key.to_string());
     let (query, found, related) = kb_search::find(&corpus, query, text, limit);
-    let summaries = found
-        .hits
-        .iter()
-        .map(|h| {
-            let i = h.entry as usize;
-            let hl = kb_search::title_highlights(&corpus, i, &query);
-            KbSummary::new(list[i].id, list[i].version, &articles[i], &hl)
-        })
-        .collect();
-    Ok(KbPage {
-        articles: summaries,
-        total: found.total,
-        related,
-    })
+    Ok(KbPage::of(&found, &corpus, &query, related, |i| {
+        (list[i].id, list[i].version, &articles[i])
+    }))
 }

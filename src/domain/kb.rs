@@ -86,6 +86,35 @@ pub struct Article {
     pub steps: String,
 }
 
+impl Article {
+    /// An empty article on `system` by `author`, for handlers only until said otherwise: what
+    /// a new one starts from. Its time is to the second, as its file says it.
+    pub fn draft(system: &str, author: &str, at: DateTime<Utc>) -> Article {
+        Article {
+            id: String::new(),
+            title: String::new(),
+            system: system.to_string(),
+            category: Category::Consultation,
+            tags: Vec::new(),
+            audience: Audience::Handlers,
+            hot: false,
+            symptoms: Vec::new(),
+            cause: String::new(),
+            source_tickets: Vec::new(),
+            author: author.to_string(),
+            updated_at: chrono::SubsecRound::trunc_subsecs(at, 0),
+            views: 0,
+            helpful: 0,
+            steps: String::new(),
+        }
+    }
+
+    /// Whether submitters may read it too (the help center and the MSS suggestions show it).
+    pub fn for_submitters(&self) -> bool {
+        self.audience == Audience::Submitters
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -333,24 +362,15 @@ pub fn quoted_errors(description: &str) -> Vec<String> {
 pub fn written_up(t: &FromTicket<'_>, author: &str, at: DateTime<Utc>) -> Article {
     use super::mask::mask_long_numbers as masked;
     Article {
-        id: String::new(),
         title: masked(t.title.trim()),
-        system: t.system.to_string(),
         category: t.category,
-        tags: Vec::new(),
-        audience: Audience::Handlers,
-        hot: false,
         symptoms: quoted_errors(t.description)
             .iter()
             .map(|s| masked(s))
             .collect(),
-        cause: String::new(),
         source_tickets: vec![t.id],
-        author: author.to_string(),
-        updated_at: chrono::SubsecRound::trunc_subsecs(at, 0),
-        views: 0,
-        helpful: 0,
         steps: masked(t.resolution.unwrap_or("").trim()),
+        ..Article::draft(t.system, author, at)
     }
 }
 

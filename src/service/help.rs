@@ -7,7 +7,6 @@ use super::{Desk, DeskError};
 use crate::api::{KbArticle, KbSummary};
 use crate::domain::kb::{Article, Audience};
 use crate::domain::matcher::Query;
-use crate::domain::ticket::Category;
 use crate::store::WriteCtx;
 use crate::store::help::{self as outcomes, OldArticle, Outcome};
 use crate::store::kb::{self as articles, Saved, Stored};
@@ -30,7 +29,21 @@ pub struct HelpHome {
 
 /// The articles `list` holds for submitters.
 fn for_submitters(list: &mut Vec<Stored>) {
-    list.retain(|s| s.article.audience == Audience::Submitters);
+    list.retain(|s| s.article.for_submitters());
+}
+
+/// Article `id` when submitters may be shown it; one that is not there or not for them is
+/// not found.
+fn shown(conn: &rusqlite::Connection, id: i64) -> Result<Stored, DeskError> {
+    shown_to_submitters(conn, id)?.ok_or_else(|| DeskError::NotFound(format!("help article {id}")))
+}
+
+/// Article `id`, if it is there and meant for submitters too.
+pub(crate) fn shown_to_submitters(
+    conn: &rusqlite::Connection,
+    id: i64,
+) -> Result<Option<Stored>, crate::store::StoreError> {
+    Ok(articles::get(conn, id)?.filter(|s| s.article.for_submitters()))
 }
 
 impl Desk {
@@ -66,9 +79,8 @@ impl Desk {
             return self.kb_article(user, id).await;
         }
         self.store
-            .read(move |conn| articles::get(conn, id))
+            .read(move |conn| shown_to_submitters(conn, id))
             .await?
-            .filter(|s| s.article.audience == Audience::Submitters)
             .map(|s| KbArticle::new(s.id, s.version, &s.article))
             .ok_or_else(|| DeskError::NotFound(format!("help article {id}")))
     }
@@ -83,11 +95,7 @@ impl Desk {
     ) -> Result<(), DeskError> {
         let who = actor.username.clone();
         self.write(move |ctx| {
-            let found =
-                articles::get(ctx.conn, id)?.filter(|s| s.article.audience == Audience::Submitters);
-            if found.is_none() {
-                return Err(DeskError::NotFound(format!("help article {id}")));
-            }
+            shown(ctx.conn, id)?;
             if outcome == Outcome::Viewed {
                 articles::count_view(ctx.conn, id)?;
             }
@@ -130,11 +138,7 @@ impl Desk {
     pub async fn help_vote(&self, user: &User, id: i64, helpful: bool) -> Result<(), DeskError> {
         let who = user.username.clone();
         self.write(move |ctx| {
-            let found =
-                articles::get(ctx.conn, id)?.filter(|s| s.article.audience == Audience::Submitters);
-            if found.is_none() {
-                return Err(DeskError::NotFound(format!("help article {id}")));
-            }
+            shown(ctx.conn, id)?;
             articles::vote(ctx.conn, id, &who, helpful, ctx.now)?;
             Ok(())
         })
@@ -187,25 +191,17 @@ fn adopted_article(o: &OldArticle, fallback_system: Option<&str>, now: DateTime<
     let updated_at = DateTime::parse_from_rfc3339(&o.created_at)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or(now);
+    let system = o
+        .system
+        .clone()
+        .or_else(|| fallback_system.map(str::to_string))
+        .unwrap_or_default();
     Article {
         id: format!("help-{}", o.id),
         title: o.title.clone(),
-        system: o
-            .system
-            .clone()
-            .or_else(|| fallback_system.map(str::to_string))
-            .unwrap_or_default(),
-        category: Category::Consultation,
-        tags: Vec::new(),
         audience: Audience::Submitters,
-        hot: false,
-        symptoms: Vec::new(),
-        cause: String::new(),
-        source_tickets: Vec::new(),
-        author: "help-center".into(),
         updated_at,
-        views: 0,
-        helpful: 0,
         steps: o.body.clone(),
+        ..Article::draft(&system, "help-center", updated_at)
     }
 }

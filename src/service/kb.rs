@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::tickets::require_handler;
 use super::{Desk, DeskError};
-use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage, KbRevision, KbSummary};
-use crate::domain::kb::{self, Article, Audience};
+use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage, KbRevision};
+use crate::domain::kb::{self, Article};
 use crate::domain::kb_search;
-use crate::domain::matcher::{self, Corpus, Found, Query};
+use crate::domain::matcher::{self, Corpus, Query};
 use crate::domain::people::Role;
 use crate::domain::validate::ValidationErrors;
 use crate::store::kb::{self as articles, Saved, Stored};
@@ -90,19 +90,6 @@ pub(crate) fn save_all(
     Ok(out)
 }
 
-/// `found` in `list` as search results, the title's matched characters picked out.
-fn summaries(list: &[Stored], corpus: &Corpus, query: &Query, found: &Found) -> Vec<KbSummary> {
-    found
-        .hits
-        .iter()
-        .map(|h| {
-            let s = &list[h.entry as usize];
-            let title = kb_search::title_highlights(corpus, h.entry as usize, query);
-            KbSummary::new(s.id, s.version, &s.article, &title)
-        })
-        .collect()
-}
-
 fn parse_query(query: &str) -> Result<Query, DeskError> {
     Query::parse(query).map_err(|e| {
         DeskError::Validation(ValidationErrors::one(
@@ -156,7 +143,7 @@ enum Counter {
 /// Whether `user` may read `article`: handlers and admins every one, submitters those meant
 /// for them.
 fn may_read(user: &User, article: &Article) -> bool {
-    user.role != Role::Submitter || article.audience == Audience::Submitters
+    user.role != Role::Submitter || article.for_submitters()
 }
 
 impl Desk {
@@ -219,11 +206,9 @@ impl Desk {
         });
         let corpus = self.kb_corpus(&list);
         let (query, found, related) = kb_search::find(&corpus, query, text, limit);
-        Ok(KbPage {
-            articles: summaries(&list, &corpus, &query, &found),
-            total: found.total,
-            related,
-        })
+        Ok(KbPage::of(&found, &corpus, &query, related, |i| {
+            (list[i].id, list[i].version, &list[i].article)
+        }))
     }
 
     /// The matcher's corpus of `list`, with the systems' names searchable beside their keys.

@@ -165,9 +165,7 @@ impl Desk {
             for article in viewed {
                 // Only an article a submitter can be shown counts (a stale or forged id is
                 // dropped, not refused: the ticket matters more than the record).
-                let shown = crate::store::kb::get(ctx.conn, article)?
-                    .is_some_and(|s| s.article.audience == crate::domain::kb::Audience::Submitters);
-                if shown {
+                if super::help::shown_to_submitters(ctx.conn, article)?.is_some() {
                     help::record_outcome(
                         ctx.conn,
                         &user.username,

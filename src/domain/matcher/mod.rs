@@ -167,13 +167,18 @@ impl Corpus {
 
     /// The entry's score for `query`, or `None` when a term matches none of its fields.
     pub fn score(&self, entry: usize, query: &Query) -> Option<i32> {
+        self.score_needing(entry, query, first_letters(query))
+    }
+
+    /// [`Corpus::score`], with the letters `query`'s terms must begin with worked out once
+    /// for a whole scan: an entry missing one is ruled out without reading it.
+    fn score_needing(&self, entry: usize, query: &Query, needs: u32) -> Option<i32> {
+        if self.firsts[entry] & needs != needs {
+            return None;
+        }
         let mut total = 0;
         let mut matched = 0;
         for term in &query.terms {
-            // Every term must match: one that cannot begin anywhere here rules the entry out.
-            if query.at_least.is_none() && !self.may_begin(entry, term) {
-                return None;
-            }
             let best = self
                 .fields_of(entry)
                 .filter(|(_, kind)| term.field.is_none_or(|k| k == *kind))
@@ -194,18 +199,6 @@ impl Corpus {
             return None;
         }
         Some(total + i32::from(self.boosts[entry]))
-    }
-
-    /// Whether `term` can match in `entry` as far as its first letter says: an exact term (no
-    /// typo allowance, which could change that letter) begins with the letter itself or a Han
-    /// character with that initial; a term not starting with a letter is not judged here.
-    fn may_begin(&self, entry: usize, term: &Term) -> bool {
-        match term.text.first() {
-            Some(&u) if letter_bit(u) != 0 && term.typos() == 0 => {
-                self.firsts[entry] & letter_bit(u) != 0
-            }
-            _ => true,
-        }
     }
 
     /// Where `query` matched in each field of `entry`, as character ranges, for highlighting.
@@ -229,8 +222,9 @@ impl Corpus {
 
     /// Scores `candidates` (every entry when `None`) in parallel chunks on big corpora.
     fn matches(&self, query: &Query, candidates: Option<&[u32]>) -> Vec<Hit> {
+        let needs = first_letters(query);
         self.each(candidates, |e| {
-            self.score(e as usize, query)
+            self.score_needing(e as usize, query, needs)
                 .map(|score| Hit { entry: e, score })
         })
     }
@@ -291,6 +285,22 @@ fn in_parallel<T: Send + Default>(
             .map(|p| p.join().unwrap_or_default())
             .collect()
     })
+}
+
+/// The letters an entry must hold (literally, or as a Han character's initial) for every term
+/// of `query` to match in it: each exact term's first letter (a typo allowance could change
+/// that letter; a term not starting with a letter says nothing). None when `query` needs only
+/// some of its terms to match.
+fn first_letters(query: &Query) -> u32 {
+    if query.at_least.is_some() {
+        return 0;
+    }
+    query
+        .terms
+        .iter()
+        .filter(|t| t.typos() == 0)
+        .filter_map(|t| t.text.first())
+        .fold(0, |needs, &u| needs | letter_bit(u))
 }
 
 /// The bit of a folded ASCII letter in an initials mask; 0 for any other unit.

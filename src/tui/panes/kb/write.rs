@@ -52,37 +52,48 @@ const REFUSAL: &str = "# 未保存 not saved: ";
 
 /// Opens the article editor: the draft kept for `writing` when there is one, else `article`.
 pub fn open(writing: Writing, article: &Article, desk: &mut Desk) {
-    let key = writing.draft_key();
-    let kept = desk.drafts.get(&key).cloned();
-    desk.overlay(Overlay::editor(
-        PaneId::KB,
-        ArticleText(writing),
-        writing.title(),
+    let kept = desk.drafts.get(&writing.draft_key()).cloned();
+    let title = writing.title();
+    desk.overlay(editor(
+        writing,
+        title,
         &kb::render_file(article),
         kept.as_deref(),
-        Vec::new(),
-        Some(key),
     ));
+}
+
+/// The article editor for `writing`: `kept` (a draft, the cursor at its end) when there is
+/// one, else `template`; what it holds is kept under the writing's draft key.
+fn editor(writing: Writing, title: String, template: &str, kept: Option<&str>) -> Overlay {
+    Overlay::editor(
+        PaneId::KB,
+        ArticleText(writing),
+        title,
+        template,
+        kept,
+        Vec::new(),
+        Some(writing.draft_key()),
+    )
+}
+
+/// Keeps `text` as the draft of `writing`, here and in the local cache.
+fn keep(writing: Writing, text: String, desk: &mut Desk) -> Effect {
+    let key = writing.draft_key();
+    desk.drafts.insert(key.clone(), text.clone());
+    Effect::run(
+        None,
+        crate::tui::drafts::StoreDraft {
+            key,
+            text: Some(text),
+        },
+    )
 }
 
 /// A blank article for the writer to fill in, on `system`.
 pub fn blank(system: &str, author: &str, at: chrono::DateTime<chrono::Utc>) -> Article {
     Article {
-        id: String::new(),
-        title: String::new(),
-        system: system.to_string(),
-        category: crate::domain::ticket::Category::Consultation,
-        tags: Vec::new(),
-        audience: kb::Audience::Handlers,
-        hot: false,
-        symptoms: Vec::new(),
-        cause: String::new(),
-        source_tickets: Vec::new(),
-        author: author.to_string(),
-        updated_at: chrono::SubsecRound::trunc_subsecs(at, 0),
-        views: 0,
-        helpful: 0,
         steps: "1. ".into(),
+        ..Article::draft(system, author, at)
     }
 }
 
@@ -126,28 +137,13 @@ fn with_refusals(text: &str, reasons: &[String]) -> String {
 /// leaving the editor loses nothing.
 fn reopen(writing: Writing, text: &str, reasons: &[String], desk: &mut Desk) -> Vec<Effect> {
     let text = with_refusals(text, reasons);
-    let key = writing.draft_key();
-    desk.drafts.insert(key.clone(), text.clone());
     desk.toast(
         format!("文章未保存 · not saved: {}", reasons.join("; ")),
         true,
     );
-    desk.overlay(Overlay::editor(
-        PaneId::KB,
-        ArticleText(writing),
-        format!("{} · 未保存 not saved", writing.title()),
-        &text,
-        None,
-        Vec::new(),
-        Some(key.clone()),
-    ));
-    vec![Effect::run(
-        None,
-        crate::tui::drafts::StoreDraft {
-            key,
-            text: Some(text),
-        },
-    )]
+    let title = format!("{} · 未保存 not saved", writing.title());
+    desk.overlay(editor(writing, title, &text, None));
+    vec![keep(writing, text, desk)]
 }
 
 /// The editor was closed with `text` for `writing`: the article is read from it and sent, or
@@ -305,22 +301,11 @@ pub fn on_saved(saved: Saved, desk: &mut Desk) -> (Option<KbArticle>, Vec<Effect
             (None, reopen(again, &text, &[reason], desk))
         }
         Err(Refusal::Later(why)) => {
-            let key = writing.draft_key();
-            desk.drafts.insert(key.clone(), text.clone());
             desk.toast(
                 format!("文章未发出，已存为草稿 · not sent, kept as a draft: {why}"),
                 true,
             );
-            (
-                None,
-                vec![Effect::run(
-                    None,
-                    crate::tui::drafts::StoreDraft {
-                        key,
-                        text: Some(text),
-                    },
-                )],
-            )
+            (None, vec![keep(writing, text, desk)])
         }
     }
 }
