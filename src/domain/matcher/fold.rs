@@ -7,6 +7,7 @@
 
 /// Folds one character: ASCII and full-width letters to lower-case half-width, the
 /// ideographic space and control characters to a space.
+#[inline]
 pub fn fold_char(c: char) -> u16 {
     // Most characters are ASCII or Han; neither needs the case tables.
     match c as u32 {

@@ -47,14 +47,33 @@ pub struct Corpus {
     entries: Vec<u32>,
     /// Added to an entry's score when it matches (hot, often helpful).
     boosts: Vec<i16>,
-    /// Per entry, the letters and digits its ASCII words hold ([`score::word_bit`]): a term
-    /// missing more of them than its typo allowance is near no word of the entry, which the
-    /// scan for near spellings learns without reading the text.
-    letters: Vec<u64>,
-    /// Per entry, the letters a term can begin with there (bit `l - 'a'`): the ASCII letters
-    /// it holds and the initials of its Han characters. An exact term whose first letter is
-    /// not among them matches nowhere in the entry, which a scan learns without reading it.
-    firsts: Vec<u32>,
+    /// Per entry, what its text holds, for ruling it out without reading it.
+    marks: Vec<Marks>,
+}
+
+/// What an entry's text holds, noted as it is folded: a search rules out most entries by
+/// these masks alone.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Marks {
+    /// The letters and digits its ASCII words hold ([`score::word_bit`]): a term missing
+    /// more of them than its typo allowance is near no word of the entry.
+    letters: u64,
+    /// What its ASCII words begin with ([`score::word_bit`]): a near spelling keeps a word's
+    /// first letter, or swaps its first two.
+    word_starts: u64,
+    /// What a term can begin with there ([`start_bit`]): the ASCII letters it holds and the
+    /// initials of its Han characters (a bit a letter), and its Han characters themselves
+    /// (hashed into the other bits). An exact term whose first character has no bit here
+    /// matches nowhere in the entry.
+    firsts: u64,
+}
+
+impl std::ops::BitOrAssign for Marks {
+    fn bitor_assign(&mut self, other: Marks) {
+        self.letters |= other.letters;
+        self.word_starts |= other.word_starts;
+        self.firsts |= other.firsts;
+    }
 }
 
 /// One entry's place in the results.
@@ -76,59 +95,74 @@ impl Corpus {
     /// A corpus of lines, one single-field entry each (what `kb filter` reads), folded on
     /// every core.
     pub fn from_lines(lines: &[&str]) -> Corpus {
-        let build = |lines: &[&str]| {
-            let mut c = Corpus::new();
-            c.units.reserve(lines.iter().map(|l| l.len()).sum());
-            for line in lines {
-                c.push(&[(FieldKind::Title, line)], 0);
-            }
-            c
-        };
-        let mut whole = Corpus::new();
-        for part in in_parallel(lines.len(), |range| build(&lines[range])) {
-            whole.append(part);
-        }
-        whole
-    }
-
-    /// Moves `other`'s entries after this corpus's.
-    fn append(&mut self, other: Corpus) {
-        let units = self.units.len() as u32;
-        let fields = self.fields.len() as u32;
-        self.units.extend_from_slice(&other.units);
-        self.fields.extend(
-            other
-                .fields
+        let n = lines.len();
+        let shares = shares(n);
+        // A line folds to one unit a character, so counting characters first lets each core
+        // fold its share straight into its own stretch of one arena: nothing is copied after.
+        let counts = in_parallel(n, |share| {
+            lines[share]
                 .iter()
-                .map(|&(start, kind)| (start + units, kind)),
-        );
-        self.entries
-            .extend(other.entries.iter().skip(1).map(|&f| f + fields));
-        self.boosts.extend_from_slice(&other.boosts);
-        self.letters.extend_from_slice(&other.letters);
-        self.firsts.extend_from_slice(&other.firsts);
+                .map(|l| l.chars().count())
+                .sum::<usize>()
+        });
+        let mut units = vec![0u16; counts.iter().sum()];
+        let mut starts = vec![0u32; n];
+        let mut marks = vec![Marks::default(); n];
+        let fold_share = |lines: &[&str], base: usize, out: Share| {
+            let mut at = 0;
+            for (k, line) in lines.iter().enumerate() {
+                out.starts[k] = (base + at) as u32;
+                let units = &mut out.units[at..];
+                let mut written = 0;
+                out.marks[k] = fold_noting(line, |u| {
+                    units[written] = u;
+                    written += 1;
+                });
+                at += written;
+            }
+        };
+        let mut rest = Share {
+            units: &mut units,
+            starts: &mut starts,
+            marks: &mut marks,
+        };
+        let mut work = Vec::with_capacity(shares.len());
+        let mut base = 0;
+        for (share, count) in shares.into_iter().zip(&counts) {
+            let (this, after) = rest.split(share.len(), *count);
+            work.push((&lines[share], base, this));
+            base += count;
+            rest = after;
+        }
+        if work.len() == 1 {
+            for (lines, base, out) in work {
+                fold_share(lines, base, out);
+            }
+        } else {
+            std::thread::scope(|s| {
+                for (lines, base, out) in work {
+                    s.spawn(move || fold_share(lines, base, out));
+                }
+            });
+        }
+        Corpus {
+            units,
+            fields: starts.into_iter().map(|s| (s, FieldKind::Title)).collect(),
+            entries: (0..=n as u32).collect(),
+            boosts: vec![0; n],
+            marks,
+        }
     }
 
     /// Adds an entry; its number is the count of entries before it.
     pub fn push(&mut self, fields: &[(FieldKind, &str)], boost: i16) {
-        let mut letters = 0;
-        let mut firsts = 0;
-        let initials = pinyin::Initials::get();
+        let mut marks = Marks::default();
         for (kind, text) in fields {
             self.fields.push((self.units.len() as u32, *kind));
-            // Folded and its letters noted in one pass over the text.
             self.units.reserve(text.len());
-            for c in text.chars() {
-                let u = fold::fold_char(c);
-                if query::is_word_unit(u) {
-                    letters |= score::word_bit(u);
-                }
-                firsts |= letter_bit(u) | initials.of(u);
-                self.units.push(u);
-            }
+            marks |= fold_noting(text, |u| self.units.push(u));
         }
-        self.letters.push(letters);
-        self.firsts.push(firsts);
+        self.marks.push(marks);
         self.entries.push(self.fields.len() as u32);
         self.boosts.push(boost);
     }
@@ -147,8 +181,7 @@ impl Corpus {
             + self.fields.capacity() * std::mem::size_of::<(u32, FieldKind)>()
             + self.entries.capacity() * 4
             + self.boosts.capacity() * 2
-            + self.letters.capacity() * 8
-            + self.firsts.capacity() * 4
+            + self.marks.capacity() * std::mem::size_of::<Marks>()
     }
 
     fn field(&self, f: usize) -> (&[u16], FieldKind) {
@@ -167,23 +200,28 @@ impl Corpus {
 
     /// The entry's score for `query`, or `None` when a term matches none of its fields.
     pub fn score(&self, entry: usize, query: &Query) -> Option<i32> {
-        self.score_needing(entry, query, first_letters(query))
+        self.score_needing(entry, query, first_units(query))
     }
 
     /// [`Corpus::score`], with the letters `query`'s terms must begin with worked out once
     /// for a whole scan: an entry missing one is ruled out without reading it.
-    fn score_needing(&self, entry: usize, query: &Query, needs: u32) -> Option<i32> {
-        if self.firsts[entry] & needs != needs {
+    fn score_needing(&self, entry: usize, query: &Query, needs: u64) -> Option<i32> {
+        if self.marks[entry].firsts & needs != needs {
             return None;
         }
         let mut total = 0;
         let mut matched = 0;
         for term in &query.terms {
+            let typos = if self.near_reaches(entry, term) {
+                term.typos()
+            } else {
+                0
+            };
             let best = self
                 .fields_of(entry)
                 .filter(|(_, kind)| term.field.is_none_or(|k| k == *kind))
                 .filter_map(|(text, kind)| {
-                    score::match_field(term, text).map(|m| m.score * kind.weight())
+                    score::match_field_within(term, text, typos).map(|m| m.score * kind.weight())
                 })
                 .max();
             match (best, query.at_least) {
@@ -222,7 +260,7 @@ impl Corpus {
 
     /// Scores `candidates` (every entry when `None`) in parallel chunks on big corpora.
     fn matches(&self, query: &Query, candidates: Option<&[u32]>) -> Vec<Hit> {
-        let needs = first_letters(query);
+        let needs = first_units(query);
         self.each(candidates, |e| {
             self.score_needing(e as usize, query, needs)
                 .map(|score| Hit { entry: e, score })
@@ -232,12 +270,14 @@ impl Corpus {
     /// The entries outside `matched` (ascending) that `term` reaches by a near spelling,
     /// merged with `matched`: what a query that grew into more typo allowance must look at.
     fn widened(&self, term: &Term, matched: &[u32]) -> Vec<u32> {
-        let typos = term.typos();
-        let needs: Vec<u64> = term.text.iter().map(|&u| score::word_bit(u)).collect();
+        // A bit an entry: asked of every entry in reach, where a search of `matched` costs.
+        let mut had = vec![0u64; self.len().div_ceil(64)];
+        for &e in matched {
+            had[e as usize / 64] |= 1 << (e % 64);
+        }
         let near = self.each(None, |e| {
-            let has = self.letters[e as usize];
-            (needs.iter().filter(|&&b| has & b == 0).count() <= typos
-                && matched.binary_search(&e).is_err()
+            (self.near_reaches(e as usize, term)
+                && had[e as usize / 64] & (1 << (e % 64)) == 0
                 && self.fields_of(e as usize).any(|(text, kind)| {
                     term.field.is_none_or(|k| k == kind) && score::near(term, text)
                 }))
@@ -248,6 +288,31 @@ impl Corpus {
         all.extend_from_slice(&near);
         all.sort_unstable();
         all
+    }
+
+    /// Whether a near spelling of `term` may be in `entry`: it has a typo allowance, and the
+    /// entry's words lack no more of its letters than that allows (each one missing costs an
+    /// edit). Most entries are out of reach without reading their text.
+    fn near_reaches(&self, entry: usize, term: &Term) -> bool {
+        let typos = term.typos();
+        let Marks {
+            letters: has,
+            word_starts,
+            ..
+        } = self.marks[entry];
+        let begins = term
+            .text
+            .iter()
+            .take(2)
+            .fold(0, |m, &u| m | score::word_bit(u));
+        typos > 0
+            && word_starts & begins != 0
+            && term
+                .text
+                .iter()
+                .filter(|&&u| has & score::word_bit(u) == 0)
+                .nth(typos)
+                .is_none()
     }
 
     /// `f` over `ids` (every entry when `None`), in order, on every core for big sets.
@@ -263,22 +328,85 @@ impl Corpus {
     }
 }
 
-/// `work` over `0..n` split into one contiguous range a core (one range when `n` is small),
-/// the results in the ranges' order.
+/// Folds `text` into `put`, a unit a character, noting in the same pass its ASCII words'
+/// letters and what a term can begin with in it ([`Marks`]).
+fn fold_noting(text: &str, mut put: impl FnMut(u16)) -> Marks {
+    let initials = pinyin::Initials::get();
+    let mut marks = Marks::default();
+    let mut in_word = false;
+    for c in text.chars() {
+        let u = fold::fold_char(c);
+        let word = query::is_word_unit(u);
+        if word {
+            marks.letters |= score::word_bit(u);
+            marks.firsts |= start_bit(u);
+            if !in_word {
+                marks.word_starts |= score::word_bit(u);
+            }
+        } else if pinyin::is_han(u) {
+            marks.firsts |= start_bit(u) | u64::from(initials.of(u));
+        }
+        in_word = word;
+        put(u);
+    }
+    marks
+}
+
+/// One core's stretch of the arrays [`Corpus::from_lines`] fills.
+struct Share<'a> {
+    units: &'a mut [u16],
+    starts: &'a mut [u32],
+    marks: &'a mut [Marks],
+}
+
+impl<'a> Share<'a> {
+    /// The first `entries` entries and `units` units, and the rest.
+    fn split(self, entries: usize, units: usize) -> (Share<'a>, Share<'a>) {
+        let (u, u_rest) = self.units.split_at_mut(units);
+        let (s, s_rest) = self.starts.split_at_mut(entries);
+        let (m, m_rest) = self.marks.split_at_mut(entries);
+        (
+            Share {
+                units: u,
+                starts: s,
+                marks: m,
+            },
+            Share {
+                units: u_rest,
+                starts: s_rest,
+                marks: m_rest,
+            },
+        )
+    }
+}
+
+/// `0..n` split into one contiguous range a core (one range when `n` is small).
+fn shares(n: usize) -> Vec<std::ops::Range<usize>> {
+    let threads = cores();
+    if n < PARALLEL_FROM || threads < 2 {
+        return std::iter::once(0..n).collect();
+    }
+    let chunk = n.div_ceil(threads);
+    (0..n)
+        .step_by(chunk)
+        .map(|start| start..(start + chunk).min(n))
+        .collect()
+}
+
+/// `work` over each of [`shares`]`(n)` on its own core, the results in the shares' order.
 fn in_parallel<T: Send + Default>(
     n: usize,
     work: impl Fn(std::ops::Range<usize>) -> T + Sync,
 ) -> Vec<T> {
-    let threads = cores();
-    if n < PARALLEL_FROM || threads < 2 {
-        return vec![work(0..n)];
+    let shares = shares(n);
+    if shares.len() == 1 {
+        return shares.into_iter().map(work).collect();
     }
-    let chunk = n.div_ceil(threads);
     let work = &work;
     std::thread::scope(|s| {
-        let parts: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| s.spawn(move || work(start..(start + chunk).min(n))))
+        let parts: Vec<_> = shares
+            .into_iter()
+            .map(|share| s.spawn(move || work(share)))
             .collect();
         parts
             .into_iter()
@@ -287,11 +415,11 @@ fn in_parallel<T: Send + Default>(
     })
 }
 
-/// The letters an entry must hold (literally, or as a Han character's initial) for every term
-/// of `query` to match in it: each exact term's first letter (a typo allowance could change
-/// that letter; a term not starting with a letter says nothing). None when `query` needs only
-/// some of its terms to match.
-fn first_letters(query: &Query) -> u32 {
+/// The bits an entry's [`Marks::firsts`] must hold for every term of `query` to match in
+/// it: each exact term's first character's (a typo allowance could change a word's first
+/// letter; a term starting with a digit or a sign says nothing). None when `query` needs
+/// only some of its terms to match.
+fn first_units(query: &Query) -> u64 {
     if query.at_least.is_some() {
         return 0;
     }
@@ -300,13 +428,23 @@ fn first_letters(query: &Query) -> u32 {
         .iter()
         .filter(|t| t.typos() == 0)
         .filter_map(|t| t.text.first())
-        .fold(0, |needs, &u| needs | letter_bit(u))
+        .fold(0, |needs, &u| needs | start_bit(u))
 }
 
-/// The bit of a folded ASCII letter in an initials mask; 0 for any other unit.
-fn letter_bit(u: u16) -> u32 {
+/// Bits of [`Marks::firsts`] below this are letters (`l - 'a'`, as [`pinyin::Initials`]
+/// numbers them); from it up, Han characters hashed.
+const HAN_BITS_FROM: u32 = 26;
+
+/// The bit a folded unit sets in [`Marks::firsts`]: its own for an ASCII letter, a hashed
+/// one for a Han character (a Han term matches only the character itself), none otherwise.
+#[inline]
+fn start_bit(u: u16) -> u64 {
     if (u16::from(b'a')..=u16::from(b'z')).contains(&u) {
         1 << (u - u16::from(b'a'))
+    } else if pinyin::is_han(u) {
+        // Fibonacci hashing spreads neighbouring code points over the bits left.
+        let hash = u64::from(u).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        1 << (u64::from(HAN_BITS_FROM) + hash % u64::from(64 - HAN_BITS_FROM))
     } else {
         0
     }
@@ -331,10 +469,21 @@ fn best_first(hits: &mut [Hit], limit: usize) -> Vec<Hit> {
     top.to_vec()
 }
 
-/// A search box's memory: the matches of the queries just typed, most recent last.
+/// A search box's memory: the queries just typed, most recent last.
 #[derive(Debug, Default)]
 pub struct Search {
-    history: Vec<(Query, Vec<u32>)>,
+    history: Vec<Typed>,
+}
+
+/// A query typed into a search box and what it found.
+#[derive(Debug)]
+struct Typed {
+    query: Query,
+    /// Every matching entry, ascending: what a narrower query need look at.
+    ids: Vec<u32>,
+    /// The result shown, kept so that backspacing to this query costs nothing.
+    found: Found,
+    limit: usize,
 }
 
 /// What one search found.
@@ -359,14 +508,19 @@ impl Search {
     pub fn run(&mut self, corpus: &Corpus, query: &Query, limit: usize) -> Found {
         // Backspacing returns to an earlier query: drop what it narrowed.
         let mut widened = None;
-        while let Some((q, ids)) = self.history.last() {
-            if query.narrows(q) {
+        while let Some(typed) = self.history.last() {
+            if typed.query == *query && typed.limit == limit {
+                // Back to a query just shown (a backspace, or the same query asked again).
+                return typed.found.clone();
+            }
+            if query.narrows(&typed.query) {
                 break;
             }
-            if query.grows_from(q) && !q.is_empty() {
+            if query.grows_from(&typed.query) && !typed.query.is_empty() {
                 // Typed on into more typo allowance: the earlier matches, and whatever the
                 // grown term reaches by a near spelling.
-                widened = Some(corpus.widened(&query.terms[q.terms.len() - 1], ids));
+                let grown = &query.terms[typed.query.terms.len() - 1];
+                widened = Some(corpus.widened(grown, &typed.ids));
                 self.history.pop();
                 break;
             }
@@ -374,22 +528,28 @@ impl Search {
         }
         let base = match &widened {
             Some(ids) => Some(ids.as_slice()),
-            None => self.history.last().map(|(_, ids)| ids.as_slice()),
+            None => self.history.last().map(|typed| typed.ids.as_slice()),
         };
         let mut hits = corpus.matches(query, base);
         // Candidates are scored in entry order, chunk after chunk, so the matches come out
         // ascending: the next narrowing can binary-search them with no sort.
         debug_assert!(hits.windows(2).all(|w| w[0].entry < w[1].entry));
         let ids = hits.iter().map(|h| h.entry).collect();
+        let total = hits.len();
+        let found = Found {
+            hits: best_first(&mut hits, limit),
+            total,
+        };
         if self.history.len() == HISTORY {
             self.history.remove(0);
         }
-        self.history.push((query.clone(), ids));
-        let total = hits.len();
-        Found {
-            hits: best_first(&mut hits, limit),
-            total,
-        }
+        self.history.push(Typed {
+            query: query.clone(),
+            ids,
+            found: found.clone(),
+            limit,
+        });
+        found
     }
 }
 
@@ -525,6 +685,8 @@ mod tests {
         assert_eq!(parallel.units, serial.units);
         assert_eq!(parallel.fields, serial.fields);
         assert_eq!(parallel.entries, serial.entries);
+        assert_eq!(parallel.marks, serial.marks);
+        assert_eq!(parallel.boosts, serial.boosts);
         let q = Query::parse("khsb 7").unwrap();
         assert_eq!(search(&parallel, &q, 50), search(&serial, &q, 50));
     }

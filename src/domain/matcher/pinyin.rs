@@ -94,6 +94,9 @@ struct Table {
     initials: Vec<u32>,
     /// Characters that some word in `WORDS` reads one way, with the words they occur in.
     words: Vec<(u16, Vec<WordReading>)>,
+    /// Per character from [`FIRST`], whether it is in `words`: most are not, and a search
+    /// asks for every candidate character.
+    in_words: Vec<bool>,
 }
 
 /// `word` (as UTF-16 units) reads its character at `offset` as syllable `syllable`.
@@ -171,15 +174,23 @@ fn build() -> Table {
         }
     }
     words.sort_by_key(|(u, _)| *u);
+    let mut in_words = vec![false; count];
+    for (unit, _) in &words {
+        if let Some(i) = index(*unit) {
+            in_words[i] = true;
+        }
+    }
     Table {
         syllables,
         spans,
         readings,
         initials,
         words,
+        in_words,
     }
 }
 
+#[inline]
 fn index(unit: u16) -> Option<usize> {
     (FIRST..=LAST)
         .contains(&unit)
@@ -187,6 +198,7 @@ fn index(unit: u16) -> Option<usize> {
 }
 
 /// Whether `unit` is a CJK character this module reads.
+#[inline]
 pub fn is_han(unit: u16) -> bool {
     index(unit).is_some()
 }
@@ -219,10 +231,10 @@ impl Initials {
 pub fn readings_at(text: &[u16], at: usize) -> impl Iterator<Item = &'static str> {
     let t = table();
     let unit = text[at];
-    let fixed = t
-        .words
-        .binary_search_by_key(&unit, |(u, _)| *u)
-        .ok()
+    let han = index(unit);
+    let fixed = han
+        .filter(|&i| t.in_words[i])
+        .and_then(|_| t.words.binary_search_by_key(&unit, |(u, _)| *u).ok())
         .and_then(|i| {
             t.words[i].1.iter().find(|w| {
                 at >= w.offset
@@ -232,7 +244,7 @@ pub fn readings_at(text: &[u16], at: usize) -> impl Iterator<Item = &'static str
             })
         })
         .map(|w| w.syllable);
-    let all = match (fixed, index(unit)) {
+    let all = match (fixed, han) {
         (Some(_), _) | (None, None) => &[][..],
         (None, Some(i)) => {
             let (a, b) = t.spans[i];

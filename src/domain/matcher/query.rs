@@ -43,6 +43,7 @@ impl Term {
 }
 
 /// ASCII letters and digits: what a typo-tolerant word is made of.
+#[inline]
 pub fn is_word_unit(u: u16) -> bool {
     u < 0x80 && (u as u8).is_ascii_alphanumeric()
 }

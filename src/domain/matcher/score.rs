@@ -9,6 +9,9 @@
 //!    and whole syllables.
 //! 2. **Near spelling** (a word of four letters or more): a text word, or its start, within
 //!    one edit (two from eight letters), transpositions counting one (`opne` finds `open`).
+//!    The word begins as the term does, or with its second letter (`poen` finds `open`): a
+//!    slip is seldom in the first letter, and a search for near spellings then reads only the
+//!    words that could hold one (the prefix length of Lucene's fuzzy queries).
 //! 3. **In order**: the query's characters appear in order (`acount` in `account`), scored
 //!    low and lower the more they are spread.
 //!
@@ -32,9 +35,14 @@ const NEAR: i32 = 60;
 const IN_ORDER: i32 = 30;
 
 fn is_alnum(u: u16) -> bool {
-    is_word_unit(u)
-        || pinyin::is_han(u)
-        || (u >= 0x80 && char::from_u32(u32::from(u)).is_some_and(char::is_alphanumeric))
+    match u {
+        0..0x80 => is_word_unit(u),
+        // General and CJK punctuation and arrows, none a letter or a digit: spared the
+        // Unicode tables.
+        0x2000..=0x206F | 0x2190..=0x23FF | 0x3000..=0x3004 | 0x3008..=0x3020 => false,
+        0xFE30..=0xFE4F => false,
+        _ => pinyin::is_han(u) || char::from_u32(u32::from(u)).is_some_and(char::is_alphanumeric),
+    }
 }
 
 /// A word starts at `i`: the field's start, after a separator, or where letters meet Han.
@@ -148,13 +156,19 @@ fn best_in_a_row(term: &[u16], text: &[u16], literal_only: bool) -> Option<Field
                 end,
             });
         }
-        // Nothing later beats the field's start; and the first keystroke, which every entry
-        // is scanned for, takes the first place it finds.
-        if (i == 0 && ends_word(text, end)) || term.len() == 1 {
+        // Nothing later beats the field's start. The first two letters typed, which most
+        // entries match and the whole corpus is scanned for, take the first place they match:
+        // the list they show is a glimpse, and typing on ranks it properly.
+        if (i == 0 && ends_word(text, end)) || first_keystrokes(term) {
             break;
         }
     }
     best
+}
+
+/// A term of one character, or of two letters (a pinyin syllable or an initial pair begun).
+fn first_keystrokes(term: &[u16]) -> bool {
+    term.len() == 1 || (term.len() == 2 && term.iter().all(|&u| is_word_unit(u)))
 }
 
 /// The longest word a near spelling is looked for in; longer ones are matched only in a row.
@@ -195,6 +209,7 @@ fn distance(a: &[u16], b: &[u16], limit: usize) -> Option<usize> {
 }
 
 /// A bit per ASCII letter or digit (all word units fall in 0x30..0x7A).
+#[inline]
 pub(super) fn word_bit(u: u16) -> u64 {
     1 << (u.saturating_sub(0x30) & 63)
 }
@@ -212,6 +227,9 @@ fn best_near(term: &[u16], text: &[u16], typos: usize) -> Option<FieldMatch> {
             i += 1;
         }
         let word = &text[start..i];
+        if word[0] != term[0] && term.get(1) != Some(&word[0]) {
+            continue;
+        }
         // Each term character the word lacks costs an edit: most words are out of reach
         // before any distance is computed.
         let has = word.iter().fold(0u64, |m, &u| m | word_bit(u));
@@ -269,6 +287,12 @@ pub fn near(term: &Term, text: &[u16]) -> bool {
 
 /// The best match of `term` in `text`, if any.
 pub fn match_field(term: &Term, text: &[u16]) -> Option<FieldMatch> {
+    match_field_within(term, text, term.typos())
+}
+
+/// [`match_field`], looking for near spellings within `typos` edits (none when 0): the
+/// caller may know that none is there.
+pub fn match_field_within(term: &Term, text: &[u16], typos: usize) -> Option<FieldMatch> {
     if term.text.is_empty() {
         // A bare filter (`sys:`): any field of its kind.
         return Some(FieldMatch {
@@ -281,7 +305,7 @@ pub fn match_field(term: &Term, text: &[u16]) -> Option<FieldMatch> {
         return best_in_a_row(&term.text, text, true);
     }
     best_in_a_row(&term.text, text, false)
-        .or_else(|| match term.typos() {
+        .or_else(|| match typos.min(term.typos()) {
             0 => None,
             typos => best_near(&term.text, text, typos),
         })
@@ -344,6 +368,15 @@ mod tests {
         assert!(score("opne", "open account").is_some());
         assert!(score("acount", "open account").is_some());
         assert!(score("acconut", "open account").is_some());
+        assert!(
+            score("poen", "open account").is_some(),
+            "the first two swapped"
+        );
+        assert_eq!(
+            score("xpen", "open"),
+            None,
+            "a near word begins as the term does"
+        );
         assert_eq!(
             score("opn", "open account").map(|s| s >= IN_A_ROW),
             Some(false)
@@ -361,6 +394,19 @@ mod tests {
         assert!(score("app", "APP 闪退") > score("app", "升级后 APP 闪退"));
         assert!(score("app", "升级后 APP 闪退") > score("app", "whatsapp 闪退"));
         assert!(score("open", "open account") > score("open", "reopened"));
+    }
+
+    #[test]
+    fn the_punctuation_spared_the_unicode_tables_holds_no_letter_or_digit() {
+        for u in (0x2000..=0x206F)
+            .chain(0x2190..=0x23FF)
+            .chain(0x3000..=0x3020)
+        {
+            let alnum = char::from_u32(u).is_some_and(char::is_alphanumeric);
+            assert_eq!(is_alnum(u as u16), alnum, "{u:x}");
+        }
+        assert!(is_alnum(0x3007), "〇 is a number");
+        assert!(is_alnum(u16::from(b'k')) && is_alnum(0x5F00));
     }
 
     #[test]
