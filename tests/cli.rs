@@ -1310,3 +1310,98 @@ fn kb_import_refuses_every_broken_file_and_imports_nothing() {
     );
     assert!(!data.exists(), "a refused import creates no data dir");
 }
+
+#[test]
+fn kb_pictures_beside_the_files_are_imported_and_exported_again() {
+    let s = Sandbox::new();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kb");
+    let good = tree(&fixtures)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("trading/"))
+        .unwrap()
+        .1;
+    let dir = s.path("articles");
+    std::fs::create_dir_all(dir.join("trading/img")).unwrap();
+    let png = common::mss::png(32, 24);
+    std::fs::write(dir.join("trading/img/flow.png"), &png).unwrap();
+    let with_picture = format!("{}\n![委托流程](img/flow.png)\n", good.trim_end());
+    std::fs::write(dir.join("trading/flow.md"), &with_picture).unwrap();
+    let data = s.path("data");
+    let import = |from: &Path, data: &Path| {
+        run(s
+            .opsdesk(["kb", "import"])
+            .arg(from)
+            .arg("--data")
+            .arg(data))
+    };
+    let export = |to: &Path, data: &Path| {
+        let out = run(s.opsdesk(["kb", "export"]).arg(to).arg("--data").arg(data));
+        out.assert_code(0);
+    };
+    import(&dir, &data).assert_code(0);
+    let first = s.path("first");
+    export(&first, &data);
+    let picture = first.join("images/1.png");
+    assert!(
+        !std::fs::read(&picture).unwrap().is_empty(),
+        "the picture is written beside the articles"
+    );
+    let md = std::fs::read_dir(first.join("trading"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .next()
+        .unwrap();
+    assert!(md.contains("![委托流程](../images/1.png)"), "{md}");
+
+    // Back into the same data dir: the same picture, nothing changed.
+    let out = import(&first, &data);
+    out.assert_code(0);
+    assert!(out.stdout.contains(": unchanged "), "{}", out.stdout);
+    // Into another and out again: the same article and the same picture.
+    let other = s.path("other");
+    import(&first, &other).assert_code(0);
+    let second = s.path("second");
+    export(&second, &other);
+    assert_eq!(
+        std::fs::read(second.join("images/1.png")).unwrap(),
+        std::fs::read(&picture).unwrap()
+    );
+
+    // A picture missing, outside the folder, or not a picture refuses the whole import.
+    let outside = s.path("outside.png");
+    std::fs::write(&outside, &png).unwrap();
+    for (steps, says) in [
+        ("![x](img/gone.png)", "not found"),
+        ("![x](../../outside.png)", "outside"),
+        ("![x](flow.md)", "picture"),
+    ] {
+        let bad = s.path("bad");
+        let _ = std::fs::remove_dir_all(&bad);
+        std::fs::create_dir_all(bad.join("trading")).unwrap();
+        std::fs::copy(dir.join("trading/flow.md"), bad.join("trading/flow.md")).unwrap();
+        std::fs::write(
+            bad.join("trading/other.md"),
+            good.replacen("id = \"", "id = \"bad-", 1) + steps,
+        )
+        .unwrap();
+        let fresh = s.path("fresh");
+        let _ = std::fs::remove_dir_all(&fresh);
+        let out = import(&bad, &fresh);
+        assert_ne!(out.code, Some(0), "{steps}: {}", out.stdout);
+        assert!(out.stderr.contains(says), "{steps}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("nothing was imported"),
+            "{}",
+            out.stderr
+        );
+        if fresh.exists() {
+            let exported = s.path("fresh-out");
+            let _ = std::fs::remove_dir_all(&exported);
+            export(&exported, &fresh);
+            assert!(
+                !exported.join("trading").exists(),
+                "{steps}: an article was imported"
+            );
+        }
+    }
+}

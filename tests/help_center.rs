@@ -277,3 +277,166 @@ async fn hostile_searches_and_articles_stay_inert() {
     let mut anon = MssClient::new(&s);
     assert_eq!(anon.get("/mss/help/").await.status, 303);
 }
+
+/// Keeps a picture through the API with `client`; the answer's status and body.
+async fn upload_picture(
+    s: &TestServer,
+    client: &reqwest::Client,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    let r = client
+        .post(s.url(&format!("/api/v1/kb/images?filename={}", urlencode(name))))
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Writes an article through the API; the answer's status and body.
+async fn write_article(s: &TestServer, title: &str, audience: &str, steps: &str) -> (u16, Value) {
+    let r = s
+        .handler()
+        .post(s.url("/api/v1/kb/articles"))
+        .json(&serde_json::json!({
+            "title": title, "system": "account", "category": "consultation",
+            "audience": audience, "steps": steps,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn pictures_in_articles_are_kept_once_and_shown_only_where_they_may_be() {
+    let s = TestServer::start().await;
+    let png = common::mss::png(40, 30);
+    let (status, flow) = upload_picture(&s, &s.handler(), "开户流程.png", png.clone()).await;
+    assert_eq!(status, 201, "{flow}");
+    let id = flow["id"].as_i64().unwrap();
+    assert_eq!(flow["url"], format!("/kb/images/{id}"));
+    assert_eq!(
+        flow["markdown"],
+        format!("![开户流程.png](/kb/images/{id})")
+    );
+    assert_eq!(
+        (flow["width"].as_u64(), flow["height"].as_u64()),
+        (Some(40), Some(30))
+    );
+    let (status, again) = upload_picture(&s, &s.handler(), "again.png", png.clone()).await;
+    assert_eq!(
+        (status, again["id"].as_i64()),
+        (200, Some(id)),
+        "the same bytes are kept once"
+    );
+
+    // Bad pictures change nothing.
+    for (name, bytes) in [
+        ("empty.png", Vec::new()),
+        ("note.png", b"not a picture at all".to_vec()),
+        (
+            "x.svg",
+            br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>"#.to_vec(),
+        ),
+    ] {
+        let (status, body) = upload_picture(&s, &s.handler(), name, bytes).await;
+        assert_eq!(status, 422, "{name}: {body}");
+    }
+    let (status, _) = upload_picture(&s, &s.handler(), "", png.clone()).await;
+    assert_eq!(status, 422, "a picture has a name");
+    let (status, _) = upload_picture(&s, &s.submitter(), "mine.png", png.clone()).await;
+    assert_eq!(status, 403, "submitters do not write articles");
+
+    // An article may show only a kept picture.
+    let (status, body) = write_article(
+        &s,
+        "开户流程图说明",
+        "submitters",
+        "![流程](/kb/images/99999)",
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("/kb/images/99999"), "{body}");
+    let steps = format!(
+        "1. 按流程操作：\n\n{}\n",
+        flow["markdown"].as_str().unwrap()
+    );
+    let (status, shown) = write_article(&s, "开户流程图说明", "submitters", &steps).await;
+    assert_eq!(status, 201, "{shown}");
+    let internal_png = common::mss::png(41, 30);
+    let (_, internal) = upload_picture(&s, &s.handler(), "内部.png", internal_png).await;
+    let internal_id = internal["id"].as_i64().unwrap();
+    let (status, _) = write_article(
+        &s,
+        "内部排查截图说明",
+        "handlers",
+        &format!("{}\n", internal["markdown"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // Handlers fetch any picture through the API, inert.
+    let r = s
+        .handler()
+        .get(s.url(&format!("/api/v1/kb/images/{internal_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+
+    // A submitter sees the picture on the help center's page, and only that one.
+    user_with_password(&s, "cm_pic", Role::Submitter).await;
+    let mut c = MssClient::logged_in(&s, "cm_pic").await;
+    let page = c.get(&format!("/mss/help/{}", shown["id"])).await;
+    assert!(
+        page.body
+            .contains(&format!(r#"<img src="/mss/help/images/{id}""#)),
+        "{}",
+        page.body
+    );
+    assert_eq!(c.get(&format!("/mss/help/images/{id}")).await.status, 200);
+    assert_eq!(
+        c.get(&format!("/mss/help/images/{internal_id}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(c.get("/mss/help/images/99999").await.status, 404);
+    let r = s
+        .submitter()
+        .get(s.url(&format!("/api/v1/kb/images/{internal_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "a picture of handlers' articles is not a submitter's"
+    );
+
+    // Kept pictures live beside the uploads, and the sweep of abandoned ones leaves them.
+    let dir = s.dir.join("attachments");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(30 * 86_400);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(entry.unwrap().path())
+            .unwrap();
+        f.set_modified(old).unwrap();
+    }
+    let desk = opsdesk::service::Desk::new(
+        s.store.clone(),
+        std::sync::Arc::new(opsdesk::config::Settings::default()),
+    );
+    desk.sweep_staged(std::time::Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    assert_eq!(c.get(&format!("/mss/help/images/{id}")).await.status, 200);
+}

@@ -263,3 +263,20 @@ impl KbArticleBody {
         }
     }
 }
+
+/// A picture kept for articles' steps: show it with `markdown` (or `url`) in an article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KbImage {
+    pub id: i64,
+    /// How an article names it: `/kb/images/{id}`. The help center serves it to submitters
+    /// when an article meant for them shows it; handlers fetch it at `/api/v1/kb/images/{id}`.
+    pub url: String,
+    /// `![filename](url)`, ready to paste into an article's steps.
+    pub markdown: String,
+    pub filename: String,
+    /// `image/png` or `image/jpeg`: pictures are re-encoded when kept.
+    pub content_type: String,
+    pub size: i64,
+    pub width: u32,
+    pub height: u32,
+}

@@ -15,6 +15,6 @@ pub use crate::domain::message::{Attachment, Message};
 pub use crate::domain::people::User;
 pub use crate::domain::view::{ClockView, SlaView, TicketView};
 pub use changes::{Change, ChangePage, ResetNotice, TimelineEntry};
-pub use kb::{KbArticle, KbArticleBody, KbChanges, KbPage, KbRevision, KbSummary};
+pub use kb::{KbArticle, KbArticleBody, KbChanges, KbImage, KbPage, KbRevision, KbSummary};
 pub use messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 pub use tickets::{ApproveBody, AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};

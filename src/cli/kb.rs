@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,8 +14,8 @@ use anyhow::{Context, bail};
 
 use super::DataArg;
 use crate::config::Settings;
-use crate::domain::kb;
 use crate::domain::matcher::{self, Corpus, Query};
+use crate::domain::{kb, kb_images};
 use crate::service::kb::ArticleFile;
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +37,14 @@ pub enum KbCommand {
         #[arg(long, default_value_t = 10)]
         limit: usize,
         /// The server's JSON page instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep a picture (PNG, JPEG or WebP) on the server for articles' steps; prints the
+    /// markdown that shows it (`![name](/kb/images/N)`), to paste into an article.
+    Image {
+        file: PathBuf,
+        /// The server's answer as JSON instead.
         #[arg(long)]
         json: bool,
     },
@@ -117,9 +126,17 @@ pub async fn import(
             );
         }
     };
-    let named = files.into_iter().map(|f| f.name).zip(checked).collect();
+    let named: Vec<(String, kb::Article)> =
+        files.into_iter().map(|f| f.name).zip(checked).collect();
+    let pictures = pictures_beside(dir, &named)?;
     let desk = super::open_desk(&settings, &super::data_dir(&settings, data))?;
-    let done = desk.save_kb(named, "kb import").await;
+    let done = async {
+        let named = keep_pictures(&desk, named, pictures).await?;
+        desk.save_kb(named, "kb import")
+            .await
+            .map_err(anyhow::Error::from)
+    }
+    .await;
     desk.store.shutdown();
     let done = done?;
     for d in &done {
@@ -132,16 +149,130 @@ pub async fn import(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn export(
-    settings: Arc<Settings>,
-    data: &DataArg,
+/// The pictures the files show from beside them (`![流程](images/flow.png)`), read.
+#[derive(Default)]
+struct Pictures {
+    /// Per file, in order: each address it shows a picture by, and the file it names.
+    named: Vec<BTreeMap<String, PathBuf>>,
+    bytes: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+/// Reads the pictures `named` files show from beside them. Nothing is read from outside
+/// `dir`; a picture missing, or named where it cannot be renamed (a reference definition),
+/// refuses the import before anything is stored.
+fn pictures_beside(dir: &Path, named: &[(String, kb::Article)]) -> anyhow::Result<Pictures> {
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("reading {}", dir.display()))?;
+    let mut pictures = Pictures::default();
+    let mut problems = Vec::new();
+    for (file, a) in named {
+        let folder = root
+            .join(file)
+            .parent()
+            .map_or(root.clone(), Path::to_path_buf);
+        let beside = |url: &str| kb_images::is_beside(url).then(String::new);
+        if let Err(url) = kb_images::rewrite(&a.steps, beside) {
+            problems.push(format!(
+                "{file}: picture '{url}': write it as ![text]({url}) to import it"
+            ));
+        }
+        let mut these = BTreeMap::new();
+        for r in kb_images::refs(&a.steps) {
+            if !kb_images::is_beside(&r.url) {
+                continue;
+            }
+            match folder.join(&r.url).canonicalize() {
+                Ok(path) if path.starts_with(&root) && path.is_file() => {
+                    if !pictures.bytes.contains_key(&path) {
+                        let bytes = std::fs::read(&path)
+                            .with_context(|| format!("reading {}", path.display()))?;
+                        pictures.bytes.insert(path.clone(), bytes);
+                    }
+                    these.insert(r.url, path);
+                }
+                Ok(_) => problems.push(format!(
+                    "{file}: picture '{}' is outside {}",
+                    r.url,
+                    dir.display()
+                )),
+                Err(_) => problems.push(format!("{file}: picture '{}' not found", r.url)),
+            }
+        }
+        pictures.named.push(these);
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        bail!("{} pictures refused; nothing was imported", problems.len());
+    }
+    Ok(pictures)
+}
+
+/// Keeps the pictures read beside the files and names them the server's way in the steps
+/// (`/kb/images/{id}`). A file that is not a picture refuses the import; the pictures kept
+/// before it stay, shown by no article.
+async fn keep_pictures(
+    desk: &crate::service::Desk,
+    mut named: Vec<(String, kb::Article)>,
+    pictures: Pictures,
+) -> anyhow::Result<Vec<(String, kb::Article)>> {
+    let mut kept = BTreeMap::new();
+    for (path, bytes) in pictures.bytes {
+        let filename = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let (image, _) = desk
+            .kb_keep_image("kb import", &filename, bytes.into())
+            .await
+            .with_context(|| format!("picture {}; nothing was imported", path.display()))?;
+        kept.insert(path, image.url);
+    }
+    for ((_, article), these) in named.iter_mut().zip(&pictures.named) {
+        let renamed = |url: &str| these.get(url).and_then(|path| kept.get(path)).cloned();
+        article.steps = kb_images::rewrite(&article.steps, renamed)
+            .map_err(|url| anyhow::anyhow!("picture '{url}' could not be renamed"))?;
+    }
+    Ok(named)
+}
+
+/// Writes every article to `dir/<system>/<slug>.md`, and the pictures they show to
+/// `dir/images/<id>.<png|jpg>`, named from the articles by that relative path (what the
+/// import reads back as the same pictures). The articles written.
+async fn write_articles(
+    desk: &crate::service::Desk,
     dir: &Path,
-) -> anyhow::Result<ExitCode> {
-    let desk = super::open_existing(&settings, data)?;
-    let articles = desk.kb_articles().await;
-    desk.store.shutdown();
-    let articles = articles?;
-    for s in &articles {
+) -> anyhow::Result<Vec<crate::store::kb::Stored>> {
+    let mut articles = desk.kb_articles().await?;
+    let images = dir.join("images");
+    let mut written = std::collections::BTreeSet::new();
+    for s in &mut articles {
+        let mut names = BTreeMap::new();
+        for id in kb_images::stored_ids(&s.article.steps) {
+            let (kept, from) = desk.kb_picture(id).await?;
+            let ext = if kept.content_type == "image/png" {
+                "png"
+            } else {
+                "jpg"
+            };
+            let name = format!("{id}.{ext}");
+            if written.insert(id) {
+                std::fs::create_dir_all(&images)
+                    .with_context(|| format!("creating {}", images.display()))?;
+                std::fs::copy(&from, images.join(&name))
+                    .with_context(|| format!("copying picture {id} from {}", from.display()))?;
+            }
+            names.insert(
+                format!("{}{id}", kb_images::PATH),
+                format!("../images/{name}"),
+            );
+        }
+        s.article.steps = kb_images::rewrite(&s.article.steps, |url| names.get(url).cloned())
+            .map_err(|url| {
+                anyhow::anyhow!("article {}: picture '{url}' could not be renamed", s.id)
+            })?;
         let folder = dir.join(&s.article.system);
         std::fs::create_dir_all(&folder)
             .with_context(|| format!("creating {}", folder.display()))?;
@@ -149,11 +280,42 @@ pub async fn export(
         std::fs::write(&path, kb::render_file(&s.article))
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(articles)
+}
+
+pub async fn export(
+    settings: Arc<Settings>,
+    data: &DataArg,
+    dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let desk = super::open_existing(&settings, data)?;
+    let written = write_articles(&desk, dir).await;
+    desk.store.shutdown();
+    let articles = written?;
     println!(
         "{} articles written under {}",
         articles.len(),
         dir.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn image(
+    client: &crate::client::ApiClient,
+    file: &Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "picture".into());
+    let image = client.kb_add_image(&name, bytes).await?;
+    if json {
+        println!("{}", serde_json::to_string(&image)?);
+    } else {
+        println!("{}", image.markdown);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -193,8 +355,6 @@ pub fn filter(query: &str, limit: Option<usize>) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `kb search`: one line an article (number, system, title), or the JSON page. Exit code 1
-/// when nothing matched.
 /// The workstation's copy of `server`'s knowledge base, when there is one.
 fn local_copy(server: &str) -> Option<Vec<crate::api::KbArticle>> {
     let path = crate::client::cache::Cache::chosen_path(server)?;
@@ -205,6 +365,8 @@ fn local_copy(server: &str) -> Option<Vec<crate::api::KbArticle>> {
     cache.kb_articles().ok()
 }
 
+/// `kb search`: one line an article (number, system, title), or the JSON page. Exit code 1
+/// when nothing matched.
 pub async fn search(
     client: &crate::client::ApiClient,
     query: &str,

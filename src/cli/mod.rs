@@ -246,6 +246,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Kb(kb::KbCommand::Export { dir, data })) => {
             runtime.block_on(kb::export(settings, &data, &dir))
         }
+        Some(Command::Kb(kb::KbCommand::Image { file, json })) => {
+            let client = client(&cli.server, &cli.token, &settings)?;
+            runtime.block_on(kb::image(&client, &file, json))
+        }
         Some(Command::Kb(kb::KbCommand::Search { query, limit, json })) => {
             let client = client(&cli.server, &cli.token, &settings)?;
             runtime.block_on(kb::search(&client, &query, limit, json))

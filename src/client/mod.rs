@@ -331,6 +331,22 @@ impl ApiClient {
         self.kb_page(&[("q", q), ("limit", limit.as_str())]).await
     }
 
+    /// Keeps a picture for articles' steps on the server.
+    pub async fn kb_add_image(
+        &self,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> Result<crate::api::KbImage, ClientError> {
+        self.send(
+            self.http
+                .post(self.url("/api/v1/kb/images"))
+                .query(&[("filename", filename)])
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(bytes),
+        )
+        .await
+    }
+
     /// The articles written from ticket `id`.
     pub async fn kb_written_from(&self, id: i64) -> Result<crate::api::KbPage, ClientError> {
         let ticket = id.to_string();

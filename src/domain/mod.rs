@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod canned;
 pub mod images;
 pub mod kb;
+pub mod kb_images;
 pub mod kb_search;
 pub mod lifecycle;
 pub mod mask;

@@ -75,6 +75,7 @@ pub(crate) fn save_all(
 ) -> Result<Vec<Imported>, DeskError> {
     let mut out = Vec::with_capacity(list.len());
     for (file, a) in list {
+        super::kb_images::pictures_kept(ctx.conn, a, &format!("{file}: "))?;
         let (id, outcome) = match articles::save(ctx.conn, a, editor, at)? {
             Saved::Created { id } => (id, "created"),
             Saved::Updated { id, .. } => (id, "updated"),
@@ -107,6 +108,7 @@ fn checked(ctx: &mut WriteCtx<'_>, article: &Article, systems: &[String]) -> Res
     if !problems.is_empty() {
         return Err(DeskError::Validation(ValidationErrors(problems)));
     }
+    super::kb_images::pictures_kept(ctx.conn, article, "")?;
     for &t in &article.source_tickets {
         if tickets::get(ctx.conn, t)?.is_none() {
             return Err(DeskError::Conflicting(ValidationErrors::one(

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod help;
 pub mod import;
 pub mod kb;
+pub mod kb_images;
 pub mod messages;
 pub mod notify;
 pub mod sessions;

@@ -121,10 +121,14 @@ pub fn for_ticket(conn: &Connection, ticket: TicketId) -> Result<Vec<Attachment>
     Ok(out)
 }
 
-/// Whether a stored file already belongs to an attachment.
+/// Whether a stored file already belongs to an attachment, or is a knowledge-base picture
+/// (kept in the same dir): either way, not an abandoned upload.
 pub fn is_attached(conn: &Connection, stored_name: &str) -> Result<bool, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT 1 FROM attachments WHERE stored_name = ?1")?
+        .prepare_cached(
+            "SELECT 1 FROM attachments WHERE stored_name = ?1
+             UNION ALL SELECT 1 FROM kb_images WHERE stored_name = ?1",
+        )?
         .query_row([stored_name], |_| Ok(()))
         .optional()?
         .is_some())

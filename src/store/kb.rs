@@ -137,8 +137,21 @@ pub fn count(conn: &Connection) -> Result<u64, StoreError> {
 }
 
 /// Saves `article` under its slug: a new article, a new version of an existing one (its
-/// previous file kept as a revision by `editor`), or nothing when the content is the same.
+/// previous file kept as a revision by `editor`), or nothing when the content is the same;
+/// either way, the pictures its steps show are linked to it.
 pub fn save(
+    conn: &Connection,
+    article: &Article,
+    editor: &str,
+    at: DateTime<Utc>,
+) -> Result<Saved, StoreError> {
+    let saved = save_content(conn, article, editor, at)?;
+    let (Saved::Created { id } | Saved::Updated { id, .. } | Saved::Unchanged { id }) = saved;
+    super::kb_images::link(conn, id, &article.steps)?;
+    Ok(saved)
+}
+
+fn save_content(
     conn: &Connection,
     article: &Article,
     editor: &str,

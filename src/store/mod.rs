@@ -15,6 +15,7 @@ pub mod changes;
 pub mod help;
 pub mod idempotency;
 pub mod kb;
+pub mod kb_images;
 pub mod messages;
 pub mod notifications;
 pub mod read_markers;

@@ -245,6 +245,30 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (article_id, username)
     ) WITHOUT ROWID;
     "#,
+    // 9: pictures in articles' steps. Kept as re-encoded files in the attachments dir (so the
+    // sweep of abandoned uploads must ask this table too), once per content; which articles
+    // show which picture, so a submitter is served only the pictures of articles meant for
+    // them.
+    r#"
+    CREATE TABLE kb_images (
+        id           INTEGER PRIMARY KEY,
+        filename     TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        width        INTEGER NOT NULL,
+        height       INTEGER NOT NULL,
+        sha256       TEXT NOT NULL UNIQUE,
+        stored_name  TEXT NOT NULL UNIQUE,
+        uploaded_by  TEXT NOT NULL,
+        created_at   TEXT NOT NULL
+    );
+    CREATE TABLE kb_article_images (
+        article_id INTEGER NOT NULL REFERENCES kb_articles(id),
+        image_id   INTEGER NOT NULL REFERENCES kb_images(id),
+        PRIMARY KEY (article_id, image_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX kb_article_images_image ON kb_article_images (image_id);
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

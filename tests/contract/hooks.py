@@ -4,9 +4,13 @@
   words (no pattern can carry a checksum); this generates numbers that keep both rules.
 - `application/octet-stream` uploads: a non-empty file, as the description says (an empty one
   is refused with 422).
+- `image/*` uploads (a knowledge-base picture): a real PNG of any small size and colour, as
+  the description says; bytes that are not a picture are refused with 422.
 """
 
 import datetime
+import struct
+import zlib
 
 import schemathesis
 from hypothesis import strategies as st
@@ -32,3 +36,28 @@ schemathesis.openapi.format(
 )
 
 schemathesis.openapi.media_type("application/octet-stream", st.binary(min_size=1, max_size=4096))
+
+
+def png(width: int, height: int, rgb: tuple) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+schemathesis.openapi.media_type(
+    "image/*",
+    st.builds(
+        png,
+        st.integers(1, 64),
+        st.integers(1, 64),
+        st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
+    ),
+)

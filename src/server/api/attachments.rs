@@ -30,7 +30,9 @@ pub struct UploadQuery {
 
 /// The upload route, which has its own (larger) body limit.
 pub fn upload_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/tickets/{id}/attachments", post(upload))
+    Router::new()
+        .route("/api/v1/tickets/{id}/attachments", post(upload))
+        .route("/api/v1/kb/images", post(super::kb::add_image))
 }
 
 /// Upload a file as the raw request body.
@@ -87,26 +89,34 @@ pub async fn download(
 /// Streams a stored file with headers that keep it inert: its decided type, `nosniff`, a
 /// sandboxing CSP, and `attachment` disposition for anything but an image.
 pub async fn serve_file(a: &Attachment, path: &std::path::Path) -> ApiResult<Response> {
-    let file = tokio::fs::File::open(path).await.map_err(|e| {
-        tracing::error!(error = %e, attachment = a.id, "attachment file missing");
-        ApiError::not_found(format!("attachment {} has no stored file", a.id))
-    })?;
-    let size = file
-        .metadata()
+    serve_stored(&a.filename, &a.content_type, path)
         .await
-        .map(|m| m.len())
-        .unwrap_or(a.size as u64);
-    let inline = a.content_type.starts_with("image/");
+        .map_err(|e| {
+            tracing::error!(error = %e, attachment = a.id, "attachment file missing");
+            ApiError::not_found(format!("attachment {} has no stored file", a.id))
+        })
+}
+
+/// [`serve_file`] for any stored file: its name as shown, its decided type, its path. Fails
+/// only when the file cannot be opened.
+pub async fn serve_stored(
+    filename: &str,
+    content_type: &str,
+    path: &std::path::Path,
+) -> std::io::Result<Response> {
+    let file = tokio::fs::File::open(path).await?;
+    let size = file.metadata().await?.len();
+    let inline = content_type.starts_with("image/");
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
         if inline { "inline" } else { "attachment" },
-        utf8_percent_encode(&a.filename, crate::server::FILENAME_ENCODE)
+        utf8_percent_encode(filename, crate::server::FILENAME_ENCODE)
     );
     let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&a.content_type)
+        HeaderValue::from_str(content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));

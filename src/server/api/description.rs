@@ -29,6 +29,7 @@ use crate::domain::validate::{
         super::attachments::upload, super::attachments::download,
         super::events::events, super::events::list,
         super::kb::search, super::kb::get, super::kb::helpful, super::kb::create, super::kb::update, super::kb::changes, super::kb::revisions,
+        super::kb::add_image, super::kb::image,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]

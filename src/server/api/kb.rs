@@ -5,7 +5,8 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::{KbArticle, KbArticleBody, KbChanges, KbPage, KbRevision};
+use super::attachments::FileBytes;
+use crate::api::{KbArticle, KbArticleBody, KbChanges, KbImage, KbPage, KbRevision};
 use crate::domain::matcher::query::MAX_QUERY_CHARS;
 use crate::server::AppState;
 use crate::server::auth::Caller;
@@ -145,7 +146,7 @@ pub async fn changes(
 /// Write a new article (handlers). The author is the caller.
 #[utoipa::path(post, path = "/api/v1/kb/articles", operation_id = "create_kb_article", request_body = KbArticleBody, tag = "kb",
     responses((status = 201, body = KbArticle), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
-        (status = 409, description = "`conflict`: the slug is another article's, or a source ticket does not exist", body = ErrorBody)))]
+        (status = 409, description = "`conflict`: the slug is another article's, a source ticket does not exist, or a picture (`/kb/images/{id}`) is not kept", body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -171,7 +172,7 @@ pub async fn create(
 /// kept as a revision.
 #[utoipa::path(put, path = "/api/v1/kb/articles/{id}", operation_id = "update_kb_article", params(("id" = i64, Path, description = "The article's number")), request_body = KbArticleBody, tag = "kb",
     responses((status = 200, body = KbArticle), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
-        (status = 409, description = "`version_conflict`: changed since it was read; or `conflict`: another slug, or a source ticket that does not exist", body = ErrorBody)))]
+        (status = 409, description = "`version_conflict`: changed since it was read; or `conflict`: another slug, a source ticket that does not exist, or a picture (`/kb/images/{id}`) that is not kept", body = ErrorBody)))]
 pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
@@ -183,4 +184,64 @@ pub async fn update(
         [no_store()],
         axum::Json(s.desk.kb_update(&user, id, body).await?),
     ))
+}
+
+/// A picture's name as uploaded.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImageQuery {
+    /// The picture's file name, its alt text in `markdown`; paths and control characters are
+    /// dropped.
+    #[param(min_length = 1, max_length = 255)]
+    pub filename: String,
+}
+
+/// Keep a picture for articles' steps (handlers): the raw PNG, JPEG or WebP bytes. It is
+/// decoded within the upload limits and re-encoded (EXIF dropped); the same bytes are kept
+/// once. Show it in an article with the answer's `markdown`.
+#[utoipa::path(post, path = "/api/v1/kb/images", operation_id = "add_kb_image", params(ImageQuery), tag = "kb",
+    request_body(content = FileBytes, content_type = "image/*", description = "a PNG, JPEG or WebP picture's bytes (the type is read from them, not from `Content-Type`)"),
+    responses((status = 201, body = KbImage), (status = 200, description = "these bytes were kept already: that picture", body = KbImage),
+        (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 413, description = "a file over `server.max_upload_bytes`", body = ErrorBody),
+        (status = 422, description = "not a picture, or one that cannot be decoded within the limits", body = ErrorBody)))]
+pub async fn add_image(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ImageQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    let (image, new) = s.desk.kb_add_image(&user, &q.filename, body).await?;
+    let status = if new {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, [no_store()], axum::Json(image)))
+}
+
+/// A picture's bytes: handlers any, submitters one an article meant for them shows.
+#[utoipa::path(get, path = "/api/v1/kb/images/{id}", operation_id = "get_kb_image", params(("id" = i64, Path, description = "The picture's number")), tag = "kb",
+    responses((status = 200, description = "The picture", content_type = "image/png", body = FileBytes), (status = 404, body = ErrorBody)))]
+pub async fn image(
+    State(s): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::response::Response> {
+    let (kept, path) = s.desk.kb_image(&user, id).await?;
+    serve_picture(&kept, &path).await
+}
+
+/// A kept picture's bytes, with the headers that keep an attachment inert.
+pub async fn serve_picture(
+    kept: &crate::store::kb_images::KbImage,
+    path: &std::path::Path,
+) -> ApiResult<axum::response::Response> {
+    super::attachments::serve_stored(&kept.filename, &kept.content_type, path)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, picture = kept.id, "knowledge-base picture file missing");
+            ApiError::not_found(format!("picture {} has no stored file", kept.id))
+        })
 }

@@ -61,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kb/articles/{id}/helpful", post(kb::helpful))
         .route("/api/v1/kb/changes", get(kb::changes))
         .route("/api/v1/kb/articles/{id}/revisions", get(kb::revisions))
+        .route("/api/v1/kb/images/{id}", get(kb::image))
 }
 
 /// The `Idempotency-Key` of a creating request, bound to its route and body.

@@ -3,9 +3,16 @@
 //! Articles are written by handlers and imported from files, so their markdown is treated as
 //! untrusted: raw HTML in it becomes visible text, and a link or image keeps its address only
 //! when it is a page of this site or an http(s)/mailto address (no `javascript:`, no `data:`).
+//! A picture the server keeps (`/kb/images/{id}`) is shown from where the help center serves
+//! it to submitters.
 
 use maud::{Markup, PreEscaped};
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+
+use crate::domain::kb_images;
+
+/// Where the help center serves the server's pictures (`/kb/images/{id}` in an article).
+const HELP_IMAGES: &str = "/mss/help/images/";
 
 fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH
@@ -56,7 +63,11 @@ fn inert(event: Event<'_>) -> Event<'_> {
             id,
         }) => Event::Start(Tag::Image {
             link_type,
-            dest_url: kept(dest_url, ""),
+            // The server's pictures are served to submitters beside the help center's pages.
+            dest_url: match kb_images::stored_id(&dest_url) {
+                Some(picture) => CowStr::from(format!("{HELP_IMAGES}{picture}")),
+                None => kept(dest_url, ""),
+            },
             title,
             id,
         }),
@@ -118,6 +129,11 @@ mod tests {
         assert!(!page.contains("<b "), "{page}");
         assert!(!page.contains("javascript:"), "{page}");
         assert!(!page.contains("data:image"), "{page}");
+        assert!(
+            html("![流程](/kb/images/3)")
+                .into_string()
+                .contains(r#"<img src="/mss/help/images/3" alt="流程""#)
+        );
         assert!(page.contains(r#"href="/help/""#), "{page}");
         assert!(page.contains(r#"href="https://example.com""#), "{page}");
         assert!(page.contains(r#"src="/kb/flow.png""#), "{page}");

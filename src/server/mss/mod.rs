@@ -79,6 +79,7 @@ pub fn routes(settings: &Settings) -> (Router<AppState>, Router<AppState>) {
         .route("/mss/help/", get(pages::help_center))
         .route("/mss/help/suggest", get(pages::suggest))
         .route("/mss/help/{id}", get(pages::help_article))
+        .route("/mss/help/images/{id}", get(pages::help_image))
         .route("/mss/help/{id}/vote", post(pages::help_vote))
         .route("/mss/help/{id}/outcome", post(pages::help_outcome))
         .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))

@@ -113,6 +113,19 @@ pub async fn help_article(
     ))
 }
 
+/// A picture an article for submitters shows (the steps name it `/kb/images/{id}`).
+pub async fn help_image(
+    State(s): State<AppState>,
+    who: Submitter,
+    Path(raw): Path<String>,
+) -> PageResult<Response> {
+    let id = path_id(&raw)?;
+    let (kept, path) = s.desk.kb_image(&who.user, id).await?;
+    crate::server::api::kb::serve_picture(&kept, &path)
+        .await
+        .map_err(|_| PageError::NotFound)
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct VoteBody {

@@ -6,7 +6,9 @@ mod login;
 mod submit;
 mod tickets;
 
-pub use help::{help_article, help_center, help_outcome, help_vote, short_address, suggest};
+pub use help::{
+    help_article, help_center, help_image, help_outcome, help_vote, short_address, suggest,
+};
 pub use login::{login, login_page, logout};
 pub use submit::{new_page, new_submit};
 pub use tickets::{attachment, confirm, list, reopen, reply, ticket, ticket_state};
