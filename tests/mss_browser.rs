@@ -469,5 +469,37 @@ async fn the_help_center_on_a_phone_finds_answers_and_leads_to_the_form() {
     let suggested = b.wait_for_text("#suggestions", "开户失败").await;
     assert!(suggested.contains("开户失败："), "{suggested}");
     assert_eq!(b.external_requests(&s.base).await, Vec::<String>::new());
+
+    // A picture in an article's steps is shown on the phone, within its width.
+    let picture: serde_json::Value = common::json_of(
+        s.handler()
+            .post(s.url("/api/v1/kb/images?filename=flow.png"))
+            .body(common::mss::png(900, 300)),
+    )
+    .await;
+    let article = common::mss::help_article(
+        &s,
+        "account-opening-flow",
+        "account_opening",
+        "开户流程图：从上传证件到视频见证",
+        &format!(
+            "1. 按图操作：\n\n{}\n",
+            picture["markdown"].as_str().unwrap()
+        ),
+    )
+    .await;
+    b.goto(&s.url(&format!("/mss/help/{article}"))).await;
+    b.wait_for_text("h2", "处理步骤").await;
+    let shown = b
+        .eval(
+            "return (async () => { const i = document.querySelector('.article-body img'); \
+             await i.decode(); return [i.naturalWidth, i.getBoundingClientRect().width, \
+             document.documentElement.clientWidth]; })()",
+        )
+        .await;
+    let [natural, width, page] = [0, 1, 2].map(|k| shown[k].as_f64().unwrap_or(0.0));
+    assert_eq!(natural, 900.0, "the picture loaded: {shown}");
+    assert!(width <= page, "the picture fits the phone: {shown}");
+    b.screenshot("help-picture").await;
     b.quit().await;
 }

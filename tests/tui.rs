@@ -136,6 +136,10 @@ fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
+fn with_ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
 fn special(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
@@ -1480,11 +1484,22 @@ fn the_kb_pane_searches_as_typed_starting_from_the_ticket_in_hand() {
         Some(&SearchKb(title.clone()))
     );
 
-    // Typing searches on every keystroke; an answer to an older query is dropped.
+    // Typing searches on every keystroke; an answer to an older query is dropped. ctrl-w
+    // cuts the last word typed and ctrl-u the whole line, as in a shell or fzf.
     a.update(Event::Key(key('/')));
-    for _ in title.chars() {
-        a.update(Event::Key(special(KeyCode::Backspace)));
+    for c in " kh".chars() {
+        a.update(Event::Key(key(c)));
     }
+    let effects = a.update(Event::Key(with_ctrl('w')));
+    assert_eq!(
+        effects.iter().find_map(|e| e.job::<SearchKb>()),
+        Some(&SearchKb(format!("{title} ")))
+    );
+    let effects = a.update(Event::Key(with_ctrl('u')));
+    assert_eq!(
+        effects.iter().find_map(|e| e.job::<SearchKb>()),
+        Some(&SearchKb(String::new()))
+    );
     let mut sent = Vec::new();
     for c in "khsb".chars() {
         let effects = a.update(Event::Key(key(c)));

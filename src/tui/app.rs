@@ -441,7 +441,12 @@ impl App {
             KeyCode::Backspace if !key.modifiers.contains(KeyModifiers::ALT) => Edit::Backspace,
             _ => return None,
         };
-        Some(match self.overlay.as_mut() {
+        Some(self.edit_text(edit))
+    }
+
+    /// `edit` made in the text being typed: the overlay's, else the focused pane's input.
+    fn edit_text(&mut self, edit: Edit) -> Vec<Effect> {
+        match self.overlay.as_mut() {
             Some(o) => {
                 o.edit(edit);
                 Vec::new()
@@ -450,7 +455,15 @@ impl App {
                 let focus = self.desk.focus;
                 self.send(focus, Msg::Edit(edit)).unwrap_or_default()
             }
-        })
+        }
+    }
+
+    /// Whether a line of text is being typed (a search box, a prompt, a picker's filter).
+    fn typing_a_line(&self) -> bool {
+        match &self.overlay {
+            Some(o) => o.takes_text() == Some(false),
+            None => self.focused().input().is_some(),
+        }
     }
 
     /// A paste (bracketed: the terminal marks it, so it is never read as key presses): made
@@ -520,6 +533,12 @@ impl App {
     /// then the app's own.
     pub fn act(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
+        // ctrl-u and ctrl-w cut typed text in a line, as in a shell or fzf.
+        if let Some(edit) = Edit::of(action)
+            && self.typing_a_line()
+        {
+            return self.edit_text(edit);
+        }
         if let Some(overlay) = self.overlay.take() {
             let palette = match &overlay {
                 Overlay::Palette { input, .. } => self.palette_matches(input),

@@ -233,6 +233,12 @@ impl Overlay {
             Overlay::Editor { editor, .. } => match edit {
                 Edit::Insert(c) => editor.insert(c),
                 Edit::Backspace => editor.backspace(),
+                Edit::DeleteWordBack => {
+                    editor.act(crate::tui::action::Action::DeleteWordBack);
+                }
+                Edit::KillToLineStart => {
+                    editor.act(crate::tui::action::Action::KillToLineStart);
+                }
             },
             _ => {}
         }
@@ -804,6 +810,14 @@ pub fn edit_line(input: &mut String, edit: Edit) {
         Edit::Backspace => {
             input.pop();
         }
+        Edit::DeleteWordBack => {
+            let word = input
+                .trim_end()
+                .trim_end_matches(|c: char| !c.is_whitespace());
+            input.truncate(word.len());
+        }
+        // The cursor of a line of typed text is at its end.
+        Edit::KillToLineStart => input.clear(),
     }
 }
 

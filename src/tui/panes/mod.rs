@@ -96,6 +96,22 @@ pub struct Input<'a> {
 pub enum Edit {
     Insert(char),
     Backspace,
+    /// The word before the cursor (and the spaces after it), as `ctrl-w` does in a shell.
+    DeleteWordBack,
+    /// Everything before the cursor: on one line, the whole text typed (`ctrl-u`).
+    KillToLineStart,
+}
+
+impl Edit {
+    /// The edit an action makes in a line of typed text, if it is one.
+    pub fn of(action: crate::tui::action::Action) -> Option<Edit> {
+        use crate::tui::action::Action;
+        match action {
+            Action::DeleteWordBack => Some(Edit::DeleteWordBack),
+            Action::KillToLineStart => Some(Edit::KillToLineStart),
+            _ => None,
+        }
+    }
 }
 
 /// What an overlay opened by a pane was for, handed back to the pane with the answer. Each
