@@ -184,7 +184,7 @@ async fn kb_search_lists_the_best_articles_inert() {
     {
         let store = opsdesk::store::Store::open(tmp.path()).unwrap();
         let desk = opsdesk::service::Desk::new(store.clone(), Default::default());
-        let mut files = opsdesk::service::demo::kb_files();
+        let files = opsdesk::service::demo::kb_files();
         let hostile = files[0]
             .text
             .replacen(
@@ -193,11 +193,14 @@ async fn kb_search_lists_the_best_articles_inert() {
                 1,
             )
             .replacen("id = \"", "id = \"hostile-", 1);
-        files.push(opsdesk::service::kb::ArticleFile {
-            name: "hostile.md".into(),
-            text: hostile,
-        });
         desk.import_kb(files, "test").await.unwrap().unwrap();
+        // The import refuses escapes now; an article stored before it did, or by another
+        // tool, must still reach the terminal inert.
+        let hostile = opsdesk::domain::kb::parse_file(&hostile).unwrap();
+        store
+            .write(move |ctx| opsdesk::store::kb::save(ctx.conn, &hostile, "test", ctx.now))
+            .await
+            .unwrap();
         store.shutdown();
     }
     let s = std::sync::Arc::new(TestServer::start_in(tmp.path(), Default::default()).await);

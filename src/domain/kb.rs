@@ -10,6 +10,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::sanitize;
 use super::ticket::Category;
 use super::validate::FieldError;
 
@@ -312,6 +313,28 @@ pub fn check(article: &Article, systems: &[&str]) -> Vec<FieldError> {
     if article.author.trim().is_empty() {
         refuse("author", "请填写作者".into(), "author must be given".into());
     }
+    // Articles reach terminals and pages: no escape sequence or bidi override is kept, and a
+    // one-line field holds no line break or tab either.
+    let one_line = |t: &str| {
+        t.chars()
+            .any(|c| c.is_control() || sanitize::is_bidi_control(c))
+    };
+    let prose = |t: &str| t.chars().any(|c| sanitize::is_unsafe(c) && c != '\r');
+    let unsafe_fields = [
+        ("title", one_line(&article.title)),
+        ("tags", article.tags.iter().any(|t| one_line(t))),
+        ("symptoms", article.symptoms.iter().any(|t| one_line(t))),
+        ("author", one_line(&article.author)),
+        ("cause", prose(&article.cause)),
+        ("steps", prose(&article.steps)),
+    ];
+    for (field, _) in unsafe_fields.iter().filter(|(_, bad)| *bad) {
+        refuse(
+            field,
+            "不能含控制字符".into(),
+            format!("{field}: control characters and bidi overrides are not allowed"),
+        );
+    }
     problems
 }
 
@@ -511,6 +534,31 @@ updated_at: 2026-11-18T10:20:00+08:00
                 "{field}: {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn escape_sequences_and_line_breaks_are_refused_where_they_do_not_belong() {
+        let good = parse_file(FILE).unwrap();
+        assert!(check(&good, &["account_opening"]).is_empty());
+        let refused = |a: &Article| -> Vec<String> {
+            check(a, &["account_opening"])
+                .into_iter()
+                .map(|p| p.field)
+                .collect()
+        };
+        let mut a = good.clone();
+        a.title = "开户失败\u{1b}]52;c;ZXZpbA==\u{7}提示".into();
+        a.tags = vec!["开户\n失败".into()];
+        a.symptoms = vec!["提示\u{202E}败失户开".into()];
+        a.steps = "1. 重试\u{1b}[2J\n".into();
+        assert_eq!(refused(&a), ["title", "tags", "symptoms", "steps"]);
+        let mut a = good;
+        a.steps = "1. 重试\r\n\t2. 再试\n".into();
+        a.cause = "网络\n抖动".into();
+        assert!(
+            refused(&a).is_empty(),
+            "line breaks and tabs belong in the text"
+        );
     }
 
     #[test]

@@ -65,12 +65,57 @@ fn visible() -> String {
 /// Any character at all, newlines included (JSON Schema has no dot-all flag).
 const ANY: &str = "[\\s\\S]";
 
+/// C0 and C1 control characters.
+pub const CONTROLS: &[(char, char)] = &[('\u{0}', '\u{1f}'), ('\u{7f}', '\u{9f}')];
+
+/// Control characters but the tab, line feed and carriage return that text is written with.
+pub const CONTROLS_BUT_LINES: &[(char, char)] = &[
+    ('\u{0}', '\u{8}'),
+    ('\u{b}', '\u{c}'),
+    ('\u{e}', '\u{1f}'),
+    ('\u{7f}', '\u{9f}'),
+];
+
+/// Bidirectional formatting characters (`sanitize::is_bidi_control`).
+pub const BIDI: &[(char, char)] = &[
+    ('\u{61c}', '\u{61c}'),
+    ('\u{200e}', '\u{200f}'),
+    ('\u{202a}', '\u{202e}'),
+    ('\u{2066}', '\u{2069}'),
+];
+
 /// A text whose trimmed length, in characters, is `min..=max` (`max: None` for no bound).
 pub fn text(min: usize, max: Option<usize>) -> String {
-    let (w, n) = (blank(), visible());
+    text_without(min, max, &[])
+}
+
+/// [`text`] holding none of the characters in `forbidden`, its trimmed whitespace included.
+pub fn text_without(min: usize, max: Option<usize>, forbidden: &[&[(char, char)]]) -> String {
+    let banned = |c: char| {
+        forbidden
+            .iter()
+            .any(|set| set.iter().any(|&(lo, hi)| (lo..=hi).contains(&c)))
+    };
+    let all: Vec<(char, char)> = forbidden
+        .iter()
+        .flat_map(|set| set.iter().copied())
+        .collect();
+    let (w, n, any) = if all.is_empty() {
+        (blank(), visible(), ANY.to_string())
+    } else {
+        let kept: Vec<(char, char)> = WHITESPACE
+            .iter()
+            .flat_map(|&(lo, hi)| (lo..=hi).filter(|&c| !banned(c)).map(|c| (c, c)))
+            .collect();
+        (
+            format!("[{}]", ranges(&kept)),
+            format!("[^{}{}]", ranges(WHITESPACE), ranges(&all)),
+            format!("[^{}]", ranges(&all)),
+        )
+    };
     let inner = |lo: usize, hi: Option<usize>| match hi {
-        Some(hi) => format!("{ANY}{{{lo},{hi}}}"),
-        None => format!("{ANY}{{{lo},}}"),
+        Some(hi) => format!("{any}{{{lo},{hi}}}"),
+        None => format!("{any}{{{lo},}}"),
     };
     let core = match (min, max) {
         (_, Some(0)) => String::new(),
@@ -172,5 +217,25 @@ mod tests {
         assert!(matches(&one, " a "));
         assert!(matches(&not_blank(), "\u{3000}好"));
         assert!(!matches(&not_blank(), "\u{3000} \n"));
+    }
+
+    #[test]
+    fn text_patterns_leave_out_what_they_forbid() {
+        let line = text_without(1, Some(10), &[CONTROLS, BIDI]);
+        assert!(matches(&line, " 开户失败\u{3000}"));
+        for bad in [
+            "开户\u{1b}[2J",
+            "开户\n失败",
+            "开户失败\t",
+            "\u{202e}开户",
+            "开户\u{85}",
+        ] {
+            assert!(!matches(&line, bad), "{bad:?}");
+        }
+        let prose = text_without(1, None, &[CONTROLS_BUT_LINES, BIDI]);
+        assert!(matches(&prose, "1. 重试\r\n\t2. 再试\n"));
+        for bad in ["1. \u{1b}]52;c;x\u{7}", "\u{b}1.", "1.\u{2066}"] {
+            assert!(!matches(&prose, bad), "{bad:?}");
+        }
     }
 }

@@ -9,11 +9,12 @@ use std::borrow::Cow;
 
 /// Bidirectional formatting characters that can make text display in another order than it
 /// is stored ("Trojan Source").
-fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-fn is_unsafe(c: char) -> bool {
+/// What [`terminal_safe`] removes: control characters but `\n` and `\t`, and bidi overrides.
+pub fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
 }
 

@@ -288,7 +288,11 @@ fn kb_bodies(spec: &mut Value) {
         MAX_SLUG, MAX_SYMPTOM, MAX_SYMPTOMS, MAX_TAG, MAX_TAGS, MAX_TEXT, MAX_TITLE, MIN_TITLE,
     };
     let name = "KbArticleBody";
-    refine(spec, name, "title", text(MIN_TITLE, MAX_TITLE, false));
+    // Articles reach terminals and pages: no control character or bidi override, and none of
+    // the line breaks and tabs a one-line field has no use for.
+    let line = |min, max| json!({ "type": "string", "pattern": rules::text_without(min, Some(max), &[rules::CONTROLS, rules::BIDI]) });
+    let prose = |min, max| json!({ "type": "string", "pattern": rules::text_without(min, Some(max), &[rules::CONTROLS_BUT_LINES, rules::BIDI]) });
+    refine(spec, name, "title", line(MIN_TITLE, MAX_TITLE));
     replace(spec, name, "system", schema_ref("SystemKey"));
     refine(
         spec,
@@ -297,15 +301,15 @@ fn kb_bodies(spec: &mut Value) {
         json!({ "type": ["string", "null"], "pattern": rules::slug(MAX_SLUG) }),
     );
     let list = |item: Value, max: usize| json!({ "type": "array", "items": item, "maxItems": max });
-    refine(spec, name, "tags", list(text(1, MAX_TAG, false), MAX_TAGS));
+    refine(spec, name, "tags", list(line(1, MAX_TAG), MAX_TAGS));
     refine(
         spec,
         name,
         "symptoms",
-        list(text(1, MAX_SYMPTOM, false), MAX_SYMPTOMS),
+        list(line(1, MAX_SYMPTOM), MAX_SYMPTOMS),
     );
-    refine(spec, name, "cause", text(0, MAX_TEXT, false));
-    refine(spec, name, "steps", text(1, MAX_TEXT, false));
+    refine(spec, name, "cause", prose(0, MAX_TEXT));
+    refine(spec, name, "steps", prose(1, MAX_TEXT));
     refine(
         spec,
         name,
