@@ -34,6 +34,25 @@ pub fn fit(text: &str, width: usize) -> String {
     format!("{out}{}", " ".repeat(width.saturating_sub(used)))
 }
 
+/// The end of `text` that fits in `width` columns, `…` first when the start is cut: what a
+/// text box shows as its text grows past it (the cursor is at the end).
+pub fn tail(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut kept = Vec::new();
+    let mut used = 1;
+    for c in text.chars().rev() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        kept.push(c);
+        used += w;
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
 /// Breaks `text` into at most `max_lines` rows of exactly `width` columns (CJK-aware, at any
 /// character: Chinese has no spaces to break at); the last row is cut with `…` when more remains.
 pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
@@ -191,6 +210,14 @@ pub fn duration(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_box_keeps_the_end_being_typed_in_sight() {
+        assert_eq!(tail("khsb", 10), "khsb");
+        assert_eq!(tail("开户失败开户失败", 9), "…开户失败");
+        assert_eq!(tail("abcdefgh", 5), "…efgh");
+        assert!(tail(&"开户".repeat(700), 40).width() <= 40);
+    }
 
     #[test]
     fn free_text_wraps_by_words_and_chinese_characters() {

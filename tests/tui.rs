@@ -1500,6 +1500,11 @@ fn the_kb_pane_searches_as_typed_starting_from_the_ticket_in_hand() {
         effects.iter().find_map(|e| e.job::<SearchKb>()),
         Some(&SearchKb(String::new()))
     );
+    // A paste is one search, of the whole text on one line and inert, not one a character.
+    let effects = a.update(Event::Paste("开户\n失败\u{1b}[2J".repeat(300)));
+    let searches: Vec<&SearchKb> = effects.iter().filter_map(|e| e.job::<SearchKb>()).collect();
+    assert_eq!(searches, [&SearchKb("开户 失败".repeat(300))]);
+    a.update(Event::Key(with_ctrl('u')));
     let mut sent = Vec::new();
     for c in "khsb".chars() {
         let effects = a.update(Event::Key(key(c)));

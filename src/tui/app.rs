@@ -478,10 +478,17 @@ impl App {
         }
         if self.overlay.is_none() && self.focused().input().is_some() {
             let focus = self.desk.focus;
+            let line: String = text.chars().map(super::overlay::one_line).collect();
+            if let Some(effects) = self.send(focus, Msg::Pasted(&line)) {
+                return effects;
+            }
+            // A pane that takes no paste whole gets it a character at a time, as typed.
             let mut effects = Vec::new();
-            for c in text.chars() {
-                let edit = Edit::Insert(super::overlay::one_line(c));
-                effects.extend(self.send(focus, Msg::Edit(edit)).unwrap_or_default());
+            for c in line.chars() {
+                effects.extend(
+                    self.send(focus, Msg::Edit(Edit::Insert(c)))
+                        .unwrap_or_default(),
+                );
             }
             return effects;
         }

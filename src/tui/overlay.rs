@@ -619,9 +619,12 @@ pub fn render(
 
 /// A line being typed on the status line: what is asked, the text, a cursor.
 pub fn prompt_line(prompt: &str, text: &str, status: Rect, buf: &mut Buffer, theme: &Theme) {
+    let room =
+        usize::from(status.width).saturating_sub(unicode_width::UnicodeWidthStr::width(prompt) + 1);
     let line = Line::from(vec![
         Span::styled(prompt.to_string(), theme.key_hint()),
-        Span::styled(text.to_string(), theme.text()),
+        // The end being typed stays in sight as the text outgrows the line.
+        Span::styled(crate::display::tail(text, room), theme.text()),
         Span::styled("▏", theme.muted()),
     ]);
     Clear.render(status, buf);

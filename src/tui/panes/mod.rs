@@ -146,6 +146,10 @@ pub enum Msg<'a> {
     Action(Action),
     /// Typed text, while the pane has an [`Input`].
     Edit(Edit),
+    /// Text pasted into the pane's [`Input`], on one line already and made inert: one edit,
+    /// so a search runs once for the whole paste, not once a character. A pane that answers
+    /// `None` gets it as [`Msg::Edit`]s instead, a character each.
+    Pasted(&'a str),
     /// A change from the server's stream, after the shared tickets took it.
     Change(&'a Change),
     /// The shared tickets changed (loaded, updated by a call, or by the stream).

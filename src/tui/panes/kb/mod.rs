@@ -398,6 +398,10 @@ impl Pane for KbPane {
                 crate::tui::overlay::edit_line(&mut self.query, edit);
                 Some(self.search())
             }
+            Msg::Pasted(text) => {
+                self.query.push_str(text);
+                Some(self.search())
+            }
             Msg::Written { purpose, text } => match purpose.take::<write::ArticleText>() {
                 Ok(write::ArticleText(writing)) => Some(write::written(writing, text, desk)),
                 Err(purpose) => {

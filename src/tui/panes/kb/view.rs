@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use super::KbPane;
 use crate::api::KbSummary;
-use crate::display::{fit, wrap_text};
+use crate::display::{fit, tail, wrap_text};
 use crate::tui::panes::Ctx;
 use crate::tui::theme::Theme;
 
@@ -76,7 +76,14 @@ fn list(pane: &KbPane, area: Rect, buf: &mut Buffer, ctx: &Ctx<'_>, focused: boo
     let search = if pane.typing.is_some() {
         Line::from(vec![
             Span::styled("搜索 ", theme.muted()),
-            Span::styled(format!("{}▏", pane.query), theme.text()),
+            // The end being typed stays in sight as the query outgrows the box.
+            Span::styled(
+                format!(
+                    "{}▏",
+                    tail(&pane.query, usize::from(inner.width).saturating_sub(6))
+                ),
+                theme.text(),
+            ),
         ])
     } else if pane.query.is_empty() {
         Line::from(Span::styled(

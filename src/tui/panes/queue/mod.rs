@@ -551,6 +551,11 @@ impl Queue {
                 self.refresh_from(desk);
                 Some(Vec::new())
             }
+            Msg::Pasted(text) => {
+                self.filter.text.push_str(text);
+                self.refresh_from(desk);
+                Some(Vec::new())
+            }
             Msg::Tickets => {
                 self.refresh_from(desk);
                 Some(Vec::new())

@@ -289,7 +289,7 @@ impl Pane for TicketPane {
                 Some(work::written(purpose, text, desk).unwrap_or_default())
             }
             Msg::Confirmed { purpose } => Some(work::confirmed(purpose).unwrap_or_default()),
-            Msg::Edit(_) | Msg::Tickets => None,
+            Msg::Edit(_) | Msg::Pasted(_) | Msg::Tickets => None,
         }
     }
 
