@@ -24,6 +24,7 @@ pub mod config;
 pub mod display;
 pub mod domain;
 pub mod fuzz;
+pub mod lookups;
 pub mod server;
 pub mod service;
 pub mod signals;
