@@ -1749,23 +1749,10 @@ fn a_ticket_is_written_up_as_an_article_and_a_refusal_reopens_the_editor() {
             writing: save.writing,
             text: save.text.clone(),
             result: Ok(opsdesk::api::KbArticle {
-                id: 9,
-                version: 1,
-                slug: "trading-9".into(),
-                title: title.clone(),
-                system: "trading".into(),
-                category: Category::Consultation,
-                tags: vec![],
-                audience: opsdesk::domain::kb::Audience::Handlers,
-                hot: false,
-                symptoms: vec![],
-                cause: String::new(),
-                steps: "1. 查冻结资金。".into(),
                 source_tickets: vec![id],
                 author: "h_chen".into(),
                 views: 0,
-                helpful: 0,
-                updated_at: now(),
+                ..trading_article(9, &title, "1. 查冻结资金。")
             }),
         },
     );
@@ -1806,23 +1793,9 @@ fn an_article_is_edited_over_the_version_read_and_a_conflict_is_said() {
     a.on_key(special(KeyCode::Esc));
 
     let article = opsdesk::api::KbArticle {
-        id: 7,
         version: 3,
-        slug: "trading-7".into(),
-        title: "委托下单提示资金不足".into(),
-        system: "trading".into(),
-        category: Category::Consultation,
-        tags: vec![],
-        audience: opsdesk::domain::kb::Audience::Handlers,
-        hot: false,
         symptoms: vec!["提示“可用资金不足”".into()],
-        cause: String::new(),
-        steps: "1. 查冻结资金。".into(),
-        source_tickets: vec![],
-        author: "h_zhao".into(),
-        views: 1,
-        helpful: 0,
-        updated_at: now(),
+        ..trading_article(7, "委托下单提示资金不足", "1. 查冻结资金。")
     };
     open_article(&mut a, &article);
     a.on_key(key('e'));
@@ -1882,6 +1855,29 @@ fn an_article_is_edited_over_the_version_read_and_a_conflict_is_said() {
     );
 }
 
+/// A handlers' article on trading, by h_zhao, read once: what the writing tests start from.
+fn trading_article(id: i64, title: &str, steps: &str) -> opsdesk::api::KbArticle {
+    opsdesk::api::KbArticle {
+        id,
+        version: 1,
+        slug: format!("trading-{id}"),
+        title: title.into(),
+        system: "trading".into(),
+        category: Category::Consultation,
+        tags: vec![],
+        audience: opsdesk::domain::kb::Audience::Handlers,
+        hot: false,
+        symptoms: vec![],
+        cause: String::new(),
+        steps: steps.into(),
+        source_tickets: vec![],
+        author: "h_zhao".into(),
+        views: 1,
+        helpful: 0,
+        updated_at: now(),
+    }
+}
+
 /// Shows `article` as the KB pane's only, selected, fetched result.
 fn open_article(a: &mut App, article: &opsdesk::api::KbArticle) {
     a.on_key(key('f'));
@@ -1915,25 +1911,7 @@ fn a_long_article_is_read_through_on_the_whole_pane() {
     let steps: Vec<String> = (1..=40)
         .map(|n| format!("{n}. 第 {n} 步：核对委托流水"))
         .collect();
-    let article = opsdesk::api::KbArticle {
-        id: 8,
-        version: 1,
-        slug: "trading-8".into(),
-        title: "委托状态长时间显示“已报”".into(),
-        system: "trading".into(),
-        category: Category::Consultation,
-        tags: vec![],
-        audience: opsdesk::domain::kb::Audience::Handlers,
-        hot: false,
-        symptoms: vec![],
-        cause: String::new(),
-        steps: steps.join("\n"),
-        source_tickets: vec![],
-        author: "h_zhao".into(),
-        views: 1,
-        helpful: 0,
-        updated_at: now(),
-    };
+    let article = trading_article(8, "委托状态长时间显示“已报”", &steps.join("\n"));
     open_article(&mut a, &article);
     let beside = text_of(&mut a, &t);
     assert!(beside.contains("enter 全屏"), "{beside}");

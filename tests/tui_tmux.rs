@@ -38,6 +38,15 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// The workstation against the server at `base` with `token`, its home at `home`.
+    fn workstation(base: &str, token: &str, home: &std::path::Path) -> Tmux {
+        let command = format!(
+            "{} --server {base} --token {token}",
+            env!("CARGO_BIN_EXE_opsdesk")
+        );
+        Tmux::start(&command, home)
+    }
+
     fn start(command: &str, home: &std::path::Path) -> Tmux {
         let socket = format!(
             "opsdesk-test-{}-{}",
@@ -163,13 +172,7 @@ async fn a_handler_works_a_new_ticket_from_the_keyboard() {
     }
     let s = TestServer::start().await;
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base,
-        s.handler_token
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
     tmux.wait_for("在线 live").await;
 
     // A submission appears live, without a key press.
@@ -258,13 +261,7 @@ async fn escape_sequences_in_a_ticket_do_nothing() {
         .unwrap();
     assert_eq!(r.status(), 201);
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base,
-        s.handler_token
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
     tmux.wait_for("报错原文").await;
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("结尾").await;
@@ -297,12 +294,7 @@ async fn offline_the_handler_keeps_reading_and_writes_wait_until_the_server_retu
         .as_i64()
         .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {token}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &token, home.path());
     tmux.wait_for("理财赎回迟迟未到账").await;
     tmux.keys(&["Enter"]);
     tmux.wait_for("对话").await;
@@ -391,13 +383,7 @@ async fn a_reply_is_edited_in_the_middle_pasted_verbatim_and_kept_as_a_draft() {
     let s = TestServer::start().await;
     let id = s.new_ticket("条件单没有触发").await["id"].as_i64().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base,
-        s.handler_token
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
     tmux.wait_for("条件单没有触发").await;
 
     // Outside a text box a paste presses no keys: no pane change, no quit.
@@ -465,13 +451,7 @@ async fn a_closed_ticket_is_reached_by_number_or_search_and_reopened() {
     }
     s.new_ticket("今天的登录问题").await;
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base,
-        s.handler_token
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
     tmux.wait_for("今天的登录问题").await;
     assert!(
         !tmux.screen().contains("上周的科创板权限问题"),
@@ -519,13 +499,7 @@ async fn a_refused_token_is_said_in_words_and_nothing_written_is_lost() {
         .as_i64()
         .unwrap();
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base,
-        s.handler_token
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
     tmux.wait_for("融资负债利息算错了").await;
     tmux.keys(&["Enter"]);
     tmux.wait_for("对话").await;
@@ -575,13 +549,7 @@ async fn a_resolved_ticket_is_written_up_and_found_in_the_knowledge_base() {
         .unwrap();
     let id = created["id"].as_i64().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base,
-        s.handler_token
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
     tmux.wait_for("开户审核提示中登接口超时").await;
 
     // Resolve it; the toast offers to write it up.
@@ -685,12 +653,7 @@ async fn offline_the_knowledge_base_is_searched_in_the_local_copy() {
         assert_eq!(r.status(), 201);
     }
     let home = tempfile::tempdir().unwrap();
-    let command = format!(
-        "{} --server {} --token {token}",
-        env!("CARGO_BIN_EXE_opsdesk"),
-        s.base
-    );
-    let tmux = Tmux::start(&command, home.path());
+    let tmux = Tmux::workstation(&s.base, &token, home.path());
     tmux.wait_for("在线 live").await;
     // A visit to the KB pane brings the local copy up to date.
     tmux.keys(&["4"]);

@@ -171,16 +171,17 @@ fn pictures_beside(dir: &Path, named: &[(String, kb::Article)]) -> anyhow::Resul
             .join(file)
             .parent()
             .map_or(root.clone(), Path::to_path_buf);
-        let beside = |url: &str| kb_images::is_beside(url).then(String::new);
-        if let Err(url) = kb_images::rewrite(&a.steps, beside) {
-            problems.push(format!(
-                "{file}: picture '{url}': write it as ![text]({url}) to import it"
-            ));
-        }
         let mut these = BTreeMap::new();
         for r in kb_images::refs(&a.steps) {
             if !kb_images::is_beside(&r.url) {
                 continue;
+            }
+            if r.span.is_none() {
+                // Written where it cannot be renamed the server's way after it is kept.
+                let url = &r.url;
+                problems.push(format!(
+                    "{file}: picture '{url}': write it as ![text]({url}) to import it"
+                ));
             }
             match folder.join(&r.url).canonicalize() {
                 Ok(path) if path.starts_with(&root) && path.is_file() => {

@@ -10,6 +10,13 @@ use pulldown_cmark::{Event, LinkType, Options, Parser, Tag};
 /// Where the server's pictures are addressed in an article: `/kb/images/{id}`.
 pub const PATH: &str = "/kb/images/";
 
+/// The markdown an article's steps are written in: CommonMark with tables and strikethrough.
+/// Pages render it and pictures are found in it with the same options, so both read an
+/// image the same way.
+pub fn steps_markdown() -> Options {
+    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH
+}
+
 /// An image in markdown: its address, and where that address is written in the text (in
 /// the image, or in the reference definition it names; none when escapes hide it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,8 +27,7 @@ pub struct ImageRef {
 
 /// Every image in `markdown`, in order.
 pub fn refs(markdown: &str) -> Vec<ImageRef> {
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let parser = Parser::new_ext(markdown, options);
+    let parser = Parser::new_ext(markdown, steps_markdown());
     let definitions: Vec<(String, Range<usize>)> = parser
         .reference_definitions()
         .iter()

@@ -8,7 +8,6 @@ use sha2::{Digest, Sha256};
 use super::tickets::require_handler;
 use super::{Desk, DeskError};
 use crate::api::KbImage;
-use crate::domain::images::{self, Limits};
 use crate::domain::kb_images::PATH;
 use crate::domain::validate::ValidationErrors;
 use crate::store::kb_images::{self, KbImage as Kept};
@@ -17,16 +16,6 @@ use crate::store::{StoreError, audit};
 
 /// The longest name a picture is uploaded under (characters).
 pub const MAX_FILENAME: usize = 255;
-
-/// Limits that refuse nothing: the picture kept passed the upload's limits already, and
-/// only its size is read back.
-const READ_SIZE_ONLY: Limits = Limits {
-    max_bytes: usize::MAX,
-    max_width: u32::MAX,
-    max_height: u32::MAX,
-    max_alloc: u64::MAX,
-    max_pixels: u64::MAX,
-};
 
 /// Refuses an article whose steps show a picture that is not kept (409); `whose` starts
 /// the message (an imported file's name).
@@ -99,16 +88,7 @@ impl Desk {
         if let Some(kept) = self.store.read(move |c| kb_images::by_sha(c, &sha)).await? {
             return Ok((KbImage::of(&kept), false));
         }
-        let staged = self.stage_image(filename, bytes).await?;
-        let path = self
-            .store
-            .attachments_dir()
-            .join(&staged.stored.stored_name);
-        let size = tokio::fs::read(&path)
-            .await
-            .ok()
-            .and_then(|b| images::decode_cost(&b, &READ_SIZE_ONLY).ok());
-        let (width, height) = size.map_or((0, 0), |c| (c.width, c.height));
+        let (staged, width, height) = self.stage_picture(filename, bytes).await?;
         let image = Kept {
             id: 0,
             filename: staged.filename.clone(),

@@ -281,6 +281,15 @@ impl Desk {
         filename: &str,
         bytes: bytes::Bytes,
     ) -> Result<StagedFile, DeskError> {
+        Ok(self.stage_picture(filename, bytes).await?.0)
+    }
+
+    /// [`Desk::stage_image`], with the picture's width and height as re-encoded.
+    pub(crate) async fn stage_picture(
+        &self,
+        filename: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<(StagedFile, u32, u32), DeskError> {
         if bytes.is_empty() {
             return Err(empty_file());
         }
@@ -306,11 +315,12 @@ impl Desk {
                 let _ = std::fs::remove_file(dir.join(&stored.stored_name));
                 return Err(StoreError::from(e).into());
             }
-            Ok(StagedFile {
+            let staged = StagedFile {
                 filename,
                 content_type: processed.content_type.to_string(),
                 stored,
-            })
+            };
+            Ok((staged, processed.width, processed.height))
         })
         .await
         .map_err(|_| DeskError::Store(StoreError::Closed))?

@@ -68,6 +68,62 @@ struct Marks {
     firsts: u64,
 }
 
+impl Marks {
+    /// Whether a near spelling of a term may be in the entry: the term has a typo allowance,
+    /// a word of the entry begins with its first or second letter, and the entry's words lack
+    /// no more of its letters than the allowance (each one missing costs an edit). Most
+    /// entries are out of reach without reading their text.
+    fn reached_by(self, near: &Near) -> bool {
+        near.typos > 0
+            && self.word_starts & near.begins != 0
+            && near
+                .letters
+                .iter()
+                .filter(|&&bit| self.letters & bit == 0)
+                .nth(near.typos)
+                .is_none()
+    }
+}
+
+/// What a term's near spellings need of an entry's [`Marks`], worked out once a scan.
+#[derive(Debug)]
+struct Near {
+    typos: usize,
+    /// The bits of its first two letters: a near word begins with one of them.
+    begins: u64,
+    /// The bit of each of its letters.
+    letters: Vec<u64>,
+}
+
+impl Near {
+    fn of(term: &Term) -> Near {
+        let letters: Vec<u64> = term.text.iter().map(|&u| score::word_bit(u)).collect();
+        Near {
+            typos: term.typos(),
+            begins: letters.iter().take(2).fold(0, |m, &b| m | b),
+            letters,
+        }
+    }
+}
+
+/// What every entry must hold for a query to match it, worked out once a scan.
+#[derive(Debug)]
+struct Needs {
+    /// The [`Marks::firsts`] bits its terms begin with ([`first_units`]).
+    firsts: u64,
+    /// Each term's [`Near`], in the terms' order.
+    near: Vec<Near>,
+}
+
+impl Needs {
+    fn of(query: &Query) -> Needs {
+        Needs {
+            firsts: first_units(query),
+            near: query.terms.iter().map(Near::of).collect(),
+        }
+    }
+}
+
 impl std::ops::BitOrAssign for Marks {
     fn bitor_assign(&mut self, other: Marks) {
         self.letters |= other.letters;
@@ -200,20 +256,22 @@ impl Corpus {
 
     /// The entry's score for `query`, or `None` when a term matches none of its fields.
     pub fn score(&self, entry: usize, query: &Query) -> Option<i32> {
-        self.score_needing(entry, query, first_units(query))
+        self.score_needing(entry, query, &Needs::of(query))
     }
 
-    /// [`Corpus::score`], with the letters `query`'s terms must begin with worked out once
-    /// for a whole scan: an entry missing one is ruled out without reading it.
-    fn score_needing(&self, entry: usize, query: &Query, needs: u64) -> Option<i32> {
-        if self.marks[entry].firsts & needs != needs {
+    /// [`Corpus::score`], with what `query` needs of an entry ([`Needs`]) worked out once for
+    /// a whole scan: an entry missing it is ruled out, or spared the search for near
+    /// spellings, without reading it.
+    fn score_needing(&self, entry: usize, query: &Query, needs: &Needs) -> Option<i32> {
+        let marks = self.marks[entry];
+        if marks.firsts & needs.firsts != needs.firsts {
             return None;
         }
         let mut total = 0;
         let mut matched = 0;
-        for term in &query.terms {
-            let typos = if self.near_reaches(entry, term) {
-                term.typos()
+        for (term, near) in query.terms.iter().zip(&needs.near) {
+            let typos = if marks.reached_by(near) {
+                near.typos
             } else {
                 0
             };
@@ -260,9 +318,9 @@ impl Corpus {
 
     /// Scores `candidates` (every entry when `None`) in parallel chunks on big corpora.
     fn matches(&self, query: &Query, candidates: Option<&[u32]>) -> Vec<Hit> {
-        let needs = first_units(query);
+        let needs = Needs::of(query);
         self.each(candidates, |e| {
-            self.score_needing(e as usize, query, needs)
+            self.score_needing(e as usize, query, &needs)
                 .map(|score| Hit { entry: e, score })
         })
     }
@@ -275,8 +333,9 @@ impl Corpus {
         for &e in matched {
             had[e as usize / 64] |= 1 << (e % 64);
         }
+        let reach = Near::of(term);
         let near = self.each(None, |e| {
-            (self.near_reaches(e as usize, term)
+            (self.marks[e as usize].reached_by(&reach)
                 && had[e as usize / 64] & (1 << (e % 64)) == 0
                 && self.fields_of(e as usize).any(|(text, kind)| {
                     term.field.is_none_or(|k| k == kind) && score::near(term, text)
@@ -288,31 +347,6 @@ impl Corpus {
         all.extend_from_slice(&near);
         all.sort_unstable();
         all
-    }
-
-    /// Whether a near spelling of `term` may be in `entry`: it has a typo allowance, and the
-    /// entry's words lack no more of its letters than that allows (each one missing costs an
-    /// edit). Most entries are out of reach without reading their text.
-    fn near_reaches(&self, entry: usize, term: &Term) -> bool {
-        let typos = term.typos();
-        let Marks {
-            letters: has,
-            word_starts,
-            ..
-        } = self.marks[entry];
-        let begins = term
-            .text
-            .iter()
-            .take(2)
-            .fold(0, |m, &u| m | score::word_bit(u));
-        typos > 0
-            && word_starts & begins != 0
-            && term
-                .text
-                .iter()
-                .filter(|&&u| has & score::word_bit(u) == 0)
-                .nth(typos)
-                .is_none()
     }
 
     /// `f` over `ids` (every entry when `None`), in order, on every core for big sets.

@@ -89,23 +89,29 @@ pub async fn download(
 /// Streams a stored file with headers that keep it inert: its decided type, `nosniff`, a
 /// sandboxing CSP, and `attachment` disposition for anything but an image.
 pub async fn serve_file(a: &Attachment, path: &std::path::Path) -> ApiResult<Response> {
-    serve_stored(&a.filename, &a.content_type, path)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, attachment = a.id, "attachment file missing");
-            ApiError::not_found(format!("attachment {} has no stored file", a.id))
-        })
+    serve_stored(
+        &format!("attachment {}", a.id),
+        &a.filename,
+        &a.content_type,
+        path,
+    )
+    .await
 }
 
-/// [`serve_file`] for any stored file: its name as shown, its decided type, its path. Fails
-/// only when the file cannot be opened.
+/// [`serve_file`] for any stored file: `what` it is (for the log and a 404 when its bytes
+/// are gone), its name as shown, its decided type, its path.
 pub async fn serve_stored(
+    what: &str,
     filename: &str,
     content_type: &str,
     path: &std::path::Path,
-) -> std::io::Result<Response> {
-    let file = tokio::fs::File::open(path).await?;
-    let size = file.metadata().await?.len();
+) -> ApiResult<Response> {
+    let missing = |e: std::io::Error| {
+        tracing::error!(error = %e, what, "stored file missing");
+        ApiError::not_found(format!("{what} has no stored file"))
+    };
+    let file = tokio::fs::File::open(path).await.map_err(missing)?;
+    let size = file.metadata().await.map_err(missing)?.len();
     let inline = content_type.starts_with("image/");
     let disposition = format!(
         "{}; filename*=UTF-8''{}",

@@ -238,10 +238,6 @@ pub async fn serve_picture(
     kept: &crate::store::kb_images::KbImage,
     path: &std::path::Path,
 ) -> ApiResult<axum::response::Response> {
-    super::attachments::serve_stored(&kept.filename, &kept.content_type, path)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, picture = kept.id, "knowledge-base picture file missing");
-            ApiError::not_found(format!("picture {} has no stored file", kept.id))
-        })
+    let what = format!("picture {}", kept.id);
+    super::attachments::serve_stored(&what, &kept.filename, &kept.content_type, path).await
 }

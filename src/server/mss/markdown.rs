@@ -7,16 +7,12 @@
 //! it to submitters.
 
 use maud::{Markup, PreEscaped};
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, Parser, Tag, TagEnd};
 
 use crate::domain::kb_images;
 
 /// Where the help center serves the server's pictures (`/kb/images/{id}` in an article).
 const HELP_IMAGES: &str = "/mss/help/images/";
-
-fn options() -> Options {
-    Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH
-}
 
 /// Whether a link or image address may stay: this site's own paths, or web and mail
 /// addresses elsewhere.
@@ -78,7 +74,10 @@ fn inert(event: Event<'_>) -> Event<'_> {
 /// `markdown` as HTML safe to put in a page.
 pub fn html(markdown: &str) -> Markup {
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut out, Parser::new_ext(markdown, options()).map(inert));
+    pulldown_cmark::html::push_html(
+        &mut out,
+        Parser::new_ext(markdown, kb_images::steps_markdown()).map(inert),
+    );
     PreEscaped(out)
 }
 
@@ -86,7 +85,7 @@ pub fn html(markdown: &str) -> Markup {
 pub fn plain(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
     let mut item = 0usize;
-    for event in Parser::new_ext(markdown, options()) {
+    for event in Parser::new_ext(markdown, kb_images::steps_markdown()) {
         match event {
             Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
                 out.push_str(&t)
