@@ -13,6 +13,8 @@ use utoipa::ToSchema;
 use crate::domain::calendar::{BusinessCalendar, CalendarError, WorkingHours};
 use crate::domain::sla::{ClockKind, SlaPolicy, SlaTarget};
 use crate::domain::ticket::Priority;
+use crate::lookups::config::LogsConfig;
+use crate::lookups::sources::Lookups;
 
 /// The systems shipped as the default configuration (the ten core systems of the demo).
 const DEFAULT_SYSTEMS: &str = include_str!("../fixtures/systems.toml");
@@ -46,6 +48,8 @@ pub struct Config {
     pub system: Vec<SystemDef>,
     pub notify: NotifyConfig,
     pub mss: MssConfig,
+    /// `[[logs.sources]]`: where lookups find a customer's log lines.
+    pub logs: LogsConfig,
 }
 
 /// `[mss]`: the submitters' pages. Durations are written like `15m`, `2h`, `1h30m`.
@@ -629,6 +633,8 @@ pub struct Settings {
     pub systems: Vec<SystemDef>,
     pub notify: NotifySettings,
     pub mss: MssSettings,
+    /// The log sources lookups search (none configured: lookups say so).
+    pub lookups: Lookups,
 }
 
 impl Settings {
@@ -817,6 +823,7 @@ impl Config {
             .settings(notify.public_url.as_deref())
             .map_err(invalid)?;
 
+        let lookups = Lookups::from_config(&self.logs, tz).map_err(invalid)?;
         Ok(Settings {
             server: self.server.clone(),
             client: self.client.clone(),
@@ -826,6 +833,7 @@ impl Config {
             systems,
             notify,
             mss,
+            lookups,
         })
     }
 }

@@ -1940,3 +1940,174 @@ fn a_long_article_is_read_through_on_the_whole_pane() {
     assert!(back.contains("enter 全屏"), "{back}");
     assert!(back.contains("知识库 KB"), "{back}");
 }
+
+fn log_line(minutes_ago: i64, level: &str, message: &str, trace: &str) -> opsdesk::api::LogLine {
+    let mut fields = serde_json::Map::new();
+    fields.insert("service".into(), "order".into());
+    fields.insert("account".into(), "320159494599".into());
+    opsdesk::api::LogLine {
+        at: now() - chrono::Duration::minutes(minutes_ago),
+        level: Some(level.into()),
+        source: "demo-app".into(),
+        message: message.into(),
+        origin: format!("/data/demo-logs/app.log@{}", minutes_ago * 230),
+        trace: Some(trace.into()),
+        fields,
+    }
+}
+
+/// The lookup the Logs pane asked for last.
+fn lookup(effects: &[Effect]) -> Option<&opsdesk::tui::panes::logs::LookUp> {
+    effects
+        .iter()
+        .find_map(|e| e.job::<opsdesk::tui::panes::logs::LookUp>())
+}
+
+#[test]
+fn the_logs_pane_looks_the_ticket_in_hand_up_and_notes_a_line_into_it() {
+    use opsdesk::api::Found;
+    use opsdesk::tui::panes::logs::Finds;
+    let mut a = app();
+    // The queue's first row is in hand: one key shows its customer's lines.
+    let in_hand = queue(&a).selected_id().expect("a row in hand");
+    let effects = a.on_key(key('3'));
+    let first = lookup(&effects).expect("a lookup starts");
+    assert_eq!(first.req.ticket, Some(in_hand));
+    let reported = a.desk.tickets.row(in_hand).unwrap().created_at;
+    assert_eq!(
+        first.req.from,
+        Some(reported - chrono::Duration::minutes(30))
+    );
+    assert_eq!(first.req.to, Some(reported + chrono::Duration::minutes(30)));
+    let generation = first.generation;
+
+    let finds = vec![
+        Found::Line(log_line(
+            7,
+            "INFO",
+            "登录成功 user=320159494599 channel=app",
+            "t-1",
+        )),
+        Found::Line(log_line(
+            3,
+            "ERROR",
+            "委托失败 account=320159494599 code=-150906 msg=可用资金不足",
+            "t-2",
+        )),
+        Found::Line(log_line(
+            4,
+            "WARN",
+            "柜台冻结检查 account=320159494599 frozen_by=新股申购",
+            "t-2",
+        )),
+        Found::Minutes {
+            source: "demo-app".into(),
+            minutes: vec![opsdesk::api::lookups::Minute {
+                at: now() - chrono::Duration::minutes(4),
+                count: 2,
+            }],
+        },
+        Found::Done {
+            source: "demo-app".into(),
+            lines: 3,
+            read: 1,
+            total: None,
+        },
+        Found::Failed {
+            source: "elk".into(),
+            message: "cannot reach http://127.0.0.1:9200: connection refused".into(),
+        },
+    ];
+    a.update(Event::Loaded {
+        pane: PaneId::LOGS,
+        loaded: Box::new(Finds {
+            generation,
+            finds,
+            end: true,
+            problem: None,
+        }),
+    });
+    for (name, w, h) in [("80x24", 80, 24), ("120x40", 120, 40)] {
+        let t = theme("default");
+        insta::assert_snapshot!(format!("logs_{name}"), text(&screen(&mut a, &t, w, h)));
+    }
+    // Newest first: the error is on top; enter reads it whole with its request's lines.
+    a.on_key(special(KeyCode::Enter));
+    insta::assert_snapshot!(
+        "logs_detail_80x24",
+        text(&screen(&mut a, &theme("default"), 80, 24))
+    );
+    a.on_key(special(KeyCode::Esc));
+
+    // Mark two lines and note them: one internal note with the query to run again.
+    a.on_key(key(' '));
+    a.on_key(key(' '));
+    let effects = a.on_key(key('i'));
+    let note = effects.iter().find_map(|e| match e {
+        Effect::Call(Call::Message {
+            id,
+            body,
+            internal: true,
+            ..
+        }) => Some((*id, body.clone())),
+        _ => None,
+    });
+    let (id, body) = note.expect("an internal note");
+    assert_eq!(id, in_hand);
+    assert!(
+        body.contains("柜台冻结检查") && body.contains("委托失败"),
+        "{body}"
+    );
+    assert!(
+        body.find("柜台冻结检查") < body.find("委托失败"),
+        "oldest first, as they happened: {body}"
+    );
+    assert!(
+        body.contains(&format!("opsdesk logs search --ticket {in_hand}")),
+        "{body}"
+    );
+
+    // Typing a word and enter asks again; the old lookup's late finds are dropped.
+    a.on_key(key('/'));
+    for c in "冻结".chars() {
+        a.on_key(key(c));
+    }
+    let effects = a.on_key(special(KeyCode::Enter));
+    let second = lookup(&effects).expect("a new lookup");
+    assert_eq!(second.req.text.as_deref(), Some("冻结"));
+    assert!(second.generation > generation);
+    a.update(Event::Loaded {
+        pane: PaneId::LOGS,
+        loaded: Box::new(Finds {
+            generation,
+            finds: vec![Found::Line(log_line(1, "INFO", "不该出现的旧结果", "t-9"))],
+            end: true,
+            problem: None,
+        }),
+    });
+    let shown = text(&screen(&mut a, &theme("default"), 120, 40));
+    assert!(!shown.contains("不该出现"), "{shown}");
+
+    // t looks the selected line's whole request up; w widens the window.
+    a.update(Event::Loaded {
+        pane: PaneId::LOGS,
+        loaded: Box::new(Finds {
+            generation: second.generation,
+            finds: vec![Found::Line(log_line(
+                4,
+                "WARN",
+                "柜台冻结检查 account=320159494599",
+                "t-2",
+            ))],
+            end: true,
+            problem: None,
+        }),
+    });
+    let effects = a.on_key(key('t'));
+    assert_eq!(lookup(&effects).unwrap().req.identifiers, ["t-2"]);
+    let effects = a.on_key(key('w'));
+    assert_eq!(
+        lookup(&effects).unwrap().req.from,
+        Some(reported - chrono::Duration::minutes(120))
+    );
+}

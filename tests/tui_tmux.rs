@@ -117,6 +117,18 @@ impl Tmux {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+
+    /// Polls the screen until `what` is no longer on it.
+    async fn wait_gone(&self, what: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.screen().contains(what) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "'{what}' never went away"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 impl Drop for Tmux {
@@ -232,6 +244,9 @@ async fn a_handler_works_a_new_ticket_from_the_keyboard() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("▀").await;
     tmux.keys(&["Escape"]);
+    // The next key only once the picture is gone: sent at once, a terminal may read the
+    // escape and the key as one alt-chord.
+    tmux.wait_gone("▀").await;
 
     // A state-machine refusal is shown plainly, and changes nothing.
     tmux.keys(&["C"]);
@@ -672,5 +687,148 @@ async fn offline_the_knowledge_base_is_searched_in_the_local_copy() {
     // The article itself is read from the copy too.
     tmux.keys(&["Enter"]);
     tmux.wait_for("重新排队").await;
+    tmux.keys(&["q"]);
+}
+
+/// A stand-in for an Elasticsearch 8 cluster on loopback: every `_search` answers with one
+/// tracking event (埋点) of the customer, in Elasticsearch's own response shape.
+async fn tracking_events(account: &'static str) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/{index}/_search",
+        post(move || async move {
+            let at = chrono::Utc::now() - chrono::Duration::minutes(1);
+            axum::Json(json!({
+                "took": 3, "timed_out": false,
+                "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                "hits": {
+                    "total": {"value": 1, "relation": "eq"},
+                    "max_score": null,
+                    "hits": [{
+                        "_index": "app-events-2026.12", "_id": "ev-1", "_score": null,
+                        "_source": {
+                            "@timestamp": at.to_rfc3339(),
+                            "level": "INFO",
+                            "message": format!("埋点 event=order_submit_click account={account} page=trade"),
+                            "account": account,
+                        },
+                        "sort": [at.timestamp_millis()],
+                    }],
+                },
+                "aggregations": {"per_minute": {"buckets": [
+                    {"key_as_string": at.to_rfc3339(), "key": at.timestamp_millis(), "doc_count": 1}
+                ]}},
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_a_ticket_one_key_shows_its_customers_lines_and_one_more_notes_a_line() {
+    if !tmux_available() {
+        return;
+    }
+    // The customer of `good_ticket`, in a log file and in the tracking events.
+    const ACCOUNT: &str = "310012345678";
+    let logs = tempfile::tempdir().unwrap();
+    let at = chrono::Utc::now() - chrono::Duration::minutes(2);
+    let line = json!({
+        "@timestamp": at.to_rfc3339(),
+        "level": "ERROR",
+        "message": format!("委托失败 account={ACCOUNT} code=-150906 msg=可用资金不足"),
+        "account": ACCOUNT,
+        "trace_id": "t-7f3a",
+    });
+    std::fs::write(logs.path().join("app.log"), format!("{line}\n")).unwrap();
+    let events = tracking_events(ACCOUNT).await;
+    let cfg: opsdesk::lookups::config::LogsConfig = toml::from_str(&format!(
+        r#"
+        [[sources]]
+        name = "app-files"
+        kind = "files"
+        paths = ["{}/app.log*"]
+
+        [[sources]]
+        name = "app-events"
+        kind = "elasticsearch"
+        urls = ["{events}"]
+        index = "app-events-*"
+        "#,
+        logs.path().display()
+    ))
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = opsdesk::config::Settings::default();
+    settings.lookups =
+        opsdesk::lookups::sources::Lookups::from_config(&cfg, settings.calendar.tz()).unwrap();
+    let s = TestServer::start_in(data.path(), settings).await;
+    let created = s.new_ticket("下单提示可用资金不足").await;
+    let id = created["id"].as_i64().unwrap();
+
+    let home = tempfile::tempdir().unwrap();
+    let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
+    tmux.wait_for("下单提示可用资金不足").await;
+    // One key: the customer's lines around the reported time, from both sources.
+    tmux.keys(&["3"]);
+    tmux.wait_for("委托失败").await;
+    let screen = tmux.wait_for("order_submit_click").await;
+    assert!(screen.contains("app-files ✓ 1"), "{screen}");
+    assert!(screen.contains("app-events ✓ 1"), "{screen}");
+    // The newest is the tracking event; the error is the one that matters.
+    tmux.keys(&["j"]);
+    tmux.keys(&["i"]);
+    tmux.wait_for("记入").await;
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let note = loop {
+        let conversation = messages(&s, id).await;
+        if let Some(note) = conversation
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["internal"] == true)
+        {
+            break note["body"].as_str().unwrap().to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no note: {conversation}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        note.contains("委托失败") && note.contains("app-files"),
+        "{note}"
+    );
+    assert!(
+        !note.contains("order_submit_click"),
+        "only the chosen line: {note}"
+    );
+    assert!(
+        note.contains(&format!("opsdesk logs search --ticket {id}")),
+        "{note}"
+    );
+
+    // The lookup is in the ticket's audit: who looked, for which customer, on which sources.
+    let audit: Value = s
+        .handler()
+        .get(s.url(&format!("/api/v1/tickets/{id}/audit")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ran = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "lookup.ran")
+        .expect("audited");
+    assert_eq!(ran["detail"]["sources"], json!(["app-files", "app-events"]));
     tmux.keys(&["q"]);
 }

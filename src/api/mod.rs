@@ -7,6 +7,7 @@
 
 pub mod changes;
 pub mod kb;
+pub mod lookups;
 pub mod messages;
 pub mod tickets;
 pub mod whole;
@@ -16,5 +17,6 @@ pub use crate::domain::people::User;
 pub use crate::domain::view::{ClockView, SlaView, TicketView};
 pub use changes::{Change, ChangePage, ResetNotice, TimelineEntry};
 pub use kb::{KbArticle, KbArticleBody, KbChanges, KbImage, KbPage, KbRevision, KbSummary};
+pub use lookups::{Found, LogLine, LookupRequest, SourceInfo};
 pub use messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 pub use tickets::{ApproveBody, AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};

@@ -1,6 +1,7 @@
 //! The command line of DESIGN.md §3, one function per subcommand.
 
 mod kb;
+mod logs;
 mod ticket;
 
 use std::io::{BufRead, IsTerminal};
@@ -15,8 +16,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::client::{ApiClient, Connection};
 use crate::config::{self, Config, Settings};
 use crate::domain::people::Role;
+use crate::lookups::sources::{Lookups, Source};
 use crate::service::Desk;
 use crate::service::demo::DemoCredentials;
+use crate::service::demo_logs;
 use crate::service::import::RowOutcome;
 use crate::store::{DB_FILE, Store, users};
 
@@ -53,6 +56,9 @@ pub enum Command {
     /// Search with the knowledge base's matcher.
     #[command(subcommand)]
     Kb(kb::KbCommand),
+    /// Look a customer's log lines up in the configured sources.
+    #[command(subcommand)]
+    Logs(logs::LogsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +260,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let client = client(&cli.server, &cli.token, &settings)?;
             runtime.block_on(kb::search(&client, &query, limit, json))
         }
+        Some(Command::Logs(cmd)) => {
+            let local = match &cmd {
+                logs::LogsCommand::Search(args) => args.local,
+                logs::LogsCommand::Sources { local, .. } => *local,
+            };
+            let client = if logs::runs_locally(local, &cli.server, &settings) {
+                None
+            } else {
+                Some(client(&cli.server, &cli.token, &settings)?)
+            };
+            runtime.block_on(async {
+                match cmd {
+                    logs::LogsCommand::Search(args) => {
+                        logs::search(client.as_ref(), &settings, args).await
+                    }
+                    logs::LogsCommand::Sources { json, .. } => {
+                        logs::sources_list(client.as_ref(), &settings, json).await
+                    }
+                }
+            })
+        }
     }
 }
 
@@ -379,9 +406,13 @@ async fn serve(settings: Arc<Settings>, args: ServeArgs) -> anyhow::Result<ExitC
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
+    let mut desk = desk;
     if args.demo {
         let creds = desk.seed_demo().await.map_err(|e| anyhow!("--demo: {e}"))?;
         print_demo(&creds, &format!("http://{addr}"));
+        desk = with_demo_logs(desk, &dir).await?;
+    } else if dir.join(demo_logs::DIR).exists() {
+        desk = with_demo_logs(desk, &dir).await?;
     }
     // A data dir from before the knowledge base: its help-center articles join it.
     desk.adopt_help_center()
@@ -415,6 +446,11 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         })?;
     let base = format!("http://{}", listener.local_addr()?);
     let demo = desk.seed_demo().await.ok();
+    let desk = if demo.is_some() {
+        with_demo_logs(desk, &dir).await?
+    } else {
+        desk
+    };
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if !interactive {
         // No terminal to draw on (a script, a service manager): serve in the foreground.
@@ -455,6 +491,21 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
     let _ = server.await;
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's sample logs as the log source when the config declares none, written into the
+/// data dir beside the demo data the first time.
+async fn with_demo_logs(desk: Desk, dir: &Path) -> anyhow::Result<Desk> {
+    if !desk.settings.lookups.is_empty() {
+        return Ok(desk);
+    }
+    desk.write_demo_logs(dir).await?;
+    let source = demo_logs::source(dir, desk.settings.calendar.tz());
+    let settings = Arc::new(Settings {
+        lookups: Lookups::new(vec![Source::Files(source)]),
+        ..(*desk.settings).clone()
+    });
+    Ok(Desk { settings, ..desk })
 }
 
 /// A token for the workstation on the embedded server: the first handler or admin of the data

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod kb_copy;
+pub mod lookup;
 pub mod outbox;
 pub mod row;
 pub mod sync;
@@ -112,20 +113,25 @@ impl ApiClient {
                 base: self.conn.base.clone(),
                 source,
             })?;
-        let status = response.status();
+        if !response.status().is_success() {
+            return Err(self.refusal(response).await);
+        }
         let bytes = response
             .bytes()
             .await
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| ClientError::Protocol(e.to_string()));
-        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// The server's error answer, its texts made terminal-safe.
+    async fn refusal(&self, response: reqwest::Response) -> ClientError {
+        let status = response.status();
+        let bytes = response.bytes().await.unwrap_or_default();
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         let error = &body["error"];
         let text =
             |v: &serde_json::Value| terminal_safe(v.as_str().unwrap_or_default()).into_owned();
-        Err(ClientError::Api {
+        ClientError::Api {
             status: status.as_u16(),
             code: text(&error["code"]),
             message: if error["message"].is_string() {
@@ -141,7 +147,7 @@ impl ApiClient {
                         .collect()
                 })
                 .unwrap_or_default(),
-        })
+        }
     }
 
     /// Sends one request of a queued write (see [`outbox::Write`]) and returns the answer.
@@ -544,7 +550,6 @@ impl ApiClient {
     }
 }
 
-/// Makes one text terminal-safe in place (allocating only when something was removed).
 /// Makes an article's texts terminal-safe.
 pub(crate) fn inert_article(a: &mut crate::api::KbArticle) {
     for text in [
@@ -563,6 +568,7 @@ pub(crate) fn inert_article(a: &mut crate::api::KbArticle) {
     }
 }
 
+/// Makes one text terminal-safe in place (allocating only when something was removed).
 pub fn make_safe(text: &mut String) {
     if let std::borrow::Cow::Owned(safe) = terminal_safe(text) {
         *text = safe;

@@ -5,18 +5,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// One line found: when, how bad, what it says, and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogLine {
     pub at: DateTime<Utc>,
     pub level: Option<String>,
     /// The source's name, as configured.
     pub source: String,
     pub message: String,
-    /// Where it was read: a file and its line number, or an index and document id.
+    /// Where it was read: a file and the byte offset of the line in it (`app.log@1024`;
+    /// counting lines would cost a fifth of the search), or an index and document id.
     pub origin: String,
     /// The trace id it carries, for the lines around it of the same request.
     pub trace: Option<String>,
     /// Its own fields when it is JSON (the detail view shows them), else empty.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schema(value_type = Object)]
     pub fields: Map<String, Value>,
 }
 

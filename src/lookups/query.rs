@@ -6,6 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 pub const MAX_LIMIT: usize = 10_000;
 /// The most identifiers one search looks for (a customer's account, phone, user id, trace).
 pub const MAX_IDENTIFIERS: usize = 16;
+/// The longest identifier, level, text or regex a query holds, in characters.
+pub const MAX_IDENTIFIER_CHARS: usize = 128;
+pub const MAX_TEXT_CHARS: usize = 1_000;
 /// The window around a ticket's reported time when none is given.
 pub const DEFAULT_AROUND: Duration = Duration::minutes(30);
 
@@ -36,8 +39,10 @@ pub enum QueryError {
     Regex(String),
     #[error("limit must be 1 to {MAX_LIMIT}")]
     Limit,
-    #[error("at most {MAX_IDENTIFIERS} identifiers, none of them blank")]
+    #[error("at most {MAX_IDENTIFIERS} identifiers of 1 to {MAX_IDENTIFIER_CHARS} characters")]
     Identifiers,
+    #[error("{0} is at most {MAX_TEXT_CHARS} characters")]
+    TooLong(&'static str),
 }
 
 impl LogQuery {
@@ -67,9 +72,24 @@ impl LogQuery {
             return Err(QueryError::Limit);
         }
         if self.identifiers.len() > MAX_IDENTIFIERS
-            || self.identifiers.iter().any(|i| i.trim().is_empty())
+            || self
+                .identifiers
+                .iter()
+                .any(|i| i.trim().is_empty() || i.trim().chars().count() > MAX_IDENTIFIER_CHARS)
         {
             return Err(QueryError::Identifiers);
+        }
+        for (name, value) in [
+            ("level", &self.level),
+            ("text", &self.text),
+            ("regex", &self.regex),
+        ] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().count() > MAX_TEXT_CHARS)
+            {
+                return Err(QueryError::TooLong(name));
+            }
         }
         if let Some(re) = &self.regex {
             regex::Regex::new(re).map_err(|e| QueryError::Regex(e.to_string()))?;

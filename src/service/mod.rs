@@ -5,10 +5,12 @@
 //! way. Access rules (a submitter sees only their own tickets) live here too, not in handlers.
 
 pub mod demo;
+pub mod demo_logs;
 pub mod help;
 pub mod import;
 pub mod kb;
 pub mod kb_images;
+pub mod lookups;
 pub mod messages;
 pub mod notify;
 pub mod sessions;

@@ -107,6 +107,14 @@ actions! {
     EditArticle = "edit_article" / "编辑文章": "edit the selected article",
     WriteUp = "write_up" / "写成文章 知识库": "write the ticket up as a knowledge-base article",
     ApproveScript = "approve_script" / "审批脚本": "approve an ops transfer's data-fix script (a second handler)",
+    // Log lookups.
+    PickSource = "pick_source" / "选择日志源": "choose the log source to search (or all)",
+    FilterLevel = "filter_level" / "按级别筛选": "show only lines of one level",
+    WidenWindow = "widen_window" / "扩大时间窗口": "widen the time window around the ticket (30 min, 2 h, 6 h, 1 day)",
+    SameTrace = "same_trace" / "同一链路": "look up every line of the selected line's request (its trace id)",
+    SetIdentifiers = "set_identifiers" / "按标识查询": "look up other identifiers (account, phone, user id, trace id)",
+    Follow = "follow" / "跟随新日志": "follow new lines as they are written, or stop",
+    Rerun = "rerun" / "重新查询": "run the lookup again",
     // Editors.
     Submit = "submit" / "发送": "send what was written",
     Cancel = "cancel" / "放弃": "discard what was written (asks first)",

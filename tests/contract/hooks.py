@@ -6,6 +6,9 @@
   is refused with 422).
 - `image/*` uploads (a knowledge-base picture): a real PNG of any small size and colour, as
   the description says; bytes that are not a picture are refused with 422.
+- `rust-regex`: a lookup's regex in the syntax the server compiles (Rust's `regex` crate):
+  plain words, classes and counted repeats, which every regex dialect reads alike.
+- A lookup's window: `to` not before `from`, as the description says in words.
 """
 
 import datetime
@@ -61,3 +64,33 @@ schemathesis.openapi.media_type(
         st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
     ),
 )
+
+
+# Pieces every dialect reads alike: plain words, digit and word classes, counted repeats.
+schemathesis.openapi.format(
+    "rust-regex",
+    st.lists(
+        st.one_of(
+            st.text("abcxyz0189=:_ 账户", min_size=1, max_size=6),
+            st.sampled_from([r"\d", r"\w", r"[0-9]", r"[a-z]", "."]).flatmap(
+                lambda c: st.sampled_from([c, c + "+", c + "*", c + "{1,3}"])
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    ).map("".join),
+)
+
+
+@schemathesis.hook("filter_body").apply_to(method="POST", path="/api/v1/lookups")
+def window_in_order(context, body):
+    if not isinstance(body, dict):
+        return True
+    start, end = body.get("from"), body.get("to")
+    if not (isinstance(start, str) and isinstance(end, str)):
+        return True
+    try:
+        parse = lambda t: datetime.datetime.fromisoformat(t.replace("Z", "+00:00"))
+        return parse(start) <= parse(end)
+    except ValueError:
+        return True

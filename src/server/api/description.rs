@@ -30,6 +30,7 @@ use crate::domain::validate::{
         super::events::events, super::events::list,
         super::kb::search, super::kb::get, super::kb::helpful, super::kb::create, super::kb::update, super::kb::changes, super::kb::revisions,
         super::kb::add_image, super::kb::image,
+        super::lookups::run, super::lookups::list_sources,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]
@@ -116,10 +117,11 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The whole description for a server whose systems are `systems`.
-pub fn description(systems: &[&str]) -> Value {
+pub fn description(systems: &[&str], log_sources: &[&str]) -> Value {
     let mut spec = serde_json::to_value(ApiDoc::openapi()).expect("the description serialises");
     bodies(&mut spec, systems);
     kb_bodies(&mut spec);
+    lookup_bodies(&mut spec, log_sources);
     queries(&mut spec);
     downloads(&mut spec);
     refusals(&mut spec);
@@ -283,6 +285,44 @@ fn bodies(spec: &mut Value, systems: &[&str]) {
 
 /// An article as written: one wire type, described as two bodies, since creating takes no
 /// `version` and replacing requires one.
+/// A lookup's rules: the configured sources by name, identifiers that are not blank, a
+/// regex in the syntax the server compiles, and the window's order in words (a hook of the
+/// contract run keeps generated windows in order).
+fn lookup_bodies(spec: &mut Value, log_sources: &[&str]) {
+    use crate::lookups::query::{MAX_IDENTIFIER_CHARS, MAX_IDENTIFIERS, MAX_TEXT_CHARS};
+    let name = "LookupRequest";
+    let sources = if log_sources.is_empty() {
+        json!({ "type": "array", "maxItems": 0, "items": { "type": "string" } })
+    } else {
+        json!({ "type": "array", "items": { "type": "string", "enum": log_sources } })
+    };
+    replace(spec, name, "sources", sources);
+    replace(
+        spec,
+        name,
+        "identifiers",
+        json!({
+            "type": "array",
+            "maxItems": MAX_IDENTIFIERS,
+            "items": { "type": "string", "pattern": rules::text(1, Some(MAX_IDENTIFIER_CHARS)) },
+        }),
+    );
+    refine(
+        spec,
+        name,
+        "regex",
+        json!({
+            "format": "rust-regex",
+            "maxLength": MAX_TEXT_CHARS,
+            "description": "A regular expression in the syntax of Rust's `regex` crate (no look-around, no back-references); one that does not compile is refused with 422.",
+        }),
+    );
+    let request = component(spec, name);
+    request["description"] = json!(
+        "A lookup. `to` must not be before `from` (422 otherwise); `from` alone runs until now (an hour at least), `to` alone is the hour before it; with neither the ticket's reported time ±30 minutes, or the last hour."
+    );
+}
+
 fn kb_bodies(spec: &mut Value) {
     use crate::domain::kb::{
         MAX_SLUG, MAX_SYMPTOM, MAX_SYMPTOMS, MAX_TAG, MAX_TAGS, MAX_TEXT, MAX_TITLE, MIN_TITLE,
@@ -717,7 +757,7 @@ mod tests {
     fn served() -> Value {
         let systems = default_systems();
         let keys: Vec<&str> = systems.iter().map(|s| s.key.as_str()).collect();
-        description(&keys)
+        description(&keys, &[])
     }
 
     /// What the OpenAPI 3.1 reference validator checks that utoipa lets an annotation miss:

@@ -4,6 +4,7 @@ pub mod attachments;
 pub mod description;
 pub mod events;
 pub mod kb;
+pub mod lookups;
 pub mod messages;
 pub mod meta;
 pub mod tickets;
@@ -62,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kb/changes", get(kb::changes))
         .route("/api/v1/kb/articles/{id}/revisions", get(kb::revisions))
         .route("/api/v1/kb/images/{id}", get(kb::image))
+        .route("/api/v1/lookups", post(lookups::run))
+        .route("/api/v1/lookups/sources", get(lookups::list_sources))
 }
 
 /// The `Idempotency-Key` of a creating request, bound to its route and body.

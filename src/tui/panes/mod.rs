@@ -10,6 +10,7 @@
 //! Adding a pane: a folder here, and one line in [`built_in`].
 
 pub mod kb;
+pub mod logs;
 pub mod placeholder;
 pub mod queue;
 pub mod ticket;
@@ -32,7 +33,7 @@ pub fn built_in() -> Vec<Box<dyn Pane>> {
     vec![
         Box::new(queue::Queue::default()),
         Box::new(ticket::TicketPane::default()),
-        Box::new(placeholder::Placeholder::LOGS),
+        Box::new(logs::LogsPane::default()),
         Box::new(kb::KbPane::default()),
         Box::new(placeholder::Placeholder::CONSTRUCT),
         Box::new(placeholder::Placeholder::STATS),

@@ -1,5 +1,5 @@
 //! Panes whose features arrive with later issues say so, and what will fill them: one small
-//! component, four instances.
+//! component, three instances.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -21,15 +21,6 @@ pub struct Placeholder {
 }
 
 impl Placeholder {
-    pub const LOGS: Placeholder = Placeholder {
-        id: PaneId::LOGS,
-        title: "日志 Logs",
-        context: Context::Logs,
-        planned: (
-            "ELK 日志、APP 埋点与数据库查询将在这里进行。",
-            "Log lookups in Elasticsearch, app tracking events and read-only data queries arrive with the log-lookup issue (`opsdesk logs search`).",
-        ),
-    };
     pub const CONSTRUCT: Placeholder = Placeholder {
         id: PaneId::CONSTRUCT,
         title: "构造 Construct",
