@@ -2111,3 +2111,47 @@ fn the_logs_pane_looks_the_ticket_in_hand_up_and_notes_a_line_into_it() {
         Some(reported - chrono::Duration::minutes(120))
     );
 }
+
+#[test]
+fn a_lookup_kept_under_a_name_runs_again_on_another_ticket() {
+    let mut a = app();
+    a.on_key(key('3'));
+    a.on_key(key('/'));
+    for c in "冻结".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(special(KeyCode::Enter));
+    a.on_key(key('w'));
+    // S keeps the filters under a name, in the local cache too.
+    a.on_key(key('S'));
+    for c in "资金冻结".chars() {
+        a.on_key(key(c));
+    }
+    let effects = a.on_key(special(KeyCode::Enter));
+    let stored = effects
+        .iter()
+        .find_map(|e| e.job::<opsdesk::tui::drafts::StoreDraft>())
+        .expect("kept in the cache");
+    assert_eq!(stored.key, "logs/saved/资金冻结");
+
+    // On another ticket, L runs it there.
+    a.update(Event::Key(key('1')));
+    a.update(Event::Key(key('j')));
+    let other = queue(&a).selected_id().unwrap();
+    let effects = a.update(Event::Key(key('3')));
+    let fresh = lookup(&effects).expect("a lookup of the new ticket");
+    assert_eq!(
+        fresh.req.text, None,
+        "a new ticket starts from its customer alone"
+    );
+    a.on_key(key('L'));
+    let effects = pick(&mut a, "资金冻结");
+    let again = lookup(&effects).expect("the kept lookup runs");
+    assert_eq!(again.req.ticket, Some(other));
+    assert_eq!(again.req.text.as_deref(), Some("冻结"));
+    let reported = a.desk.tickets.row(other).unwrap().created_at;
+    assert_eq!(
+        again.req.from,
+        Some(reported - chrono::Duration::minutes(120))
+    );
+}

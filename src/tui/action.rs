@@ -115,6 +115,8 @@ actions! {
     SetIdentifiers = "set_identifiers" / "按标识查询": "look up other identifiers (account, phone, user id, trace id)",
     Follow = "follow" / "跟随新日志": "follow new lines as they are written, or stop",
     Rerun = "rerun" / "重新查询": "run the lookup again",
+    SaveQuery = "save_query" / "保存查询": "keep this lookup's filters under a name",
+    SavedQueries = "saved_queries" / "已存查询": "run a kept lookup on the ticket in hand",
     // Editors.
     Submit = "submit" / "发送": "send what was written",
     Cancel = "cancel" / "放弃": "discard what was written (asks first)",

@@ -50,6 +50,8 @@ const COMMANDS: &[Command] = &[
     Command::new(Action::SameTrace),
     Command::new(Action::SetIdentifiers),
     Command::new(Action::Follow),
+    Command::new(Action::SavedQueries),
+    Command::new(Action::SaveQuery),
     Command::new(Action::Rerun),
     Command::new(Action::ClearFilter),
     Command::new(Action::Down),
@@ -252,7 +254,28 @@ enum Ask {
     Source,
     Level,
     Identifiers,
+    SaveAs,
+    Saved,
 }
+
+/// A lookup's filters kept under a name, to run again on another ticket: kept in the local
+/// cache beside the drafts (key [`SAVED`] + name), so they outlive the workstation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct SavedLookup {
+    #[serde(default)]
+    identifiers: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    level: Option<String>,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    window: usize,
+}
+
+/// Where saved lookups are kept among the drafts.
+const SAVED: &str = "logs/saved/";
 
 impl LogsPane {
     /// The lookup the pane's settings describe.
@@ -570,6 +593,41 @@ impl LogsPane {
                 self.run()
             }
             Action::Rerun => self.run(),
+            Action::SaveQuery => {
+                desk.overlay(Overlay::prompt(
+                    PaneId::LOGS,
+                    Ask::SaveAs,
+                    "保存查询为 save this lookup as (名称 name)",
+                    "",
+                ));
+                Vec::new()
+            }
+            Action::SavedQueries => {
+                let mut options: Vec<(String, String)> = desk
+                    .drafts
+                    .iter()
+                    .filter_map(|(key, text)| {
+                        let name = key.strip_prefix(SAVED)?;
+                        let saved: SavedLookup = serde_json::from_str(text).ok()?;
+                        Some((format!("{name} · {}", summary(&saved)), name.to_string()))
+                    })
+                    .collect();
+                options.sort();
+                if options.is_empty() {
+                    desk.toast(
+                        "还没有保存的查询 no lookup kept yet · S 保存当前查询 keeps this one",
+                        true,
+                    );
+                } else {
+                    desk.overlay(Overlay::picker(
+                        PaneId::LOGS,
+                        Ask::Saved,
+                        "已存查询 kept lookups",
+                        options,
+                    ));
+                }
+                Vec::new()
+            }
             Action::Back if self.asked.is_some() && !self.states_done() => {
                 self.cancel();
                 for state in self.states.values_mut() {
@@ -583,12 +641,59 @@ impl LogsPane {
         })
     }
 
+    /// Keeps the pane's filters under `name` (replacing one of that name).
+    fn save_as(&mut self, name: &str, desk: &mut Desk) -> Vec<Effect> {
+        if name.is_empty() || name.chars().count() > 40 {
+            desk.toast("名称须为 1 到 40 个字符 a name of 1 to 40 characters", true);
+            return Vec::new();
+        }
+        let saved = SavedLookup {
+            identifiers: self.identifiers.clone(),
+            sources: self.sources.clone(),
+            level: self.level.clone(),
+            text: self.text.clone(),
+            window: self.window,
+        };
+        let (key, text) = (
+            format!("{SAVED}{name}"),
+            serde_json::to_string(&saved).unwrap_or_default(),
+        );
+        desk.drafts.insert(key.clone(), text.clone());
+        desk.toast(
+            format!("已保存查询 kept as '{name}' · L 在其他工单上运行 run it on another ticket"),
+            false,
+        );
+        vec![Effect::run(
+            None,
+            crate::tui::drafts::StoreDraft {
+                key,
+                text: Some(text),
+            },
+        )]
+    }
+
     fn states_done(&self) -> bool {
         self.states.values().all(|s| *s != SourceState::Running)
     }
 
-    fn on_answer(&mut self, ask: Ask, value: String) -> Vec<Effect> {
+    fn on_answer(&mut self, ask: Ask, value: String, desk: &mut Desk) -> Vec<Effect> {
         match ask {
+            Ask::SaveAs => return self.save_as(value.trim(), desk),
+            Ask::Saved => {
+                let saved = desk
+                    .drafts
+                    .get(&format!("{SAVED}{value}"))
+                    .and_then(|text| serde_json::from_str::<SavedLookup>(text).ok());
+                let Some(saved) = saved else {
+                    desk.toast("这个查询读不出来了 that kept lookup cannot be read", true);
+                    return Vec::new();
+                };
+                self.identifiers = saved.identifiers;
+                self.sources = saved.sources;
+                self.level = saved.level;
+                self.text = saved.text;
+                self.window = saved.window.min(WINDOWS.len() - 1);
+            }
             Ask::Source => {
                 self.sources = if value.is_empty() {
                     Vec::new()
@@ -664,11 +769,11 @@ impl Pane for LogsPane {
                 Some(effects)
             }
             Msg::Picked { purpose, value, .. } => match purpose.take::<Ask>() {
-                Ok(ask) => Some(self.on_answer(ask, value)),
+                Ok(ask) => Some(self.on_answer(ask, value, desk)),
                 Err(_) => Some(Vec::new()),
             },
             Msg::Prompted { purpose, input } => match purpose.take::<Ask>() {
-                Ok(ask) => Some(self.on_answer(ask, input)),
+                Ok(ask) => Some(self.on_answer(ask, input, desk)),
                 Err(_) => Some(Vec::new()),
             },
             Msg::Loaded(loaded) => {
@@ -716,4 +821,26 @@ impl Pane for LogsPane {
             self.reading = Some(scroll.min(last));
         }
     }
+}
+
+/// A kept lookup in a few words, for the picker.
+fn summary(saved: &SavedLookup) -> String {
+    let mut parts = Vec::new();
+    if !saved.identifiers.is_empty() {
+        parts.push(saved.identifiers.join(" "));
+    }
+    if !saved.text.is_empty() {
+        parts.push(format!("“{}”", saved.text));
+    }
+    if let Some(level) = &saved.level {
+        parts.push(level.clone());
+    }
+    if !saved.sources.is_empty() {
+        parts.push(saved.sources.join(","));
+    }
+    parts.push(format!(
+        "±{}",
+        crate::display::duration(WINDOWS[saved.window.min(WINDOWS.len() - 1)] * 60)
+    ));
+    parts.join(" · ")
 }
