@@ -823,7 +823,13 @@ impl Config {
             .settings(notify.public_url.as_deref())
             .map_err(invalid)?;
 
-        let lookups = Lookups::from_config(&self.logs, tz).map_err(invalid)?;
+        let data_dir = self
+            .server
+            .data_dir
+            .clone()
+            .unwrap_or_else(default_data_dir);
+        let lookups =
+            Lookups::from_config(&self.logs, tz, Some(data_dir.as_path())).map_err(invalid)?;
         Ok(Settings {
             server: self.server.clone(),
             client: self.client.clone(),

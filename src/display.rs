@@ -34,6 +34,37 @@ pub fn fit(text: &str, width: usize) -> String {
     format!("{out}{}", " ".repeat(width.saturating_sub(used)))
 }
 
+/// Rows of cells as aligned lines, the header first: each column as wide as its widest cell
+/// up to `max_column` (longer cells cut with `…`), NULL said as such, two spaces between.
+pub fn table(columns: &[String], rows: &[Vec<Option<String>>], max_column: usize) -> Vec<String> {
+    let cell = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |v| cell(v).width()))
+                .chain([name.width()])
+                .max()
+                .unwrap_or(0)
+                .min(max_column)
+        })
+        .collect();
+    let line = |cells: Vec<String>| -> String {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| fit(c, *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    std::iter::once(line(columns.to_vec()))
+        .chain(rows.iter().map(|r| line(r.iter().map(cell).collect())))
+        .collect()
+}
+
 /// The end of `text` that fits in `width` columns, `…` first when the start is cut: what a
 /// text box shows as its text grows past it (the cursor is at the end).
 pub fn tail(text: &str, width: usize) -> String {

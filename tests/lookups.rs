@@ -15,7 +15,7 @@ use opsdesk::service::{Desk, demo_logs};
 use opsdesk::store::Store;
 use serde_json::{Value, json};
 
-/// The demo data and its sample logs, served with the demo's log source.
+/// The demo data, its sample logs and its account system, served with the demo's sources.
 async fn demo_with_logs() -> (TestServer, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     {
@@ -25,9 +25,11 @@ async fn demo_with_logs() -> (TestServer, tempfile::TempDir) {
         desk.write_demo_logs(tmp.path()).await.unwrap();
         store.shutdown();
     }
+    opsdesk::lookups::sql::demo::demo_database(tmp.path()).unwrap();
     let mut settings = Settings::default();
     let source = demo_logs::source(tmp.path(), settings.calendar.tz());
-    settings.lookups = Lookups::new(vec![Source::Files(source)]);
+    let accounts = opsdesk::lookups::sql::demo::demo_source(tmp.path());
+    settings.lookups = Lookups::new(vec![Source::Files(source), Source::Sql(accounts)]);
     (TestServer::start_in(tmp.path(), settings).await, tmp)
 }
 
@@ -46,6 +48,11 @@ async fn demo_ticket(s: &TestServer, title: &str) -> (i64, String) {
     )
     .await;
     (id, customer["account"].as_str().unwrap().to_string())
+}
+
+/// The command line's answer to `args`.
+fn opsdesk(args: &[&str]) -> std::process::Output {
+    binary().args(args).output().unwrap()
 }
 
 /// Every find of a lookup, read as the server streams them.
@@ -169,7 +176,10 @@ async fn lookups_that_cannot_work_are_refused_and_change_nothing() {
     let sources: Value = common::json_of(s.handler().get(s.url("/api/v1/lookups/sources"))).await;
     assert_eq!(
         sources,
-        json!([{ "name": demo_logs::SOURCE, "kind": "files" }])
+        json!([
+            { "name": demo_logs::SOURCE, "kind": "files" },
+            { "name": "demo-accounts", "kind": "sql" },
+        ])
     );
     let r = s
         .submitter()
@@ -209,7 +219,7 @@ async fn the_client_reads_finds_as_they_come_and_makes_them_terminal_safe() {
     ))
     .unwrap();
     let mut settings = Settings::default();
-    settings.lookups = Lookups::from_config(&cfg, settings.calendar.tz()).unwrap();
+    settings.lookups = Lookups::from_config(&cfg, settings.calendar.tz(), None).unwrap();
     let s = TestServer::start_in(dir.path(), settings).await;
     let client = ApiClient::new(Connection {
         base: s.base.clone(),
@@ -263,11 +273,7 @@ async fn the_client_reads_finds_as_they_come_and_makes_them_terminal_safe() {
 async fn logs_search_is_scriptable_like_grep_through_the_server_and_in_process() {
     let (s, tmp) = demo_with_logs().await;
     let (id, account) = demo_ticket(&s, "账户有钱但下单提示可用资金不足").await;
-    let run = |args: &[&str]| {
-        let mut cmd = binary();
-        cmd.args(args);
-        cmd.output().unwrap()
-    };
+    let run = opsdesk;
     let server = [
         "--server",
         s.base.as_str(),
@@ -353,4 +359,196 @@ async fn logs_search_is_scriptable_like_grep_through_the_server_and_in_process()
     let out = run(&["--config", &bad, "logs", "sources"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("logs.sources.paths"));
+}
+
+#[tokio::test]
+async fn a_data_lookup_beside_the_logs_is_masked_read_only_and_audited() {
+    let (s, _tmp) = demo_with_logs().await;
+    let (id, account) = demo_ticket(&s, "账户有钱但下单提示可用资金不足").await;
+    let queries: Vec<Value> =
+        common::json_of(s.handler().get(s.url("/api/v1/lookups/queries"))).await;
+    assert!(
+        queries
+            .iter()
+            .any(|q| q["name"] == "customer-profile" && q["by"] == "account")
+    );
+    // A data source holds no log lines: a log lookup over every source leaves it out.
+    let sources: Value = common::json_of(s.handler().get(s.url("/api/v1/lookups/sources"))).await;
+    assert!(
+        sources
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "sql")
+    );
+    let found = finds(&s, json!({ "ticket": id })).await;
+    assert!(
+        !found.iter().any(|f| matches!(f, Found::Failed { .. })),
+        "{found:?}"
+    );
+
+    let post = |body: Value| {
+        s.handler()
+            .post(s.url("/api/v1/lookups/data"))
+            .json(&body)
+            .send()
+    };
+    let r = post(json!({ "query": "customer-profile", "ticket": id }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let rows: Value = r.json().await.unwrap();
+    let columns: Vec<&str> = rows["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let row = &rows["rows"][0];
+    let at = |name: &str| {
+        row[columns.iter().position(|c| *c == name).unwrap()]
+            .as_str()
+            .unwrap_or("NULL")
+            .to_string()
+    };
+    assert_eq!(at("冻结原因"), "新股申购冻结", "{rows}");
+    assert_ne!(
+        at("资金账号"),
+        account,
+        "customer columns are masked: {rows}"
+    );
+    assert!(at("手机号").contains("****"), "{rows}");
+
+    // By an identifier given; then what cannot work.
+    let r = post(json!({ "query": "shareholder-cards", "account": account }))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for (body, status) in [
+        (json!({ "query": "nope", "ticket": id }), 422),
+        (json!({ "query": "customer-profile" }), 422),
+        (json!({ "query": "customer-profile", "account": " " }), 422),
+        (
+            json!({ "query": "customer-profile", "account": "x".repeat(65) }),
+            422,
+        ),
+        (
+            json!({ "query": "customer-profile", "ticket": 999_999 }),
+            404,
+        ),
+    ] {
+        let r = post(body.clone()).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{body}");
+    }
+    let r = s
+        .submitter()
+        .post(s.url("/api/v1/lookups/data"))
+        .json(&json!({ "query": "customer-profile", "ticket": id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let audit: Vec<Value> = common::json_of(
+        s.handler()
+            .get(s.url(&format!("/api/v1/tickets/{id}/audit"))),
+    )
+    .await;
+    let ran = audit
+        .iter()
+        .find(|e| e["action"] == "lookup.ran" && e["detail"]["query"] == "customer-profile")
+        .expect("the data lookup is audited");
+    assert_eq!(ran["detail"]["identifiers"], json!([account]));
+    assert!(audit.iter().any(|e| e["action"] == "lookup.answered"
+        && e["detail"]["lines"]["demo-accounts"] == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookup_run_prints_a_table_through_the_server_and_in_process() {
+    let (s, tmp) = demo_with_logs().await;
+    let (id, account) = demo_ticket(&s, "账户有钱但下单提示可用资金不足").await;
+    let run = opsdesk;
+    let ticket = id.to_string();
+    let server = [
+        "--server",
+        s.base.as_str(),
+        "--token",
+        s.handler_token.as_str(),
+    ];
+    let out = run(&[
+        &server[..],
+        &["lookup", "run", "customer-profile", "--ticket", &ticket],
+    ]
+    .concat());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().next().unwrap().starts_with("姓名"), "{text}");
+    assert!(text.contains("新股申购冻结"), "{text}");
+    assert!(!text.contains(&account), "masked: {text}");
+    let out = run(&[
+        &server[..],
+        &[
+            "lookup",
+            "run",
+            "customer-profile",
+            "--account",
+            "319999999999",
+        ],
+    ]
+    .concat());
+    assert_eq!(out.status.code(), Some(1), "no rows");
+    let out = run(&[
+        &server[..],
+        &["lookup", "run", "no-such-query", "--account", &account],
+    ]
+    .concat());
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[&server[..], &["lookup", "list"]].concat());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("depository"));
+
+    // In-process from a host's own config: the same database, no server.
+    let config = tmp.path().join("data.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[logs.sources]]\nname = \"accounts\"\nkind = \"sql\"\nurl = \"sqlite://{}/demo-accounts.db\"\n\n[[logs.sources.query]]\nname = \"cards\"\nsql = \"SELECT market, counter_status FROM shareholder_card WHERE account = :account\"\n",
+            tmp.path().display()
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let out = run(&[
+        "--config",
+        &config,
+        "lookup",
+        "run",
+        "cards",
+        "--account",
+        &account,
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows["columns"], json!(["market", "counter_status"]));
+    assert_eq!(rows["rows"].as_array().unwrap().len(), 2);
+    let out = run(&[
+        "--config",
+        &config,
+        "lookup",
+        "run",
+        "cards",
+        "--phone",
+        "13800000000",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "cards looks up by account");
 }

@@ -2155,3 +2155,81 @@ fn a_lookup_kept_under_a_name_runs_again_on_another_ticket() {
         Some(reported - chrono::Duration::minutes(120))
     );
 }
+
+#[test]
+fn a_data_lookup_shows_beside_the_lines_and_notes_into_the_ticket() {
+    use opsdesk::api::{DataRows, QueryInfo, SourceInfo};
+    use opsdesk::tui::panes::logs::{DataFound, Offered, RunData};
+    let mut a = app();
+    let in_hand = queue(&a).selected_id().unwrap();
+    a.on_key(key('3'));
+    a.update(Event::Loaded {
+        pane: PaneId::LOGS,
+        loaded: Box::new(Offered(Ok((
+            vec![SourceInfo {
+                name: "demo-app".into(),
+                kind: "files".into(),
+            }],
+            vec![QueryInfo {
+                source: "demo-accounts".into(),
+                name: "customer-profile".into(),
+                title: Some("客户资料".into()),
+                by: "account".into(),
+            }],
+        )))),
+    });
+    a.on_key(key('d'));
+    let effects = pick(&mut a, "客户资料");
+    let run = effects
+        .iter()
+        .find_map(|e| e.job::<RunData>())
+        .expect("the query runs");
+    assert_eq!(run.0.query, "customer-profile");
+    assert_eq!(run.0.ticket, Some(in_hand));
+    let rows = DataRows {
+        source: "demo-accounts".into(),
+        query: "customer-profile".into(),
+        columns: vec![
+            "姓名".into(),
+            "资金账号".into(),
+            "可用资金".into(),
+            "冻结原因".into(),
+        ],
+        rows: vec![vec![
+            Some("陈*敏".into()),
+            Some("3201****4599".into()),
+            Some("2380.16".into()),
+            Some("新股申购冻结".into()),
+        ]],
+        truncated: false,
+    };
+    a.update(Event::Loaded {
+        pane: PaneId::LOGS,
+        loaded: Box::new(DataFound(Ok(rows))),
+    });
+    insta::assert_snapshot!(
+        "logs_data_80x24",
+        text(&screen(&mut a, &theme("default"), 80, 24))
+    );
+    let effects = a.on_key(key('i'));
+    let note = effects.iter().find_map(|e| match e {
+        Effect::Call(Call::Message {
+            body,
+            internal: true,
+            ..
+        }) => Some(body.clone()),
+        _ => None,
+    });
+    let note = note.expect("an internal note");
+    assert!(note.contains("新股申购冻结"), "{note}");
+    assert!(
+        note.contains(&format!(
+            "opsdesk lookup run customer-profile --source demo-accounts --ticket {in_hand}"
+        )),
+        "{note}"
+    );
+    // esc is the lines again.
+    a.on_key(special(KeyCode::Esc));
+    let shown = text(&screen(&mut a, &theme("default"), 80, 24));
+    assert!(!shown.contains("新股申购冻结"), "{shown}");
+}

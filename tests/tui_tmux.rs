@@ -764,7 +764,8 @@ async fn from_a_ticket_one_key_shows_its_customers_lines_and_one_more_notes_a_li
     let data = tempfile::tempdir().unwrap();
     let mut settings = opsdesk::config::Settings::default();
     settings.lookups =
-        opsdesk::lookups::sources::Lookups::from_config(&cfg, settings.calendar.tz()).unwrap();
+        opsdesk::lookups::sources::Lookups::from_config(&cfg, settings.calendar.tz(), None)
+            .unwrap();
     let s = TestServer::start_in(data.path(), settings).await;
     let created = s.new_ticket("下单提示可用资金不足").await;
     let id = created["id"].as_i64().unwrap();

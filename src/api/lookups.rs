@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::lookups::sources::SourceInfo;
+pub use crate::lookups::sql::{DataRows, QueryInfo};
 pub use crate::lookups::{Found, LogLine, Minute, Total};
 
 /// `POST /api/v1/lookups`: a customer's log lines, from the ticket in hand or by identifiers.
@@ -57,4 +58,31 @@ pub struct LookupRequest {
     )]
     #[schema(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
+}
+
+/// `POST /api/v1/lookups/data`: one named query of a data source, for a customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataLookupRequest {
+    /// The query's name (`GET /api/v1/lookups/queries`).
+    pub query: String,
+    /// The data source holding it, when two hold a query of that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The ticket whose customer it is for: the query's identifier is taken from it when not
+    /// given, and the audit log files the lookup under it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::whole::whole_or_null"
+    )]
+    #[schema(minimum = 1)]
+    pub ticket: Option<i64>,
+    /// The customer's identifier, the kind the query looks up by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
 }

@@ -17,6 +17,8 @@ pub use crate::domain::people::User;
 pub use crate::domain::view::{ClockView, SlaView, TicketView};
 pub use changes::{Change, ChangePage, ResetNotice, TimelineEntry};
 pub use kb::{KbArticle, KbArticleBody, KbChanges, KbImage, KbPage, KbRevision, KbSummary};
-pub use lookups::{Found, LogLine, LookupRequest, SourceInfo};
+pub use lookups::{
+    DataLookupRequest, DataRows, Found, LogLine, LookupRequest, QueryInfo, SourceInfo,
+};
 pub use messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
 pub use tickets::{ApproveBody, AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};

@@ -2,6 +2,7 @@
 
 mod kb;
 mod logs;
+mod lookup;
 mod ticket;
 
 use std::io::{BufRead, IsTerminal};
@@ -59,6 +60,9 @@ pub enum Command {
     /// Look a customer's log lines up in the configured sources.
     #[command(subcommand)]
     Logs(logs::LogsCommand),
+    /// Run a data source's named query (customer profile, cards, orders) for a customer.
+    #[command(subcommand)]
+    Lookup(lookup::LookupCommand),
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +285,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
+        Some(Command::Lookup(cmd)) => {
+            let local = match &cmd {
+                lookup::LookupCommand::Run(args) => args.local,
+                lookup::LookupCommand::List { local, .. } => *local,
+            };
+            // In-process when asked, or when the config has data sources and names no server.
+            let here = local
+                || (cli.server.is_none()
+                    && settings.client.server.is_none()
+                    && !settings.lookups.queries().is_empty());
+            let client = if here {
+                None
+            } else {
+                Some(client(&cli.server, &cli.token, &settings)?)
+            };
+            runtime.block_on(async {
+                match cmd {
+                    lookup::LookupCommand::Run(args) => {
+                        lookup::run(client.as_ref(), &settings, args).await
+                    }
+                    lookup::LookupCommand::List { json, .. } => {
+                        lookup::list(client.as_ref(), &settings, json).await
+                    }
+                }
+            })
+        }
     }
 }
 
@@ -493,16 +523,19 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The demo's sample logs as the log source when the config declares none, written into the
-/// data dir beside the demo data the first time.
+/// The demo's sample logs and its small account system as the lookups' sources when the
+/// config declares none, written into the data dir beside the demo data the first time.
 async fn with_demo_logs(desk: Desk, dir: &Path) -> anyhow::Result<Desk> {
-    if !desk.settings.lookups.is_empty() {
+    if !desk.settings.lookups.is_none() {
         return Ok(desk);
     }
     desk.write_demo_logs(dir).await?;
-    let source = demo_logs::source(dir, desk.settings.calendar.tz());
+    crate::lookups::sql::demo::demo_database(dir)
+        .with_context(|| format!("writing the demo account system in {}", dir.display()))?;
+    let logs = demo_logs::source(dir, desk.settings.calendar.tz());
+    let accounts = crate::lookups::sql::demo::demo_source(dir);
     let settings = Arc::new(Settings {
-        lookups: Lookups::new(vec![Source::Files(source)]),
+        lookups: Lookups::new(vec![Source::Files(logs), Source::Sql(accounts)]),
         ..(*desk.settings).clone()
     });
     Ok(Desk { settings, ..desk })

@@ -5,7 +5,7 @@ use bytes::{Buf, BytesMut};
 use futures::StreamExt;
 
 use super::{ApiClient, ClientError, make_safe, scrub};
-use crate::api::{Found, LookupRequest, SourceInfo};
+use crate::api::{DataLookupRequest, DataRows, Found, LookupRequest, QueryInfo, SourceInfo};
 
 /// The most one line of the answer may hold: a log line's fields with room to spare.
 const MAX_FOUND_BYTES: usize = 8 << 20;
@@ -21,23 +21,36 @@ impl ApiClient {
         Ok(sources)
     }
 
+    pub async fn lookup_queries(&self) -> Result<Vec<QueryInfo>, ClientError> {
+        let mut queries: Vec<QueryInfo> = self
+            .send(self.http.get(self.url("/api/v1/lookups/queries")))
+            .await?;
+        for q in &mut queries {
+            for text in [&mut q.source, &mut q.name, &mut q.by]
+                .into_iter()
+                .chain(q.title.as_mut())
+            {
+                make_safe(text);
+            }
+        }
+        Ok(queries)
+    }
+
+    /// Runs a data source's named query; every value made terminal-safe.
+    pub async fn data_lookup(&self, req: &DataLookupRequest) -> Result<DataRows, ClientError> {
+        let rows: DataRows = self
+            .send(self.http.post(self.url("/api/v1/lookups/data")).json(req))
+            .await?;
+        Ok(inert_rows(rows))
+    }
+
     /// Starts a lookup; its finds are read with [`Finds::next`]. Dropping the [`Finds`]
     /// cancels the lookup on the server.
     pub async fn lookup(&self, req: &LookupRequest) -> Result<Finds, ClientError> {
         // The stream client: no whole-request deadline, as a search over many files or pages
         // may run past one; a silent link still times out between reads.
         let request = self.stream_http.post(self.url("/api/v1/lookups")).json(req);
-        let response = request
-            .bearer_auth(&self.conn.token)
-            .send()
-            .await
-            .map_err(|source| ClientError::Unreachable {
-                base: self.conn.base.clone(),
-                source,
-            })?;
-        if !response.status().is_success() {
-            return Err(self.refusal(response).await);
-        }
+        let response = self.dispatch(request).await?;
         Ok(Finds {
             body: Box::pin(response.bytes_stream()),
             pending: BytesMut::new(),
@@ -130,4 +143,17 @@ pub fn inert(mut found: Found) -> Found {
         }
     }
     found
+}
+
+/// A data lookup's rows with every text made terminal-safe (values are whatever the database
+/// holds).
+pub fn inert_rows(mut rows: DataRows) -> DataRows {
+    for text in [&mut rows.source, &mut rows.query]
+        .into_iter()
+        .chain(rows.columns.iter_mut())
+        .chain(rows.rows.iter_mut().flatten().flatten())
+    {
+        make_safe(text);
+    }
+    rows
 }

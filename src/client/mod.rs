@@ -105,6 +105,20 @@ impl ApiClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
+        let bytes = self
+            .dispatch(req)
+            .await?
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// Sends a request with the token; a success's response, or the server's refusal.
+    async fn dispatch(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
         let response = req
             .bearer_auth(&self.conn.token)
             .send()
@@ -113,14 +127,11 @@ impl ApiClient {
                 base: self.conn.base.clone(),
                 source,
             })?;
-        if !response.status().is_success() {
-            return Err(self.refusal(response).await);
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.refusal(response).await)
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     /// The server's error answer, its texts made terminal-safe.

@@ -13,6 +13,7 @@ pub mod files;
 pub mod line;
 pub mod query;
 pub mod sources;
+pub mod sql;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -10,13 +10,17 @@ use super::config::{LogsConfig, SourceConfig};
 use super::elasticsearch::ElasticsearchSource;
 use super::files::FilesSource;
 use super::query::LogQuery;
+use super::sql::{QueryInfo, SqlSource};
 use super::{Found, Searched, SourceError};
+use crate::domain::validate::Identifier;
 
 /// A source of log lines, as configured.
 #[derive(Debug, Clone)]
 pub enum Source {
     Files(FilesSource),
     Elasticsearch(ElasticsearchSource),
+    /// A business database: named queries, not log lines.
+    Sql(SqlSource),
 }
 
 /// What the source picker shows of a source: its name and kind, never where it is or how it
@@ -24,7 +28,7 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceInfo {
     pub name: String,
-    /// `files` or `elasticsearch`.
+    /// `files`, `elasticsearch` or `sql`.
     pub kind: String,
 }
 
@@ -33,13 +37,20 @@ impl Source {
         match self {
             Source::Files(s) => &s.name,
             Source::Elasticsearch(s) => s.name(),
+            Source::Sql(s) => s.name(),
         }
+    }
+
+    /// Whether it holds log lines (a data source answers named queries instead).
+    fn has_lines(&self) -> bool {
+        !matches!(self, Source::Sql(_))
     }
 
     fn info(&self) -> SourceInfo {
         let kind = match self {
             Source::Files(_) => "files",
             Source::Elasticsearch(_) => "elasticsearch",
+            Source::Sql(_) => "sql",
         };
         SourceInfo {
             name: self.name().to_string(),
@@ -55,6 +66,12 @@ impl Source {
     ) -> Result<Searched, SourceError> {
         match self {
             Source::Elasticsearch(s) => s.search(query, tx).await,
+            Source::Sql(s) => Err(SourceError {
+                source_name: s.name().to_string(),
+                message:
+                    "a data source answers named queries (opsdesk lookup run), not log searches"
+                        .into(),
+            }),
             Source::Files(s) => {
                 // Reading files blocks: it runs on the blocking pool, sending as it goes.
                 let (s, query, lines) = (s.clone(), query.clone(), tx.clone());
@@ -86,9 +103,14 @@ pub struct Lookups {
 }
 
 impl Lookups {
-    /// The sources `[logs]` describes; times written without a zone are read in `zone`.
-    /// Refuses a source that cannot work, or two of one name.
-    pub fn from_config(cfg: &LogsConfig, zone: chrono_tz::Tz) -> Result<Lookups, String> {
+    /// The sources `[logs]` describes; times written without a zone are read in `zone`, a
+    /// relative SQLite path in `data_dir`. Refuses a source that cannot work, or two of one
+    /// name.
+    pub fn from_config(
+        cfg: &LogsConfig,
+        zone: chrono_tz::Tz,
+        data_dir: Option<&std::path::Path>,
+    ) -> Result<Lookups, String> {
         let mut sources = Vec::new();
         for source in &cfg.sources {
             if sources.iter().any(|s: &Source| s.name() == source.name()) {
@@ -102,14 +124,7 @@ impl Lookups {
                 SourceConfig::Elasticsearch(c) => {
                     Source::Elasticsearch(ElasticsearchSource::new(c, zone)?)
                 }
-                SourceConfig::Sql(c) => {
-                    // Until data lookups are built (see README "Where it stands"), a data
-                    // source is refused rather than silently ignored.
-                    return Err(format!(
-                        "logs.sources.kind: '{}' is an sql source; data lookups are not built yet",
-                        c.name
-                    ));
-                }
+                SourceConfig::Sql(c) => Source::Sql(SqlSource::new(c, data_dir)?),
             });
         }
         Ok(Lookups::new(sources))
@@ -121,8 +136,53 @@ impl Lookups {
         }
     }
 
+    /// Whether no source holds log lines.
     pub fn is_empty(&self) -> bool {
+        !self.sources.iter().any(Source::has_lines)
+    }
+
+    /// Whether no source at all is configured.
+    pub fn is_none(&self) -> bool {
         self.sources.is_empty()
+    }
+
+    /// Every data source's queries, sources in configured order.
+    pub fn queries(&self) -> Vec<QueryInfo> {
+        self.sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::Sql(s) => Some(s.queries()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The data source holding the query `name` (in `source` when named), and what the query
+    /// looks up by.
+    pub fn data_query(
+        &self,
+        source: Option<&str>,
+        name: &str,
+    ) -> Result<(SqlSource, Identifier), String> {
+        for s in self.sources.iter() {
+            let Source::Sql(sql) = s else { continue };
+            if source.is_some_and(|want| want != sql.name()) {
+                continue;
+            }
+            if let Some(q) = sql.queries().into_iter().find(|q| q.name == name) {
+                let by = match q.by.as_str() {
+                    "phone" => Identifier::Phone,
+                    "id_number" => Identifier::IdNumber,
+                    _ => Identifier::Account,
+                };
+                return Ok((sql.clone(), by));
+            }
+        }
+        Err(match source {
+            Some(source) => format!("the data source '{source}' has no query named '{name}'"),
+            None => format!("no data source has a query named '{name}'"),
+        })
     }
 
     pub fn infos(&self) -> Vec<SourceInfo> {
@@ -133,14 +193,19 @@ impl Lookups {
     /// source has.
     pub fn pick(&self, names: &[String]) -> Result<Vec<Source>, UnknownSource> {
         if names.is_empty() {
-            return Ok(self.sources.to_vec());
+            return Ok(self
+                .sources
+                .iter()
+                .filter(|s| s.has_lines())
+                .cloned()
+                .collect());
         }
         let mut picked: Vec<Source> = Vec::new();
         for name in names {
             let source = self
                 .sources
                 .iter()
-                .find(|s| s.name() == name)
+                .find(|s| s.name() == name && s.has_lines())
                 .ok_or_else(|| UnknownSource(name.clone()))?;
             // A name given twice is searched once.
             if !picked.iter().any(|p| p.name() == name) {

@@ -160,6 +160,9 @@ impl From<DeskError> for ApiError {
             DeskError::Store(crate::store::StoreError::Closed) => {
                 ApiError::unavailable("the server is shutting down")
             }
+            DeskError::Upstream(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "source_failed", message)
+            }
             DeskError::Busy { retry_after, .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
                     .retry_after(retry_after)

@@ -75,6 +75,10 @@ pub enum DeskError {
     /// seconds. Nothing was written.
     #[error("{message}")]
     Busy { message: String, retry_after: u64 },
+    /// A system the desk asks on the caller's behalf (a lookup's database) could not answer;
+    /// the message names it and says why, never with its credentials.
+    #[error("{0}")]
+    Upstream(String),
     #[error(transparent)]
     Store(StoreError),
 }

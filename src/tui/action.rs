@@ -116,6 +116,7 @@ actions! {
     Follow = "follow" / "跟随新日志": "follow new lines as they are written, or stop",
     Rerun = "rerun" / "重新查询": "run the lookup again",
     SaveQuery = "save_query" / "保存查询": "keep this lookup's filters under a name",
+    DataQuery = "data_query" / "数据查询 客户资料": "run a data source's named query (profile, cards, orders) for the ticket's customer",
     SavedQueries = "saved_queries" / "已存查询": "run a kept lookup on the ticket in hand",
     // Editors.
     Submit = "submit" / "发送": "send what was written",

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod mss;
+pub mod postgres;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -31,6 +31,7 @@ use crate::domain::validate::{
         super::kb::search, super::kb::get, super::kb::helpful, super::kb::create, super::kb::update, super::kb::changes, super::kb::revisions,
         super::kb::add_image, super::kb::image,
         super::lookups::run, super::lookups::list_sources,
+        super::lookups::list_queries, super::lookups::run_data,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]
@@ -117,11 +118,16 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The whole description for a server whose systems are `systems`.
-pub fn description(systems: &[&str], log_sources: &[&str]) -> Value {
+pub fn description(
+    systems: &[&str],
+    log_sources: &[&str],
+    data_queries: &[crate::api::QueryInfo],
+) -> Value {
     let mut spec = serde_json::to_value(ApiDoc::openapi()).expect("the description serialises");
     bodies(&mut spec, systems);
     kb_bodies(&mut spec);
     lookup_bodies(&mut spec, log_sources);
+    data_lookup_bodies(&mut spec, data_queries);
     queries(&mut spec);
     downloads(&mut spec);
     refusals(&mut spec);
@@ -317,10 +323,46 @@ fn lookup_bodies(spec: &mut Value, log_sources: &[&str]) {
             "description": "A regular expression in the syntax of Rust's `regex` crate (no look-around, no back-references); one that does not compile is refused with 422.",
         }),
     );
-    let request = component(spec, name);
-    request["description"] = json!(
+    component(spec, name).insert(
+        "description".into(),
+        json!(
         "A lookup. `to` must not be before `from` (422 otherwise); `from` alone runs until now (an hour at least), `to` alone is the hour before it; with neither the ticket's reported time ±30 minutes, or the last hour."
+        ),
     );
+}
+
+/// A data lookup's rules: each configured query with the source that holds it and the
+/// identifier it looks up by (or a ticket to take it from); identifiers printable, 1–64.
+fn data_lookup_bodies(spec: &mut Value, queries: &[crate::api::QueryInfo]) {
+    let name = "DataLookupRequest";
+    for field in ["account", "phone", "id_number"] {
+        refine(
+            spec,
+            name,
+            field,
+            json!({ "pattern": rules::text_without(1, Some(64), &[rules::CONTROLS]) }),
+        );
+    }
+    if queries.is_empty() {
+        return;
+    }
+    let each: Vec<Value> = queries
+        .iter()
+        .map(|q| {
+            json!({
+                "properties": {
+                    "query": { "const": q.name },
+                    "source": { "const": q.source },
+                },
+                // Given, and not null: a null identifier or ticket is no identifier.
+                "anyOf": [
+                    { "required": [q.by], "properties": { q.by.clone(): { "type": "string" } } },
+                    { "required": ["ticket"], "properties": { "ticket": { "type": "integer" } } },
+                ],
+            })
+        })
+        .collect();
+    component(spec, name).insert("anyOf".into(), json!(each));
 }
 
 fn kb_bodies(spec: &mut Value) {
@@ -757,7 +799,7 @@ mod tests {
     fn served() -> Value {
         let systems = default_systems();
         let keys: Vec<&str> = systems.iter().map(|s| s.key.as_str()).collect();
-        description(&keys, &[])
+        description(&keys, &[], &[])
     }
 
     /// What the OpenAPI 3.1 reference validator checks that utoipa lets an annotation miss:

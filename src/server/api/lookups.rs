@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::api::{Found, LookupRequest, SourceInfo};
+use crate::api::{DataLookupRequest, DataRows, Found, LookupRequest, QueryInfo, SourceInfo};
 use crate::lookups::sources;
 use crate::server::AppState;
 use crate::server::auth::Caller;
@@ -94,5 +94,39 @@ pub async fn run(
         ],
         [no_store()],
         Body::from_stream(body),
+    ))
+}
+
+/// The named queries of the data sources (business databases): what `POST
+/// /api/v1/lookups/data` can run (handlers only).
+#[utoipa::path(get, path = "/api/v1/lookups/queries", operation_id = "lookup_queries", tag = "lookups",
+    responses((status = 200, body = Vec<QueryInfo>), (status = 403, description = "a submitter's token: handlers only", body = ErrorBody)))]
+pub async fn list_queries(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl IntoResponse> {
+    caller.handler()?;
+    Ok(axum::Json(s.desk.settings.lookups.queries()))
+}
+
+/// Run a data source's named query for a customer (handlers only), read-only in the
+/// database, rows capped, customer columns masked. The identifier is the one given, else the
+/// ticket's customer's; the lookup is in the audit log with the identifier and the row count.
+#[utoipa::path(post, path = "/api/v1/lookups/data", operation_id = "run_data_lookup", request_body = DataLookupRequest, tag = "lookups",
+    responses((status = 200, body = DataRows),
+        (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
+        (status = 404, description = "no such ticket", body = ErrorBody),
+        (status = 409, description = "`conflict`: no data source is configured; or `conflicting`: the ticket's customer has no identifier of the kind the query looks up by", body = ErrorBody),
+        (status = 422, description = "an unknown query, no identifier of the kind the query looks up by and no ticket, or one that is blank or over 64 characters", body = ErrorBody),
+        (status = 502, description = "`source_failed`: the database could not answer (unreachable, the query timed out, a write refused); the message says which and why", body = ErrorBody)))]
+pub async fn run_data(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(req): Json<DataLookupRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let user = caller.handler()?;
+    Ok((
+        [no_store()],
+        axum::Json(s.desk.data_lookup(&user, req).await?),
     ))
 }

@@ -150,10 +150,16 @@ pub async fn openapi(
     if s.desk.settings.server.openapi == Exposure::Token {
         Caller::from_headers(&s, &headers).await?;
     }
-    let sources = s.desk.settings.lookups.infos();
-    let sources: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let lookups = &s.desk.settings.lookups;
+    let sources = lookups.infos();
+    let sources: Vec<&str> = sources
+        .iter()
+        .filter(|s| s.kind != "sql")
+        .map(|s| s.name.as_str())
+        .collect();
     Ok(axum::Json(super::description::description(
         &s.desk.settings.system_keys(),
         &sources,
+        &lookups.queries(),
     )))
 }

@@ -65,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kb/images/{id}", get(kb::image))
         .route("/api/v1/lookups", post(lookups::run))
         .route("/api/v1/lookups/sources", get(lookups::list_sources))
+        .route("/api/v1/lookups/queries", get(lookups::list_queries))
+        .route("/api/v1/lookups/data", post(lookups::run_data))
 }
 
 /// The `Idempotency-Key` of a creating request, bound to its route and body.

@@ -61,6 +61,11 @@ impl From<DeskError> for PageError {
                     "事件刚被处理人更新，请刷新页面后再试".into(),
                 )
             }
+            // The pages run no lookups; said plainly should one ever reach them.
+            DeskError::Upstream(_) => PageError::Refused(
+                StatusCode::BAD_GATEWAY,
+                "后台系统暂时无法应答，请稍后再试".into(),
+            ),
             DeskError::StaleArticle { .. } => PageError::Refused(
                 StatusCode::CONFLICT,
                 "文章刚被更新，请刷新页面后再试".into(),

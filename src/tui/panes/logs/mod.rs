@@ -20,7 +20,9 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use super::{Command, Ctx, Handled, Input, Msg, Pane, PaneId};
-use crate::api::{Found, LogLine, LookupRequest, SourceInfo};
+use crate::api::{
+    DataLookupRequest, DataRows, Found, LogLine, LookupRequest, QueryInfo, SourceInfo,
+};
 use crate::domain::ticket::TicketId;
 use crate::tui::action::{Action, Context};
 use crate::tui::desk::Desk;
@@ -45,6 +47,7 @@ const COMMANDS: &[Command] = &[
     Command::hint(Action::Mark),
     Command::hint(Action::Note),
     Command::hint(Action::PickSource),
+    Command::hint(Action::DataQuery),
     Command::new(Action::FilterLevel),
     Command::new(Action::WidenWindow),
     Command::new(Action::SameTrace),
@@ -110,6 +113,40 @@ pub struct LogsPane {
     reading: Option<u16>,
     follow: bool,
     page: usize,
+    /// The data sources' named queries, for the `d` picker.
+    queries: Vec<QueryInfo>,
+    /// A data lookup shown instead of the lines (`esc` goes back to them).
+    data: Option<DataState>,
+}
+
+/// A data lookup on screen.
+#[derive(Debug)]
+pub enum DataState {
+    /// Asked for: the query's title.
+    Asking(String),
+    Rows(DataRows),
+    Failed(String),
+}
+
+/// Runs a data source's named query for the ticket's customer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RunData(pub DataLookupRequest);
+
+/// What a data lookup answered.
+pub struct DataFound(pub Result<DataRows, String>);
+
+impl Job for RunData {
+    fn run(self: Box<Self>, io: Io) -> BoxFuture<'static, ()> {
+        async move {
+            let found = io
+                .client
+                .data_lookup(&self.0)
+                .await
+                .map_err(|e| crate::tui::calls::explain(&e));
+            io.reply(DataFound(found)).await;
+        }
+        .boxed()
+    }
 }
 
 /// Runs a lookup on the server and hands its finds back in batches; with `follow`, asks
@@ -228,19 +265,19 @@ impl Job for LookUp {
     }
 }
 
-/// Asks the server which sources it offers.
+/// Asks the server which sources and data queries it offers.
 #[derive(Debug, PartialEq, Eq)]
 pub struct LoadSources;
 
-pub struct Offered(pub Result<Vec<SourceInfo>, String>);
+pub struct Offered(pub Result<(Vec<SourceInfo>, Vec<QueryInfo>), String>);
 
 impl Job for LoadSources {
     fn run(self: Box<Self>, io: Io) -> BoxFuture<'static, ()> {
         async move {
-            let offered = io
-                .client
-                .lookup_sources()
-                .await
+            let sources = io.client.lookup_sources().await;
+            let queries = io.client.lookup_queries().await;
+            let offered = sources
+                .and_then(|s| queries.map(|q| (s, q)))
                 .map_err(|e| crate::tui::calls::explain(&e));
             io.reply(Offered(offered)).await;
         }
@@ -256,6 +293,7 @@ enum Ask {
     Identifiers,
     SaveAs,
     Saved,
+    Data,
 }
 
 /// A lookup's filters kept under a name, to run again on another ticket: kept in the local
@@ -483,6 +521,16 @@ impl LogsPane {
                 }
             });
         }
+        if self.data.is_some() {
+            match action {
+                Action::Back | Action::Cancel => {
+                    self.data = None;
+                    return Some(Vec::new());
+                }
+                Action::Note => return Some(self.note_data(desk)),
+                _ => {}
+            }
+        }
         if let Some(scroll) = self.reading {
             let page = u16::try_from(self.page.max(1)).unwrap_or(u16::MAX);
             let to = match action {
@@ -593,6 +641,31 @@ impl LogsPane {
                 self.run()
             }
             Action::Rerun => self.run(),
+            Action::DataQuery => {
+                if self.ticket.is_none() {
+                    desk.toast("先选中一个工单 select a ticket first", true);
+                } else if self.queries.is_empty() {
+                    desk.toast(
+                        "服务器没有配置数据查询 the server has no data queries (kind = \"sql\")",
+                        true,
+                    );
+                } else {
+                    let options = self.queries.iter().map(|q| {
+                        let title = q.title.as_deref().unwrap_or(&q.name);
+                        (
+                            format!("{title} · {} · by {} ({})", q.name, q.by, q.source),
+                            format!("{}/{}", q.source, q.name),
+                        )
+                    });
+                    desk.overlay(Overlay::picker(
+                        PaneId::LOGS,
+                        Ask::Data,
+                        "数据查询 data lookup",
+                        options,
+                    ));
+                }
+                Vec::new()
+            }
             Action::SaveQuery => {
                 desk.overlay(Overlay::prompt(
                     PaneId::LOGS,
@@ -641,6 +714,46 @@ impl LogsPane {
         })
     }
 
+    /// Runs the query picked (`source/name`) for the ticket's customer.
+    fn run_data(&mut self, picked: &str) -> Vec<Effect> {
+        let Some((source, name)) = picked.split_once('/') else {
+            return Vec::new();
+        };
+        let title = self
+            .queries
+            .iter()
+            .find(|q| q.source == source && q.name == name)
+            .and_then(|q| q.title.clone())
+            .unwrap_or_else(|| name.to_string());
+        self.data = Some(DataState::Asking(title));
+        vec![Effect::run(
+            Some(PaneId::LOGS),
+            RunData(DataLookupRequest {
+                query: name.to_string(),
+                source: Some(source.to_string()),
+                ticket: self.ticket,
+                ..Default::default()
+            }),
+        )]
+    }
+
+    /// The data lookup on screen into the ticket as an internal note, with the command that
+    /// runs it again.
+    fn note_data(&mut self, desk: &mut Desk) -> Vec<Effect> {
+        let (Some(id), Some(DataState::Rows(rows))) = (self.ticket, &self.data) else {
+            desk.toast("没有可记入的数据 nothing to note yet", true);
+            return Vec::new();
+        };
+        let body = note::data_text(rows, id);
+        desk.toast(format!("已将查询结果记入 #{id} 的内部备注 noted"), false);
+        vec![Effect::Call(Call::Message {
+            id,
+            body,
+            internal: true,
+            key: format!("tui-data-{}", desk.now.timestamp_micros()),
+        })]
+    }
+
     /// Keeps the pane's filters under `name` (replacing one of that name).
     fn save_as(&mut self, name: &str, desk: &mut Desk) -> Vec<Effect> {
         if name.is_empty() || name.chars().count() > 40 {
@@ -678,6 +791,7 @@ impl LogsPane {
 
     fn on_answer(&mut self, ask: Ask, value: String, desk: &mut Desk) -> Vec<Effect> {
         match ask {
+            Ask::Data => return self.run_data(&value),
             Ask::SaveAs => return self.save_as(value.trim(), desk),
             Ask::Saved => {
                 let saved = desk
@@ -784,11 +898,27 @@ impl Pane for LogsPane {
                     }
                     Err(other) => other,
                 };
+                let loaded = match loaded.downcast::<DataFound>() {
+                    Ok(found) => {
+                        // Dropped when the handler went back to the lines meanwhile.
+                        if self.data.is_some() {
+                            self.data = Some(match found.0 {
+                                Ok(rows) => DataState::Rows(rows),
+                                Err(why) => DataState::Failed(why),
+                            });
+                        }
+                        return Some(Vec::new());
+                    }
+                    Err(other) => other,
+                };
                 if let Ok(offered) = loaded.downcast::<Offered>() {
                     match offered.0 {
-                        Ok(sources) => {
+                        Ok((sources, queries)) => {
+                            self.queries = queries;
+                            let sources: Vec<SourceInfo> =
+                                sources.into_iter().filter(|s| s.kind != "sql").collect();
                             // The lookup already running names them as they answer.
-                            if self.states.is_empty() || self.sources.is_empty() {
+                            if self.sources.is_empty() {
                                 for s in &sources {
                                     if self.asked.is_some() {
                                         self.states

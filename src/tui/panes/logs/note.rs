@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{LogLine, LookupRequest};
+use crate::api::{DataRows, LogLine, LookupRequest};
 
 /// A line's message in a note is cut here: a note is read, not searched.
 const MAX_MESSAGE_CHARS: usize = 1_000;
@@ -29,6 +29,25 @@ pub fn text(lines: &[&LogLine], asked: &LookupRequest, zone: chrono_tz::Tz) -> S
         ));
     }
     out.push_str(&format!("查询 query: {}", command(asked, zone)));
+    out
+}
+
+/// The note of a data lookup: the rows as a table (customer columns as masked as shown), and
+/// the command that runs it again.
+pub fn data_text(rows: &DataRows, ticket: i64) -> String {
+    let mut out = format!("数据 data · {} ({}):\n", rows.query, rows.source);
+    for line in crate::display::table(&rows.columns, &rows.rows, 40) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if rows.truncated {
+        out.push_str("(只显示了前面的行 more rows than shown)\n");
+    }
+    out.push_str(&format!(
+        "查询 query: opsdesk lookup run {} --source {} --ticket {ticket}",
+        quoted(&rows.query),
+        quoted(&rows.source)
+    ));
     out
 }
 

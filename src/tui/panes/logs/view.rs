@@ -9,12 +9,14 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::{LogsPane, SourceState};
+use super::{DataState, LogsPane, SourceState};
 use crate::api::LogLine;
 use crate::display::{fit, tail, wrap_text};
 use crate::tui::panes::Ctx;
 use crate::tui::theme::Theme;
 
+/// Up to this many rows of a data lookup are shown as records, one column a line.
+const RECORDS: usize = 3;
 /// Eight heights of a bar, for the hits a minute.
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -51,6 +53,12 @@ pub fn render(
             .render(inner, buf);
         let shown = inner.height as usize;
         return (shown, Some(total.saturating_sub(shown) as u16));
+    }
+    if let Some(data) = &pane.data {
+        let lines = data_lines(data, width, theme);
+        let shown = inner.height as usize;
+        Paragraph::new(lines).render(inner, buf);
+        return (shown, None);
     }
     let mut head: Vec<Line> = vec![asked(pane, width, ctx.tz, theme)];
     if !pane.states.is_empty() {
@@ -100,6 +108,90 @@ pub fn render(
     }
     Paragraph::new(lines).render(inner, buf);
     (room, None)
+}
+
+/// A data lookup: what was asked, then its rows as a table (or why there are none).
+fn data_lines(data: &DataState, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let hint = "i 记入备注 note it · esc 返回日志 back to the lines";
+    let mut out = Vec::new();
+    match data {
+        DataState::Asking(title) => {
+            out.push(Line::from(Span::styled(
+                fit(&format!("数据 data · {title}"), width),
+                theme.header(),
+            )));
+            out.push(Line::from(Span::styled("查询中 looking…", theme.muted())));
+        }
+        DataState::Failed(why) => {
+            out.push(Line::from(Span::styled("数据 data", theme.header())));
+            for row in wrap_text(why, width) {
+                out.push(Line::from(Span::styled(row, theme.toast(true))));
+            }
+        }
+        DataState::Rows(rows) => {
+            out.push(Line::from(Span::styled(
+                fit(
+                    &format!(
+                        "数据 data · {} ({}) · {} 行 rows{}",
+                        rows.query,
+                        rows.source,
+                        rows.rows.len(),
+                        if rows.truncated { "+" } else { "" }
+                    ),
+                    width,
+                ),
+                theme.header(),
+            )));
+            if rows.rows.is_empty() {
+                out.push(Line::from(Span::styled(
+                    "没有这位客户的记录 no row for this customer",
+                    theme.muted(),
+                )));
+            }
+            if rows.rows.len() <= RECORDS {
+                // A record or three read down the page, column by column, as `psql \x` does:
+                // a profile's dozen columns would not fit across 80.
+                let label = rows
+                    .columns
+                    .iter()
+                    .map(|c| unicode_width::UnicodeWidthStr::width(c.as_str()))
+                    .max()
+                    .unwrap_or(0)
+                    .min(16);
+                for (n, row) in rows.rows.iter().enumerate() {
+                    if rows.rows.len() > 1 {
+                        out.push(Line::from(Span::styled(
+                            format!("── {} ──", n + 1),
+                            theme.muted(),
+                        )));
+                    }
+                    for (column, value) in rows.columns.iter().zip(row) {
+                        out.push(Line::from(vec![
+                            Span::styled(format!("{} ", fit(column, label)), theme.muted()),
+                            Span::styled(
+                                fit(
+                                    value.as_deref().unwrap_or("NULL"),
+                                    width.saturating_sub(label + 1),
+                                ),
+                                theme.text(),
+                            ),
+                        ]));
+                    }
+                }
+            } else {
+                for (i, line) in crate::display::table(&rows.columns, &rows.rows, 30)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let style = if i == 0 { theme.title() } else { theme.text() };
+                    out.push(Line::from(Span::styled(fit(&line, width), style)));
+                }
+            }
+        }
+    }
+    out.push(Line::from(""));
+    out.push(Line::from(Span::styled(hint, theme.muted())));
+    out
 }
 
 /// What is looked up: for whom, over which window, with which filters.
