@@ -4,7 +4,7 @@
 //!
 //! | module    | room                                                                  |
 //! |-----------|-----------------------------------------------------------------------|
-//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, image checks, API views, notification rendering, the backoff between attempts. No IO, no clock. |
+//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, image checks, API views, notification rendering, the backoff between attempts, the reports' periods and per-ticket facts. No IO, no clock. |
 //! | `api`     | the wire contract: request and response bodies shared by the server, the client and the workstation. Imports `domain` only. |
 //! | `store`   | SQLite (rusqlite, WAL): schema, one writer thread with group commit, readers, one file per aggregate. |
 //! | `service` | use cases composing domain and store in one transaction; shared by the API, the CLI and the demo loader. |
@@ -15,6 +15,7 @@
 //! | `cli`     | the command line of DESIGN.md §3.                                     |
 //! | `display` | terminal text helpers shared by the CLI and the workstation: widths, wrapping, countdowns. |
 //! | `signals` | the signals that end the process normally, for the server and the workstation. |
+//! | `lookups` | the lookup engine: log sources (files, Elasticsearch) and data sources (SQL), one query model; pure of server and terminal types, run by the server and the CLI. |
 //! | `fuzz`    | entry points for fuzzing every parser of untrusted bytes (`tests/fuzz.rs`, `fuzz/`). |
 
 pub mod api;

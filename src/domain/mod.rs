@@ -13,6 +13,7 @@ pub mod matcher;
 pub mod message;
 pub mod notify;
 pub mod people;
+pub mod report;
 pub mod rules;
 pub mod sanitize;
 pub mod similar;

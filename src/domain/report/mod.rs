@@ -1,0 +1,11 @@
+//! The service center's reports, pure: the period a report covers, and what a report counts
+//! of each ticket. The figures, the rollup they are read from and the report's renderings
+//! build on these.
+
+pub mod facts;
+pub mod figures;
+pub mod period;
+
+pub use facts::TicketFacts;
+pub use figures::Figures;
+pub use period::{Period, PeriodError};
