@@ -448,6 +448,10 @@ async fn serve(settings: Arc<Settings>, args: ServeArgs) -> anyhow::Result<ExitC
     desk.adopt_help_center()
         .await
         .map_err(|e| anyhow!("adopting the help center's articles: {e}"))?;
+    // A data dir from before the reports: its tickets' facts are kept now.
+    desk.adopt_reports()
+        .await
+        .map_err(|e| anyhow!("keeping the reports' facts of earlier tickets: {e}"))?;
     tracing::info!(%addr, data = %dir.display(), "opsdesk serving");
     eprintln!(
         "opsdesk serving on http://{addr} (data in {})",
@@ -476,6 +480,9 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         })?;
     let base = format!("http://{}", listener.local_addr()?);
     let demo = desk.seed_demo().await.ok();
+    desk.adopt_reports()
+        .await
+        .map_err(|e| anyhow!("keeping the reports' facts of earlier tickets: {e}"))?;
     let desk = if demo.is_some() {
         with_demo_logs(desk, &dir).await?
     } else {

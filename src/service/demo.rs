@@ -203,6 +203,7 @@ fn seed_in(
             t.assignee = Some(who(a)?.username);
             t.version += 1;
             tickets::update(ctx.conn, &t)?;
+            super::tickets::record_facts(ctx.conn, desk_settings, &t)?;
         }
         for e in d.events {
             match e {

@@ -13,6 +13,7 @@ pub mod kb_images;
 pub mod lookups;
 pub mod messages;
 pub mod notify;
+pub mod reports;
 pub mod sessions;
 pub mod submissions;
 pub mod tickets;

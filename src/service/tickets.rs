@@ -83,7 +83,8 @@ pub(crate) fn view_of(
     Ok(ticket_view(t, attachments, &sla_ctx(settings), ctx.now))
 }
 
-/// Renders the ticket, records the change on the stream and returns the view.
+/// Renders the ticket, records the change on the stream, keeps the reports' facts of it in
+/// step (in the same transaction) and returns the view.
 pub(crate) fn publish(
     ctx: &mut WriteCtx<'_>,
     settings: &Settings,
@@ -91,11 +92,22 @@ pub(crate) fn publish(
     t: &Ticket,
     actor: &str,
 ) -> Result<TicketView, DeskError> {
+    record_facts(ctx.conn, settings, t)?;
     let attachments = attachments::for_ticket(ctx.conn, t.id)?;
     let view = ticket_view(t, attachments, &sla_ctx(settings), ctx.now);
     let data = serde_json::to_value(&view).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     changes::append(ctx, kind, Some(t.id), actor, data)?;
     Ok(view)
+}
+
+/// Keeps what the reports count of `t`.
+pub(crate) fn record_facts(
+    conn: &rusqlite::Connection,
+    settings: &Settings,
+    t: &Ticket,
+) -> Result<(), StoreError> {
+    let facts = crate::domain::report::TicketFacts::of(t, &settings.sla, &settings.calendar);
+    crate::store::reports::record(conn, &facts, settings.calendar.tz())
 }
 
 /// Saves a changed ticket as its next version, audits what changed and publishes it.

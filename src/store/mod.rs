@@ -19,6 +19,7 @@ pub mod kb_images;
 pub mod messages;
 pub mod notifications;
 pub mod read_markers;
+pub mod reports;
 mod schema;
 pub mod sessions;
 pub mod tickets;
