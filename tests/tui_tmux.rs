@@ -582,7 +582,9 @@ async fn a_resolved_ticket_is_written_up_and_found_in_the_knowledge_base() {
     // W opens the article, prefilled from the ticket: title, the quoted error, the resolution,
     // and no customer number.
     tmux.keys(&["W"]);
-    let editor = tmux.wait_for("写成文章").await;
+    tmux.wait_for("写成文章").await;
+    // The editor's title can be drawn a frame before its text: wait for the text itself.
+    let editor = tmux.wait_for("symptoms = [").await;
     assert!(
         editor.contains("symptoms = [\"中登开户接口超时\"]"),
         "{editor}"

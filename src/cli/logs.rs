@@ -85,12 +85,6 @@ fn parse_when(s: &str, zone: chrono_tz::Tz) -> anyhow::Result<DateTime<Utc>> {
         })
 }
 
-/// Whether this command runs in-process: asked for, or the config has sources and names no
-/// server.
-pub fn runs_locally(local: bool, server: &Option<String>, settings: &Settings) -> bool {
-    local || (server.is_none() && settings.client.server.is_none() && !settings.lookups.is_empty())
-}
-
 pub async fn sources_list(
     client: Option<&ApiClient>,
     settings: &Settings,

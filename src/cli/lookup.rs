@@ -116,12 +116,11 @@ pub async fn run(
                 Identifier::IdNumber => args.id_number,
             };
             let Some(value) = value else {
-                let flag = match by {
-                    Identifier::Account => "--account",
-                    Identifier::Phone => "--phone",
-                    Identifier::IdNumber => "--id-number",
-                };
-                bail!("{} looks up by {flag}", args.name);
+                bail!(
+                    "{} looks up by --{}",
+                    args.name,
+                    by.field().replace('_', "-")
+                );
             };
             inert_rows(source.run(&args.name, by, &value).await?)
         }

@@ -269,11 +269,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 logs::LogsCommand::Search(args) => args.local,
                 logs::LogsCommand::Sources { local, .. } => *local,
             };
-            let client = if logs::runs_locally(local, &cli.server, &settings) {
-                None
-            } else {
-                Some(client(&cli.server, &cli.token, &settings)?)
-            };
+            let configured = !settings.lookups.is_empty();
+            let client = lookup_client(local, configured, (&cli.server, &cli.token), &settings)?;
             runtime.block_on(async {
                 match cmd {
                     logs::LogsCommand::Search(args) => {
@@ -290,16 +287,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 lookup::LookupCommand::Run(args) => args.local,
                 lookup::LookupCommand::List { local, .. } => *local,
             };
-            // In-process when asked, or when the config has data sources and names no server.
-            let here = local
-                || (cli.server.is_none()
-                    && settings.client.server.is_none()
-                    && !settings.lookups.queries().is_empty());
-            let client = if here {
-                None
-            } else {
-                Some(client(&cli.server, &cli.token, &settings)?)
-            };
+            let configured = !settings.lookups.queries().is_empty();
+            let client = lookup_client(local, configured, (&cli.server, &cli.token), &settings)?;
             runtime.block_on(async {
                 match cmd {
                     lookup::LookupCommand::Run(args) => {
@@ -311,6 +300,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
+    }
+}
+
+/// The server a lookup command goes through, or `None` to run it in this process: when
+/// asked (`--local`), or when this host's config has the sources (`configured`) and names no
+/// server.
+fn lookup_client(
+    local: bool,
+    configured: bool,
+    (server, token): (&Option<String>, &Option<String>),
+    settings: &Settings,
+) -> anyhow::Result<Option<ApiClient>> {
+    let here = local || (configured && server.is_none() && settings.client.server.is_none());
+    if here {
+        Ok(None)
+    } else {
+        client(server, token, settings).map(Some)
     }
 }
 

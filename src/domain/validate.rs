@@ -90,7 +90,22 @@ impl Identifier {
     /// Every identifier: what the API, the import and the CLI can carry.
     pub const ALL: [Identifier; 3] = [Identifier::Account, Identifier::Phone, Identifier::IdNumber];
 
-    fn zh(self) -> &'static str {
+    /// The name it goes by on the wire, in configuration and in SQL placeholders
+    /// (`:account`): `account`, `phone`, `id_number`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Identifier::Account => "account",
+            Identifier::Phone => "phone",
+            Identifier::IdNumber => "id_number",
+        }
+    }
+
+    /// The identifier [`Identifier::field`] names.
+    pub fn from_field(field: &str) -> Option<Identifier> {
+        Identifier::ALL.into_iter().find(|i| i.field() == field)
+    }
+
+    pub fn zh(self) -> &'static str {
         match self {
             Identifier::Account => "资金账号",
             Identifier::Phone => "手机号",

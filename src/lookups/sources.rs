@@ -170,12 +170,12 @@ impl Lookups {
             if source.is_some_and(|want| want != sql.name()) {
                 continue;
             }
-            if let Some(q) = sql.queries().into_iter().find(|q| q.name == name) {
-                let by = match q.by.as_str() {
-                    "phone" => Identifier::Phone,
-                    "id_number" => Identifier::IdNumber,
-                    _ => Identifier::Account,
-                };
+            if let Some(by) = sql
+                .queries()
+                .into_iter()
+                .find(|q| q.name == name)
+                .and_then(|q| Identifier::from_field(&q.by))
+            {
                 return Ok((sql.clone(), by));
             }
         }
@@ -183,6 +183,15 @@ impl Lookups {
             Some(source) => format!("the data source '{source}' has no query named '{name}'"),
             None => format!("no data source has a query named '{name}'"),
         })
+    }
+
+    /// The names of the sources that hold log lines.
+    pub fn log_names(&self) -> Vec<&str> {
+        self.sources
+            .iter()
+            .filter(|s| s.has_lines())
+            .map(Source::name)
+            .collect()
     }
 
     pub fn infos(&self) -> Vec<SourceInfo> {

@@ -156,7 +156,7 @@ impl Desk {
             .lookups
             .data_query(req.source.as_deref(), &req.query)
             .map_err(|e| invalid("query", format!("没有这个查询：{}", req.query), e))?;
-        let field = identifier_field(by);
+        let field = by.field();
         let given = match by {
             Identifier::Account => &req.account,
             Identifier::Phone => &req.phone,
@@ -180,19 +180,14 @@ impl Desk {
                     // The ticket may be given one later: a refusal of the present state.
                     DeskError::Conflicting(ValidationErrors::one(
                         field,
-                        format!("工单 #{id} 的客户没有{}", zh_of(by)),
+                        format!("工单 #{id} 的客户没有{}", by.zh()),
                         format!("ticket #{id}'s customer has no {field}"),
                     ))
                 })?,
             (None, None) => {
                 return Err(invalid(
                     field,
-                    format!(
-                        "{} 按{}查询：请给出{}或工单",
-                        req.query,
-                        zh_of(by),
-                        zh_of(by)
-                    ),
+                    format!("{} 按{}查询：请给出{}或工单", req.query, by.zh(), by.zh()),
                     format!(
                         "{} looks up by {field}: give the {field} or a ticket",
                         req.query
@@ -237,30 +232,14 @@ fn check_value(kind: Identifier, value: &str) -> Result<(), DeskError> {
         || value.chars().count() > MAX_DATA_VALUE_CHARS
         || value.chars().any(char::is_control)
     {
-        let field = identifier_field(kind);
+        let field = kind.field();
         return Err(invalid(
             field,
-            format!("{}须为 1 到 {MAX_DATA_VALUE_CHARS} 个字符", zh_of(kind)),
+            format!("{}须为 1 到 {MAX_DATA_VALUE_CHARS} 个字符", kind.zh()),
             format!("the {field} must be 1 to {MAX_DATA_VALUE_CHARS} printable characters"),
         ));
     }
     Ok(())
-}
-
-fn identifier_field(by: Identifier) -> &'static str {
-    match by {
-        Identifier::Account => "account",
-        Identifier::Phone => "phone",
-        Identifier::IdNumber => "id_number",
-    }
-}
-
-fn zh_of(by: Identifier) -> &'static str {
-    match by {
-        Identifier::Account => "资金账号",
-        Identifier::Phone => "手机号",
-        Identifier::IdNumber => "身份证号",
-    }
 }
 
 fn invalid(field: &str, zh: String, en: String) -> DeskError {

@@ -7,6 +7,9 @@ impl Desk {
     /// Keeps the reports' facts of every ticket that has none yet (a data dir from before the
     /// reports), a thousand a transaction so the writer is never held long. How many.
     pub async fn adopt_reports(&self) -> Result<usize, DeskError> {
+        if self.store.read(crate::store::reports::all_kept).await? {
+            return Ok(0);
+        }
         let mut done = 0;
         loop {
             let settings = self.settings.clone();

@@ -131,6 +131,16 @@ pub fn trend(conn: &Connection, periods: &[Period]) -> Result<Vec<PeriodCounts>,
     Ok(out)
 }
 
+/// Whether every ticket's facts are kept: two counts, so a start-up on a data dir that needs
+/// nothing reads no ticket.
+pub fn all_kept(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT (SELECT count(*) FROM tickets) = (SELECT count(*) FROM report_facts)",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Tickets whose facts are not kept yet (a data dir from before the reports), at most `limit`.
 pub fn missing(conn: &Connection, limit: usize) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare_cached(

@@ -32,7 +32,6 @@ use serde::{Deserialize, Serialize};
 
 use self::cells::MaskAs;
 use self::database::Database;
-use self::statement::word;
 use super::SourceError;
 use super::config::{SqlConfig, check_name};
 use crate::domain::mask::mask_long_numbers;
@@ -152,6 +151,30 @@ fn driver_said(e: &sqlx::Error) -> String {
         .map_or_else(|| e.to_string(), |db| db.message().to_string())
 }
 
+/// Runs `read` on a fresh connection, PostgreSQL's and MySQL's way alike. A connection a
+/// lookup keeps the failures plain: a refused connection is said at once (a pool would retry
+/// until its own timeout), and a cancelled query never leaves a half-read connection for the
+/// next lookup. Lookups are a handler's click, not a hot path.
+async fn on_fresh_connection<C: sqlx::Connection>(
+    connect: impl Future<Output = Result<C, sqlx::Error>>,
+    lookup: &Lookup<'_>,
+    read: impl AsyncFnOnce(&mut C) -> Result<Fetched, Failure>,
+) -> Result<Fetched, Failure> {
+    let mut conn = tokio::time::timeout(lookup.timeout, connect)
+        .await
+        .map_err(|_| Failure::no_answer(lookup.timeout))?
+        .map_err(|e| Failure::Unreachable(driver_said(&e)))?;
+    let fetched = match tokio::time::timeout(lookup.backstop(), read(&mut conn)).await {
+        Ok(fetched) => fetched,
+        Err(_) => Err(Failure::TimedOut),
+    };
+    if fetched.is_ok() {
+        // Said goodbye properly when all went well; otherwise dropping it closes the socket.
+        let _ = tokio::time::timeout(lookup.timeout, conn.close()).await;
+    }
+    fetched
+}
+
 /// `5s`, `2m`, as the configuration writes it.
 fn say_duration(d: Duration) -> String {
     let secs = d.as_secs();
@@ -259,7 +282,7 @@ impl SqlSource {
                 source: self.inner.name.clone(),
                 name: q.name.clone(),
                 title: q.title.clone(),
-                by: word(q.by).to_string(),
+                by: q.by.field().to_string(),
             })
             .collect()
     }
@@ -283,12 +306,12 @@ impl SqlSource {
             return Err(self.error(format!(
                 "{} looks up by {}, not by {}",
                 q.name,
-                word(q.by),
-                word(by)
+                q.by.field(),
+                by.field()
             )));
         }
         let value = value.trim();
-        let what = word(by);
+        let what = by.field();
         if value.is_empty() {
             return Err(self.error(format!("the {what} to look up is blank")));
         }

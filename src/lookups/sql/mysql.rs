@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlRow};
-use sqlx::{Column, ConnectOptions, Connection, Executor, Row, Statement, TypeInfo, ValueRef};
+use sqlx::{Column, ConnectOptions, Executor, Row, Statement, TypeInfo, ValueRef};
 
 use super::cells::text_or_hex;
-use super::{Failure, Fetched, Lookup, driver_said};
+use super::{Failure, Fetched, Lookup, on_fresh_connection};
 
 /// MySQL's `ER_UNKNOWN_SYSTEM_VARIABLE`: MariaDB has no `max_execution_time`.
 const UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
@@ -48,24 +48,15 @@ pub(super) fn options(options: MySqlConnectOptions) -> MySqlConnectOptions {
         .timezone(None)
 }
 
-/// Runs `lookup` on a fresh connection (see the PostgreSQL side for why not a pool).
+/// Runs `lookup` on a fresh connection (see [`super::on_fresh_connection`]).
 pub(super) async fn fetch(
     options: &MySqlConnectOptions,
     lookup: &Lookup<'_>,
 ) -> Result<Fetched, Failure> {
-    let mut conn = tokio::time::timeout(lookup.timeout, options.connect())
-        .await
-        .map_err(|_| Failure::no_answer(lookup.timeout))?
-        .map_err(|e| Failure::Unreachable(driver_said(&e)))?;
-    let fetched = match tokio::time::timeout(lookup.backstop(), read_only(&mut conn, lookup)).await
-    {
-        Ok(fetched) => fetched,
-        Err(_) => Err(Failure::TimedOut),
-    };
-    if fetched.is_ok() {
-        let _ = tokio::time::timeout(lookup.timeout, conn.close()).await;
-    }
-    fetched
+    on_fresh_connection(options.connect(), lookup, async |conn| {
+        read_only(conn, lookup).await
+    })
+    .await
 }
 
 async fn read_only(conn: &mut MySqlConnection, lookup: &Lookup<'_>) -> Result<Fetched, Failure> {

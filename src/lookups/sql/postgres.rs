@@ -8,10 +8,10 @@
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use futures::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow, PgValueFormat, Postgres};
-use sqlx::{Column, ConnectOptions, Connection, Executor, Row, Statement, ValueRef};
+use sqlx::{Column, ConnectOptions, Executor, Row, Statement, ValueRef};
 
 use super::cells::{hex_bytes, text_or_hex};
-use super::{Failure, Fetched, Lookup, driver_said};
+use super::{Failure, Fetched, Lookup, on_fresh_connection};
 
 /// `SQLSTATE` of a statement cancelled (here: by `statement_timeout`).
 const QUERY_CANCELED: &str = "57014";
@@ -27,28 +27,15 @@ pub(super) fn opening(lookup: &Lookup<'_>) -> [String; 2] {
     ]
 }
 
-/// Runs `lookup` on a fresh connection. A connection a lookup keeps the failures plain: a
-/// refused connection is said at once (a pool would retry until its own timeout), and a
-/// cancelled query never leaves a half-read connection for the next lookup. Lookups are a
-/// handler's click, not a hot path.
+/// Runs `lookup` on a fresh connection (see [`super::on_fresh_connection`]).
 pub(super) async fn fetch(
     options: &PgConnectOptions,
     lookup: &Lookup<'_>,
 ) -> Result<Fetched, Failure> {
-    let mut conn = tokio::time::timeout(lookup.timeout, options.connect())
-        .await
-        .map_err(|_| Failure::no_answer(lookup.timeout))?
-        .map_err(|e| Failure::Unreachable(driver_said(&e)))?;
-    let fetched = match tokio::time::timeout(lookup.backstop(), read_only(&mut conn, lookup)).await
-    {
-        Ok(fetched) => fetched,
-        Err(_) => Err(Failure::TimedOut),
-    };
-    if fetched.is_ok() {
-        // Said goodbye properly when all went well; otherwise dropping it closes the socket.
-        let _ = tokio::time::timeout(lookup.timeout, conn.close()).await;
-    }
-    fetched
+    on_fresh_connection(options.connect(), lookup, async |conn| {
+        read_only(conn, lookup).await
+    })
+    .await
 }
 
 async fn read_only(conn: &mut PgConnection, lookup: &Lookup<'_>) -> Result<Fetched, Failure> {

@@ -28,12 +28,6 @@ pub(super) struct Bound {
     pub binds: usize,
 }
 
-const PLACEHOLDERS: [(&str, Identifier); 3] = [
-    ("account", Identifier::Account),
-    ("phone", Identifier::Phone),
-    ("id_number", Identifier::IdNumber),
-];
-
 /// The SQL of one configured query for `dialect`, or why it cannot be one.
 pub(super) fn bind(sql: &str, dialect: Dialect) -> Result<Bound, String> {
     check_first_word(sql, dialect)?;
@@ -51,8 +45,8 @@ pub(super) fn bind(sql: &str, dialect: Dialect) -> Result<Bound, String> {
                 {
                     return Err(format!(
                         "uses both :{} and :{}; a query looks up by one identifier",
-                        word(seen),
-                        word(id)
+                        seen.field(),
+                        id.field()
                     ));
                 }
                 by = Some(id);
@@ -96,14 +90,6 @@ pub(super) fn bind(sql: &str, dialect: Dialect) -> Result<Bound, String> {
         by,
         binds,
     })
-}
-
-/// The identifier's placeholder name: `account`, `phone`, `id_number`.
-pub(super) fn word(id: Identifier) -> &'static str {
-    PLACEHOLDERS
-        .iter()
-        .find(|(_, i)| *i == id)
-        .map_or("account", |(w, _)| w)
 }
 
 fn check_first_word(sql: &str, dialect: Dialect) -> Result<(), String> {
@@ -182,12 +168,8 @@ impl<'a> Scanner<'a> {
                     }
                     self.at = stop.max(start + 1);
                     let name = &self.sql[name_start..stop];
-                    if let Some((_, id)) = PLACEHOLDERS.iter().find(|(w, _)| *w == name) {
-                        return Ok(Some(Token::Placeholder {
-                            start,
-                            stop,
-                            id: *id,
-                        }));
+                    if let Some(id) = Identifier::from_field(name) {
+                        return Ok(Some(Token::Placeholder { start, stop, id }));
                     }
                 }
                 b'?' if self.dialect != Dialect::Postgres => {

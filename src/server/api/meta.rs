@@ -151,15 +151,9 @@ pub async fn openapi(
         Caller::from_headers(&s, &headers).await?;
     }
     let lookups = &s.desk.settings.lookups;
-    let sources = lookups.infos();
-    let sources: Vec<&str> = sources
-        .iter()
-        .filter(|s| s.kind != "sql")
-        .map(|s| s.name.as_str())
-        .collect();
     Ok(axum::Json(super::description::description(
         &s.desk.settings.system_keys(),
-        &sources,
+        &lookups.log_names(),
         &lookups.queries(),
     )))
 }

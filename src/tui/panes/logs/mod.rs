@@ -918,13 +918,11 @@ impl Pane for LogsPane {
                             let sources: Vec<SourceInfo> =
                                 sources.into_iter().filter(|s| s.kind != "sql").collect();
                             // The lookup already running names them as they answer.
-                            if self.sources.is_empty() {
+                            if self.sources.is_empty() && self.asked.is_some() {
                                 for s in &sources {
-                                    if self.asked.is_some() {
-                                        self.states
-                                            .entry(s.name.clone())
-                                            .or_insert(SourceState::Running);
-                                    }
+                                    self.states
+                                        .entry(s.name.clone())
+                                        .or_insert(SourceState::Running);
                                 }
                             }
                             self.offered = sources;
