@@ -1,6 +1,8 @@
 //! The reports' facts and counts kept in step with every ticket write, through the desk's own
 //! use cases on a real SQLite store, and filled in for a data dir from before the reports.
 
+mod common;
+
 use std::sync::Arc;
 
 use opsdesk::api::{TicketPatch, TransitionBody};
@@ -127,4 +129,11 @@ async fn every_write_keeps_the_facts_and_the_counts_in_step() {
         .unwrap();
     assert_eq!(by_month[0].by_category["consultation"].0, 2);
     store.shutdown();
+}
+
+#[test]
+fn the_sample_report_reads() {
+    let r = common::report::sample_report();
+    assert_eq!(r.trend.len(), 12);
+    assert_eq!(r.sessions.len(), 1);
 }

@@ -16,6 +16,7 @@ pub mod help;
 pub mod idempotency;
 pub mod kb;
 pub mod kb_images;
+pub mod knowledge_sessions;
 pub mod messages;
 pub mod notifications;
 pub mod read_markers;

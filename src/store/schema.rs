@@ -293,6 +293,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (period, category, system, channel)
     ) WITHOUT ROWID;
     "#,
+    // 11: knowledge sessions (the team's live talks to field staff, set against the
+    // consultation trend), and the reports' facts made again because they now carry the
+    // ticket's title (the recurring problems group by it): emptied here, refilled at start
+    // by `Desk::adopt_reports`.
+    r#"
+    CREATE TABLE knowledge_sessions (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        version      INTEGER NOT NULL,
+        held_on      TEXT NOT NULL,
+        topic        TEXT NOT NULL,
+        systems      TEXT NOT NULL,
+        kb_articles  TEXT NOT NULL,
+        live_viewers INTEGER,
+        total_views  INTEGER,
+        recorded_by  TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    CREATE INDEX knowledge_sessions_held ON knowledge_sessions (held_on);
+    DELETE FROM report_facts;
+    DELETE FROM report_rollup;
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

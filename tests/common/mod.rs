@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod mss;
 pub mod postgres;
+pub mod report;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

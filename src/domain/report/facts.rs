@@ -20,6 +20,9 @@ pub struct TicketFacts {
     pub created_at: DateTime<Utc>,
     pub category: Category,
     pub subcategory: Option<String>,
+    /// What the submitter called the problem (recurring problems group by it).
+    #[serde(default)]
+    pub title: String,
     pub system: String,
     pub channel: Channel,
     pub priority: Priority,
@@ -56,6 +59,7 @@ impl TicketFacts {
             created_at: t.created_at,
             category: t.category,
             subcategory: t.subcategory.clone(),
+            title: t.title.clone(),
             system: t.system.clone(),
             channel: t.channel,
             priority: t.priority,

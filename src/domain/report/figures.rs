@@ -18,7 +18,7 @@ use super::period::Period;
 use crate::domain::ticket::Category;
 
 /// A count now and in the period before.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Count {
     pub now: u64,
     pub before: u64,
@@ -33,7 +33,7 @@ impl Count {
 }
 
 /// Median and 90th percentile of a duration, in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Spread {
     pub median_secs: Option<i64>,
     pub p90_secs: Option<i64>,
@@ -55,14 +55,14 @@ impl Spread {
 }
 
 /// One handler's share of the period.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Workload {
     pub handler: String,
     pub assigned: u64,
     pub resolved: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Figures {
     pub period: String,
     pub total: Count,
@@ -195,6 +195,7 @@ mod tests {
             created_at: created,
             category,
             subcategory: None,
+            title: format!("问题 {id}"),
             system: system.into(),
             channel,
             priority: Priority::P3,

@@ -5,7 +5,11 @@
 pub mod facts;
 pub mod figures;
 pub mod period;
+pub mod session;
+pub mod sheet;
 
 pub use facts::TicketFacts;
 pub use figures::Figures;
 pub use period::{Period, PeriodError};
+pub use session::{KnowledgeSession, NewSession, SessionChange};
+pub use sheet::{Report, ReportKind};
