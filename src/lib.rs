@@ -4,11 +4,11 @@
 //!
 //! | module    | room                                                                  |
 //! |-----------|-----------------------------------------------------------------------|
-//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, image checks, API views, notification rendering, the backoff between attempts, the reports' periods and per-ticket facts. No IO, no clock. |
+//! | `domain`  | pure rules: ticket model, lifecycle, SLA clock, calendar, masking, validation, sanitizing, image checks, API views, notification rendering, the backoff between attempts, the service center's reports (periods, per-ticket facts, figures, recurring problems, knowledge sessions). No IO, no clock. |
 //! | `api`     | the wire contract: request and response bodies shared by the server, the client and the workstation. Imports `domain` only. |
 //! | `store`   | SQLite (rusqlite, WAL): schema, one writer thread with group commit, readers, one file per aggregate. |
 //! | `service` | use cases composing domain and store in one transaction; shared by the API, the CLI and the demo loader. |
-//! | `server`  | axum: routes, auth, errors, limits, the SSE change stream, the MSS pages, background jobs (the notify worker), graceful shutdown. |
+//! | `server`  | axum: routes, auth, errors, limits, the SSE change stream, the MSS pages, the report pages (`/reports/`), background jobs (the notify worker), graceful shutdown. |
 //! | `client`  | the HTTP + SSE client of the API, the workstation's local cache and outbox. Speaks `api`, never `service`, `store` or `server`. |
 //! | `tui`     | the terminal workstation: the loop, the app core (focus, shared overlays, link, outbox state), keymaps, themes, and one folder per pane under `tui/panes/`. Speaks `api` through `client`. |
 //! | `config`  | `opsdesk.toml` and the settings derived from it.                     |

@@ -1018,6 +1018,7 @@ async fn help_articles_are_suggested_and_deflections_recorded() {
             opsdesk::store::help::outcome_counts(
                 conn,
                 chrono::Utc::now() - chrono::Duration::hours(1),
+                chrono::Utc::now() + chrono::Duration::hours(1),
             )
         })
         .await

@@ -9,6 +9,7 @@ pub mod changes;
 pub mod kb;
 pub mod lookups;
 pub mod messages;
+pub mod reports;
 pub mod tickets;
 pub mod whole;
 
@@ -21,4 +22,5 @@ pub use lookups::{
     DataLookupRequest, DataRows, Found, LogLine, LookupRequest, QueryInfo, SourceInfo,
 };
 pub use messages::{NewMessage, ReadMarker, ReadMarkerBody, Unread};
+pub use reports::{ExportCursor, ExportPage};
 pub use tickets::{ApproveBody, AssignBody, LinkBody, TicketPage, TicketPatch, TransitionBody};

@@ -3,6 +3,8 @@
 mod kb;
 mod logs;
 mod lookup;
+mod report;
+mod session;
 mod ticket;
 
 use std::io::{BufRead, IsTerminal};
@@ -17,6 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::client::{ApiClient, Connection};
 use crate::config::{self, Config, Settings};
 use crate::domain::people::Role;
+use crate::domain::report::ReportKind;
 use crate::lookups::sources::{Lookups, Source};
 use crate::service::Desk;
 use crate::service::demo::DemoCredentials;
@@ -63,6 +66,12 @@ pub enum Command {
     /// Run a data source's named query (customer profile, cards, orders) for a customer.
     #[command(subcommand)]
     Lookup(lookup::LookupCommand),
+    /// The service center's weekly and monthly reports, and the facts export.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// Knowledge sessions (知识分享): record them, list them, and the topics to give next.
+    #[command(subcommand)]
+    Session(session::SessionCommand),
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +291,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
+        Some(Command::Report(cmd)) => {
+            let client = client(&cli.server, &cli.token, &settings)?;
+            let zone = settings.calendar.tz();
+            runtime.block_on(async {
+                match cmd {
+                    report::ReportCommand::Weekly(args) => {
+                        report::report(&client, ReportKind::Weekly, args, zone).await
+                    }
+                    report::ReportCommand::Monthly(args) => {
+                        report::report(&client, ReportKind::Monthly, args, zone).await
+                    }
+                    report::ReportCommand::Export(args) => {
+                        report::export(&client, args, zone).await
+                    }
+                }
+            })
+        }
+        Some(Command::Session(cmd)) => {
+            let client = client(&cli.server, &cli.token, &settings)?;
+            runtime.block_on(session::run(&client, cmd, settings.calendar.tz()))
+        }
         Some(Command::Lookup(cmd)) => {
             let local = match &cmd {
                 lookup::LookupCommand::Run(args) => args.local,
@@ -339,6 +369,14 @@ async fn ticket_command(
         TicketCommand::New(args) => ticket::new(&client, args).await,
         TicketCommand::Import { .. } => Ok(ExitCode::SUCCESS), // answered above
     }
+}
+
+/// A fresh `Idempotency-Key` for one invocation: a retry after a lost answer then creates
+/// once.
+fn fresh_key() -> anyhow::Result<String> {
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).map_err(|e| anyhow!("no randomness: {e}"))?;
+    Ok(format!("cli-{}", hex::encode(raw)))
 }
 
 /// The workstation's log file, `opsdesk.log` in the platform state (or cache) dir.

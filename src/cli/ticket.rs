@@ -200,11 +200,7 @@ pub async fn new(client: &ApiClient, args: NewArgs) -> anyhow::Result<ExitCode> 
     };
     let key = match args.idempotency_key {
         Some(k) => k,
-        None => {
-            let mut raw = [0u8; 16];
-            getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            format!("cli-{}", hex::encode(raw))
-        }
+        None => super::fresh_key()?,
     };
     let t = match client.create(&ticket, &key).await {
         Ok(t) => t,

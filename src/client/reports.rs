@@ -65,6 +65,28 @@ impl ApiClient {
         String::from_utf8(bytes.to_vec()).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
+    /// A page of every ticket's report facts changed since `since` (`after`: the `next` of
+    /// the page before).
+    pub async fn export_facts(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after: Option<&crate::api::ExportCursor>,
+    ) -> Result<crate::api::ExportPage, ClientError> {
+        let mut query = vec![("since", since.to_rfc3339())];
+        if let Some(after) = after {
+            query.push(("after", after.after.to_rfc3339()));
+            query.push(("after_id", after.after_id.to_string()));
+        }
+        let value: serde_json::Value = self
+            .send(
+                self.http
+                    .get(self.url("/api/v1/reports/facts"))
+                    .query(&query),
+            )
+            .await?;
+        safe(value)
+    }
+
     /// Knowledge sessions held on `[from, to]` (local days), newest first.
     pub async fn knowledge_sessions(
         &self,

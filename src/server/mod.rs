@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod mss;
 pub mod ready;
+pub mod reports;
 pub mod throttle;
 
 use std::future::Future;
@@ -115,7 +116,14 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         shed_public_load,
     ));
-    let pages = pages.layer(middleware::from_fn_with_state(state.clone(), shed_load));
+    let pages = pages
+        .merge(
+            reports::routes::routes().layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(cfg.request_timeout_secs),
+            )),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), shed_load));
 
     Router::new()
         .merge(requests)

@@ -262,6 +262,7 @@ fn seed_in(
             }
         }
     }
+    super::demo_history::seed(ctx, desk_settings, now)?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 //! way. Access rules (a submitter sees only their own tickets) live here too, not in handlers.
 
 pub mod demo;
+mod demo_history;
 pub mod demo_logs;
 pub mod help;
 pub mod import;

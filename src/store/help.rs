@@ -49,15 +49,17 @@ pub fn record_outcome(
     Ok(())
 }
 
-/// How often each outcome was recorded since `since` (for the service center's reports).
+/// How often each outcome was recorded in `[from, to)` (for the service center's reports).
 pub fn outcome_counts(
     conn: &Connection,
-    since: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
 ) -> Result<Vec<(String, u64)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT outcome, count(*) FROM help_outcomes WHERE at >= ?1 GROUP BY outcome ORDER BY outcome",
+        "SELECT outcome, count(*) FROM help_outcomes WHERE at >= ?1 AND at < ?2 \
+         GROUP BY outcome ORDER BY outcome",
     )?;
-    let rows = stmt.query_map([ts(since)], |r| {
+    let rows = stmt.query_map([ts(from), ts(to)], |r| {
         Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

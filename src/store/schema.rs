@@ -294,9 +294,10 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     "#,
     // 11: knowledge sessions (the team's live talks to field staff, set against the
-    // consultation trend), and the reports' facts made again because they now carry the
-    // ticket's title (the recurring problems group by it): emptied here, refilled at start
-    // by `Desk::adopt_reports`.
+    // consultation trend); when tickets were done, for a past period's backlog; and the
+    // reports' facts made again, a column a fact (a week's report reads twenty thousand rows,
+    // and parsing them as JSON took most of its time) with the title the recurring problems
+    // group by, and the counts by subcategory too: refilled at start by `Desk::adopt_reports`.
     r#"
     CREATE TABLE knowledge_sessions (
         id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -312,8 +313,43 @@ const MIGRATIONS: &[&str] = &[
         updated_at   TEXT NOT NULL
     );
     CREATE INDEX knowledge_sessions_held ON knowledge_sessions (held_on);
-    DELETE FROM report_facts;
-    DELETE FROM report_rollup;
+    CREATE INDEX tickets_open ON tickets (created_at, category)
+        WHERE status NOT IN ('resolved', 'closed');
+    CREATE INDEX tickets_done ON tickets (coalesce(resolved_at, closed_at), created_at, category)
+        WHERE status IN ('resolved', 'closed');
+    DROP TABLE report_facts;
+    DROP TABLE report_rollup;
+    CREATE TABLE report_facts (
+        ticket_id           INTEGER PRIMARY KEY REFERENCES tickets(id),
+        week                TEXT NOT NULL,
+        month               TEXT NOT NULL,
+        created_at          TEXT NOT NULL,
+        category            TEXT NOT NULL,
+        subcategory         TEXT,
+        title               TEXT NOT NULL,
+        system              TEXT NOT NULL,
+        channel             TEXT NOT NULL,
+        priority            TEXT NOT NULL,
+        assignee            TEXT,
+        resolved_at         TEXT,
+        first_response_secs INTEGER,
+        resolution_secs     INTEGER,
+        resolved_in_time    INTEGER,
+        kb_article          INTEGER
+    );
+    CREATE INDEX report_facts_week ON report_facts (week);
+    CREATE INDEX report_facts_month ON report_facts (month);
+    CREATE TABLE report_rollup (
+        period      TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        subcategory TEXT NOT NULL,
+        system      TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        tickets     INTEGER NOT NULL,
+        resolved    INTEGER NOT NULL,
+        in_time     INTEGER NOT NULL,
+        PRIMARY KEY (period, category, subcategory, system, channel)
+    ) WITHOUT ROWID;
     "#,
 ];
 

@@ -217,6 +217,9 @@ pub struct TicketFilter {
     pub assignee: Option<Option<String>>,
     pub submitter: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
+    /// Created at or after, and before (a report's period, for its drill-down).
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
     pub open_only: bool,
     /// Words that must appear (in title, description, resolution or hand-off note), or a
     /// ticket number, or a customer's full account, phone, ID number or name, or an ITSM ref.
@@ -262,6 +265,12 @@ pub fn list(conn: &Connection, f: &TicketFilter) -> Result<(Vec<Ticket>, u64), S
     if let Some(since) = f.updated_since {
         clauses.push("updated_at >= ?".into());
         args.push(Value::Text(ts(since)));
+    }
+    for (bound, op) in [(f.created_from, ">="), (f.created_to, "<")] {
+        if let Some(at) = bound {
+            clauses.push(format!("created_at {op} ?"));
+            args.push(Value::Text(ts(at)));
+        }
     }
     if f.open_only {
         clauses.push("status NOT IN ('resolved', 'closed')".into());

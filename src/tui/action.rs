@@ -118,6 +118,14 @@ actions! {
     SaveQuery = "save_query" / "保存查询": "keep this lookup's filters under a name",
     DataQuery = "data_query" / "数据查询 客户资料": "run a data source's named query (profile, cards, orders) for the ticket's customer",
     SavedQueries = "saved_queries" / "已存查询": "run a kept lookup on the ticket in hand",
+    // The service-center stats.
+    PrevPeriod = "prev_period" / "上一期": "show the report of the period before",
+    NextPeriod = "next_period" / "下一期": "show the report of the period after",
+    ThisPeriod = "this_period" / "本期": "show the report of the period now running",
+    SwitchReport = "switch_report" / "周报 月报 切换": "switch between the weekly and the monthly report",
+    ReloadReport = "reload_report" / "重新载入报告": "fetch the report again",
+    RecordSession = "record_session" / "记录知识分享": "record a knowledge session (day, topic, systems, articles, viewers)",
+    EditSession = "edit_session" / "修改知识分享": "change the selected knowledge session (views grow with the replays)",
     // Editors.
     Submit = "submit" / "发送": "send what was written",
     Cancel = "cancel" / "放弃": "discard what was written (asks first)",

@@ -94,3 +94,42 @@ def window_in_order(context, body):
         return parse(start) <= parse(end)
     except ValueError:
         return True
+
+
+# ISO weeks that exist: a week 53 only in the years that have one.
+schemathesis.openapi.format(
+    "iso-week",
+    st.dates(datetime.date(1970, 1, 5), datetime.date(9999, 12, 24)).map(
+        lambda d: "%04d-W%02d" % d.isocalendar()[:2]
+    ),
+)
+
+
+def session_in_reach(body):
+    """What a knowledge session's schema cannot say: a day from 2000 to a year ahead, and
+    total views counting the live viewers."""
+    if not isinstance(body, dict):
+        return True
+    held = body.get("held_on")
+    if isinstance(held, str):
+        try:
+            day = datetime.date.fromisoformat(held)
+        except ValueError:
+            return True
+        today = datetime.date.today()
+        if not (datetime.date(2000, 1, 1) <= day <= today + datetime.timedelta(days=365)):
+            return False
+    live, total = body.get("live_viewers"), body.get("total_views")
+    if isinstance(live, int) and isinstance(total, int) and total < live:
+        return False
+    return True
+
+
+@schemathesis.hook("filter_body").apply_to(method="POST", path="/api/v1/knowledge-sessions")
+def new_session_in_reach(context, body):
+    return session_in_reach(body)
+
+
+@schemathesis.hook("filter_body").apply_to(method="PATCH", path="/api/v1/knowledge-sessions/{id}")
+def session_change_in_reach(context, body):
+    return session_in_reach(body)

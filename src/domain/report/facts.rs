@@ -14,7 +14,7 @@ use crate::domain::calendar::BusinessCalendar;
 use crate::domain::sla::{self, SlaPolicy, SlaState};
 use crate::domain::ticket::{Category, Channel, Priority, Ticket, TicketId};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketFacts {
     pub id: TicketId,
     pub created_at: DateTime<Utc>,
@@ -71,6 +71,16 @@ impl TicketFacts {
             kb_article: t.kb_article,
         }
     }
+}
+
+/// One ticket's facts as a data warehouse takes them: when it last changed, and its periods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExportedFacts {
+    #[serde(flatten)]
+    pub facts: TicketFacts,
+    pub week: String,
+    pub month: String,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -85,6 +85,56 @@ pub struct Figures {
     pub workload: Vec<Workload>,
 }
 
+/// A period's ticket counts by category, `category/subcategory`, system and channel: what a
+/// report shows of the period before (read from the rollup, not from every ticket).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeriodCounts {
+    pub total: u64,
+    pub by_category: BTreeMap<String, u64>,
+    pub by_subcategory: BTreeMap<String, u64>,
+    pub by_system: BTreeMap<String, u64>,
+    pub by_channel: BTreeMap<String, u64>,
+}
+
+/// The key tickets without a subcategory are counted under, `consultation/—`.
+fn subcategory_key(category: &str, subcategory: Option<&str>) -> String {
+    format!("{category}/{}", subcategory.unwrap_or("—"))
+}
+
+impl PeriodCounts {
+    pub fn add(
+        &mut self,
+        category: &str,
+        subcategory: Option<&str>,
+        system: &str,
+        channel: &str,
+        n: u64,
+    ) {
+        self.total += n;
+        *self.by_category.entry(category.to_string()).or_default() += n;
+        *self
+            .by_subcategory
+            .entry(subcategory_key(category, subcategory))
+            .or_default() += n;
+        *self.by_system.entry(system.to_string()).or_default() += n;
+        *self.by_channel.entry(channel.to_string()).or_default() += n;
+    }
+
+    pub fn of(facts: &[TicketFacts]) -> PeriodCounts {
+        let mut counts = PeriodCounts::default();
+        for f in facts {
+            counts.add(
+                f.category.as_str(),
+                f.subcategory.as_deref(),
+                &f.system,
+                f.channel.as_str(),
+                1,
+            );
+        }
+        counts
+    }
+}
+
 fn percent(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
@@ -92,42 +142,25 @@ fn percent(part: u64, whole: u64) -> Option<f64> {
 impl Figures {
     /// The figures of `period` from the facts of its tickets (`now`) and of the period
     /// before's (`before`).
-    pub fn of(period: Period, now: &[TicketFacts], before: &[TicketFacts]) -> Figures {
-        let mut by_category: BTreeMap<String, Count> = BTreeMap::new();
-        let mut by_subcategory: BTreeMap<String, Count> = BTreeMap::new();
-        let mut by_system: BTreeMap<String, Count> = BTreeMap::new();
-        let mut by_channel: BTreeMap<String, Count> = BTreeMap::new();
-        for (facts, is_now) in [(now, true), (before, false)] {
-            for f in facts {
-                let keys = [
-                    (&mut by_category, f.category.as_str().to_string()),
-                    (
-                        &mut by_subcategory,
-                        format!(
-                            "{}/{}",
-                            f.category.as_str(),
-                            f.subcategory.as_deref().unwrap_or("—")
-                        ),
-                    ),
-                    (&mut by_system, f.system.clone()),
-                    (&mut by_channel, f.channel.as_str().to_string()),
-                ];
-                for (map, key) in keys {
-                    let count = map.entry(key).or_default();
-                    if is_now {
-                        count.now += 1;
-                    } else {
-                        count.before += 1;
-                    }
-                }
+    pub fn of(period: Period, now: &[TicketFacts], before: &PeriodCounts) -> Figures {
+        let counts = PeriodCounts::of(now);
+        let pair = |now: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>| {
+            let mut out: BTreeMap<String, Count> = BTreeMap::new();
+            for (k, n) in now {
+                out.entry(k.clone()).or_default().now = *n;
             }
-        }
-        let consultations = |facts: &[TicketFacts]| {
-            facts
-                .iter()
-                .filter(|f| f.category == Category::Consultation)
-                .count() as u64
+            for (k, n) in before {
+                out.entry(k.clone()).or_default().before = *n;
+            }
+            out
         };
+        let by_category = pair(&counts.by_category, &before.by_category);
+        let by_subcategory = pair(&counts.by_subcategory, &before.by_subcategory);
+        let by_system = pair(&counts.by_system, &before.by_system);
+        let by_channel = pair(&counts.by_channel, &before.by_channel);
+        let consultation = Category::Consultation.as_str();
+        let consultations =
+            |c: &PeriodCounts| c.by_category.get(consultation).copied().unwrap_or(0);
         let resolved = now.iter().filter(|f| f.resolved_at.is_some()).count() as u64;
         let resolved_in_time = now
             .iter()
@@ -150,14 +183,14 @@ impl Figures {
             period: period.to_string(),
             total: Count {
                 now: now.len() as u64,
-                before: before.len() as u64,
+                before: before.total,
             },
             by_category,
             by_subcategory,
             by_system,
             by_channel,
-            consultation_share: percent(consultations(now), now.len() as u64),
-            consultation_share_before: percent(consultations(before), before.len() as u64),
+            consultation_share: percent(consultations(&counts), counts.total),
+            consultation_share_before: percent(consultations(before), before.total),
             resolved,
             resolved_in_time,
             resolution_rate: percent(resolved, now.len() as u64),
@@ -244,7 +277,7 @@ mod tests {
             facts(11, Consultation, "trading", Channel::Mss, None, None),
             facts(12, Data, "trading", Channel::Itsm, None, None),
         ];
-        let f = Figures::of(week, &now, &before);
+        let f = Figures::of(week, &now, &PeriodCounts::of(&before));
         assert_eq!(f.period, "2026-W47");
         assert_eq!(f.total, Count { now: 5, before: 2 });
         assert_eq!(f.total.change_percent(), Some(150.0));
@@ -289,7 +322,11 @@ mod tests {
 
     #[test]
     fn a_period_without_tickets_says_so_rather_than_dividing_by_nothing() {
-        let f = Figures::of(Period::parse("2026-11").unwrap(), &[], &[]);
+        let f = Figures::of(
+            Period::parse("2026-11").unwrap(),
+            &[],
+            &PeriodCounts::default(),
+        );
         assert!(f.is_empty());
         assert_eq!(f.resolution_rate, None);
         assert_eq!(f.timely_resolution_rate, None);

@@ -2,9 +2,11 @@
 //! of each ticket. The figures, the rollup they are read from and the report's renderings
 //! build on these.
 
+pub mod assemble;
 pub mod facts;
 pub mod figures;
 pub mod period;
+pub mod recurring;
 pub mod session;
 pub mod sheet;
 

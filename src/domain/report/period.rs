@@ -77,8 +77,17 @@ impl Period {
         }
     }
 
+    /// The week a local day falls in.
+    pub fn week_of_day(day: NaiveDate) -> Period {
+        let week = day.iso_week();
+        Period::Week {
+            year: week.year(),
+            week: week.week(),
+        }
+    }
+
     /// The first and the day after the last local day of the period.
-    fn days(self) -> (NaiveDate, NaiveDate) {
+    pub fn days(self) -> (NaiveDate, NaiveDate) {
         match self {
             Period::Week { year, week } => {
                 let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon)
@@ -128,6 +137,28 @@ impl Period {
             Period::Month { year, month } => Period::Month {
                 year,
                 month: month - 1,
+            },
+        }
+    }
+
+    /// The period after, of the same kind.
+    pub fn next(self) -> Period {
+        match self {
+            Period::Week { .. } => {
+                let (_, after) = self.days();
+                let week = after.iso_week();
+                Period::Week {
+                    year: week.year(),
+                    week: week.week(),
+                }
+            }
+            Period::Month { year, month: 12 } => Period::Month {
+                year: year + 1,
+                month: 1,
+            },
+            Period::Month { year, month } => Period::Month {
+                year,
+                month: month + 1,
             },
         }
     }
@@ -292,6 +323,22 @@ mod tests {
         assert_eq!(
             Period::parse("2026-01").unwrap().previous(),
             Period::parse("2025-12").unwrap()
+        );
+        // The period after undoes the period before, across the same edges.
+        for text in [
+            "2025-W52", "2026-W53", "2026-W47", "2025-12", "2026-01", "2026-11",
+        ] {
+            let p = Period::parse(text).unwrap();
+            assert_eq!(p.previous().next(), p, "{text}");
+            assert_eq!(p.next().previous(), p, "{text}");
+        }
+        assert_eq!(
+            Period::parse("2026-W53").unwrap().next(),
+            Period::parse("2027-W01").unwrap()
+        );
+        assert_eq!(
+            Period::parse("2026-12").unwrap().next(),
+            Period::parse("2027-01").unwrap()
         );
         let twelve = Period::parse("2026-W02").unwrap().last(3);
         assert_eq!(

@@ -32,6 +32,7 @@ use crate::domain::validate::{
         super::kb::add_image, super::kb::image,
         super::lookups::run, super::lookups::list_sources,
         super::lookups::list_queries, super::lookups::run_data,
+        super::reports::weekly, super::reports::monthly, super::reports::export, super::reports::list, super::reports::record, super::reports::change,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]
@@ -128,6 +129,7 @@ pub fn description(
     kb_bodies(&mut spec);
     lookup_bodies(&mut spec, log_sources);
     data_lookup_bodies(&mut spec, data_queries);
+    session_bodies(&mut spec);
     queries(&mut spec);
     downloads(&mut spec);
     refusals(&mut spec);
@@ -329,6 +331,60 @@ fn lookup_bodies(spec: &mut Value, log_sources: &[&str]) {
         "A lookup. `to` must not be before `from` (422 otherwise); `from` alone runs until now (an hour at least), `to` alone is the hour before it; with neither the ticket's reported time ±30 minutes, or the last hour."
         ),
     );
+}
+
+/// A knowledge session's rules: a one-line topic, configured systems; what the schema cannot
+/// say (a day up to a year ahead, total views not below the live viewers) in words.
+fn session_bodies(spec: &mut Value) {
+    use crate::domain::report::session::{
+        MAX_SESSION_ARTICLES, MAX_SESSION_SYSTEMS, MAX_TOPIC_CHARS, MAX_VIEWERS, MIN_TOPIC_CHARS,
+    };
+    for name in ["NewSession", "SessionChange"] {
+        refine(
+            spec,
+            name,
+            "topic",
+            json!({ "pattern": rules::text_without(MIN_TOPIC_CHARS, Some(MAX_TOPIC_CHARS), &[rules::CONTROLS]) }),
+        );
+        let systems = json!({ "type": "array", "maxItems": MAX_SESSION_SYSTEMS, "items": schema_ref("SystemKey") });
+        let articles = json!({ "type": "array", "maxItems": MAX_SESSION_ARTICLES, "items": { "type": "integer", "format": "int64" } });
+        let viewers = json!({ "type": "integer", "minimum": 0, "maximum": MAX_VIEWERS });
+        if name == "NewSession" {
+            replace(spec, name, "systems", systems);
+            replace(spec, name, "kb_articles", articles);
+            replace(spec, name, "live_viewers", viewers.clone());
+            replace(spec, name, "total_views", viewers);
+        } else {
+            replace(
+                spec,
+                name,
+                "systems",
+                json!({ "oneOf": [systems, { "type": "null" }] }),
+            );
+            replace(
+                spec,
+                name,
+                "kb_articles",
+                json!({ "oneOf": [articles, { "type": "null" }] }),
+            );
+            replace(
+                spec,
+                name,
+                "live_viewers",
+                json!({ "oneOf": [viewers.clone(), { "type": "null" }] }),
+            );
+            replace(
+                spec,
+                name,
+                "total_views",
+                json!({ "oneOf": [viewers, { "type": "null" }] }),
+            );
+        }
+        component(spec, name).insert(
+            "description".into(),
+            json!("A knowledge session. `held_on` is a day from 2000-01-01 to a year after today in the business time zone, and `total_views` counts the live viewers too, so it is not below `live_viewers` (422 otherwise); `kb_articles` must exist (409 otherwise). Without `systems` a new session covers its articles' systems."),
+        );
+    }
 }
 
 /// A data lookup's rules: each configured query with the source that holds it and the

@@ -7,6 +7,7 @@ pub mod kb;
 pub mod lookups;
 pub mod messages;
 pub mod meta;
+pub mod reports;
 pub mod tickets;
 
 use axum::Router;
@@ -67,6 +68,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/lookups/sources", get(lookups::list_sources))
         .route("/api/v1/lookups/queries", get(lookups::list_queries))
         .route("/api/v1/lookups/data", post(lookups::run_data))
+        .route("/api/v1/reports/facts", get(reports::export))
+        .route("/api/v1/reports/weekly", get(reports::weekly))
+        .route("/api/v1/reports/monthly", get(reports::monthly))
+        .route(
+            "/api/v1/knowledge-sessions",
+            get(reports::list).post(reports::record),
+        )
+        .route(
+            "/api/v1/knowledge-sessions/{id}",
+            axum::routing::patch(reports::change),
+        )
 }
 
 /// The `Idempotency-Key` of a creating request, bound to its route and body.

@@ -36,6 +36,10 @@ pub struct ListQuery {
     pub assignee: Option<String>,
     /// RFC 3339; tickets updated at or after it.
     pub updated_since: Option<DateTime<Utc>>,
+    /// RFC 3339; tickets created at or after it (a report period's start).
+    pub created_from: Option<DateTime<Utc>>,
+    /// RFC 3339; tickets created before it (a report period's end).
+    pub created_to: Option<DateTime<Utc>>,
     /// Only tickets not yet resolved or closed.
     pub open: Option<bool>,
     /// Search, up to 100 characters: every word in the texts, or a ticket number, or a
@@ -103,6 +107,8 @@ impl ListQuery {
             },
             submitter: None,
             updated_since: self.updated_since,
+            created_from: self.created_from,
+            created_to: self.created_to,
             open_only: self.open.unwrap_or(false),
             limit,
             offset,

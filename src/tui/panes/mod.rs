@@ -13,6 +13,7 @@ pub mod kb;
 pub mod logs;
 pub mod placeholder;
 pub mod queue;
+pub mod stats;
 pub mod ticket;
 
 use std::any::Any;
@@ -36,7 +37,7 @@ pub fn built_in() -> Vec<Box<dyn Pane>> {
         Box::new(logs::LogsPane::default()),
         Box::new(kb::KbPane::default()),
         Box::new(placeholder::Placeholder::CONSTRUCT),
-        Box::new(placeholder::Placeholder::STATS),
+        Box::new(stats::StatsPane::default()),
         Box::new(placeholder::Placeholder::ALERTS),
     ]
 }

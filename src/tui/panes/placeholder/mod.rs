@@ -1,5 +1,5 @@
 //! Panes whose features arrive with later issues say so, and what will fill them: one small
-//! component, three instances.
+//! component, two instances.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -28,15 +28,6 @@ impl Placeholder {
         planned: (
             "UAT 数据构造：约 35 个业务接口分阶段构造测试账户，含成功/失败统计。",
             "UAT account construction (account, depository and trading stages) arrives with the construction issue (`opsdesk construct run`).",
-        ),
-    };
-    pub const STATS: Placeholder = Placeholder {
-        id: PaneId::STATS,
-        title: "统计 Stats",
-        context: Context::Stats,
-        planned: (
-            "服务中心：按数据类、程序类、咨询类的周报，解决率与及时解决率。",
-            "Service-center weekly reports with resolution and timely-resolution rates arrive with the reports issue (`opsdesk report weekly`).",
         ),
     };
     pub const ALERTS: Placeholder = Placeholder {

@@ -9,7 +9,7 @@ mod view;
 
 pub use filter::QueueFilter;
 use filter::{Needle, sort_key};
-pub use search::{Found, Query, Search};
+pub use search::{Found, Query, Search, Window};
 
 use std::collections::HashSet;
 
@@ -383,6 +383,9 @@ impl Queue {
                 for t in tickets {
                     desk.upsert(t);
                 }
+                if found.query.is_exact() {
+                    self.filter = QueueFilter::default();
+                }
                 self.found = Some((found.query, ids, total));
                 self.selected = 0;
                 desk.request(Request::TicketsChanged);
@@ -443,8 +446,8 @@ impl Queue {
                         Ok(status) if !status.is_open() => {
                             return self.search(
                                 Query {
-                                    text: None,
                                     status: Some(status),
+                                    ..Query::default()
                                 },
                                 desk,
                             );
@@ -579,7 +582,7 @@ impl Queue {
                     self.search(
                         Query {
                             text: Some(text),
-                            status: None,
+                            ..Query::default()
                         },
                         desk,
                     )
