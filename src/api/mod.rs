@@ -11,7 +11,7 @@ pub mod lookups;
 pub mod messages;
 pub mod reports;
 pub mod tickets;
-pub mod whole;
+pub use crate::domain::whole;
 
 pub use crate::domain::message::{Attachment, Message};
 pub use crate::domain::people::User;

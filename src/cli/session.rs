@@ -52,10 +52,10 @@ pub struct AddArgs {
     pub kb_articles: Vec<i64>,
     /// Who watched it live.
     #[arg(long)]
-    pub live: Option<u64>,
+    pub live: Option<i64>,
     /// All views, replays included.
     #[arg(long)]
-    pub views: Option<u64>,
+    pub views: Option<i64>,
     #[arg(long)]
     pub json: bool,
 }
@@ -74,9 +74,9 @@ pub struct EditArgs {
     #[arg(long = "kb")]
     pub kb_articles: Vec<i64>,
     #[arg(long)]
-    pub live: Option<u64>,
+    pub live: Option<i64>,
     #[arg(long)]
-    pub views: Option<u64>,
+    pub views: Option<i64>,
     #[arg(long)]
     pub json: bool,
 }

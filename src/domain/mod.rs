@@ -21,3 +21,4 @@ pub mod sla;
 pub mod ticket;
 pub mod validate;
 pub mod view;
+pub mod whole;

@@ -91,8 +91,8 @@ struct SessionShape {
     systems: Vec<String>,
     #[serde(default)]
     articles: Vec<String>,
-    live_viewers: u64,
-    total_views: u64,
+    live_viewers: i64,
+    total_views: i64,
     recorded_by: String,
 }
 

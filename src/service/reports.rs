@@ -177,9 +177,10 @@ impl Desk {
         new: NewSession,
         now: DateTime<Utc>,
     ) -> Result<NewSession, DeskError> {
-        let mut new = new.normalized();
+        let new = new.normalized();
         let today = now.with_timezone(&self.settings.calendar.tz()).date_naive();
         new.check(&self.settings.system_keys(), today)?;
+        let mut new = new.deduped();
         let mut article_systems = Vec::new();
         for id in &new.kb_articles {
             match kb::get(conn, *id)? {
@@ -195,7 +196,7 @@ impl Desk {
         }
         if new.systems.is_empty() {
             new.systems = article_systems;
-            new = new.normalized();
+            new = new.deduped();
         }
         Ok(new)
     }

@@ -64,8 +64,8 @@ pub fn insert(
         new.topic,
         json(&new.systems)?,
         json(&new.kb_articles)?,
-        new.live_viewers.map(|v| v as i64),
-        new.total_views.map(|v| v as i64),
+        new.live_viewers,
+        new.total_views,
         recorded_by,
         ts(at)
     ])?;
@@ -91,8 +91,8 @@ pub fn update(
         new.topic,
         json(&new.systems)?,
         json(&new.kb_articles)?,
-        new.live_viewers.map(|v| v as i64),
-        new.total_views.map(|v| v as i64),
+        new.live_viewers,
+        new.total_views,
         ts(at)
     ])?;
     get(conn, id)?.ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished")))

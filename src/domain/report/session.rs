@@ -15,7 +15,7 @@ pub const MAX_TOPIC_CHARS: usize = 120;
 pub const MAX_SESSION_SYSTEMS: usize = 10;
 pub const MAX_SESSION_ARTICLES: usize = 20;
 /// More viewers than any brokerage has staff: a typo, not a session.
-pub const MAX_VIEWERS: u64 = 10_000_000;
+pub const MAX_VIEWERS: i64 = 10_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct KnowledgeSession {
@@ -28,7 +28,8 @@ pub struct KnowledgeSession {
     pub systems: Vec<String>,
     /// Knowledge-base articles it went through.
     pub kb_articles: Vec<i64>,
-    /// Who watched it live, and all views including the replays (which keep coming).
+    /// Who watched it live, and all views including the replays (which keep coming), as the
+    /// streaming platform counts them: opsdesk does not second-guess one against the other.
     pub live_viewers: Option<u64>,
     pub total_views: Option<u64>,
     pub recorded_by: String,
@@ -44,12 +45,12 @@ pub struct NewSession {
     pub topic: String,
     #[serde(default)]
     pub systems: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::whole::wholes")]
     pub kb_articles: Vec<i64>,
-    #[serde(default)]
-    pub live_viewers: Option<u64>,
-    #[serde(default)]
-    pub total_views: Option<u64>,
+    #[serde(default, deserialize_with = "crate::domain::whole::whole_or_null")]
+    pub live_viewers: Option<i64>,
+    #[serde(default, deserialize_with = "crate::domain::whole::whole_or_null")]
+    pub total_views: Option<i64>,
 }
 
 /// What a later edit changes (views grow with the replays); absent fields stay.
@@ -62,15 +63,22 @@ pub struct SessionChange {
     pub topic: Option<String>,
     #[serde(default)]
     pub systems: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wholes_or_null")]
     pub kb_articles: Option<Vec<i64>>,
-    #[serde(default)]
-    pub live_viewers: Option<u64>,
-    #[serde(default)]
-    pub total_views: Option<u64>,
+    #[serde(default, deserialize_with = "crate::domain::whole::whole_or_null")]
+    pub live_viewers: Option<i64>,
+    #[serde(default, deserialize_with = "crate::domain::whole::whole_or_null")]
+    pub total_views: Option<i64>,
     /// The version the edit was made on; a session changed since is refused.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::domain::whole::whole_or_null")]
     pub version: Option<i64>,
+}
+
+/// A list of whole numbers, or null (nothing to change).
+fn wholes_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wholes(#[serde(deserialize_with = "crate::domain::whole::wholes")] Vec<i64>);
+    Ok(Option::<Wholes>::deserialize(d)?.map(|w| w.0))
 }
 
 impl NewSession {
@@ -97,16 +105,20 @@ impl NewSession {
         self
     }
 
-    /// Trims the topic and drops repeated systems and articles, keeping their order.
+    /// Trims the topic and the systems' keys.
     pub fn normalized(mut self) -> NewSession {
         self.topic = self.topic.trim().to_string();
+        for s in &mut self.systems {
+            *s = s.trim().to_string();
+        }
+        self
+    }
+
+    /// Drops repeated systems and articles, keeping their order (after [`NewSession::check`],
+    /// which counts them as given, as the description does).
+    pub fn deduped(mut self) -> NewSession {
         let mut seen = std::collections::HashSet::new();
-        self.systems = self
-            .systems
-            .into_iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| seen.insert(s.clone()))
-            .collect();
+        self.systems.retain(|s| seen.insert(s.clone()));
         let mut seen = std::collections::HashSet::new();
         self.kb_articles.retain(|id| seen.insert(*id));
         self
@@ -165,22 +177,13 @@ impl NewSession {
             ("live_viewers", self.live_viewers),
             ("total_views", self.total_views),
         ] {
-            if value.is_some_and(|v| v > MAX_VIEWERS) {
+            if value.is_some_and(|v| !(0..=MAX_VIEWERS).contains(&v)) {
                 errors.push(FieldError::new(
                     field,
-                    format!("人数不能超过 {MAX_VIEWERS}"),
-                    format!("at most {MAX_VIEWERS}"),
+                    format!("人数应在 0 到 {MAX_VIEWERS} 之间"),
+                    format!("0 to {MAX_VIEWERS}"),
                 ));
             }
-        }
-        if let (Some(live), Some(total)) = (self.live_viewers, self.total_views)
-            && total < live
-        {
-            errors.push(FieldError::new(
-                "total_views",
-                "总观看数包含直播观看，不能少于直播人数",
-                "total views include the live viewers and cannot be fewer",
-            ));
         }
         if errors.is_empty() {
             Ok(())
@@ -197,8 +200,8 @@ impl From<&KnowledgeSession> for NewSession {
             topic: s.topic.clone(),
             systems: s.systems.clone(),
             kb_articles: s.kb_articles.clone(),
-            live_viewers: s.live_viewers,
-            total_views: s.total_views,
+            live_viewers: s.live_viewers.map(|v| v as i64),
+            total_views: s.total_views.map(|v| v as i64),
         }
     }
 }
@@ -226,9 +229,10 @@ mod tests {
     fn a_good_session_is_normalized_and_accepted() {
         let s = session().normalized();
         assert_eq!(s.topic, "如何正确报障：截图、账号和时间");
+        assert_eq!(s.check(&["trading", "app"], day("2026-12-07")), Ok(()));
+        let s = s.deduped();
         assert_eq!(s.systems, ["trading", "app"]);
         assert_eq!(s.kb_articles, [3, 5]);
-        assert_eq!(s.check(&["trading", "app"], day("2026-12-07")), Ok(()));
     }
 
     #[test]
@@ -255,7 +259,7 @@ mod tests {
         s.held_on = day("2031-01-01");
         assert_eq!(fields(s), ["held_on"]);
         let mut s = session();
-        s.total_views = Some(10);
+        s.total_views = Some(-1);
         assert_eq!(fields(s), ["total_views"]);
         let mut s = session();
         s.live_viewers = Some(MAX_VIEWERS + 1);

@@ -334,7 +334,7 @@ fn lookup_bodies(spec: &mut Value, log_sources: &[&str]) {
 }
 
 /// A knowledge session's rules: a one-line topic, configured systems; what the schema cannot
-/// say (a day up to a year ahead, total views not below the live viewers) in words.
+/// say (a day up to a year ahead) in words.
 fn session_bodies(spec: &mut Value) {
     use crate::domain::report::session::{
         MAX_SESSION_ARTICLES, MAX_SESSION_SYSTEMS, MAX_TOPIC_CHARS, MAX_VIEWERS, MIN_TOPIC_CHARS,
@@ -352,8 +352,18 @@ fn session_bodies(spec: &mut Value) {
         if name == "NewSession" {
             replace(spec, name, "systems", systems);
             replace(spec, name, "kb_articles", articles);
-            replace(spec, name, "live_viewers", viewers.clone());
-            replace(spec, name, "total_views", viewers);
+            replace(
+                spec,
+                name,
+                "live_viewers",
+                json!({ "oneOf": [viewers.clone(), { "type": "null" }] }),
+            );
+            replace(
+                spec,
+                name,
+                "total_views",
+                json!({ "oneOf": [viewers, { "type": "null" }] }),
+            );
         } else {
             replace(
                 spec,
@@ -382,7 +392,7 @@ fn session_bodies(spec: &mut Value) {
         }
         component(spec, name).insert(
             "description".into(),
-            json!("A knowledge session. `held_on` is a day from 2000-01-01 to a year after today in the business time zone, and `total_views` counts the live viewers too, so it is not below `live_viewers` (422 otherwise); `kb_articles` must exist (409 otherwise). Without `systems` a new session covers its articles' systems."),
+            json!("A knowledge session. `held_on` is a day from 2000-01-01 to a year after today in the business time zone, (422 otherwise); `kb_articles` must exist (409 otherwise). Without `systems` a new session covers its articles' systems."),
         );
     }
 }

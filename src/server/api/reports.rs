@@ -145,7 +145,7 @@ pub async fn list(
     responses((status = 201, body = KnowledgeSession), (status = 200, description = "a retry with the same Idempotency-Key: the first answer", body = KnowledgeSession),
         (status = 403, description = "a submitter's token: handlers only", body = ErrorBody),
         (status = 409, description = "`conflict`: a knowledge-base article that does not exist", body = ErrorBody),
-        (status = 422, description = "a topic too short or long, an unknown system, a day out of reach, more total views than live viewers", body = ErrorBody)))]
+        (status = 422, description = "a topic too short or long, an unknown system, a day out of reach, a negative count", body = ErrorBody)))]
 pub async fn record(
     State(s): State<AppState>,
     caller: Caller,

@@ -76,7 +76,7 @@ pub fn blank(today: NaiveDate, topic: Option<&Topic>) -> NewSession {
 /// The form's text for `s`, the systems known named at its end.
 pub fn template(s: &NewSession, known: &[String]) -> String {
     let quoted = |v: &str| toml::Value::String(v.to_string()).to_string();
-    let count = |v: Option<u64>| v.map_or_else(|| "\"\"".to_string(), |n| n.to_string());
+    let count = |v: Option<i64>| v.map_or_else(|| "\"\"".to_string(), |n| n.to_string());
     let join = |items: Vec<String>| quoted(&items.join(", "));
     let mut out = format!("{HOW}\n");
     for (field, about) in FIELDS {
@@ -182,7 +182,7 @@ pub fn parse(text: &str) -> Result<NewSession, Vec<String>> {
         }
     }
     if errors.is_empty() {
-        Ok(s.normalized())
+        Ok(s.normalized().deduped())
     } else {
         Err(errors)
     }
@@ -213,13 +213,16 @@ fn list(v: Option<&toml::Value>) -> Result<Vec<String>, ()> {
     }
 }
 
-/// A whole number, or `""` (or absent) for not known.
-fn count(v: Option<&toml::Value>) -> Result<Option<u64>, ()> {
+/// A whole number not below zero, or `""` (or absent) for not known.
+fn count(v: Option<&toml::Value>) -> Result<Option<i64>, ()> {
     match v {
         None => Ok(None),
         Some(toml::Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(toml::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| ()),
-        Some(toml::Value::Integer(n)) => u64::try_from(*n).map(Some).map_err(|_| ()),
+        Some(toml::Value::String(s)) => match s.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(Some(n)),
+            _ => Err(()),
+        },
+        Some(toml::Value::Integer(n)) if *n >= 0 => Ok(Some(*n)),
         Some(_) => Err(()),
     }
 }
