@@ -31,6 +31,15 @@ fn main() -> ExitCode {
     }
     match opsdesk::cli::run(cli) {
         Ok(code) => code,
+        // The reader went away (`opsdesk report weekly | head`): what it wanted it has.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("opsdesk: {e:#}");
             ExitCode::from(2)

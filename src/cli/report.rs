@@ -15,6 +15,8 @@ use crate::domain::report::{Period, Report, ReportKind};
 
 /// The widest a column of a printed table grows.
 const MAX_COLUMN: usize = 48;
+/// Subcategories a table shows, most tickets first (CSV and JSON carry them all).
+const MAX_SUBCATEGORIES: usize = 15;
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -168,13 +170,22 @@ fn counts(map: &std::collections::BTreeMap<String, Count>) -> Vec<Vec<String>> {
 /// The report as lines for a terminal.
 pub fn text(r: &Report) -> Vec<String> {
     let f = &r.figures;
+    let zone: chrono_tz::Tz = r.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let day = |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&zone).format("%Y-%m-%d");
+    // The period's end is exclusive: its last day is the one before.
+    let running = r.generated_at < r.ends_at;
     let mut out = vec![format!(
-        "服务中心{} {}  ({} – {}, {})",
+        "服务中心{} {}  {} – {} ({}){}",
         r.kind.zh(),
         r.period,
-        r.starts_at.format("%Y-%m-%d %H:%M UTC"),
-        r.ends_at.format("%Y-%m-%d %H:%M UTC"),
-        r.time_zone
+        day(r.starts_at),
+        day(r.ends_at - chrono::Duration::seconds(1)),
+        r.time_zone,
+        if running {
+            "  进行中: the period is still running, its change is against a whole period"
+        } else {
+            ""
+        }
     )];
     if r.empty {
         out.push("本期没有事件 (no tickets were created in this period)".into());
@@ -239,9 +250,36 @@ pub fn text(r: &Report) -> Vec<String> {
         &["", "本期", "上期", "变化"],
         &key,
     );
+    let mut by_category = counts(&f.by_category);
+    for row in &mut by_category {
+        if let Ok(c) = row[0].parse::<crate::domain::ticket::Category>() {
+            row[0] = format!("{} {}", c.label_zh(), row[0]);
+        }
+    }
+    section(
+        &mut out,
+        "按类别 By category",
+        &["", "本期", "上期", "变化"],
+        &by_category,
+    );
+    let mut by_subcategory = counts(&f.by_subcategory);
+    if by_subcategory.len() > MAX_SUBCATEGORIES {
+        let more = by_subcategory.len() - MAX_SUBCATEGORIES;
+        by_subcategory.truncate(MAX_SUBCATEGORIES);
+        by_subcategory.push(vec![
+            format!("… {more} more (--format csv lists them all)"),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    section(
+        &mut out,
+        "按子类 By subcategory",
+        &["", "本期", "上期", "变化"],
+        &by_subcategory,
+    );
     for (title, map) in [
-        ("按类别 By category", &f.by_category),
-        ("按子类 By subcategory", &f.by_subcategory),
         ("按系统 By system", &f.by_system),
         ("按渠道 By channel", &f.by_channel),
     ] {

@@ -2,6 +2,7 @@
 //! so the reports can set them against the consultation trend, and the topics the last
 //! period proposes for the next one.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -82,8 +83,9 @@ pub struct EditArgs {
 }
 
 fn print(sessions: &[KnowledgeSession], json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
-        println!("{}", serde_json::to_string_pretty(sessions)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(sessions)?)?;
         return Ok(());
     }
     let columns: Vec<String> = ["#", "日期", "主题", "系统", "文章", "直播", "总观看"]
@@ -112,7 +114,7 @@ fn print(sessions: &[KnowledgeSession], json: bool) -> anyhow::Result<()> {
         })
         .collect();
     for line in table(&columns, &rows, 48) {
-        println!("{line}");
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -174,21 +176,23 @@ pub async fn run(
             let report = client
                 .report(ReportKind::Weekly, Some(&period.to_string()))
                 .await?;
+            let mut out = std::io::stdout().lock();
             if json {
-                println!("{}", serde_json::to_string_pretty(&report.topics)?);
+                writeln!(out, "{}", serde_json::to_string_pretty(&report.topics)?)?;
             } else {
                 for t in &report.topics {
                     let article = t
                         .kb_article
                         .map(|id| format!(" (KB-{id})"))
                         .unwrap_or_default();
-                    println!(
+                    writeln!(
+                        out,
                         "{:>4}  {}{}  [{}]",
                         t.tickets,
                         t.title,
                         article,
                         t.systems.join(",")
-                    );
+                    )?;
                 }
             }
             Ok(if report.topics.is_empty() {

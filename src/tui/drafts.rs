@@ -4,7 +4,21 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use super::effect::{Io, Job};
+use super::desk::Desk;
+use super::effect::{Effect, Io, Job};
+
+/// Keeps `text` as the draft under `key`: here at once, and in the local cache by the effect
+/// returned.
+pub fn keep(key: String, text: String, desk: &mut Desk) -> Effect {
+    desk.drafts.insert(key.clone(), text.clone());
+    Effect::run(
+        None,
+        StoreDraft {
+            key,
+            text: Some(text),
+        },
+    )
+}
 
 /// Writes (or, with no text, forgets) one draft in the local cache.
 #[derive(Debug, Clone, PartialEq, Eq)]

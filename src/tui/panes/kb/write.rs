@@ -78,15 +78,7 @@ fn editor(writing: Writing, title: String, template: &str, kept: Option<&str>) -
 
 /// Keeps `text` as the draft of `writing`, here and in the local cache.
 fn keep(writing: Writing, text: String, desk: &mut Desk) -> Effect {
-    let key = writing.draft_key();
-    desk.drafts.insert(key.clone(), text.clone());
-    Effect::run(
-        None,
-        crate::tui::drafts::StoreDraft {
-            key,
-            text: Some(text),
-        },
-    )
+    crate::tui::drafts::keep(writing.draft_key(), text, desk)
 }
 
 /// A blank article for the writer to fill in, on `system`.

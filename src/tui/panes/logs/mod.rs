@@ -771,18 +771,11 @@ impl LogsPane {
             format!("{SAVED}{name}"),
             serde_json::to_string(&saved).unwrap_or_default(),
         );
-        desk.drafts.insert(key.clone(), text.clone());
         desk.toast(
             format!("已保存查询 kept as '{name}' · L 在其他工单上运行 run it on another ticket"),
             false,
         );
-        vec![Effect::run(
-            None,
-            crate::tui::drafts::StoreDraft {
-                key,
-                text: Some(text),
-            },
-        )]
+        vec![crate::tui::drafts::keep(key, text, desk)]
     }
 
     fn states_done(&self) -> bool {

@@ -253,15 +253,7 @@ fn editor(form: Form, title: String, template: &str, kept: Option<&str>) -> Over
 
 /// Keeps `text` as the form's draft, here and in the local cache.
 fn keep(form: Form, text: String, desk: &mut Desk) -> Effect {
-    let key = form.draft_key();
-    desk.drafts.insert(key.clone(), text.clone());
-    Effect::run(
-        None,
-        crate::tui::drafts::StoreDraft {
-            key,
-            text: Some(text),
-        },
-    )
+    crate::tui::drafts::keep(form.draft_key(), text, desk)
 }
 
 /// Reopens the form with the reasons above their fields, and says so.
