@@ -1406,3 +1406,79 @@ fn kb_pictures_beside_the_files_are_imported_and_exported_again() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// construct gen
+
+#[test]
+fn construct_gen_draws_valid_unique_identities_and_refuses_what_cannot_be() {
+    let draw = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_opsdesk"))
+            .args(["construct", "gen"])
+            .args(args)
+            .env("XDG_CONFIG_HOME", "/nonexistent/opsdesk-tests/config")
+            .env_remove("OPSDESK_CONFIG")
+            .output()
+            .expect("run opsdesk")
+    };
+    let batch = &[
+        "id-number",
+        "--count",
+        "500",
+        "--region",
+        "310115",
+        "--birth-range",
+        "1980-01-01..1989-12-31",
+        "--seed",
+        "42",
+    ];
+    let out = draw(batch);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 500);
+    assert_eq!(
+        ids.iter().collect::<std::collections::HashSet<_>>().len(),
+        500
+    );
+    for id in &ids {
+        assert!(opsdesk::domain::validate::is_id_number(id), "{id}");
+        assert!(id.starts_with("310115198"), "{id}");
+    }
+    let again = draw(batch);
+    assert_eq!(
+        String::from_utf8(again.stdout)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        ids,
+        "a seed repeats its batch"
+    );
+    let cards = draw(&["bank-card", "--count", "50", "--json"]);
+    let cards: Vec<String> = serde_json::from_slice(&cards.stdout).unwrap();
+    assert!(
+        cards
+            .iter()
+            .all(|c| opsdesk::domain::construct::generate::luhn_ok(c))
+    );
+    for bad in [
+        vec!["id-number", "--region", "999999"],
+        vec!["id-number", "--birth-range", "2000-01-01..1990-01-01"],
+        vec!["phone", "--count", "0"],
+        vec!["passport"],
+    ] {
+        let out = draw(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            out.stdout.is_empty(),
+            "{bad:?}: nothing half-made on stdout"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! The command line of DESIGN.md §3, one function per subcommand.
 
+mod construct;
 mod kb;
 mod logs;
 mod lookup;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Run a data source's named query (customer profile, cards, orders) for a customer.
     #[command(subcommand)]
     Lookup(lookup::LookupCommand),
+    /// UAT account construction: test identities (`construct gen`).
+    #[command(subcommand)]
+    Construct(construct::ConstructCommand),
     /// The service center's weekly and monthly reports, and the facts export.
     #[command(subcommand)]
     Report(report::ReportCommand),
@@ -291,6 +295,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
+        Some(Command::Construct(cmd)) => construct::run(cmd, settings.calendar.tz()),
         Some(Command::Report(cmd)) => {
             let client = client(&cli.server, &cli.token, &settings)?;
             let zone = settings.calendar.tz();

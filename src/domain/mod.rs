@@ -3,6 +3,7 @@
 pub mod backoff;
 pub mod calendar;
 pub mod canned;
+pub mod construct;
 pub mod images;
 pub mod kb;
 pub mod kb_images;
