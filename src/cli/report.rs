@@ -69,20 +69,16 @@ fn period_arg(
     zone: chrono_tz::Tz,
 ) -> anyhow::Result<String> {
     let Some(text) = period else {
-        let now = chrono::Utc::now();
-        let current = match kind {
-            ReportKind::Weekly => Period::week_of(now, zone),
-            ReportKind::Monthly => Period::month_of(now, zone),
-        };
+        let current = kind.period_at(chrono::Utc::now(), zone);
         return Ok(current.previous().to_string());
     };
     let p = Period::parse(text)?;
-    match (kind, p) {
-        (ReportKind::Weekly, Period::Week { .. }) | (ReportKind::Monthly, Period::Month { .. }) => {
-            Ok(p.to_string())
-        }
-        (ReportKind::Weekly, _) => bail!("'{p}' is a month: `opsdesk report monthly --period {p}`"),
-        (ReportKind::Monthly, _) => bail!("'{p}' is a week: `opsdesk report weekly --period {p}`"),
+    if kind.fits(p) {
+        return Ok(p.to_string());
+    }
+    match kind {
+        ReportKind::Weekly => bail!("'{p}' is a month: `opsdesk report monthly --period {p}`"),
+        ReportKind::Monthly => bail!("'{p}' is a week: `opsdesk report weekly --period {p}`"),
     }
 }
 

@@ -166,12 +166,14 @@ pub async fn run(
             let period = match period {
                 Some(p) => {
                     let p = Period::parse(&p)?;
-                    if !matches!(p, Period::Week { .. }) {
+                    if !ReportKind::Weekly.fits(p) {
                         anyhow::bail!("topics come from a week's report: write it as 2026-W47");
                     }
                     p
                 }
-                None => Period::week_of(chrono::Utc::now(), zone).previous(),
+                None => ReportKind::Weekly
+                    .period_at(chrono::Utc::now(), zone)
+                    .previous(),
             };
             let report = client
                 .report(ReportKind::Weekly, Some(&period.to_string()))

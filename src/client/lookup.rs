@@ -134,7 +134,12 @@ pub fn inert(mut found: Found) -> Found {
             for text in [&mut line.level, &mut line.trace].into_iter().flatten() {
                 make_safe(text);
             }
-            line.fields.values_mut().for_each(scrub);
+            // The fields' names are the app's as much as their values.
+            let mut fields = serde_json::Value::Object(std::mem::take(&mut line.fields));
+            scrub(&mut fields);
+            if let serde_json::Value::Object(safe) = fields {
+                line.fields = safe;
+            }
         }
         Found::Minutes { source, .. } | Found::Done { source, .. } => make_safe(source),
         Found::Warning { source, message } | Found::Failed { source, message } => {

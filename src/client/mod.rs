@@ -588,12 +588,26 @@ pub fn make_safe(text: &mut String) {
 }
 
 /// Makes every string in a JSON value terminal-safe, whichever field it is in (so a field or
-/// a kind of change added later is covered too).
+/// a kind of change added later is covered too), and the keys of objects, which can be what
+/// someone typed (a report's subcategories, a log line's fields).
 pub fn scrub(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(text) => make_safe(text),
         serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
-        serde_json::Value::Object(fields) => fields.values_mut().for_each(scrub),
+        serde_json::Value::Object(fields) => {
+            if fields
+                .keys()
+                .any(|k| matches!(terminal_safe(k), std::borrow::Cow::Owned(_)))
+            {
+                for (mut key, mut v) in std::mem::take(fields) {
+                    make_safe(&mut key);
+                    scrub(&mut v);
+                    fields.insert(key, v);
+                }
+            } else {
+                fields.values_mut().for_each(scrub);
+            }
+        }
         _ => {}
     }
 }
@@ -627,5 +641,25 @@ pub fn inert(t: &mut TicketView) {
     }
     for a in &mut t.attachments {
         clean(&mut a.filename);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_makes_keys_safe_as_well_as_values() {
+        let mut v = serde_json::json!({
+            "plain": "ok",
+            "\u{1b}]52;c;aGk=\u{7}clip": {"inner\u{1b}[2J": "\u{1b}[31mred"},
+        });
+        scrub(&mut v);
+        let text = v.to_string();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text}"
+        );
+        assert_eq!(v["plain"], "ok");
     }
 }

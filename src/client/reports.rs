@@ -1,31 +1,14 @@
 //! The service center through the server: a period's report, its HTML file, and the knowledge
 //! sessions. Every text (titles, topics, subcategories, names) is made terminal-safe here,
-//! map keys included, since a subcategory is whatever a handler typed.
+//! map keys included ([`scrub`]), since a subcategory is whatever a handler typed.
 
 use serde::de::DeserializeOwned;
 
-use super::{ApiClient, ClientError, make_safe};
+use super::{ApiClient, ClientError, scrub};
 use crate::domain::report::{KnowledgeSession, NewSession, Report, ReportKind, SessionChange};
 
-/// Makes every string in `value` terminal-safe, the keys of objects too.
-fn scrub_all(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(text) => make_safe(text),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_all),
-        serde_json::Value::Object(fields) => {
-            let taken = std::mem::take(fields);
-            for (mut key, mut v) in taken {
-                make_safe(&mut key);
-                scrub_all(&mut v);
-                fields.insert(key, v);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn safe<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ClientError> {
-    scrub_all(&mut value);
+    scrub(&mut value);
     serde_json::from_value(value).map_err(|e| ClientError::Protocol(e.to_string()))
 }
 

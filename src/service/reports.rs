@@ -52,11 +52,7 @@ impl Desk {
 
     /// The period `kind` names at `now`: the one now running.
     pub fn current_period(&self, kind: ReportKind, now: DateTime<Utc>) -> Period {
-        let zone = self.settings.calendar.tz();
-        match kind {
-            ReportKind::Weekly => Period::week_of(now, zone),
-            ReportKind::Monthly => Period::month_of(now, zone),
-        }
+        kind.period_at(now, self.settings.calendar.tz())
     }
 
     /// The report of `period` (of `kind`'s shape), or of the period running at `now`.
@@ -71,12 +67,7 @@ impl Desk {
         let period = match period {
             None => self.current_period(kind, now),
             Some(p) => {
-                let fits = matches!(
-                    (kind, p),
-                    (ReportKind::Weekly, Period::Week { .. })
-                        | (ReportKind::Monthly, Period::Month { .. })
-                );
-                if !fits {
+                if !kind.fits(p) {
                     let (zh, en) = match kind {
                         ReportKind::Weekly => (
                             "周报的期间写作 2026-W47",

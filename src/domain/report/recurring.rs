@@ -71,10 +71,11 @@ pub fn recurring(
     limit: usize,
 ) -> Vec<Recurring> {
     let mut by_article: HashMap<i64, Group<'_>> = HashMap::new();
-    let mut by_terms: HashMap<Vec<String>, Group<'_>> = HashMap::new();
-    // Titles repeat: each is read into terms once, and later tickets with it go straight
-    // to its group's key.
-    let mut key_of: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut titled: Vec<Group<'_>> = Vec::new();
+    let mut group_of_terms: HashMap<Vec<String>, usize> = HashMap::new();
+    // Titles repeat: each is read into terms once, and later tickets with it go straight to
+    // its group.
+    let mut group_of_title: HashMap<&str, usize> = HashMap::new();
     for f in facts {
         if let Some(id) = f.kb_article {
             by_article
@@ -88,24 +89,19 @@ pub fn recurring(
                 .push(f);
             continue;
         }
-        let key = key_of
-            .entry(f.title.as_str())
-            .or_insert_with(|| similar::terms(&f.title));
-        match by_terms.get_mut(key) {
-            Some(g) => g.members.push(f),
-            None => {
-                by_terms.insert(
-                    key.clone(),
-                    Group {
-                        terms: key.iter().cloned().collect(),
-                        kb_article: None,
-                        members: vec![f],
-                    },
-                );
-            }
-        }
+        let at = *group_of_title.entry(f.title.as_str()).or_insert_with(|| {
+            let terms = similar::terms(&f.title);
+            *group_of_terms.entry(terms.clone()).or_insert_with(|| {
+                titled.push(Group {
+                    terms: terms.into_iter().collect(),
+                    kb_article: None,
+                    members: Vec::new(),
+                });
+                titled.len() - 1
+            })
+        });
+        titled[at].members.push(f);
     }
-    let mut titled: Vec<Group<'_>> = by_terms.into_values().collect();
     titled.sort_by(|a, b| {
         b.members
             .len()

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::figures::Figures;
+use super::period::Period;
 use super::session::KnowledgeSession;
 
 /// Weekly (an ISO week) or monthly (a calendar month).
@@ -34,6 +35,22 @@ impl ReportKind {
             ReportKind::Weekly => "周报",
             ReportKind::Monthly => "月报",
         }
+    }
+
+    /// The period of this kind that `at` falls in, read in `zone`.
+    pub fn period_at(self, at: DateTime<Utc>, zone: chrono_tz::Tz) -> Period {
+        match self {
+            ReportKind::Weekly => Period::week_of(at, zone),
+            ReportKind::Monthly => Period::month_of(at, zone),
+        }
+    }
+
+    /// Whether `period` is this kind's: a week for a weekly report, a month for a monthly one.
+    pub fn fits(self, period: Period) -> bool {
+        matches!(
+            (self, period),
+            (ReportKind::Weekly, Period::Week { .. }) | (ReportKind::Monthly, Period::Month { .. })
+        )
     }
 }
 

@@ -349,47 +349,19 @@ fn session_bodies(spec: &mut Value) {
         let systems = json!({ "type": "array", "maxItems": MAX_SESSION_SYSTEMS, "items": schema_ref("SystemKey") });
         let articles = json!({ "type": "array", "maxItems": MAX_SESSION_ARTICLES, "items": { "type": "integer", "format": "int64" } });
         let viewers = json!({ "type": "integer", "minimum": 0, "maximum": MAX_VIEWERS });
-        if name == "NewSession" {
-            replace(spec, name, "systems", systems);
-            replace(spec, name, "kb_articles", articles);
-            replace(
-                spec,
-                name,
-                "live_viewers",
-                json!({ "oneOf": [viewers.clone(), { "type": "null" }] }),
-            );
-            replace(
-                spec,
-                name,
-                "total_views",
-                json!({ "oneOf": [viewers, { "type": "null" }] }),
-            );
+        let nullable = |schema: Value| json!({ "oneOf": [schema, { "type": "null" }] });
+        // A new session's lists may be left out but not null; a change's fields may be null
+        // (nothing to change), and the counts are optional in both.
+        let lists_nullable = name == "SessionChange";
+        let (systems, articles) = if lists_nullable {
+            (nullable(systems), nullable(articles))
         } else {
-            replace(
-                spec,
-                name,
-                "systems",
-                json!({ "oneOf": [systems, { "type": "null" }] }),
-            );
-            replace(
-                spec,
-                name,
-                "kb_articles",
-                json!({ "oneOf": [articles, { "type": "null" }] }),
-            );
-            replace(
-                spec,
-                name,
-                "live_viewers",
-                json!({ "oneOf": [viewers.clone(), { "type": "null" }] }),
-            );
-            replace(
-                spec,
-                name,
-                "total_views",
-                json!({ "oneOf": [viewers, { "type": "null" }] }),
-            );
-        }
+            (systems, articles)
+        };
+        replace(spec, name, "systems", systems);
+        replace(spec, name, "kb_articles", articles);
+        replace(spec, name, "live_viewers", nullable(viewers.clone()));
+        replace(spec, name, "total_views", nullable(viewers));
         component(spec, name).insert(
             "description".into(),
             json!("A knowledge session. `held_on` is a day from 2000-01-01 to a year after today in the business time zone, (422 otherwise); `kb_articles` must exist (409 otherwise). Without `systems` a new session covers its articles' systems."),

@@ -48,11 +48,7 @@ pub fn period_of(kind: ReportKind, text: Option<&str>) -> Result<Option<Period>,
         return Ok(None);
     };
     let p = Period::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let fits = matches!(
-        (kind, p),
-        (ReportKind::Weekly, Period::Week { .. }) | (ReportKind::Monthly, Period::Month { .. })
-    );
-    if !fits {
+    if !kind.fits(p) {
         let (is, takes) = match kind {
             ReportKind::Weekly => ("a month", "a week such as 2026-W47"),
             ReportKind::Monthly => ("a week", "a month such as 2026-11"),

@@ -162,10 +162,7 @@ impl StatsPane {
 
     /// The period now running, of the pane's kind, by the desk's clock and zone.
     fn running(&self, desk: &Desk) -> Period {
-        match self.kind {
-            ReportKind::Weekly => Period::week_of(desk.now, desk.tz),
-            ReportKind::Monthly => Period::month_of(desk.now, desk.tz),
-        }
+        self.kind.period_at(desk.now, desk.tz)
     }
 
     /// The period the pane stands on: the one asked for, else the one now running.
