@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::construct::config::{ConstructConfig, Construction};
 use crate::domain::calendar::{BusinessCalendar, CalendarError, WorkingHours};
 use crate::domain::sla::{ClockKind, SlaPolicy, SlaTarget};
 use crate::domain::ticket::Priority;
@@ -50,6 +51,8 @@ pub struct Config {
     pub mss: MssConfig,
     /// `[[logs.sources]]`: where lookups find a customer's log lines.
     pub logs: LogsConfig,
+    /// `[construct]`: recipes and the UAT environments they build accounts in.
+    pub construct: ConstructConfig,
 }
 
 /// `[mss]`: the submitters' pages. Durations are written like `15m`, `2h`, `1h30m`.
@@ -635,6 +638,8 @@ pub struct Settings {
     pub mss: MssSettings,
     /// The log sources lookups search (none configured: lookups say so).
     pub lookups: Lookups,
+    /// Recipes and UAT environments for account construction.
+    pub construct: Construction,
 }
 
 impl Settings {
@@ -830,6 +835,11 @@ impl Config {
             .unwrap_or_else(default_data_dir);
         let lookups =
             Lookups::from_config(&self.logs, tz, Some(data_dir.as_path())).map_err(invalid)?;
+        let recipes_dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map(|dir| dir.join("recipes"));
+        let construct = Construction::from_config(&self.construct, recipes_dir).map_err(invalid)?;
         Ok(Settings {
             server: self.server.clone(),
             client: self.client.clone(),
@@ -840,6 +850,7 @@ impl Config {
             notify,
             mss,
             lookups,
+            construct,
         })
     }
 }

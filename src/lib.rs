@@ -22,6 +22,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod construct;
 pub mod display;
 pub mod domain;
 pub mod fuzz;

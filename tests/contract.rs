@@ -160,7 +160,8 @@ async fn integrators_tools_accept_the_description_and_the_server_keeps_it() {
         "{validated:?}"
     );
 
-    // Every check, every phase, SSE left out (a stream has no end for a checker to wait for).
+    // Every check, every phase, SSE left out (a stream has no end for a checker to wait for),
+    // and starting a construction run (below).
     let checked = run(
         "schemathesis",
         Command::new(bin.join("schemathesis"))
@@ -181,6 +182,12 @@ async fn integrators_tools_accept_the_description_and_the_server_keeps_it() {
             ])
             .args(["--generation-database", "none"])
             .args(["--exclude-path", "/api/v1/events"])
+            .args(["--exclude-path", "/api/v1/constructions/events"])
+            // A run's inputs are checked by its recipe (which inputs it takes, an ID number's
+            // check character, withdrawable within the funds): rules a schema cannot state,
+            // so generated bodies are mostly refused. tests/construct.rs drives this one's
+            // refusals and runs instead.
+            .args(["--exclude-operation-id", "start_construction"])
             .env("SCHEMATHESIS_HOOKS", "hooks")
             .env("PYTHONPATH", repo("tests/contract"))
             .env("NO_COLOR", "1")

@@ -6,6 +6,7 @@
 //! module. May touch: `domain` only.
 
 pub mod changes;
+pub mod construct;
 pub mod kb;
 pub mod lookups;
 pub mod messages;

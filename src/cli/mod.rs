@@ -67,7 +67,8 @@ pub enum Command {
     /// Run a data source's named query (customer profile, cards, orders) for a customer.
     #[command(subcommand)]
     Lookup(lookup::LookupCommand),
-    /// UAT account construction: test identities (`construct gen`).
+    /// UAT account construction: build test accounts from recipes, follow and resume runs,
+    /// draw test identities (`construct gen`).
     #[command(subcommand)]
     Construct(construct::ConstructCommand),
     /// The service center's weekly and monthly reports, and the facts export.
@@ -295,7 +296,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
-        Some(Command::Construct(cmd)) => construct::run(cmd, settings.calendar.tz()),
+        Some(Command::Construct(cmd)) => match cmd {
+            construct::ConstructCommand::Gen(args) => {
+                construct::identities(args, settings.calendar.tz())
+            }
+            construct::ConstructCommand::Check { recipe, env } => {
+                construct::check_recipe(&settings, &recipe, env.as_deref())
+            }
+            construct::ConstructCommand::Run(args) if args.local => {
+                runtime.block_on(construct::run_local(&settings, args))
+            }
+            cmd => {
+                let client = client(&cli.server, &cli.token, &settings)?;
+                runtime.block_on(construct::on_server(&client, cmd))
+            }
+        },
         Some(Command::Report(cmd)) => {
             let client = client(&cli.server, &cli.token, &settings)?;
             let zone = settings.calendar.tz();
@@ -378,7 +393,7 @@ async fn ticket_command(
 
 /// A fresh `Idempotency-Key` for one invocation: a retry after a lost answer then creates
 /// once.
-fn fresh_key() -> anyhow::Result<String> {
+pub(crate) fn fresh_key() -> anyhow::Result<String> {
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw).map_err(|e| anyhow!("no randomness: {e}"))?;
     Ok(format!("cli-{}", hex::encode(raw)))
@@ -490,8 +505,10 @@ async fn serve(settings: Arc<Settings>, args: ServeArgs) -> anyhow::Result<ExitC
         let creds = desk.seed_demo().await.map_err(|e| anyhow!("--demo: {e}"))?;
         print_demo(&creds, &format!("http://{addr}"));
         desk = with_demo_logs(desk, &dir).await?;
+        desk = with_sandbox(desk, addr).await?;
     } else if dir.join(demo_logs::DIR).exists() {
         desk = with_demo_logs(desk, &dir).await?;
+        desk = with_sandbox(desk, addr).await?;
     }
     // A data dir from before the knowledge base: its help-center articles join it.
     desk.adopt_help_center()
@@ -533,7 +550,8 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow!("keeping the reports' facts of earlier tickets: {e}"))?;
     let desk = if demo.is_some() {
-        with_demo_logs(desk, &dir).await?
+        let desk = with_demo_logs(desk, &dir).await?;
+        with_sandbox(desk, listener.local_addr()?).await?
     } else {
         desk
     };
@@ -592,6 +610,31 @@ async fn with_demo_logs(desk: Desk, dir: &Path) -> anyhow::Result<Desk> {
     let accounts = crate::lookups::sql::demo::demo_source(dir);
     let settings = Arc::new(Settings {
         lookups: Lookups::new(vec![Source::Files(logs), Source::Sql(accounts)]),
+        ..(*desk.settings).clone()
+    });
+    Ok(Desk { settings, ..desk })
+}
+
+/// The demo's sandbox brokerage, mounted under `/uat-sandbox/`, and the environment
+/// `sandbox` that reaches it through this server's own address (unless the config names
+/// an environment `sandbox` itself).
+async fn with_sandbox(desk: Desk, addr: std::net::SocketAddr) -> anyhow::Result<Desk> {
+    let key = crate::server::sandbox::key(&desk)
+        .await
+        .map_err(|e| anyhow!("setting up the sandbox brokerage: {e}"))?;
+    let host = if addr.ip().is_unspecified() {
+        std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    let mut construct = desk.settings.construct.clone();
+    construct.sandbox = true;
+    if construct.environment("sandbox").is_none() {
+        let env = crate::construct::config::Environment::sandbox(&format!("http://{host}"), key);
+        construct.environments.push(env);
+    }
+    let settings = Arc::new(Settings {
+        construct,
         ..(*desk.settings).clone()
     });
     Ok(Desk { settings, ..desk })

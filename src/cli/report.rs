@@ -400,6 +400,35 @@ pub fn text(r: &Report) -> Vec<String> {
         &["事件", "问题", "系统"],
         &topics,
     );
+    let c = &r.construction;
+    let mut built: Vec<Vec<String>> = c
+        .by_environment
+        .iter()
+        .map(|e| {
+            vec![
+                e.name.clone(),
+                e.outcomes.runs.to_string(),
+                e.outcomes.succeeded.to_string(),
+                e.outcomes.failed.to_string(),
+                e.outcomes.in_progress.to_string(),
+            ]
+        })
+        .collect();
+    built.extend(c.reasons.iter().take(5).map(|why| {
+        vec![
+            format!("{} {}", why.reason.zh(), why.step.as_deref().unwrap_or("")),
+            why.runs.to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]
+    }));
+    section(
+        &mut out,
+        "账户构造 Account construction (by environment, then why runs stopped)",
+        &["环境/原因", "次数", "成功", "失败", "进行中"],
+        &built,
+    );
     out.push(String::new());
     out.push("定义 Definitions".into());
     for d in &r.definitions {

@@ -4,6 +4,7 @@
 //! so no caller can forget to (DESIGN §4: untrusted text is inert in the terminal).
 
 pub mod cache;
+pub mod construct;
 pub mod kb_copy;
 pub mod lookup;
 pub mod outbox;
@@ -590,6 +591,12 @@ pub fn make_safe(text: &mut String) {
 /// Makes every string in a JSON value terminal-safe, whichever field it is in (so a field or
 /// a kind of change added later is covered too), and the keys of objects, which can be what
 /// someone typed (a report's subcategories, a log line's fields).
+/// An answer made terminal-safe ([`scrub`]), then read as `T`.
+pub(crate) fn safe<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ClientError> {
+    scrub(&mut value);
+    serde_json::from_value(value).map_err(|e| ClientError::Protocol(e.to_string()))
+}
+
 pub fn scrub(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(text) => make_safe(text),

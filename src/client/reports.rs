@@ -2,15 +2,8 @@
 //! sessions. Every text (titles, topics, subcategories, names) is made terminal-safe here,
 //! map keys included ([`scrub`]), since a subcategory is whatever a handler typed.
 
-use serde::de::DeserializeOwned;
-
-use super::{ApiClient, ClientError, scrub};
+use super::{ApiClient, ClientError, safe};
 use crate::domain::report::{KnowledgeSession, NewSession, Report, ReportKind, SessionChange};
-
-fn safe<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ClientError> {
-    scrub(&mut value);
-    serde_json::from_value(value).map_err(|e| ClientError::Protocol(e.to_string()))
-}
 
 impl ApiClient {
     /// The report of `period` (`2026-W47`, `2026-11`), or of the period now running.

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod mss;
 pub mod ready;
 pub mod reports;
+pub mod sandbox;
 pub mod throttle;
 
 use std::future::Future;
@@ -110,7 +111,9 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads)
         .layer(timeout)
         .layer(middleware::from_fn_with_state(state.clone(), shed_load));
-    let streams = api::events::routes().layer(RequestBodyLimitLayer::new(0));
+    let streams = api::events::routes()
+        .merge(api::construct::stream_routes())
+        .layer(RequestBodyLimitLayer::new(0));
     let (public_pages, pages) = mss::routes(&state.desk.settings);
     let public_pages = public_pages.layer(middleware::from_fn_with_state(
         state.clone(),
@@ -125,11 +128,16 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(middleware::from_fn_with_state(state.clone(), shed_load));
 
-    Router::new()
+    let mut app = Router::new()
         .merge(requests)
         .merge(streams)
         .merge(pages)
-        .merge(public_pages)
+        .merge(public_pages);
+    // The demo's sandbox brokerage, with its own limits and answer envelope.
+    if state.desk.settings.construct.sandbox {
+        app = app.merge(sandbox::routes(&state));
+    }
+    app
         // Every route group sets its own body limit above; axum's built-in 2 MB default for
         // extractors would otherwise cut uploads (a phone photo is 3–10 MB) short of it.
         .layer(axum::extract::DefaultBodyLimit::disable())
@@ -238,6 +246,10 @@ pub async fn launch(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     metrics::CalendarCoverage::read(&desk.settings.calendar, chrono::Utc::now()).warn();
+    // Runs the last server left going stopped with it; they are marked so, to be resumed.
+    if let Err(e) = desk.interrupt_constructions().await {
+        tracing::error!(error = %e, "marking interrupted construction runs");
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState::new(desk.clone(), stop_rx.clone());
     let notifier = jobs::notify::spawn(

@@ -4,6 +4,7 @@
 //! created by any of them is validated, audited and published on the change stream the same
 //! way. Access rules (a submitter sees only their own tickets) live here too, not in handlers.
 
+pub mod construct;
 pub mod demo;
 mod demo_history;
 pub mod demo_logs;
@@ -40,6 +41,8 @@ pub struct Desk {
     /// Decoded picture memory, in KiB, shared by every upload of the process: decoding waits
     /// for its share, so a dozen big pictures at once cannot run the server out of memory.
     pub(crate) decode_memory: Arc<tokio::sync::Semaphore>,
+    /// Construction runs in flight: their slots, cancel switches and progress events.
+    pub constructions: Arc<construct::Constructions>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +157,7 @@ impl Desk {
             store,
             settings,
             decode_memory: Arc::new(tokio::sync::Semaphore::new(permits)),
+            constructions: Arc::default(),
         }
     }
 

@@ -110,6 +110,7 @@ impl Desk {
                     let counts = reports::consultation_of(conn, &weeks, &s.systems)?;
                     sessions.push((s, counts));
                 }
+                let construction = crate::store::construct::stats(conn, start, end, zone)?;
                 Ok(Gathered {
                     kind,
                     period,
@@ -122,6 +123,7 @@ impl Desk {
                     kb_titles,
                     outcomes,
                     sessions,
+                    construction,
                 })
             })
             .await?;

@@ -12,6 +12,7 @@
 pub mod attachments;
 pub mod audit;
 pub mod changes;
+pub mod construct;
 pub mod help;
 pub mod idempotency;
 pub mod kb;
@@ -21,6 +22,7 @@ pub mod messages;
 pub mod notifications;
 pub mod read_markers;
 pub mod reports;
+pub mod sandbox;
 mod schema;
 pub mod sessions;
 pub mod tickets;

@@ -351,6 +351,83 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (period, category, subcategory, system, channel)
     ) WITHOUT ROWID;
     "#,
+    // 12: the sandbox brokerage (`/uat-sandbox/`, the demo's business systems): its settings
+    // (the key, the outage switch) and its customers, one JSON document each, with the
+    // columns that must be unique or looked up beside it.
+    r#"
+    CREATE TABLE sandbox_settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE sandbox_customers (
+        id           INTEGER PRIMARY KEY,
+        customer_no  TEXT NOT NULL UNIQUE,
+        id_number    TEXT NOT NULL UNIQUE,
+        fund_account TEXT UNIQUE,
+        bank_card    TEXT UNIQUE,
+        doc          TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    "#,
+    // Account construction runs and their steps. `inputs` and `vars` hold the values a
+    // resume needs in full; what lists and records show is masked (`shown_inputs`, steps).
+    r#"
+    CREATE TABLE construct_runs (
+        id            INTEGER PRIMARY KEY,
+        version       INTEGER NOT NULL,
+        recipe        TEXT NOT NULL,
+        recipe_digest TEXT NOT NULL,
+        environment   TEXT NOT NULL,
+        batch         TEXT,
+        batch_index   INTEGER NOT NULL,
+        started_by    TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        reason        TEXT,
+        message       TEXT,
+        failed_step   TEXT,
+        id_number     TEXT,
+        inputs        TEXT NOT NULL,
+        shown_inputs  TEXT NOT NULL,
+        vars          TEXT NOT NULL,
+        result        TEXT,
+        calls         INTEGER NOT NULL DEFAULT 0,
+        steps_done    INTEGER NOT NULL DEFAULT 0,
+        duration_ms   INTEGER NOT NULL DEFAULT 0,
+        created_at    TEXT NOT NULL,
+        started_at    TEXT,
+        finished_at   TEXT
+    );
+    CREATE INDEX construct_runs_created ON construct_runs (created_at);
+    CREATE INDEX construct_runs_who ON construct_runs (started_by, id);
+    CREATE INDEX construct_runs_live ON construct_runs (status) WHERE status IN ('queued', 'running');
+    CREATE INDEX construct_runs_id_number ON construct_runs (id_number) WHERE id_number IS NOT NULL;
+    CREATE TABLE construct_steps (
+        run_id      INTEGER NOT NULL REFERENCES construct_runs (id),
+        key         TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        stage       TEXT NOT NULL,
+        step        TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        attempts    INTEGER NOT NULL,
+        started_at  TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        request     TEXT,
+        response    TEXT,
+        message     TEXT,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID;
+    -- Every time a run stopped short, even when a resume later finished it: the reports
+    -- group failures by reason from here (an outage stops many runs that then succeed).
+    CREATE TABLE construct_stops (
+        run_id  INTEGER NOT NULL REFERENCES construct_runs (id),
+        at      TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        step    TEXT,
+        message TEXT
+    );
+    CREATE INDEX construct_stops_at ON construct_stops (at);
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

@@ -126,6 +126,15 @@ actions! {
     ReloadReport = "reload_report" / "重新载入报告": "fetch the report again",
     RecordSession = "record_session" / "记录知识分享": "record a knowledge session (day, topic, systems, articles, viewers)",
     EditSession = "edit_session" / "修改知识分享": "change the selected knowledge session (views grow with the replays)",
+    // Account construction.
+    PickEnv = "pick_env" / "选择环境": "choose the environment accounts are built in",
+    Regenerate = "regenerate" / "重新生成": "draw the form's generated values again (a new seed)",
+    SetCount = "set_count" / "批量数量": "set how many accounts one start builds (1–200)",
+    StartRun = "start_run" / "开始构造": "build the account: run the recipe with the form's values",
+    TeamRuns = "team_runs" / "我的 团队的构造": "show my construction runs, or the whole team's",
+    ResumeRun = "resume_run" / "续跑": "resume the run from the step it stopped at",
+    ResumeUnknown = "resume_unknown" / "续跑 重试结果未知的步骤": "resume, calling a step whose outcome is unknown again (asks first)",
+    CancelRun = "cancel_run" / "取消构造": "cancel the run (asks first; it can be resumed later)",
     // Editors.
     Submit = "submit" / "发送": "send what was written",
     Cancel = "cancel" / "放弃": "discard what was written (asks first)",

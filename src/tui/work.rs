@@ -659,7 +659,18 @@ fn compose(owner: PaneId, purpose: Compose, template: String, desk: &mut Desk) {
 /// Opens the reply editor on ticket `id` with `text` in it (after the draft kept for that
 /// reply, if any): an answer taken from elsewhere, a knowledge-base article's steps.
 pub fn reply_with(owner: PaneId, id: TicketId, text: &str, desk: &mut Desk) {
-    let purpose = Compose::Reply(id);
+    compose_with(owner, Compose::Reply(id), text, desk);
+}
+
+/// Opens the internal-note editor on ticket `id` with `text` in it (after the draft kept for
+/// that note, if any): what another pane found or built (a construction run's result).
+pub fn note_with(owner: PaneId, id: TicketId, text: &str, desk: &mut Desk) {
+    compose_with(owner, Compose::Note(id), text, desk);
+}
+
+/// The editor for `purpose` holding `text` after the draft kept for it, read over before it
+/// is sent: nothing taken from elsewhere replaces what the handler already wrote.
+fn compose_with(owner: PaneId, purpose: Compose, text: &str, desk: &mut Desk) {
     if let Some(kept) = desk.drafts.get(&purpose.draft_key()).cloned() {
         desk.drafts.insert(
             purpose.draft_key(),

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod construct;
 pub mod mss;
 pub mod postgres;
 pub mod report;

@@ -129,3 +129,4 @@ def new_session_in_reach(context, body):
 @schemathesis.hook("filter_body").apply_to(method="PATCH", path="/api/v1/knowledge-sessions/{id}")
 def session_change_in_reach(context, body):
     return session_in_reach(body)
+

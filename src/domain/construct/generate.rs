@@ -76,6 +76,20 @@ pub const CARD_BINS: &[(&str, usize, &str)] = &[
     ("621483", 16, "招商银行"),
 ];
 
+/// Depository banks (三方存管银行) by the code the depository system knows them by, with the
+/// bank name [`CARD_BINS`] uses, so a card can be drawn on the bound bank's BINs.
+pub const DEPOSITORY_BANKS: &[(&str, &str)] = &[
+    ("ICBC", "工商银行"),
+    ("ABC", "农业银行"),
+    ("CCB", "建设银行"),
+    ("BOC", "中国银行"),
+    ("BOCOM", "交通银行"),
+    ("CMB", "招商银行"),
+];
+
+/// Risk levels of the suitability questionnaire (适当性), from the most cautious.
+pub const RISK_LEVELS: &[&str] = &["C1", "C2", "C3", "C4", "C5"];
+
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "林", "罗", "高", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
@@ -229,10 +243,123 @@ fn phone(draw: &mut Draw) -> String {
 }
 
 fn bank_card(draw: &mut Draw) -> String {
-    let (bin, len, _) = draw.pick(CARD_BINS);
+    bank_card_of(draw, None)
+}
+
+/// A Luhn-valid card number on a BIN of `bank` (a code of [`DEPOSITORY_BANKS`]); on any bank's
+/// BIN when `bank` is `None` or a code opsdesk does not know (a UAT system may know more banks).
+pub fn bank_card_of(draw: &mut Draw, bank: Option<&str>) -> String {
+    let name = bank.and_then(|code| {
+        DEPOSITORY_BANKS
+            .iter()
+            .find(|(c, _)| c.eq_ignore_ascii_case(code))
+            .map(|(_, name)| *name)
+    });
+    let bins: Vec<&(&str, usize, &str)> = CARD_BINS
+        .iter()
+        .filter(|(_, _, b)| name.is_none_or(|n| n == *b))
+        .collect();
+    let (bin, len, _) = if bins.is_empty() {
+        draw.pick(CARD_BINS)
+    } else {
+        *draw.pick(&bins)
+    };
     let body = format!("{bin}{}", draw.digits(len - bin.len() - 1));
     let check = luhn_digit(&body);
     format!("{body}{check}")
+}
+
+/// A depository bank code of [`DEPOSITORY_BANKS`].
+pub fn depository_bank(draw: &mut Draw) -> &'static str {
+    draw.pick(DEPOSITORY_BANKS).0
+}
+
+/// A risk level, C1 to C5.
+pub fn risk_level(draw: &mut Draw) -> &'static str {
+    RISK_LEVELS[draw.below(RISK_LEVELS.len() as u64) as usize]
+}
+
+/// Available funds in yuan: a round amount (whole ten thousands) from 50,000 to 2,000,000.
+pub fn funds(draw: &mut Draw) -> u64 {
+    (5 + draw.below(196)) * 10_000
+}
+
+/// A withdrawable amount: a round part (whole hundreds) of `funds`, from a tenth to all of it.
+pub fn withdrawable(draw: &mut Draw, funds: f64) -> f64 {
+    if !funds.is_finite() || funds <= 0.0 {
+        return 0.0;
+    }
+    let share = (10 + draw.below(91)) as f64 / 100.0;
+    let part = ((funds * share) / 100.0).floor() * 100.0;
+    part.min(funds)
+}
+
+/// A six-digit trading password the systems' weak-password rules accept: no digit twice in a
+/// row and not a straight run (123456, 654321).
+pub fn password(draw: &mut Draw) -> String {
+    loop {
+        let mut digits: Vec<u8> = Vec::with_capacity(6);
+        while digits.len() < 6 {
+            let d = draw.below(10) as u8;
+            if digits.last() != Some(&d) {
+                digits.push(d);
+            }
+        }
+        let step = |up: bool| {
+            digits.windows(2).all(|w| {
+                if up {
+                    w[1] == w[0] + 1
+                } else {
+                    w[0] == w[1] + 1
+                }
+            })
+        };
+        if !step(true) && !step(false) {
+            return digits.iter().map(|d| char::from(b'0' + d)).collect();
+        }
+    }
+}
+
+/// Whether a password is one [`password`] could have made.
+pub fn password_ok(p: &str) -> bool {
+    let b = p.as_bytes();
+    b.len() == 6
+        && b.iter().all(u8::is_ascii_digit)
+        && b.windows(2).all(|w| w[0] != w[1])
+        && !b.windows(2).all(|w| w[1] == w[0] + 1)
+        && !b.windows(2).all(|w| w[0] == w[1] + 1)
+}
+
+/// A non-empty part of `choices`, in their order (the agreements a customer signs).
+pub fn some_of(draw: &mut Draw, choices: &[String]) -> Vec<String> {
+    if choices.is_empty() {
+        return Vec::new();
+    }
+    loop {
+        let picked: Vec<String> = choices
+            .iter()
+            .filter(|_| draw.below(2) == 1)
+            .cloned()
+            .collect();
+        if !picked.is_empty() {
+            return picked;
+        }
+    }
+}
+
+/// A name as [`generate`] draws them (surname and one or two given characters).
+pub fn person_name(draw: &mut Draw) -> String {
+    name(draw)
+}
+
+/// A mainland mobile number on a carrier's prefix.
+pub fn mobile(draw: &mut Draw) -> String {
+    phone(draw)
+}
+
+/// A resident ID number within `spec`.
+pub fn id_number_in(draw: &mut Draw, spec: &IdSpec) -> String {
+    id_number(draw, spec)
 }
 
 /// `count` distinct values of `kind`, none of them in `taken` (values made before, such as
@@ -367,6 +494,40 @@ mod tests {
         }
         let again = generate(Kind::Name, 200, &spec, &HashSet::new(), &mut Draw::new(9)).unwrap();
         assert_eq!(names, again);
+    }
+
+    #[test]
+    fn cards_of_a_bank_use_its_bins_and_the_small_generators_keep_their_rules() {
+        let mut draw = Draw::new(11);
+        for _ in 0..500 {
+            let card = bank_card_of(&mut draw, Some("CMB"));
+            assert!(
+                card.starts_with("622588") || card.starts_with("621483"),
+                "{card}"
+            );
+            assert!(luhn_ok(&card), "{card}");
+            let any = bank_card_of(&mut draw, Some("NOPE"));
+            assert!(luhn_ok(&any), "{any}");
+            let f = funds(&mut draw);
+            assert!(
+                (50_000..=2_000_000).contains(&f) && f.is_multiple_of(10_000),
+                "{f}"
+            );
+            let w = withdrawable(&mut draw, f as f64);
+            assert!(w >= 0.0 && w <= f as f64 && w % 100.0 == 0.0, "{w} of {f}");
+            let p = password(&mut draw);
+            assert!(password_ok(&p), "{p}");
+            assert!(RISK_LEVELS.contains(&risk_level(&mut draw)));
+            let code = depository_bank(&mut draw);
+            assert!(DEPOSITORY_BANKS.iter().any(|(c, _)| *c == code));
+        }
+        assert!(!password_ok("123456") && !password_ok("112233") && !password_ok("12345"));
+        let choices: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        for _ in 0..100 {
+            let part = some_of(&mut draw, &choices);
+            assert!(!part.is_empty() && part.iter().all(|p| choices.contains(p)));
+        }
+        assert!(some_of(&mut draw, &[]).is_empty());
     }
 
     #[test]

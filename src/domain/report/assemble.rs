@@ -44,6 +44,8 @@ pub struct Gathered {
     pub outcomes: Vec<(String, u64)>,
     /// Each session with the weeks [`session_weeks`] named for it.
     pub sessions: Vec<(KnowledgeSession, Vec<WeekConsultation>)>,
+    /// Account construction in the period.
+    pub construction: crate::domain::construct::run::ConstructStats,
 }
 
 /// The moment a report reads the backlog at: its end, or now for a period still running.
@@ -226,9 +228,8 @@ pub fn assemble(g: Gathered) -> Report {
             .map(|(s, weeks)| effect(s, weeks))
             .collect(),
         topics,
-        notes: vec![
-            "账户构造的成功、失败与人均使用将随账户构造功能加入本报告。Account construction (success, failure, in progress, per person) joins the report with the construction feature.".into(),
-        ],
+        notes: Vec::new(),
+        construction: g.construction,
         figures,
     }
 }

@@ -186,8 +186,12 @@ pub struct Report {
     pub sessions: Vec<SessionEffect>,
     /// Proposed topics for the next session.
     pub topics: Vec<Topic>,
-    /// What the report cannot show yet, and why, in words.
+    /// What the report cannot show, and why, in words.
     pub notes: Vec<String>,
+    /// UAT account construction in the period: runs by outcome, day and environment, why
+    /// runs stopped, per-person use, mean duration per recipe.
+    #[serde(default)]
+    pub construction: crate::domain::construct::run::ConstructStats,
 }
 
 impl Report {

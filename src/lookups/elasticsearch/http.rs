@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::Cluster;
 use crate::lookups::SourceError;
 
-pub(super) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 impl Cluster {
     /// Sends one request to the first node that answers it, starting with the one that
@@ -126,7 +126,7 @@ enum Attempt {
     Refused(String),
 }
 
-pub(super) fn http_client(tls: rustls::ClientConfig, timeout: Duration) -> HttpClient {
+pub(crate) fn http_client(tls: rustls::ClientConfig, timeout: Duration) -> HttpClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(timeout));
@@ -158,7 +158,7 @@ fn shown_bytes(n: usize) -> String {
 
 /// The deepest cause of a transport error: "Connection refused (os error 111)" says more
 /// than hyper's "client error (Connect)", and carries no URL.
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
     let mut deepest = e;
     while let Some(next) = deepest.source() {
         deepest = next;

@@ -38,7 +38,12 @@ use super::query::LogQuery;
 use super::{Found, Searched, SourceError};
 use auth::{Auth, check_auth};
 use http::{HttpClient, check_url, http_client};
+/// The same client and TLS set-up for construction's calls to UAT systems.
+pub(crate) use http::{
+    HttpClient as SharedHttpClient, http_client as shared_http_client, innermost,
+};
 use request::check_index;
+pub(crate) use tls::tls_config as shared_tls_config;
 use tls::{read_ca_file, tls_config};
 
 /// Elasticsearch's own bound on `size` (and `index.max_result_window`'s default).

@@ -22,7 +22,7 @@ pub(super) fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
-pub(super) fn tls_config(
+pub(crate) fn tls_config(
     urls: &[String],
     extra_roots: Option<Vec<CertificateDer<'static>>>,
     insecure: bool,

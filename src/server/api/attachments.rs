@@ -6,7 +6,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use percent_encoding::utf8_percent_encode;
@@ -61,11 +61,7 @@ pub async fn upload(
         .desk
         .add_attachment(&user, id, &q.filename, body, idem)
         .await?;
-    let status = if created.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = super::created_status(&created);
     Ok((status, axum::Json(created.value)))
 }
 

@@ -33,6 +33,9 @@ use crate::domain::validate::{
         super::lookups::run, super::lookups::list_sources,
         super::lookups::list_queries, super::lookups::run_data,
         super::reports::weekly, super::reports::monthly, super::reports::export, super::reports::list, super::reports::record, super::reports::change,
+        super::construct::recipes, super::construct::recipe, super::construct::check, super::construct::environments,
+        super::construct::start, super::construct::list, super::construct::get_one, super::construct::resume,
+        super::construct::cancel, super::construct::stats, super::construct::events,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]
@@ -118,19 +121,35 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The whole description for a server whose systems are `systems`.
-pub fn description(
-    systems: &[&str],
-    log_sources: &[&str],
-    data_queries: &[crate::api::QueryInfo],
-) -> Value {
+/// What a server offers that its description names: its systems, log sources, data queries,
+/// construction recipes and environments.
+#[derive(Debug, Clone, Copy)]
+pub struct Offered<'a> {
+    pub systems: &'a [&'a str],
+    pub log_sources: &'a [&'a str],
+    pub data_queries: &'a [crate::api::QueryInfo],
+    pub recipes: &'a [String],
+    pub environments: &'a [&'a str],
+}
+
+/// The whole description for a server that offers `offered`.
+pub fn description(offered: Offered<'_>) -> Value {
+    let Offered {
+        systems,
+        log_sources,
+        data_queries,
+        recipes,
+        environments,
+    } = offered;
     let mut spec = serde_json::to_value(ApiDoc::openapi()).expect("the description serialises");
     bodies(&mut spec, systems);
+    construction_bodies(&mut spec, recipes, environments);
     kb_bodies(&mut spec);
     lookup_bodies(&mut spec, log_sources);
     data_lookup_bodies(&mut spec, data_queries);
     session_bodies(&mut spec);
     queries(&mut spec);
+    construction_queries(&mut spec);
     downloads(&mut spec);
     refusals(&mut spec);
     links(&mut spec);
@@ -335,6 +354,93 @@ fn lookup_bodies(spec: &mut Value, log_sources: &[&str]) {
 
 /// A knowledge session's rules: a one-line topic, configured systems; what the schema cannot
 /// say (a day up to a year ahead) in words.
+/// A run's status in the runs' list: one word (the shared `status` query rule is the
+/// tickets' list of statuses, so this one is set after it).
+fn construction_queries(spec: &mut Value) {
+    use crate::domain::construct::run::RunStatus;
+    let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+    if let Some(params) = spec["paths"]["/api/v1/constructions"]["get"]["parameters"].as_array_mut()
+    {
+        for p in params.iter_mut().filter(|p| p["name"] == "status") {
+            *p = json!({
+                "in": "query", "name": "status", "required": false,
+                "description": "Only the runs in this state.",
+                "schema": { "type": "string", "enum": statuses },
+            });
+        }
+    }
+}
+
+/// Construction: the recipes and environments this server offers, by name; what a run's
+/// request may hold.
+fn construction_bodies(spec: &mut Value, recipes: &[String], environments: &[&str]) {
+    spec["components"]["schemas"]["RecipeName"] = json!({
+        "type": "string",
+        "enum": recipes,
+        "description": "A recipe this server offers (`GET /api/v1/recipes`).",
+    });
+    spec["components"]["schemas"]["EnvironmentName"] = if environments.is_empty() {
+        json!({
+            "type": "string",
+            "pattern": "^[a-z0-9_-]{1,32}$",
+            "description": "A UAT environment (`GET /api/v1/environments`); this server has none configured.",
+        })
+    } else {
+        json!({
+            "type": "string",
+            "enum": environments,
+            "description": "A UAT environment this server builds in (`GET /api/v1/environments`).",
+        })
+    };
+    replace(
+        spec,
+        "StartConstruction",
+        "recipe",
+        schema_ref("RecipeName"),
+    );
+    replace(
+        spec,
+        "StartConstruction",
+        "environment",
+        schema_ref("EnvironmentName"),
+    );
+    refine(
+        spec,
+        "StartConstruction",
+        "count",
+        json!({ "minimum": 1, "maximum": crate::service::construct::MAX_BATCH }),
+    );
+    let inputs = json!({
+        "type": "object",
+        "additionalProperties": { "type": "string", "maxLength": crate::service::construct::MAX_INPUT_CHARS },
+        "maxProperties": crate::service::construct::MAX_INPUTS,
+    });
+    // Seeds stay within the integers every JSON reader holds exactly.
+    let seed = json!({ "minimum": -crate::service::construct::MAX_SEED, "maximum": crate::service::construct::MAX_SEED });
+    refine(spec, "StartConstruction", "seed", seed.clone());
+    refine(spec, "CheckInputs", "seed", seed);
+    replace(spec, "StartConstruction", "set", inputs.clone());
+    replace(spec, "CheckInputs", "set", inputs);
+    // A default is whatever the input's type takes: text, a number, a list, a yes or no.
+    replace(spec, "FormInput", "default", json!({}));
+    component(spec, "StartConstruction").insert(
+        "description".into(),
+        json!("Accounts to build. `set` names the recipe's inputs (`GET /api/v1/recipes/{name}`); an unknown one, or a value its checks refuse (a name of 2–20 characters, an ID number with its check character and an adult's birth date, an 11-digit mobile, a card on its bank's BIN with the Luhn digit, withdrawable within the funds), is 422 as `set.<input>`; an ID number an earlier run built with is 409."),
+    );
+    for path in ["/api/v1/recipes/{name}", "/api/v1/recipes/{name}/check"] {
+        let Some(item) = spec["paths"][path].as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+                for p in params.iter_mut().filter(|p| p["name"] == "name") {
+                    p["schema"] = schema_ref("RecipeName");
+                }
+            }
+        }
+    }
+}
+
 fn session_bodies(spec: &mut Value) {
     use crate::domain::report::session::{
         MAX_SESSION_ARTICLES, MAX_SESSION_SYSTEMS, MAX_TOPIC_CHARS, MAX_VIEWERS, MIN_TOPIC_CHARS,
@@ -837,7 +943,14 @@ mod tests {
     fn served() -> Value {
         let systems = default_systems();
         let keys: Vec<&str> = systems.iter().map(|s| s.key.as_str()).collect();
-        description(&keys, &[], &[])
+        let recipes = crate::construct::recipes::Recipes::new(&Default::default()).names();
+        description(super::Offered {
+            systems: &keys,
+            log_sources: &[],
+            data_queries: &[],
+            recipes: &recipes,
+            environments: &[],
+        })
     }
 
     /// What the OpenAPI 3.1 reference validator checks that utoipa lets an annotation miss:

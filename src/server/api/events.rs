@@ -89,10 +89,6 @@ pub async fn events(
         .map_err(|_| ApiError::unavailable("too many open event streams; retry shortly"))?;
     // Subscribe before reading the position, so nothing committed in between is missed.
     let live = s.desk.store.subscribe();
-    let mut epoch = s.desk.store.credentials();
-    // The token was checked before this subscription; a revocation in between must not slip
-    // through, so the first step checks it once more.
-    epoch.mark_changed();
     let latest = s.desk.store.read(changes::latest).await?;
     if let Some(since) = resume
         && since > latest
@@ -111,13 +107,7 @@ pub async fn events(
         backlog: VecDeque::new(),
         catching_up: true,
         stopping: s.stopping.clone(),
-        access: Access {
-            store: s.desk.store.clone(),
-            token,
-            user_id: user.id,
-            username: user.username,
-            epoch,
-        },
+        access: Access::new(&s, token, user),
         _permit: StreamGuard::new(permit, s.metrics.clone()),
     };
     Ok(Sse::new(feed.into_stream())
@@ -144,13 +134,13 @@ fn reset(since: i64, latest: i64) -> impl IntoResponse {
 }
 
 /// Keeps the stream's permit and the open-streams gauge for as long as the stream lives.
-struct StreamGuard {
+pub(super) struct StreamGuard {
     _permit: OwnedSemaphorePermit,
     metrics: Arc<Metrics>,
 }
 
 impl StreamGuard {
-    fn new(permit: OwnedSemaphorePermit, metrics: Arc<Metrics>) -> Self {
+    pub(super) fn new(permit: OwnedSemaphorePermit, metrics: Arc<Metrics>) -> Self {
         metrics.event_streams.fetch_add(1, Ordering::Relaxed);
         Self {
             _permit: permit,
@@ -178,23 +168,38 @@ struct Feed {
 }
 
 /// Who opened a stream, checked again whenever the store's credentials epoch moves.
-struct Access {
+pub(super) struct Access {
     store: Store,
     token: String,
     user_id: i64,
     username: String,
-    epoch: watch::Receiver<u64>,
+    pub(super) epoch: watch::Receiver<u64>,
 }
 
 impl Access {
+    /// Access for a stream just opened with `token`, checked as `user`.
+    pub(super) fn new(s: &AppState, token: String, user: crate::domain::people::User) -> Access {
+        let mut epoch = s.desk.store.credentials();
+        // The token was checked before the stream's subscription; a revocation in between
+        // must not slip through, so the first step checks it once more.
+        epoch.mark_changed();
+        Access {
+            store: s.desk.store.clone(),
+            token,
+            user_id: user.id,
+            username: user.username,
+            epoch,
+        }
+    }
+
     /// Whether the epoch moved since the last look (or the store is gone, which ends the
     /// stream too).
-    fn to_check(&self) -> bool {
+    pub(super) fn to_check(&self) -> bool {
         self.epoch.has_changed().unwrap_or(true)
     }
 
     /// Whether the token still belongs to the same enabled user, who still works tickets.
-    async fn still_granted(&mut self) -> bool {
+    pub(super) async fn still_granted(&mut self) -> bool {
         self.epoch.borrow_and_update();
         let token = self.token.clone();
         let granted = match self

@@ -1,7 +1,7 @@
 //! `/api/v1/tickets/{id}/messages`: the conversation and internal notes.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 
 use super::idempotency;
@@ -47,11 +47,7 @@ pub async fn create(
         &body,
     )?;
     let created = s.desk.add_message(&user, id, new, idem).await?;
-    let status = if created.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = super::created_status(&created);
     Ok((status, axum::Json(created.value)))
 }
 

@@ -150,10 +150,21 @@ pub async fn openapi(
     if s.desk.settings.server.openapi == Exposure::Token {
         Caller::from_headers(&s, &headers).await?;
     }
-    let lookups = &s.desk.settings.lookups;
+    let settings = &s.desk.settings;
+    let recipes = crate::construct::recipes::Recipes::new(&settings.construct).names();
+    let environments: Vec<&str> = settings
+        .construct
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     Ok(axum::Json(super::description::description(
-        &s.desk.settings.system_keys(),
-        &lookups.log_names(),
-        &lookups.queries(),
+        super::description::Offered {
+            systems: &settings.system_keys(),
+            log_sources: &settings.lookups.log_names(),
+            data_queries: &settings.lookups.queries(),
+            recipes: &recipes,
+            environments: &environments,
+        },
     )))
 }

@@ -1,6 +1,7 @@
 //! The `/api/v1` routes, one file per resource.
 
 pub mod attachments;
+pub mod construct;
 pub mod description;
 pub mod events;
 pub mod kb;
@@ -79,6 +80,27 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/knowledge-sessions/{id}",
             axum::routing::patch(reports::change),
         )
+        .route("/api/v1/recipes", get(construct::recipes))
+        .route("/api/v1/recipes/{name}", get(construct::recipe))
+        .route("/api/v1/recipes/{name}/check", post(construct::check))
+        .route("/api/v1/environments", get(construct::environments))
+        .route(
+            "/api/v1/constructions",
+            get(construct::list).post(construct::start),
+        )
+        .route("/api/v1/constructions/stats", get(construct::stats))
+        .route("/api/v1/constructions/{id}", get(construct::get_one))
+        .route("/api/v1/constructions/{id}/resume", post(construct::resume))
+        .route("/api/v1/constructions/{id}/cancel", post(construct::cancel))
+}
+
+/// 201 for what a request created, 200 for the remembered answer to a retry of it.
+pub fn created_status<T>(created: &crate::service::Created<T>) -> axum::http::StatusCode {
+    if created.replayed {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::CREATED
+    }
 }
 
 /// The `Idempotency-Key` of a creating request, bound to its route and body.

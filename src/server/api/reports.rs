@@ -3,7 +3,7 @@
 //! trend. Handlers only.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
@@ -152,11 +152,7 @@ pub async fn record(
     let Json(new) = super::parse_json::<NewSession>(&headers, &body)?;
     let idem = idempotency(&headers, "POST /api/v1/knowledge-sessions", &body)?;
     let created = s.desk.record_session(&user, new, idem).await?;
-    let status = if created.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = super::created_status(&created);
     Ok((status, [no_store()], axum::Json(created.value)))
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/tickets`: list, create, get, patch, transitions, assignment, links, reveal.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -145,11 +145,7 @@ pub async fn create(
     let Json(new) = super::parse_json::<NewTicket>(&headers, &body)?;
     let idem = idempotency(&headers, "POST /api/v1/tickets", &body)?;
     let created = s.desk.create_ticket(&user, new, idem).await?;
-    let status = if created.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = super::created_status(&created);
     Ok((status, [no_store()], axum::Json(created.value)))
 }
 

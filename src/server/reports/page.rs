@@ -148,6 +148,7 @@ pub fn render(report: &Report, systems: &[(String, String)]) -> Markup {
                     @if help { (help_center(report)) }
                     (sessions(&report.sessions, &names))
                     (topics(report, &names))
+                    (construction(&report.construction))
                     (notes(&report.notes))
                     footer { "opsdesk 服务中心报告 · " (report.kind.as_str()) " " (report.period) }
                 }
@@ -789,6 +790,50 @@ fn topics(report: &Report, names: &Names<'_>) -> Markup {
                                     td { (kb(t.kb_article)) }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// UAT account construction in the period: outcomes by environment and person, and why runs
+/// stopped.
+fn construction(c: &crate::domain::construct::run::ConstructStats) -> Markup {
+    let rate = |o: &crate::domain::construct::run::Outcomes| {
+        o.success_rate()
+            .map_or("—".to_string(), |r| format!("{r:.1}%"))
+    };
+    html! {
+        section {
+            (heading("账户构造", "Account construction"))
+            @if c.total.runs == 0 {
+                p.note { "本期没有构造账户。No account was built in the period." }
+            } @else {
+                p { "共 " (c.total.runs) " 次，成功 " (c.total.succeeded) "，失败 " (c.total.failed)
+                    "，进行中 " (c.total.in_progress) "，成功率 " (rate(&c.total)) }
+                div.scroll {
+                    table {
+                        thead { tr { th { "环境 / 人" } th.num { "次数" } th.num { "成功" } th.num { "失败" } th.num { "成功率" } } }
+                        tbody {
+                            @for n in c.by_environment.iter().chain(&c.by_person) {
+                                tr {
+                                    td { (n.name) }
+                                    td.num { (n.outcomes.runs) }
+                                    td.num { (n.outcomes.succeeded) }
+                                    td.num { (n.outcomes.failed) }
+                                    td.num { (rate(&n.outcomes)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !c.reasons.is_empty() {
+                    ul {
+                        @for why in &c.reasons {
+                            li { (why.reason.zh()) " · " (why.step.as_deref().unwrap_or("")) " · "
+                                 (why.message.as_deref().unwrap_or("")) " ×" (why.runs) }
                         }
                     }
                 }

@@ -9,6 +9,7 @@
 //!
 //! Adding a pane: a folder here, and one line in [`built_in`].
 
+pub mod construct;
 pub mod kb;
 pub mod logs;
 pub mod placeholder;
@@ -36,7 +37,7 @@ pub fn built_in() -> Vec<Box<dyn Pane>> {
         Box::new(ticket::TicketPane::default()),
         Box::new(logs::LogsPane::default()),
         Box::new(kb::KbPane::default()),
-        Box::new(placeholder::Placeholder::CONSTRUCT),
+        Box::new(construct::ConstructPane::default()),
         Box::new(stats::StatsPane::default()),
         Box::new(placeholder::Placeholder::ALERTS),
     ]

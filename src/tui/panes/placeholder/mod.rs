@@ -1,5 +1,5 @@
 //! Panes whose features arrive with later issues say so, and what will fill them: one small
-//! component, two instances.
+//! component, one instance for each pane still to come.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -21,15 +21,6 @@ pub struct Placeholder {
 }
 
 impl Placeholder {
-    pub const CONSTRUCT: Placeholder = Placeholder {
-        id: PaneId::CONSTRUCT,
-        title: "构造 Construct",
-        context: Context::Construct,
-        planned: (
-            "UAT 数据构造：约 35 个业务接口分阶段构造测试账户，含成功/失败统计。",
-            "UAT account construction (account, depository and trading stages) arrives with the construction issue (`opsdesk construct run`).",
-        ),
-    };
     pub const ALERTS: Placeholder = Placeholder {
         id: PaneId::ALERTS,
         title: "告警 Alerts",

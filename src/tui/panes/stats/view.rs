@@ -480,6 +480,34 @@ fn closing(page: &mut Page<'_>, p: &Prepared) {
             theme.text(),
         );
     }
+    let c = &p.report.construction;
+    page.heading("账户构造 construction", "");
+    if c.total.runs == 0 {
+        page.text("  没有 none", theme.muted());
+    } else {
+        let rate = c
+            .total
+            .success_rate()
+            .map_or("—".to_string(), |r| format!("{r:.1}%"));
+        page.text(
+            format!(
+                "  {} 次 · 成功 {} · 失败 {} · 进行中 {} · 成功率 {rate}",
+                c.total.runs, c.total.succeeded, c.total.failed, c.total.in_progress
+            ),
+            theme.text(),
+        );
+        for why in c.reasons.iter().take(3) {
+            page.text(
+                format!(
+                    "  {:>3} {} {}",
+                    why.runs,
+                    why.reason.zh(),
+                    why.step.as_deref().unwrap_or("")
+                ),
+                theme.muted(),
+            );
+        }
+    }
     if !p.report.definitions.is_empty() {
         page.heading("口径 definitions", "");
         for d in &p.report.definitions {

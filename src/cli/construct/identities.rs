@@ -7,36 +7,33 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
 use crate::domain::construct::generate::{Draw, IdSpec, Kind, generate};
 
 /// At most this many values a run: a batch of accounts, not a data set.
 const MAX_COUNT: usize = 100_000;
 
-#[derive(Debug, Subcommand)]
-pub enum ConstructCommand {
-    /// Generate test identities, one a line (unique within the batch).
-    Gen {
-        #[arg(value_enum)]
-        kind: GenKind,
-        /// How many (1–100,000).
-        #[arg(long, default_value_t = 1)]
-        count: usize,
-        /// ID numbers: the division code (`440305` 深圳市南山区; `--region list` shows them).
-        #[arg(long)]
-        region: Option<String>,
-        /// ID numbers: the birth dates to draw from, `1960-01-01..2004-12-31` (default: adults
-        /// of 20 to 60).
-        #[arg(long)]
-        birth_range: Option<String>,
-        /// The same seed draws the same batch (default: a fresh one).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// A JSON array instead of lines.
-        #[arg(long)]
-        json: bool,
-    },
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    #[arg(value_enum)]
+    kind: GenKind,
+    /// How many (1–100,000).
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    /// ID numbers: the division code (`440305` 深圳市南山区; `--region list` shows them).
+    #[arg(long)]
+    region: Option<String>,
+    /// ID numbers: the birth dates to draw from, `1960-01-01..2004-12-31` (default: adults
+    /// of 20 to 60).
+    #[arg(long)]
+    birth_range: Option<String>,
+    /// The same seed draws the same batch (default: a fresh one).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A JSON array instead of lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,15 +56,15 @@ fn birth_range(text: &str) -> anyhow::Result<(chrono::NaiveDate, chrono::NaiveDa
     Ok((day(from)?, day(to)?))
 }
 
-pub fn run(cmd: ConstructCommand, zone: chrono_tz::Tz) -> anyhow::Result<ExitCode> {
-    let ConstructCommand::Gen {
+pub fn run(args: GenArgs, zone: chrono_tz::Tz) -> anyhow::Result<ExitCode> {
+    let GenArgs {
         kind,
         count,
         region,
         birth_range: range,
         seed,
         json,
-    } = cmd;
+    } = args;
     let mut out = std::io::stdout().lock();
     if region.as_deref() == Some("list") {
         for (code, name) in crate::domain::construct::generate::DIVISIONS {
