@@ -47,21 +47,10 @@ fn adult_id(year: i32, seq: u32) -> String {
 }
 
 fn luhn_card(body: &str) -> String {
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let t = d * 2;
-                if t > 9 { t - 9 } else { t }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    format!(
+        "{body}{}",
+        opsdesk::domain::construct::generate::luhn_digit(body)
+    )
 }
 
 struct Sandbox {

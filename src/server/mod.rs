@@ -247,9 +247,13 @@ pub async fn launch(
 ) -> std::io::Result<()> {
     metrics::CalendarCoverage::read(&desk.settings.calendar, chrono::Utc::now()).warn();
     // Runs the last server left going stopped with it; they are marked so, to be resumed.
-    if let Err(e) = desk.interrupt_constructions().await {
-        tracing::error!(error = %e, "marking interrupted construction runs");
-    }
+    // Beside the requests, not before them: a connection waiting to be accepted is served.
+    let recovery = desk.clone();
+    tokio::spawn(async move {
+        if let Err(e) = recovery.interrupt_constructions().await {
+            tracing::error!(error = %e, "marking interrupted construction runs");
+        }
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState::new(desk.clone(), stop_rx.clone());
     let notifier = jobs::notify::spawn(

@@ -80,16 +80,22 @@ impl Constructions {
         Ok(made)
     }
 
+    /// Run `id`'s cancel switch, made when its job is first known here. Taken inside the
+    /// write that queues the run, so the start-up recovery never sees it as another's.
     fn cancel_switch(&self, run: i64) -> CancellationToken {
-        let token = CancellationToken::new();
         let mut cancels = self.cancels.lock().unwrap_or_else(|p| p.into_inner());
-        cancels.insert(run, token.clone());
-        token
+        cancels.entry(run).or_default().clone()
     }
 
     fn forget(&self, run: i64) {
         let mut cancels = self.cancels.lock().unwrap_or_else(|p| p.into_inner());
         cancels.remove(&run);
+    }
+
+    /// Whether this process holds a job of run `id`.
+    fn has_job(&self, run: i64) -> bool {
+        let cancels = self.cancels.lock().unwrap_or_else(|p| p.into_inner());
+        cancels.contains_key(&run)
     }
 
     /// Flips run `id`'s cancel switch; false when no job of it is here.
@@ -368,11 +374,14 @@ impl Desk {
             });
         }
         let who = user.username.clone();
+        let jobs = self.constructions.clone();
         let created = self
             .write_once(user, idem, move |ctx| {
                 let mut made = Vec::with_capacity(planned.len());
                 for new in &planned {
-                    made.push(runs::insert(ctx.conn, new, ctx.now)?);
+                    let run = runs::insert(ctx.conn, new, ctx.now)?;
+                    jobs.cancel_switch(run.id);
+                    made.push(run);
                 }
                 let detail = serde_json::json!({
                     "recipe": planned[0].recipe,
@@ -425,6 +434,7 @@ impl Desk {
             .map_err(recipe_refused)?;
         let who = user.username.clone();
         let changed = recipe.digest != state.recipe_digest;
+        let jobs = self.constructions.clone();
         let run = self
             .write(move |ctx| {
                 let now = runs::get(ctx.conn, id)?
@@ -436,6 +446,7 @@ impl Desk {
                     )));
                 }
                 runs::requeue(ctx.conn, id)?;
+                jobs.cancel_switch(id);
                 let detail = serde_json::json!({
                     "run": id, "retry_unknown": retry_unknown, "recipe_changed": changed,
                 });
@@ -544,10 +555,15 @@ impl Desk {
             .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
     }
 
-    /// At start: what the last server left going is interrupted (and can be resumed).
+    /// At start: what the last server left going is interrupted (and can be resumed). Runs
+    /// are taken while this runs, so the ones this process already holds are left alone.
     pub async fn interrupt_constructions(&self) -> Result<usize, DeskError> {
+        let here = self.constructions.clone();
         let ids = self
-            .write(|ctx| Ok(runs::interrupt_unfinished(ctx.conn, ctx.now)?))
+            .write(move |ctx| {
+                let ours = |id| here.has_job(id);
+                Ok(runs::interrupt_unfinished(ctx.conn, ctx.now, ours)?)
+            })
             .await?;
         if !ids.is_empty() {
             tracing::warn!(runs = ?ids, "construction runs interrupted by the last stop; resume them");

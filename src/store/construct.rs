@@ -357,11 +357,19 @@ pub fn end(conn: &Connection, id: i64, e: &Ending, at: DateTime<Utc>) -> Result<
 
 /// At start: runs the last server left queued or running are interrupted, and the steps it
 /// left mid-call (not idempotent) have an unknown outcome. The runs' ids.
-pub fn interrupt_unfinished(conn: &Connection, at: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+/// `ours` says which runs this process is running itself: those are left alone.
+pub fn interrupt_unfinished(
+    conn: &Connection,
+    at: DateTime<Utc>,
+    ours: impl Fn(i64) -> bool,
+) -> Result<Vec<i64>, StoreError> {
     let ids: Vec<i64> = conn
         .prepare_cached("SELECT id FROM construct_runs WHERE status IN ('queued', 'running')")?
         .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<i64>, _>>()?
+        .into_iter()
+        .filter(|id| !ours(*id))
+        .collect();
     for id in &ids {
         conn.prepare_cached(
             "UPDATE construct_steps SET status = 'unknown', \
