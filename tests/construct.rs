@@ -154,6 +154,11 @@ async fn an_outage_stops_the_run_and_a_resume_finishes_it_without_repeating_fini
     );
     let retried = steps_named(&failed, "trading/set-withdrawable");
     assert_eq!(retried[0]["attempts"], 4, "retried as the recipe says");
+    assert_eq!(
+        retried[0]["response"]["status"], 503,
+        "the last answer is kept"
+    );
+    assert_eq!(retried[0]["response"]["body"]["code"], "DEPLOYING");
     let deposit_before = steps_named(&failed, "depository/transfer-in")[0].clone();
 
     // A resume while the system is still away stops again at the same step.

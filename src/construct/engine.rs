@@ -79,6 +79,8 @@ impl Caller {
         );
         let attempts = step.retry.attempts.max(1);
         let mut made = 0;
+        // The last answer a transient failure came with, kept for the step's record.
+        let mut last: Option<(u16, Vec<u8>)> = None;
         loop {
             made += 1;
             let outcome = tokio::select! {
@@ -89,10 +91,14 @@ impl Caller {
             };
             let why = match outcome {
                 Once::Answered(503, body) => {
-                    Transient::NotReached(format!("{} answered 503{}", step.system, said(&body)))
+                    let why = format!("{} answered 503{}", step.system, said(&body));
+                    last = Some((503, body));
+                    Transient::NotReached(why)
                 }
                 Once::Answered(status, body) if status == 502 || status == 504 => {
-                    Transient::Unknown(format!("{} answered {status}{}", step.system, said(&body)))
+                    let why = format!("{} answered {status}{}", step.system, said(&body));
+                    last = Some((status, body));
+                    Transient::Unknown(why)
                 }
                 Once::Answered(status, body) => {
                     return Called {
@@ -115,12 +121,13 @@ impl Caller {
                         "{m}; this step is not idempotent, so it was not called again: check {} before resuming with retry-unknown",
                         step.system
                     );
-                    return Called::stopped(FailureKind::UnknownOutcome, message, made, started);
+                    return Called::stopped(FailureKind::UnknownOutcome, message, made, started)
+                        .answered(last);
                 }
             };
             if made >= attempts {
                 let message = format!("{message} (after {made} calls)");
-                return Called::stopped(kind, message, made, started);
+                return Called::stopped(kind, message, made, started).answered(last);
             }
             let pause = backoff.delay(made, getrandom::u64().unwrap_or(1 << 63));
             tokio::select! {
@@ -246,9 +253,21 @@ pub struct Called {
 }
 
 impl Called {
+    /// The same stop, with the system's last answer kept.
+    fn answered(mut self, last: Option<(u16, Vec<u8>)>) -> Called {
+        if let CallEnd::Stopped { answer, .. } = &mut self.end {
+            *answer = last;
+        }
+        self
+    }
+
     fn stopped(kind: FailureKind, message: String, attempts: u32, started: Instant) -> Called {
         Called {
-            end: CallEnd::Stopped { kind, message },
+            end: CallEnd::Stopped {
+                kind,
+                message,
+                answer: None,
+            },
             attempts,
             elapsed: started.elapsed(),
         }
@@ -256,8 +275,16 @@ impl Called {
 }
 
 pub enum CallEnd {
-    Answered { status: u16, body: Vec<u8> },
-    Stopped { kind: FailureKind, message: String },
+    Answered {
+        status: u16,
+        body: Vec<u8>,
+    },
+    Stopped {
+        kind: FailureKind,
+        message: String,
+        /// The system's last answer, when it gave one (a 503 while it is deployed).
+        answer: Option<(u16, Vec<u8>)>,
+    },
 }
 
 /// Where a run's progress goes.
@@ -351,7 +378,16 @@ pub async fn drive<J: Journal>(
                     step.judge(&progress.vars, &instance, status, &body)
                         .map_err(|m| (FailureKind::Business, m))
                 }
-                CallEnd::Stopped { kind, message } => Err((kind, message)),
+                CallEnd::Stopped {
+                    kind,
+                    message,
+                    answer,
+                } => {
+                    if let Some((status, body)) = answer {
+                        record.response = Some(shown_response(&masker, status, &body));
+                    }
+                    Err((kind, message))
+                }
             };
             match verdict {
                 Ok(extracted) => {
