@@ -685,3 +685,29 @@ async fn the_cli_builds_an_account_and_prints_it_as_json() {
     assert_eq!(child.wait().unwrap().code(), Some(2));
     assert!(err.contains("mine.toml:8"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_business_refusal_mid_run_stops_it_with_the_systems_words() {
+    let (s, _tmp) = server().await;
+    let runs = s
+        .construct(json!({
+            "recipe": "trading-account", "environment": "sandbox",
+            "set": {"risk_level": "C3", "agreements": "chinext"}
+        }))
+        .await;
+    let id = runs[0]["id"].as_i64().unwrap();
+    let d = s.run_ended(id).await;
+    assert_eq!(d["status"], "failed", "{d}");
+    assert_eq!(d["reason"], "business");
+    assert_eq!(d["failed_step"], "trading/sign-agreement[0]");
+    let message = d["message"].as_str().unwrap();
+    assert!(
+        message.contains("C4"),
+        "the sandbox's reason is passed on: {message}"
+    );
+    // Everything before it was built and stays so; the step's answer is in view.
+    assert_eq!(d["steps_done"], 42, "{d}");
+    let step = steps_named(&d, "trading/sign-agreement[0]")[0];
+    assert_eq!(step["status"], "failed");
+    assert_ne!(step["response"]["body"]["code"], "0");
+}
