@@ -247,8 +247,18 @@ fn parse_decimal(t: &str) -> Result<f64, String> {
         .map_err(|_| format!("`{}` is not an amount", shown(t)))
 }
 
+/// An amount as the systems take money: text with two decimal places (`"500000.00"`), never a
+/// binary fraction.
 fn decimal_value(f: f64) -> Value {
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+    Value::String(format!("{f:.2}"))
+}
+
+/// An amount's value, written as text (`"500000.00"`) or as a number.
+pub(crate) fn amount(v: &Value) -> Option<f64> {
+    match v {
+        Value::String(s) => s.trim().parse().ok(),
+        other => other.as_f64(),
+    }
 }
 
 /// A recipe's default (TOML turned JSON) as a value of `kind`.
@@ -351,7 +361,7 @@ fn is_adult(id: &str, today: NaiveDate) -> bool {
 /// funds, is made by [`fill`]).
 fn check_role(role: Generator, v: &Value, today: NaiveDate) -> Result<(), String> {
     if matches!(role, Generator::Funds | Generator::Withdrawable)
-        && v.as_f64().is_some_and(|n| n < 0.0)
+        && amount(v).is_some_and(|n| n < 0.0)
     {
         return Err("an amount is 0 or more".into());
     }
@@ -427,7 +437,7 @@ fn draw_value(
         Generator::Funds => number(generate::funds(draw) as f64),
         Generator::Withdrawable => {
             let funds = of_role(Generator::Funds)
-                .and_then(Value::as_f64)
+                .and_then(amount)
                 .ok_or("there is no funds value to draw a part of")?;
             number(generate::withdrawable(draw, funds))
         }
@@ -540,7 +550,7 @@ fn check_values(inputs: &[Input], vars: &Vars, errors: &mut Vec<FieldError>, tod
         .iter()
         .find(|i| i.role() == Some(Generator::Funds))
         .and_then(|i| vars.get(&i.name))
-        .and_then(Value::as_f64);
+        .and_then(amount);
     for input in inputs {
         let (Some(role), Some(v)) = (input.role(), vars.get(&input.name)) else {
             continue;
@@ -549,12 +559,12 @@ fn check_values(inputs: &[Input], vars: &Vars, errors: &mut Vec<FieldError>, tod
             errors.push(field_error(&input.name, e));
         }
         if role == Generator::Withdrawable
-            && let (Some(w), Some(f)) = (v.as_f64(), funds)
+            && let (Some(w), Some(f)) = (amount(v), funds)
             && w > f
         {
             errors.push(field_error(
                 &input.name,
-                format!("{w} is more than the funds, {f}"),
+                format!("{w:.2} is more than the funds, {f:.2}"),
             ));
         }
     }
@@ -570,11 +580,11 @@ mod tests {
         assert!(parse_text(InputKind::Integer, "4.2").is_err());
         assert_eq!(
             parse_text(InputKind::Decimal, "500000.00"),
-            Ok(serde_json::json!(500000.0))
+            Ok(serde_json::json!("500000.00"))
         );
         assert_eq!(
             parse_text(InputKind::Decimal, "0.5"),
-            Ok(serde_json::json!(0.5))
+            Ok(serde_json::json!("0.50"))
         );
         for bad in ["1.234", "-1", "1.", ".5", "1e5", "abc", "99999999999999999"] {
             assert!(parse_text(InputKind::Decimal, bad).is_err(), "{bad}");

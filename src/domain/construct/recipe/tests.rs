@@ -141,7 +141,7 @@ system = "depository"
 method = "POST"
 path = "/bindings"
 query = { channel = "{{ channel }}", note = "a b&c" }
-json = { fund_account = "{{ fund_account }}", bank = "{{ depository_bank }}", card_no = "{{ bank_card }}", funds = "{{ funds }}", agreements = "{{ agreements }}", fixed = 7 }
+json = { fund_account = "{{ fund_account }}", bank = "{{ depository_bank }}", card_no = "{{ bank_card }}", funds = "{{ funds }}", customer = "{{ customer_id }}", agreements = "{{ agreements }}", fixed = 7 }
 retry = { attempts = 2 }
 extract = { binding_id = "/data/binding_id" }
 
@@ -318,7 +318,8 @@ fn requests_render_with_native_types() {
     let inputs = filled(&r, &[("agreements", "gem,bond")], 1);
     let mut vars = r.base_vars(&inputs, "uat", 42, 3);
     assert_eq!(vars["run"], json!({"id": 42, "index": 3}));
-    assert_eq!(vars["funds"], json!(500000.0));
+    // Money is text with two places, as the systems take it.
+    assert_eq!(vars["funds"], json!("500000.00"));
 
     let create = r.step("create-customer").unwrap();
     let req = create
@@ -370,7 +371,12 @@ fn requests_render_with_native_types() {
         "/bindings?channel=opsdesk&note=a%20b%26c"
     );
     let sent: Value = serde_json::from_slice(&req.body.unwrap().bytes).unwrap();
-    assert_eq!(sent["funds"], json!(500000.0), "a number stays a number");
+    assert_eq!(sent["customer"], json!(7001), "a number stays a number");
+    assert_eq!(
+        sent["funds"],
+        json!("500000.00"),
+        "an amount goes as text with two places"
+    );
     assert_eq!(
         sent["agreements"],
         json!(["gem", "bond"]),
@@ -515,7 +521,7 @@ fn results_render_includes_first() {
             "trading_password"
         ]
     );
-    assert_eq!(result["funds"], json!(500000.0));
+    assert_eq!(result["funds"], json!("500000.00"));
     assert_eq!(result["customer_id"], json!(7));
     assert_eq!(result["trading_password"], inputs["trading_password"]);
     vars.remove("binding_id");
@@ -555,8 +561,8 @@ fn generated_inputs_pass_their_own_checks() {
         );
         assert!(generate::RISK_LEVELS.contains(&s("risk_level").as_str()));
         // The default wins over the generator; withdrawable is a part of it.
-        assert_eq!(v["funds"], json!(500000.0));
-        let w = v["withdrawable"].as_f64().unwrap();
+        assert_eq!(v["funds"], json!("500000.00"));
+        let w: f64 = s("withdrawable").parse().unwrap();
         assert!((0.0..=500000.0).contains(&w));
         let agreements = v["agreements"].as_array().unwrap();
         assert!(!agreements.is_empty());
@@ -581,9 +587,10 @@ fn funds_are_generated_when_there_is_no_default() {
     .unwrap();
     for seed in 0..200 {
         let v = filled(&r, &[], seed);
-        let f = v["funds"].as_f64().unwrap();
+        let amount = |k: &str| v[k].as_str().unwrap().parse::<f64>().unwrap();
+        let f = amount("funds");
         assert!((50_000.0..=2_000_000.0).contains(&f), "{f}");
-        assert!(v["withdrawable"].as_f64().unwrap() <= f);
+        assert!(amount("withdrawable") <= f);
     }
 }
 
@@ -662,7 +669,7 @@ fn typed_inputs_are_checked_and_every_error_returned() {
     ])
     .unwrap();
     assert_eq!(v["phone"], "13812345678");
-    assert_eq!(v["withdrawable"], json!(1000.5));
+    assert_eq!(v["withdrawable"], json!("1000.50"));
     assert!(!v["agreements"].as_array().unwrap().is_empty());
 }
 
