@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod mask;
 pub mod matcher;
 pub mod message;
+pub mod monitor;
 pub mod notify;
 pub mod people;
 pub mod report;
