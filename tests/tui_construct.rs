@@ -8,107 +8,13 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
+use common::tmux::{Tmux, tmux_available};
 use serde_json::Value;
 
 /// Bounds a hang; nothing here measures speed.
 const WAIT: Duration = Duration::from_secs(30);
-
-fn tmux_available() -> bool {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required in CI (.ci/run installs it)"
-        );
-        eprintln!("skipping: tmux is not installed");
-    }
-    found
-}
-
-/// One tmux server on its own socket, killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// The workstation against the server at `base` with `token`, its home at `home`.
-    fn workstation(base: &str, token: &str, home: &std::path::Path) -> Tmux {
-        let command = format!(
-            "{} --server {base} --token {token}",
-            env!("CARGO_BIN_EXE_opsdesk")
-        );
-        let socket = format!("opsdesk-construct-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "80",
-                "-y",
-                "24",
-                &command,
-            ])
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env_remove("NO_COLOR")
-            .status()
-            .expect("tmux runs");
-        assert!(status.success());
-        Tmux { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p"])
-            .output()
-            .expect("capture");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys"])
-            .args(keys)
-            .status()
-            .expect("send-keys");
-        assert!(status.success());
-    }
-
-    /// Polls the screen until every one of `what` shows, or fails with the last screen.
-    async fn wait_for(&self, what: &[&str]) -> String {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let screen = self.screen();
-            if what.iter().all(|w| screen.contains(w)) {
-                return screen;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{what:?} never appeared; the screen was:\n{screen}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_account_is_built_from_pane_5() {
@@ -119,24 +25,24 @@ async fn a_plain_account_is_built_from_pane_5() {
     let s = common::construct::start(data.path(), opsdesk::config::Settings::default()).await;
     let home = tempfile::tempdir().unwrap();
     let tmux = Tmux::workstation(&s.base, &s.handler_token, home.path());
-    tmux.wait_for(&["在线 live"]).await;
+    tmux.wait_for_all(&["在线 live"], WAIT).await;
 
     // Pane 5: the demo's recipes, the sandbox environment, and the progress stream up.
     tmux.keys(&["5"]);
-    tmux.wait_for(&["plain-account", "环境 env: sandbox", "实时 live"])
+    tmux.wait_for_all(&["plain-account", "环境 env: sandbox", "实时 live"], WAIT)
         .await;
 
     // plain-account is the first recipe: its form, filled from the seed.
     tmux.keys(&["Enter"]);
     let form = tmux
-        .wait_for(&["表单 form · plain-account", "生成 generated"])
+        .wait_for_all(&["表单 form · plain-account", "生成 generated"], WAIT)
         .await;
     assert!(form.contains("●●●●●●"), "the passwords are hidden:\n{form}");
 
     // Run it: the run opens and follows the stream to its end.
     tmux.keys(&["R"]);
     let done = tmux
-        .wait_for(&["✓ 成功", "结果 result", "fund_account"])
+        .wait_for_all(&["✓ 成功", "结果 result", "fund_account"], WAIT)
         .await;
     let shown = done
         .lines()
@@ -177,5 +83,6 @@ async fn a_plain_account_is_built_from_pane_5() {
     tmux.keys(&["Escape"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     tmux.keys(&["Escape"]);
-    tmux.wait_for(&["我的构造 my runs (1)", "✓ 成功"]).await;
+    tmux.wait_for_all(&["我的构造 my runs (1)", "✓ 成功"], WAIT)
+        .await;
 }

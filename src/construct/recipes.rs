@@ -122,6 +122,16 @@ impl Recipes {
         }
     }
 
+    /// Whether a recipe of this name is offered (one file looked at, not the whole dir).
+    pub fn has(&self, name: &str) -> bool {
+        if !is_name(name) {
+            return false;
+        }
+        let file = format!("{name}.toml");
+        DEMO_RECIPES.get_file(&file).is_some()
+            || self.dir.as_ref().is_some_and(|d| d.join(&file).is_file())
+    }
+
     pub fn load(&self, name: &str) -> Result<Recipe, RecipeErrors> {
         Recipe::load(name, &|n| self.source(n))
     }

@@ -211,6 +211,15 @@ impl Desk {
             .map_err(recipe_refused)
     }
 
+    /// A recipe named in a path: one that is not offered is not found (404), one with
+    /// mistakes is refused with them (422).
+    async fn offered_recipe(&self, name: &str) -> Result<Arc<Recipe>, DeskError> {
+        if !self.recipes().has(name) {
+            return Err(DeskError::NotFound(format!("recipe {name}")));
+        }
+        self.recipe(name).await
+    }
+
     pub fn environments(&self, user: &User) -> Result<Vec<EnvironmentView>, DeskError> {
         require_handler(user)?;
         Ok(self
@@ -237,10 +246,7 @@ impl Desk {
 
     pub async fn recipe_form(&self, user: &User, name: &str) -> Result<RecipeForm, DeskError> {
         require_handler(user)?;
-        if !self.recipes().names().iter().any(|n| n == name) {
-            return Err(DeskError::NotFound(format!("recipe {name}")));
-        }
-        Ok(RecipeForm::of(&*self.recipe(name).await?))
+        Ok(RecipeForm::of(&*self.offered_recipe(name).await?))
     }
 
     /// Fills a recipe's inputs from `set` as a run would, without running: the form's live
@@ -254,10 +260,7 @@ impl Desk {
     ) -> Result<InputCheck, DeskError> {
         require_handler(user)?;
         bounded(&set, seed)?;
-        if !self.recipes().names().iter().any(|n| n == name) {
-            return Err(DeskError::NotFound(format!("recipe {name}")));
-        }
-        let recipe = self.recipe(name).await?;
+        let recipe = self.offered_recipe(name).await?;
         let taken = self
             .store
             .read(|c| runs::id_numbers_used(c, TAKEN_WINDOW))

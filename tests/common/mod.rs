@@ -7,6 +7,7 @@ pub mod construct;
 pub mod mss;
 pub mod postgres;
 pub mod report;
+pub mod tmux;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

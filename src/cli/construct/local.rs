@@ -217,10 +217,7 @@ pub async fn run(settings: &Settings, args: RunArgs) -> anyhow::Result<ExitCode>
                 Outcome::Succeeded { result } => {
                     println!("#{run} built in {} ms:", took.as_millis());
                     for (k, v) in result {
-                        println!(
-                            "  {k}  {}",
-                            v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                        );
+                        println!("  {k}  {}", super::shown(v));
                     }
                 }
                 Outcome::Stopped { step, message, .. } => {

@@ -123,6 +123,22 @@ pub use local::check as check_recipe;
 pub use local::run as run_local;
 pub use runs::dispatch as on_server;
 
+/// A result's value as printed: text as it is, anything else as JSON.
+fn shown(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// A step's state as one mark.
+fn mark(status: crate::domain::construct::run::StepStatus) -> &'static str {
+    use crate::domain::construct::run::StepStatus;
+    match status {
+        StepStatus::Succeeded => "✓",
+        StepStatus::Running => "…",
+        StepStatus::Failed => "✗",
+        StepStatus::Unknown => "?",
+    }
+}
+
 /// `--set k=v` pairs as a map; a pair without `=` is refused.
 pub fn parse_set(pairs: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
     let mut set = std::collections::BTreeMap::new();

@@ -238,7 +238,7 @@ fn result_row(d: &RunDetail) -> Vec<Option<String>> {
         d.result
             .as_ref()
             .and_then(|r| r.get(k))
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .map(super::shown)
             .or(Some(String::new()))
     };
     vec![
@@ -251,12 +251,7 @@ fn result_row(d: &RunDetail) -> Vec<Option<String>> {
 }
 
 pub fn print_step(run: i64, step: &StepRecord) {
-    let mark = match step.status {
-        StepStatus::Succeeded => "✓",
-        StepStatus::Running => "…",
-        StepStatus::Failed => "✗",
-        StepStatus::Unknown => "?",
-    };
+    let mark = super::mark(step.status);
     let retried = if step.attempts > 1 {
         format!(" ({} calls)", step.attempts)
     } else {
@@ -287,7 +282,7 @@ fn print_outcome(d: &RunDetail) -> anyhow::Result<()> {
             )?;
             let width = result.keys().map(|k| k.len()).max().unwrap_or(0);
             for (k, v) in result {
-                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                let v = super::shown(v);
                 writeln!(out, "  {k:width$}  {v}")?;
             }
         }
@@ -336,12 +331,7 @@ fn print_detail(d: &RunDetail) -> anyhow::Result<()> {
     }
     writeln!(out, "inputs: {}", d.inputs)?;
     for s in &d.steps {
-        let mark = match s.status {
-            StepStatus::Succeeded => "✓",
-            StepStatus::Running => "…",
-            StepStatus::Failed => "✗",
-            StepStatus::Unknown => "?",
-        };
+        let mark = super::mark(s.status);
         writeln!(
             out,
             "  {mark} {:40} {:>6} ms  {}",
@@ -353,11 +343,7 @@ fn print_detail(d: &RunDetail) -> anyhow::Result<()> {
     if let Some(serde_json::Value::Object(result)) = &d.result {
         writeln!(out, "result:")?;
         for (k, v) in result {
-            writeln!(
-                out,
-                "  {k}  {}",
-                v.as_str().map_or_else(|| v.to_string(), str::to_string)
-            )?;
+            writeln!(out, "  {k}  {}", super::shown(v))?;
         }
     }
     Ok(())

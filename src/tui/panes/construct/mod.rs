@@ -24,7 +24,7 @@ use std::time::Duration;
 use super::{Command, Ctx, Handled, Input, Msg, Pane, PaneId};
 use crate::api::construct::EnvironmentView;
 use crate::api::construct::{RecipeForm, RecipeSummary};
-use crate::domain::construct::run::{ConstructStats, Run};
+use crate::domain::construct::run::{ConstructStats, Run, RunStatus};
 use crate::domain::ticket::TicketId;
 use crate::tui::action::{Action, Context};
 use crate::tui::desk::Desk;
@@ -571,23 +571,28 @@ impl ConstructPane {
         }
     }
 
-    fn resume(&mut self, retry_unknown: bool, desk: &mut Desk) -> Vec<Effect> {
+    /// The run in hand when its state allows `may`; else a toast says why (`refused` follows
+    /// the run's number and state).
+    fn run_that(&self, may: fn(RunStatus) -> bool, refused: &str, desk: &mut Desk) -> Option<i64> {
         let Some(run) = self.run_in_hand() else {
             desk.toast("先选中一次构造 select a run first", true);
+            return None;
+        };
+        if !may(run.status) {
+            desk.toast(format!("#{} {}，{refused}", run.id, run.status.zh()), true);
+            return None;
+        }
+        Some(run.id)
+    }
+
+    fn resume(&mut self, retry_unknown: bool, desk: &mut Desk) -> Vec<Effect> {
+        let Some(id) = self.run_that(
+            RunStatus::resumable,
+            "不能续跑 only a failed, cancelled or interrupted run resumes",
+            desk,
+        ) else {
             return Vec::new();
         };
-        if !run.status.resumable() {
-            desk.toast(
-                format!(
-                    "#{} {}，不能续跑 only a failed, cancelled or interrupted run resumes",
-                    run.id,
-                    run.status.zh()
-                ),
-                true,
-            );
-            return Vec::new();
-        }
-        let id = run.id;
         if retry_unknown {
             desk.overlay(Overlay::confirm(
                 PaneId::CONSTRUCT,
@@ -607,22 +612,10 @@ impl ConstructPane {
     }
 
     fn cancel(&mut self, desk: &mut Desk) -> Vec<Effect> {
-        let Some(run) = self.run_in_hand() else {
-            desk.toast("先选中一次构造 select a run first", true);
+        let Some(id) = self.run_that(RunStatus::in_progress, "无需取消 it is not running", desk)
+        else {
             return Vec::new();
         };
-        if !run.status.in_progress() {
-            desk.toast(
-                format!(
-                    "#{} {}，无需取消 it is not running",
-                    run.id,
-                    run.status.zh()
-                ),
-                true,
-            );
-            return Vec::new();
-        }
-        let id = run.id;
         desk.overlay(Overlay::confirm(
             PaneId::CONSTRUCT,
             Ask::Cancel(id),
