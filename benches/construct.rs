@@ -11,6 +11,8 @@
 //! client, the difference divided by 35. The recording's cost per step (a SQLite write and an
 //! event per step) is a server run's time against the engine's alone on the same sandbox.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,13 +41,6 @@ const ECHO_RUNS: usize = 50;
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
-}
-
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 struct Silent;
@@ -281,7 +276,7 @@ fn main() {
         println!("  the engine alone on the sandbox (no records): {engine_on_sandbox:.0} ms a plain account");
         println!("  echo system, 35 calls: engine {:.2} ms, bare hyper {:.2} ms → engine overhead {:.3} ms a step   (target ≤ 1 ms)", median(driven), median(raw), per_step_engine);
         println!("  recording a step (SQLite write + event): {per_step_recording:.2} ms a step");
-        if let Some(mib) = peak_rss_mib() {
+        if let Some(mib) = common::peak_rss_mib() {
             println!("  peak memory of the bench process (server included): {mib:.0} MiB");
         }
     });

@@ -13,6 +13,8 @@
 //! Criterion times each; then 30 interleaved runs give medians, printed last with the
 //! process's peak memory.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -138,14 +140,6 @@ fn desk(rt: &tokio::runtime::Runtime) -> Desk {
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
-}
-
-/// Peak resident memory of this process, from `/proc/self/status`.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 /// Where a weekly report's time goes: each read it makes, and the assembly.
@@ -313,7 +307,7 @@ fn main() {
         "  Stats first frame {:>8.1?}  (target ≤ 100 ms; from the report's arrival, 120×40)",
         stats_first_frame(&report, now)
     );
-    if let Some(mib) = peak_rss_mib() {
+    if let Some(mib) = common::peak_rss_mib() {
         println!("  peak memory       {mib:>8.1} MiB (the whole bench process)");
     }
     desk.store.shutdown();

@@ -16,6 +16,7 @@ use crate::domain::sla::{ClockKind, SlaPolicy, SlaTarget};
 use crate::domain::ticket::Priority;
 use crate::lookups::config::LogsConfig;
 use crate::lookups::sources::Lookups;
+use crate::monitor::config::{Book, MonitorsConfig};
 
 /// The systems shipped as the default configuration (the ten core systems of the demo).
 const DEFAULT_SYSTEMS: &str = include_str!("../fixtures/systems.toml");
@@ -53,6 +54,8 @@ pub struct Config {
     pub logs: LogsConfig,
     /// `[construct]`: recipes and the UAT environments they build accounts in.
     pub construct: ConstructConfig,
+    /// `[monitors]`: where the monitor files are, and how many run at once.
+    pub monitors: MonitorsConfig,
 }
 
 /// `[mss]`: the submitters' pages. Durations are written like `15m`, `2h`, `1h30m`.
@@ -640,6 +643,10 @@ pub struct Settings {
     pub lookups: Lookups,
     /// Recipes and UAT environments for account construction.
     pub construct: Construction,
+    /// The proactive monitors loaded, and the files refused.
+    pub monitors: Book,
+    /// Monitors the scheduler evaluates at once.
+    pub monitor_concurrency: usize,
 }
 
 impl Settings {
@@ -840,6 +847,21 @@ impl Config {
             .filter(|dir| !dir.as_os_str().is_empty())
             .map(|dir| dir.join("recipes"));
         let construct = Construction::from_config(&self.construct, recipes_dir).map_err(invalid)?;
+        if !(1..=64).contains(&self.monitors.concurrency) {
+            return Err(invalid(format!(
+                "monitors.concurrency: {} is outside 1–64",
+                self.monitors.concurrency
+            )));
+        }
+        let monitors_dir = self.monitors.dir.clone().or_else(|| {
+            path.parent()
+                .filter(|dir| !dir.as_os_str().is_empty())
+                .map(|dir| dir.join("monitors"))
+        });
+        let system_keys: Vec<&str> = systems.iter().map(|s| s.key.as_str()).collect();
+        let monitors = monitors_dir
+            .map(|dir| Book::load(&dir, &lookups, &system_keys))
+            .unwrap_or_default();
         Ok(Settings {
             server: self.server.clone(),
             client: self.client.clone(),
@@ -851,6 +873,8 @@ impl Config {
             mss,
             lookups,
             construct,
+            monitors,
+            monitor_concurrency: self.monitors.concurrency,
         })
     }
 }
@@ -908,6 +932,18 @@ fn parse_hours(range: &str) -> Option<WorkingHours> {
         start: t(a)?,
         end: t(b)?,
     })
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (line, col)
 }
 
 /// `"1h30m"`, `"15m"`, `"45s"`, `"4h"` → seconds. Refuses empty, zero and unknown units.

@@ -27,6 +27,7 @@ pub mod display;
 pub mod domain;
 pub mod fuzz;
 pub mod lookups;
+pub mod monitor;
 pub mod server;
 pub mod service;
 pub mod signals;

@@ -1482,3 +1482,103 @@ fn construct_gen_draws_valid_unique_identities_and_refuses_what_cannot_be() {
         );
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// monitor and alerts
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_monitor_run_once_of_the_demo_mails_the_mismatched_accounts() {
+    let mail = common::receivers::SmtpReceiver::start().await;
+    let s = Sandbox::new();
+    let config = s.path("xdg-config/opsdesk/opsdesk.toml");
+    std::fs::create_dir_all(config.parent().expect("a dir")).expect("config dir");
+    std::fs::write(
+        &config,
+        format!(
+            "[notify.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"opsdesk@broker.example\"\nto = [\"oncall@broker.example\"]\n",
+            mail.port
+        ),
+    )
+    .expect("write the config");
+    let server = Server::start(&s, &s.data(), &["--demo"]).await;
+    let token = server.demo_token();
+    let on_server = |args: &[&str]| {
+        let mut cmd = s.opsdesk(args);
+        cmd.args(["--server", &server.base, "--token", &token]);
+        run(&mut cmd)
+    };
+
+    let list = on_server(&["monitor", "list"]);
+    list.assert_code(0);
+    for name in [
+        "card-consistency",
+        "cards-not-normal",
+        "opening-channels",
+        "opening-volume",
+    ] {
+        assert!(list.stdout.contains(name), "{name}: {}", list.stdout);
+    }
+    let once = on_server(&["monitor", "run-once", "card-consistency"]);
+    once.assert_code(0);
+    assert!(once.stdout.contains("firing"), "{}", once.stdout);
+
+    let sent = common::receivers::eventually("the alert's mail", async || {
+        mail.mails()
+            .into_iter()
+            .find(|m| m.text().contains("异常记录"))
+    })
+    .await;
+    let text = sent.text();
+    for key in opsdesk::monitor::demo::SEEDED_MISMATCHES {
+        let account = key.split('-').next().expect("an account");
+        let masked = format!("{}****{}", &account[..4], &account[account.len() - 4..]);
+        assert!(text.contains(&masked), "{masked} not in:\n{text}");
+        assert!(!text.contains(account), "{account} in full");
+    }
+
+    let alerts = on_server(&["alerts", "list"]);
+    alerts.assert_code(0);
+    assert!(
+        alerts.stdout.contains("card-consistency"),
+        "{}",
+        alerts.stdout
+    );
+    let history = on_server(&["monitor", "history", "card-consistency", "--json"]);
+    history.assert_code(0);
+    let history: Value = serde_json::from_str(&history.stdout).expect("JSON");
+    assert_eq!(history[0]["outcome"], "firing");
+
+    // An unknown monitor is said, not a crash.
+    let unknown = on_server(&["monitor", "run-once", "no-such-monitor"]);
+    assert_ne!(unknown.code, Some(0));
+    assert!(
+        unknown.stderr.contains("no-such-monitor"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn monitor_check_reports_each_mistake_with_file_and_line() {
+    let s = Sandbox::new();
+    let dir = s.path("monitors");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("volume.toml"),
+        "title = \"t\"\nschedule = \"*/5 * * * *\"\n\n[query]\nurl = \"http://127.0.0.1:9/count.json\"\npointer = \"/count\"\n[threshold]\nbelow = 3\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("late.toml"),
+        "title = \"t\"\nschedule = \"*/5 * * * *\"\n[threshold]\nbelow = 3\nabove = 1\n",
+    )
+    .expect("write");
+    let out = run(s.opsdesk(["monitor", "check"]).arg(&dir));
+    out.assert_code(1);
+    assert!(out.stdout.contains("ok      volume"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("late.toml:3: threshold"),
+        "{}",
+        out.stdout
+    );
+}

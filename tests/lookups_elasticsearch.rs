@@ -1,7 +1,8 @@
 //! The Elasticsearch lookup source against real loopback servers that answer as
 //! Elasticsearch 7 and 8 and OpenSearch 2 do: the same JSON shapes, the same error bodies, and
 //! a small in-memory index that really filters by the request's range, terms, phrase,
-//! `search_after` and size, so paging is paging.
+//! `search_after` and size, so paging is paging; and that counts (`_count`, a `terms`
+//! aggregation) what a simple `query_string` and the range select, for monitors.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use opsdesk::lookups::config::{ElasticsearchAuth, ElasticsearchConfig};
-use opsdesk::lookups::elasticsearch::ElasticsearchSource;
+use opsdesk::lookups::elasticsearch::{
+    ElasticsearchSource, MAX_FIELD_CHARS, MAX_GROUPS, OTHER_GROUP,
+};
 use opsdesk::lookups::{FieldNames, Found, LogQuery, Minute, Searched, SourceError, Total};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
@@ -156,6 +159,7 @@ impl Cluster {
                 json!({"pits": [{"successful": true, "pit_id": seen.body["pit_id"][0]}]}),
             ),
             ("POST", p) if p.ends_with("/_search") => self.search(seen),
+            ("POST", p) if p.ends_with("/_count") => self.count(seen),
             (m, p) => json_answer(
                 405,
                 json!({"error": format!("Incorrect HTTP method for uri [{p}] and method [{m}]"), "status": 405}),
@@ -180,12 +184,7 @@ impl Cluster {
             match matches(&body["query"], doc) {
                 Ok(true) => matched.push((pos, doc)),
                 Ok(false) => {}
-                Err(e) => {
-                    return json_answer(
-                        400,
-                        json!({"error": {"root_cause": [{"type": "parsing_exception", "reason": e}], "type": "parsing_exception", "reason": e}, "status": 400}),
-                    );
-                }
+                Err(e) => return refused_query(&e),
             }
         }
         matched.sort_by(|a, b| b.1.ts.cmp(&a.1.ts).then(a.0.cmp(&b.0)));
@@ -218,21 +217,7 @@ impl Cluster {
                 hit
             })
             .collect();
-        let failed = u64::from(self.failed_shard);
-        let mut shards = json!({
-            "total": self.shards_total,
-            "successful": self.shards_total - failed,
-            "skipped": 0,
-            "failed": failed,
-        });
-        if self.failed_shard {
-            shards["failures"] = json!([{
-                "shard": 1,
-                "index": "app-logs-2026.12.06",
-                "node": "q1Vn3GRwTe-2bR8Qw1d0yA",
-                "reason": {"type": "query_shard_exception", "reason": "failed to create query: For input string: \"abc\"", "index_uuid": "Zr4d9WQXQfG1lQd1dMx8Ew", "index": "app-logs-2026.12.06"},
-            }]);
-        }
+        let shards = self.shards();
         let mut hits_part = json!({"max_score": null, "hits": hits});
         if body["track_total_hits"] != json!(false) {
             hits_part["total"] = match self.flavor {
@@ -263,6 +248,15 @@ impl Cluster {
                 .collect();
             answer["aggregations"] = json!({"per_minute": {"buckets": buckets}});
         }
+        for (name, agg) in body["aggs"].as_object().into_iter().flatten() {
+            if let Some(terms) = agg.get("terms") {
+                let docs: Vec<&Doc> = matched_all(self, body)
+                    .into_iter()
+                    .map(|(_, d)| d)
+                    .collect();
+                answer["aggregations"][name] = terms_buckets(terms, &docs);
+            }
+        }
         if on_pit {
             let prefix = if self.flavor == Flavor::OpenSearch {
                 "os-pit"
@@ -273,6 +267,110 @@ impl Cluster {
         }
         json_answer(200, answer)
     }
+}
+
+impl Cluster {
+    /// `_shards` as every answer carries it, with a failure when the cluster is set to fail.
+    fn shards(&self) -> Value {
+        let failed = u64::from(self.failed_shard);
+        let mut shards = json!({
+            "total": self.shards_total,
+            "successful": self.shards_total - failed,
+            "skipped": 0,
+            "failed": failed,
+        });
+        if self.failed_shard {
+            shards["failures"] = json!([{
+                "shard": 1,
+                "index": "app-logs-2026.12.06",
+                "node": "q1Vn3GRwTe-2bR8Qw1d0yA",
+                "reason": {"type": "query_shard_exception", "reason": "failed to create query: For input string: \"abc\"", "index_uuid": "Zr4d9WQXQfG1lQd1dMx8Ew", "index": "app-logs-2026.12.06"},
+            }]);
+        }
+        shards
+    }
+
+    /// `POST /{index}/_count`: `{"count", "_shards"}` (the same in Elasticsearch 7, 8 and
+    /// OpenSearch).
+    fn count(&self, seen: &Seen) -> Response {
+        let query = &seen.body["query"];
+        let mut count = 0_u64;
+        for doc in &self.docs {
+            match matches(query, doc) {
+                Ok(hit) => count += u64::from(hit),
+                Err(e) => return refused_query(&e),
+            }
+        }
+        json_answer(200, json!({"count": count, "_shards": self.shards()}))
+    }
+}
+
+/// A `terms` aggregation over the matched documents, as the clusters write it: the `size`
+/// largest groups (ties by key), numbers as numbers, booleans as 1/0 with `key_as_string`,
+/// and the documents of the other groups in `sum_other_doc_count`.
+fn terms_buckets(terms: &Value, docs: &[&Doc]) -> Value {
+    let field = terms["field"].as_str().unwrap();
+    let size = terms["size"].as_u64().unwrap_or(10) as usize;
+    let mut groups: Vec<(Value, u64)> = Vec::new();
+    for doc in docs {
+        let Some(key) = lookup(&doc.source, field) else {
+            continue;
+        };
+        match groups.iter_mut().find(|(k, _)| k == key) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((key.clone(), 1)),
+        }
+    }
+    let by_key = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => a.to_string().cmp(&b.to_string()),
+    };
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| by_key(&a.0, &b.0)));
+    let other: u64 = groups.iter().skip(size).map(|(_, n)| n).sum();
+    let buckets: Vec<Value> = groups
+        .into_iter()
+        .take(size)
+        .map(|(key, n)| match key {
+            Value::Bool(b) => {
+                json!({"key": u8::from(b), "key_as_string": b.to_string(), "doc_count": n})
+            }
+            key => json!({"key": key, "doc_count": n}),
+        })
+        .collect();
+    json!({"doc_count_error_upper_bound": 0, "sum_other_doc_count": other, "buckets": buckets})
+}
+
+/// A query the cluster cannot run, answered as it answers: a query string that does not
+/// parse fails on every shard (Lucene's words nested in the shard failure), anything else is
+/// a `parsing_exception`.
+fn refused_query(reason: &str) -> Response {
+    let Some(query) = reason
+        .strip_prefix("Failed to parse query [")
+        .and_then(|r| r.strip_suffix(']'))
+    else {
+        return json_answer(
+            400,
+            json!({"error": {"root_cause": [{"type": "parsing_exception", "reason": reason}], "type": "parsing_exception", "reason": reason}, "status": 400}),
+        );
+    };
+    let column = query.chars().count() + 1;
+    let lucene = format!(
+        "Cannot parse '{query}': Encountered \"<EOF>\" at line 1, column {column}.\nWas expecting one of:\n    <NOT> ...\n    \"+\" ...\n    \"-\" ..."
+    );
+    let shard = json!({"type": "query_shard_exception", "reason": reason, "index_uuid": "Zr4d9WQXQfG1lQd1dMx8Ew", "index": "app-logs-2026.12.07"});
+    let mut failed = shard.clone();
+    failed["caused_by"] = json!({"type": "parse_exception", "reason": lucene, "caused_by": {"type": "parse_exception", "reason": format!("Encountered \"<EOF>\" at line 1, column {column}.")}});
+    json_answer(
+        400,
+        json!({"error": {
+            "root_cause": [shard],
+            "type": "search_phase_execution_exception",
+            "reason": "all shards failed",
+            "phase": "query",
+            "grouped": true,
+            "failed_shards": [{"shard": 0, "index": "app-logs-2026.12.07", "node": "q1Vn3GRwTe-2bR8Qw1d0yA", "reason": failed}],
+        }, "status": 400}),
+    )
 }
 
 /// The docs the query matches, whatever the page.
@@ -370,8 +468,12 @@ fn matches(query: &Value, doc: &Doc) -> Result<bool, String> {
                     .map(|t| t.timestamp_millis())
             };
             assert_eq!(bounds["format"], "strict_date_optional_time");
-            Ok(ms("gte").is_none_or(|g| doc.ts >= g) && ms("lte").is_none_or(|l| doc.ts <= l))
+            Ok(ms("gte").is_none_or(|g| doc.ts >= g)
+                && ms("gt").is_none_or(|g| doc.ts > g)
+                && ms("lte").is_none_or(|l| doc.ts <= l)
+                && ms("lt").is_none_or(|l| doc.ts < l))
         }
+        "query_string" => query_string(clause, doc),
         "term" => {
             let (field, want) = single(clause)?;
             Ok(match lookup(&doc.source, &field) {
@@ -398,6 +500,229 @@ fn lookup<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     }
     name.match_indices('.')
         .find_map(|(at, _)| lookup(v.get(&name[..at])?, &name[at + 1..]))
+}
+
+/// A query string as `query_string` reads the little of Lucene's syntax the tests use:
+/// `field:value`, `field:"a phrase"`, bare words (any field), a trailing `*`, AND, OR, NOT,
+/// `-`, parentheses; words side by side joined by `default_operator` (OR unless told).
+fn query_string(clause: &Value, doc: &Doc) -> Result<bool, String> {
+    let text = clause["query"]
+        .as_str()
+        .ok_or("[query_string] query must be a string")?;
+    let and = clause["default_operator"]
+        .as_str()
+        .is_some_and(|op| op.eq_ignore_ascii_case("and"));
+    let failed = || format!("Failed to parse query [{text}]");
+    let tokens = tokenize(text).ok_or_else(failed)?;
+    let mut parser = Parser { tokens, at: 0, and };
+    let q = parser.any().ok_or_else(failed)?;
+    if parser.at != parser.tokens.len() {
+        return Err(failed());
+    }
+    Ok(q.matches(doc))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    And,
+    Or,
+    Not,
+    Term(Term),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Term {
+    field: Option<String>,
+    value: String,
+    phrase: bool,
+}
+
+fn tokenize(text: &str) -> Option<Vec<Token>> {
+    let mut chars = text.chars().peekable();
+    let mut tokens = Vec::new();
+    let quoted = |chars: &mut std::iter::Peekable<std::str::Chars>| -> Option<String> {
+        chars.next();
+        let mut phrase = String::new();
+        loop {
+            match chars.next()? {
+                '"' => return Some(phrase),
+                '\\' => phrase.push(chars.next()?),
+                c => phrase.push(c),
+            }
+        }
+    };
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' | ')' => {
+                chars.next();
+                tokens.push(if c == '(' { Token::Open } else { Token::Close });
+            }
+            '-' => {
+                chars.next();
+                tokens.push(Token::Not);
+            }
+            '"' => tokens.push(Token::Term(Term {
+                field: None,
+                value: quoted(&mut chars)?,
+                phrase: true,
+            })),
+            _ => {
+                let mut word = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_whitespace() || matches!(c, '(' | ')' | '"') {
+                        break;
+                    }
+                    word.push(c);
+                    chars.next();
+                }
+                tokens.push(match word.as_str() {
+                    "AND" | "&&" => Token::And,
+                    "OR" | "||" => Token::Or,
+                    "NOT" => Token::Not,
+                    _ => match word.split_once(':') {
+                        Some((field, "")) if chars.peek() == Some(&'"') => Token::Term(Term {
+                            field: Some(field.to_string()),
+                            value: quoted(&mut chars)?,
+                            phrase: true,
+                        }),
+                        Some((_, "")) => return None,
+                        Some((field, value)) => Token::Term(Term {
+                            field: Some(field.to_string()),
+                            value: value.to_string(),
+                            phrase: false,
+                        }),
+                        None => Token::Term(Term {
+                            field: None,
+                            value: word,
+                            phrase: false,
+                        }),
+                    },
+                });
+            }
+        }
+    }
+    Some(tokens)
+}
+
+enum Query {
+    Term(Term),
+    All(Vec<Query>),
+    Any(Vec<Query>),
+    Not(Box<Query>),
+}
+
+impl Query {
+    fn matches(&self, doc: &Doc) -> bool {
+        match self {
+            Query::Term(term) => match &term.field {
+                Some(field) => lookup(&doc.source, field).is_some_and(|v| term.matches(v)),
+                None => doc
+                    .source
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .any(|(_, v)| term.matches(v)),
+            },
+            Query::All(all) => all.iter().all(|q| q.matches(doc)),
+            Query::Any(any) => any.iter().any(|q| q.matches(doc)),
+            Query::Not(q) => !q.matches(doc),
+        }
+    }
+}
+
+impl Term {
+    /// As an analysed text field or a keyword: the whole value or one of its words, any case.
+    fn matches(&self, v: &Value) -> bool {
+        let want = self.value.to_lowercase();
+        match v {
+            Value::String(s) => {
+                let s = s.to_lowercase();
+                let mut words = s.split(|c: char| !c.is_alphanumeric());
+                if self.phrase {
+                    s.contains(&want)
+                } else if let Some(prefix) = want.strip_suffix('*') {
+                    words.any(|w| w.starts_with(prefix))
+                } else {
+                    s == want || words.any(|w| w == want)
+                }
+            }
+            Value::Array(items) => items.iter().any(|i| self.matches(i)),
+            Value::Number(n) => n.as_f64().is_some_and(|n| want.parse() == Ok(n)),
+            Value::Bool(b) => want.parse() == Ok(*b),
+            _ => false,
+        }
+    }
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+    /// Whether words side by side are joined by AND (else OR).
+    and: bool,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn starts_operand(&self) -> bool {
+        matches!(self.peek(), Some(Token::Open | Token::Not | Token::Term(_)))
+    }
+
+    fn any(&mut self) -> Option<Query> {
+        let mut parts = vec![self.all()?];
+        loop {
+            if self.peek() == Some(&Token::Or) {
+                self.at += 1;
+            } else if self.and || !self.starts_operand() {
+                break;
+            }
+            parts.push(self.all()?);
+        }
+        Some(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Query::Any(parts)
+        })
+    }
+
+    fn all(&mut self) -> Option<Query> {
+        let mut parts = vec![self.unary()?];
+        loop {
+            if self.peek() == Some(&Token::And) {
+                self.at += 1;
+            } else if !self.and || !self.starts_operand() {
+                break;
+            }
+            parts.push(self.unary()?);
+        }
+        Some(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Query::All(parts)
+        })
+    }
+
+    fn unary(&mut self) -> Option<Query> {
+        let token = self.peek()?.clone();
+        self.at += 1;
+        match token {
+            Token::Not => Some(Query::Not(Box::new(self.unary()?))),
+            Token::Open => {
+                let inner = self.any()?;
+                (self.peek() == Some(&Token::Close)).then(|| self.at += 1)?;
+                Some(inner)
+            }
+            Token::Term(term) => Some(Query::Term(term)),
+            Token::Close | Token::And | Token::Or => None,
+        }
+    }
 }
 
 fn ms(time: &str) -> i64 {
@@ -1451,6 +1776,499 @@ async fn a_configuration_that_cannot_work_is_refused_by_key() {
     assert_eq!(s.name(), "app-es");
 }
 
+// --- counts for monitors ---
+
+/// The monitors' window: 10:00 to 11:00 Shanghai, the end left out.
+fn window() -> (DateTime<Utc>, DateTime<Utc>) {
+    (at("2026-12-07T02:00:00Z"), at("2026-12-07T03:00:00Z"))
+}
+
+/// Nine lines around the window: seven in it (the first at its very start, the last a
+/// millisecond before its end), one at its end and one a millisecond before its start.
+fn monitored() -> Vec<Doc> {
+    let lines = [
+        ("10:00:00.000", "ERROR", "下单失败 资金不足", "order", 500),
+        ("10:10:00.000", "ERROR", "下单失败", "order", 500),
+        ("10:20:00.000", "WARN", "撤单超时", "cancel", 504),
+        ("10:30:00.000", "ERROR", "行情延迟", "quote", 503),
+        ("10:40:00.000", "INFO", "下单成功", "order", 200),
+        ("10:50:00.000", "ERROR", "撤单失败", "cancel", 500),
+        ("10:59:59.999", "ERROR", "下单失败 超时", "order", 500),
+        ("11:00:00.000", "ERROR", "下单失败 窗口之外", "order", 500),
+        ("09:59:59.999", "ERROR", "下单失败 窗口之前", "order", 500),
+    ];
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, (time, level, message, service, code))| {
+            let mut d = doc(
+                i,
+                &format!("2026-12-07T{time}+08:00"),
+                level,
+                message,
+                ACCOUNT,
+            );
+            d.source["service"] = json!(service);
+            d.source["http"] = json!({"status": code});
+            d.source["retried"] = json!(i % 2 == 0);
+            d
+        })
+        .collect()
+}
+
+/// The `_count` body the source sends for `query` in [`window`].
+fn count_body(query: Option<&str>) -> Value {
+    let mut filter = vec![json!({"range": {"@timestamp": {
+        "gte": "2026-12-07T02:00:00.000Z",
+        "lt": "2026-12-07T03:00:00.000Z",
+        "format": "strict_date_optional_time",
+    }}})];
+    if let Some(query) = query {
+        filter.push(json!({"query_string": {
+            "query": query,
+            "default_operator": "AND",
+            "analyze_wildcard": true,
+            "time_zone": "Asia/Shanghai",
+        }}));
+    }
+    json!({"bool": {"filter": filter}})
+}
+
+#[tokio::test]
+async fn counts_in_a_window_for_each_flavor() {
+    let (from, to) = window();
+    for flavor in [Flavor::Es7, Flavor::Es8, Flavor::OpenSearch] {
+        let (cluster, url) = Cluster::new(flavor, monitored()).start().await;
+        let s = source(&config(vec![url]));
+        for (query, wanted) in [
+            ("", 7),
+            ("   ", 7),
+            ("level:ERROR", 5),
+            ("level:ERROR service:order", 3),
+            ("level:ERROR AND service:order", 3),
+            ("level:ERROR AND NOT service:order", 2),
+            ("level:ERROR -service:order", 2),
+            ("(level:ERROR OR level:WARN) AND service:cancel", 2),
+            ("message:\"下单失败\"", 3),
+            ("下单失败", 3),
+            ("http.status:500", 4),
+            ("serv* AND service:quo*", 0),
+            ("service:quo*", 1),
+        ] {
+            let counted = s.count(query, from, to).await;
+            assert_eq!(counted, Ok(wanted), "{flavor:?} '{query}'");
+        }
+        let seen = cluster.seen();
+        assert_eq!(seen.len(), 13, "one request a count");
+        for request in &seen {
+            assert_eq!(
+                (request.method.as_str(), request.path.as_str()),
+                ("POST", "/app-logs-*/_count")
+            );
+            assert!(
+                request
+                    .auth
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("Basic "))
+            );
+            assert_eq!(request.content_type.as_deref(), Some("application/json"));
+        }
+        assert_eq!(
+            seen[0].body,
+            json!({"query": count_body(None)}),
+            "blank: every document"
+        );
+        assert_eq!(seen[1].body, json!({"query": count_body(None)}));
+        assert_eq!(
+            seen[3].body,
+            json!({"query": count_body(Some("level:ERROR service:order"))}),
+            "the query string as a JSON value, words joined by AND"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_query_that_matches_nothing_counts_zero() {
+    let (from, to) = window();
+    let (cluster, url) = Cluster::new(Flavor::Es8, monitored()).start().await;
+    let s = source(&config(vec![url]));
+    assert_eq!(s.count("service:settlement", from, to).await, Ok(0));
+    assert_eq!(s.count("level:FATAL OR level:PANIC", from, to).await, Ok(0));
+    // Quotes, backslashes and braces travel as a JSON string, never as JSON text.
+    let tricky = r#"message:"\"}]}}, {\"match_all\": {}}""#;
+    assert_eq!(s.count(tricky, from, to).await, Ok(0));
+    assert_eq!(
+        cluster.seen()[2].body["query"]["bool"]["filter"][1]["query_string"]["query"],
+        tricky
+    );
+    // A window before every document.
+    let early = at("2026-12-01T00:00:00Z");
+    assert_eq!(
+        s.count("", early, from - chrono::Duration::days(1)).await,
+        Ok(0)
+    );
+    assert_eq!(
+        s.count_by("service", "service:settlement", from, to, 10)
+            .await,
+        Ok(Vec::new())
+    );
+}
+
+#[tokio::test]
+async fn groups_by_a_field_most_first_with_the_rest_as_other() {
+    let (from, to) = window();
+    for flavor in [Flavor::Es7, Flavor::Es8, Flavor::OpenSearch] {
+        let (cluster, url) = Cluster::new(flavor, monitored()).start().await;
+        let s = source(&config(vec![url]));
+        let groups = s
+            .count_by("service", "level:ERROR", from, to, 2)
+            .await
+            .unwrap();
+        assert_eq!(
+            groups,
+            [
+                ("order".to_string(), 3),
+                ("cancel".to_string(), 1),
+                (OTHER_GROUP.to_string(), 1),
+            ],
+            "{flavor:?}"
+        );
+        assert_eq!(OTHER_GROUP, "(其他 other)");
+
+        let search = &cluster.searches()[0];
+        assert_eq!(search.path, "/app-logs-*/_search");
+        assert_eq!(search.body["size"], 0);
+        assert_eq!(search.body["query"], count_body(Some("level:ERROR")));
+        assert_eq!(
+            search.body["aggs"],
+            json!({"groups": {"terms": {"field": "service", "size": 2}}})
+        );
+
+        // Numbers as text; nothing left out, no other group.
+        let groups = s.count_by("http.status", "", from, to, 1000).await.unwrap();
+        let wanted = [("500", 4), ("200", 1), ("503", 1), ("504", 1)];
+        let wanted: Vec<(String, u64)> = wanted.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        assert_eq!(groups, wanted, "{flavor:?}");
+
+        // Booleans by the text the cluster gives them.
+        let groups = s.count_by(" retried ", "", from, to, 1).await.unwrap();
+        assert_eq!(
+            groups,
+            [("true".to_string(), 4), (OTHER_GROUP.to_string(), 3)],
+            "{flavor:?}"
+        );
+        assert_eq!(
+            cluster.searches()[2].body["aggs"]["groups"]["terms"]["field"],
+            "retried",
+            "the field trimmed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refused_query_is_told_in_the_clusters_words() {
+    let (from, to) = window();
+    let (_cluster, url) = Cluster::new(Flavor::Es8, monitored()).start().await;
+    let s = source(&config(vec![url]));
+    let bad = "level:ERROR AND (service:order";
+    let e = s.count(bad, from, to).await.unwrap_err();
+    assert_clean_failure(
+        &e,
+        &format!(
+            "the cluster cannot parse the query '{bad}' (400): Cannot parse '{bad}': \
+             Encountered \"<EOF>\" at line 1, column 31."
+        ),
+        &s,
+    );
+    assert!(!e.message.contains("Was expecting"), "{e}");
+    let e = s.count_by("service", bad, from, to, 5).await.unwrap_err();
+    assert_clean_failure(
+        &e,
+        &format!("the cluster cannot parse the query '{bad}' (400)"),
+        &s,
+    );
+
+    // Any other 400 names the query and gives the cluster's reason.
+    let (_cluster, url) = Cluster::canned(
+        400,
+        "application/json",
+        json!({"error": {"root_cause": [{"type": "illegal_argument_exception", "reason": "field expansion matches too many fields, limit: 1024, got: 1500"}], "type": "search_phase_execution_exception", "reason": "all shards failed"}, "status": 400}).to_string(),
+    )
+    .start()
+    .await;
+    let s = source(&config(vec![url]));
+    let e = s.count("timeout", from, to).await.unwrap_err();
+    assert_clean_failure(
+        &e,
+        "the cluster refused the query 'timeout': 400 illegal_argument_exception: field expansion matches too many fields",
+        &s,
+    );
+    let e = s.count("", from, to).await.unwrap_err();
+    assert_clean_failure(
+        &e,
+        "the cluster refused the count: 400 illegal_argument_exception",
+        &s,
+    );
+
+    // A text field cannot be grouped: the field is named, with the way out.
+    let fielddata = "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [message] in order to load field data by uninverting the inverted index. Note that this can use significant memory.";
+    let (_cluster, url) = Cluster::canned(
+        400,
+        "application/json",
+        json!({"error": {"root_cause": [{"type": "illegal_argument_exception", "reason": fielddata}], "type": "search_phase_execution_exception", "reason": "all shards failed", "phase": "query", "grouped": true, "failed_shards": [], "caused_by": {"type": "illegal_argument_exception", "reason": fielddata}}, "status": 400}).to_string(),
+    )
+    .start()
+    .await;
+    let s = source(&config(vec![url]));
+    let e = s.count_by("message", "", from, to, 10).await.unwrap_err();
+    assert_clean_failure(
+        &e,
+        &format!(
+            "the field 'message' cannot be grouped by in {INDEX} (a text field: group by its keyword, such as 'message.keyword'): Text fields are not optimised"
+        ),
+        &s,
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_or_silent_cluster_cannot_count() {
+    let (from, to) = window();
+    let dead = closed_port().await;
+    let other_dead = closed_port().await;
+    let s = source(&config(vec![dead.clone(), other_dead.clone()]));
+    let e = s.count("level:ERROR", from, to).await.unwrap_err();
+    assert_clean_failure(&e, &format!("cannot reach {dead}, {other_dead}: "), &s);
+    assert!(e.message.to_lowercase().contains("refused"), "{e}");
+    let e = s.count_by("service", "", from, to, 10).await.unwrap_err();
+    assert_clean_failure(&e, &format!("cannot reach {dead}, {other_dead}: "), &s);
+
+    // A dead node hands the count to the next.
+    let (good, good_url) = Cluster::new(Flavor::OpenSearch, monitored()).start().await;
+    let s = source(&config(vec![dead.clone(), good_url]));
+    assert_eq!(s.count("", from, to).await, Ok(7));
+    assert_eq!(good.seen().len(), 1);
+
+    // Takes connections and the request, then says nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let s = source(&ElasticsearchConfig {
+        timeout: "1s".into(),
+        ..config(vec![silent.clone()])
+    });
+    let e = s.count("", from, to).await.unwrap_err();
+    assert_clean_failure(
+        &e,
+        &format!("cannot reach {silent}: timed out after 1s"),
+        &s,
+    );
+}
+
+#[tokio::test]
+async fn counts_never_show_the_credentials() {
+    let (from, to) = window();
+    let auths = || {
+        [
+            (basic(), PASSWORD),
+            (
+                ElasticsearchAuth {
+                    api_key: Some(API_KEY.into()),
+                    ..ElasticsearchAuth::default()
+                },
+                API_KEY,
+            ),
+            (
+                ElasticsearchAuth {
+                    bearer: Some(TOKEN.into()),
+                    ..ElasticsearchAuth::default()
+                },
+                TOKEN,
+            ),
+        ]
+    };
+    let json = "application/json; charset=UTF-8";
+    let refused = |reason: &str| {
+        json!({"error": {"root_cause": [{"type": "security_exception", "reason": reason}], "type": "security_exception", "reason": reason}, "status": 401}).to_string()
+    };
+    for (status, body, wanted) in [
+        (
+            401,
+            refused("unable to authenticate user [elastic] for REST request [/app-logs-*/_count]"),
+            "the cluster refused the credentials (401): unable to authenticate user [elastic]",
+        ),
+        (
+            403,
+            refused("action [indices:data/read/search] is unauthorized for user [reader]"),
+            "not allowed to read app-logs-* (403): action [indices:data/read/search] is unauthorized",
+        ),
+    ] {
+        let (_cluster, url) = Cluster::canned(status, json, body).start().await;
+        for (auth, _) in auths() {
+            let s = source(&ElasticsearchConfig {
+                auth: Some(auth),
+                ..config(vec![url.clone()])
+            });
+            let e = s.count("level:ERROR", from, to).await.unwrap_err();
+            assert_clean_failure(&e, wanted, &s);
+            let e = s.count_by("service", "", from, to, 5).await.unwrap_err();
+            assert_clean_failure(&e, wanted, &s);
+        }
+    }
+    // A cluster that echoes what it was sent, in an error or in a malformed answer.
+    for (auth, secret) in auths() {
+        let echo = format!("failed to parse [{secret}]");
+        for (status, body, wanted) in [
+            (
+                400,
+                json!({"error": {"root_cause": [{"type": "parsing_exception", "reason": echo}], "type": "parsing_exception", "reason": echo}, "status": 400}).to_string(),
+                "400 parsing_exception: failed to parse [***]",
+            ),
+            (
+                200,
+                json!({"count": secret, "_shards": {"total": 1, "successful": 1, "failed": 0}}).to_string(),
+                "the answer's \"count\" is not a number: \"***\"",
+            ),
+        ] {
+            let (_cluster, url) = Cluster::canned(status, json, body).start().await;
+            let s = source(&ElasticsearchConfig {
+                auth: Some(auth.clone()),
+                ..config(vec![url])
+            });
+            let e = s.count(secret, from, to).await.unwrap_err();
+            assert_clean_failure(&e, wanted, &s);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_field_size_or_window_is_refused_without_a_request() {
+    let (from, to) = window();
+    let (cluster, url) = Cluster::new(Flavor::Es8, monitored()).start().await;
+    let s = source(&config(vec![url]));
+    let long = "f".repeat(MAX_FIELD_CHARS + 1);
+    for (field, size, wanted) in [
+        ("", 10, "name a field to group by"),
+        ("  \t", 10, "name a field to group by"),
+        (long.as_str(), 10, "longer than 256 characters"),
+        ("service", 0, "0 groups asked: ask 1 to 1000"),
+        (
+            "service",
+            MAX_GROUPS + 1,
+            "1001 groups asked: ask 1 to 1000",
+        ),
+    ] {
+        let e = s.count_by(field, "", from, to, size).await.unwrap_err();
+        assert_clean_failure(&e, wanted, &s);
+    }
+    let e = s.count("", to, from).await.unwrap_err();
+    assert_clean_failure(
+        &e,
+        "the window ends (2026-12-07T02:00:00.000Z) at or before it starts",
+        &s,
+    );
+    let e = s.count_by("service", "", to, to, 10).await.unwrap_err();
+    assert_clean_failure(&e, "at or before it starts", &s);
+    assert!(cluster.seen().is_empty(), "{:?}", cluster.seen());
+
+    // The bounds themselves are taken.
+    let widest = "f".repeat(MAX_FIELD_CHARS);
+    assert_eq!(
+        s.count_by(&widest, "", from, to, MAX_GROUPS).await,
+        Ok(Vec::new())
+    );
+    assert_eq!(cluster.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_or_partial_count_is_an_error() {
+    let (from, to) = window();
+    let shards = json!({"total": 3, "successful": 3, "skipped": 0, "failed": 0});
+    let count_cases = [
+        (
+            json!({"_shards": shards}).to_string(),
+            "the answer is not an Elasticsearch count response: it holds no \"count\"",
+        ),
+        (
+            json!({"count": -1, "_shards": shards}).to_string(),
+            "the answer's \"count\" is not a count of documents: -1",
+        ),
+        (
+            "<html><body>Kibana is loading…</body></html>".to_string(),
+            "the answer is not an Elasticsearch count response: expected value",
+        ),
+        (
+            "[1, 2]".to_string(),
+            "the answer is not an Elasticsearch count response: [1,2]",
+        ),
+        (
+            json!({"count": 0, "_shards": {"total": 0, "successful": 0, "skipped": 0, "failed": 0}}).to_string(),
+            "index pattern 'app-logs-*' matches no index",
+        ),
+    ];
+    for (body, wanted) in count_cases {
+        let (_cluster, url) = Cluster::canned(200, "application/json", body).start().await;
+        let s = source(&config(vec![url]));
+        let e = s.count("", from, to).await.unwrap_err();
+        assert_clean_failure(&e, wanted, &s);
+    }
+    let answer = |aggregations: Value| {
+        json!({"took": 1, "timed_out": false, "_shards": shards, "hits": {"max_score": null, "hits": []}, "aggregations": aggregations}).to_string()
+    };
+    let group_cases = [
+        (
+            answer(json!({"groups": {"buckets": {"order": {"doc_count": 3}}}})),
+            "the answer is not an Elasticsearch aggregation response: aggregations.groups.buckets is not a list",
+        ),
+        (
+            answer(json!({"groups": {"sum_other_doc_count": 0}})),
+            "the answer is not an Elasticsearch aggregation response: it holds no aggregations.groups.buckets",
+        ),
+        (
+            answer(json!({"elsewhere": {"buckets": []}})),
+            "the answer is not an Elasticsearch aggregation response: it holds no aggregations.groups",
+        ),
+        (
+            answer(json!({"groups": {"buckets": [{"key": "order"}]}})),
+            "the answer is not an Elasticsearch aggregation response: a group is not {key, doc_count}",
+        ),
+        (
+            answer(json!({"groups": {"buckets": [{"key": "order", "doc_count": 2}], "sum_other_doc_count": "many"}})),
+            "sum_other_doc_count is not a count",
+        ),
+        (
+            json!({"took": 1, "timed_out": true, "_shards": shards, "hits": {"hits": []}, "aggregations": {"groups": {"buckets": []}}}).to_string(),
+            "the cluster ran out of time on some shards; the count would be incomplete",
+        ),
+    ];
+    for (body, wanted) in group_cases {
+        let (_cluster, url) = Cluster::canned(200, "application/json", body).start().await;
+        let s = source(&config(vec![url]));
+        let e = s.count_by("service", "", from, to, 10).await.unwrap_err();
+        assert_clean_failure(&e, wanted, &s);
+    }
+
+    // A shard that failed: the count would be short, so there is none.
+    let mut failing = Cluster::new(Flavor::Es8, monitored());
+    failing.failed_shard = true;
+    let (_cluster, url) = failing.start().await;
+    let s = source(&config(vec![url]));
+    for e in [
+        s.count("", from, to).await.unwrap_err(),
+        s.count_by("service", "", from, to, 10).await.unwrap_err(),
+    ] {
+        assert_clean_failure(
+            &e,
+            "1 of 3 shards failed, the count would be incomplete: failed to create query",
+            &s,
+        );
+    }
+}
+
 // --- TLS: a cluster behind a certificate from its own authority ---
 
 const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
@@ -1588,4 +2406,59 @@ async fn https_with_the_clusters_own_authority_or_insecure() {
         }
         Err(e) => assert!(e.starts_with("logs.sources.urls: cannot set up TLS"), "{e}"),
     }
+}
+
+/// A monitor's file over this source, evaluated at 11:00 Shanghai on the monitored day.
+async fn monitor_over(
+    s: &ElasticsearchSource,
+    body: &str,
+) -> Result<opsdesk::monitor::evaluate::Evaluation, String> {
+    use opsdesk::lookups::sources::{Lookups, Source};
+    let lookups = Lookups::new(vec![Source::Elasticsearch(s.clone())]);
+    let text = format!("title = \"下单失败\"\nschedule = \"*/5 * * * *\"\n{body}");
+    let book = opsdesk::monitor::config::Book::from_texts(&[("orders", &text)], &lookups, &[]);
+    assert!(book.broken.is_empty(), "{:?}", book.broken);
+    let clock = opsdesk::monitor::evaluate::Clock {
+        now: at("2026-12-07T03:00:00Z"),
+        tz: SHANGHAI,
+    };
+    opsdesk::monitor::evaluate::evaluate(&book.monitors[0], clock).await
+}
+
+#[tokio::test]
+async fn a_monitor_counts_and_groups_the_clusters_documents() {
+    let (_cluster, url) = Cluster::new(Flavor::Es8, monitored()).start().await;
+    let s = source(&config(vec![url]));
+    // The last hour's errors, over a threshold.
+    let found = monitor_over(
+        &s,
+        "[query]\nsource = \"app-es\"\ncount = \"level:ERROR\"\nwindow = \"1h\"\n[threshold]\nabove = 3\n",
+    )
+    .await
+    .expect("counted");
+    assert!(found.verdict.firing, "{}", found.verdict.summary);
+    assert_eq!(found.verdict.value, 5.0);
+    // The day so far grouped by service: today's shares, no past weeks to compare with.
+    let found = monitor_over(
+        &s,
+        "[query]\nsource = \"app-es\"\ncount = \"\"\ngroup_by = \"service\"\n[distribution]\nmax_shift = 10\nmin_total = 1\n",
+    )
+    .await
+    .expect("grouped");
+    assert!(!found.verdict.firing, "{}", found.verdict.summary);
+    let categories: Vec<&str> = found
+        .verdict
+        .rows
+        .iter()
+        .filter_map(|r| r[0].as_deref())
+        .collect();
+    assert!(categories.contains(&"order"), "{categories:?}");
+    // A query the cluster cannot parse is the monitor's error, in the cluster's words.
+    let e = monitor_over(
+        &s,
+        "[query]\nsource = \"app-es\"\ncount = \"level:(ERROR\"\nwindow = \"1h\"\n[threshold]\nabove = 3\n",
+    )
+    .await
+    .expect_err("refused");
+    assert!(e.contains("cannot parse"), "{e}");
 }

@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use common::postgres::PgCluster;
 use opsdesk::domain::validate::Identifier;
@@ -578,4 +579,36 @@ async fn a_slow_sqlite_query_is_interrupted_at_the_timeout() {
     );
     let message = refused(&source, "forever", Identifier::Account, "320159494599").await;
     assert_eq!(message, "the query ran over 1s and was cancelled");
+}
+
+#[test]
+fn a_sqlite_read_whose_caller_goes_away_is_interrupted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = demo_copy_source(
+        dir.path(),
+        &[(
+            "forever",
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+             SELECT count(*) FROM n WHERE :account IS NOT NULL",
+        )],
+        "10m",
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The caller gives up long before the source's timeout (a client gone, a server stopping).
+    let gave_up = rt.block_on(async {
+        tokio::time::timeout(
+            Duration::from_millis(300),
+            source.run("forever", Identifier::Account, "320159494599"),
+        )
+        .await
+    });
+    assert!(gave_up.is_err(), "the query was still running");
+    // A runtime waits for its blocking threads: this returns only once the statement stopped.
+    let dropped = Instant::now();
+    drop(rt);
+    assert!(
+        dropped.elapsed() < Duration::from_secs(30),
+        "the statement ran on for {:?}",
+        dropped.elapsed()
+    );
 }

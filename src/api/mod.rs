@@ -10,6 +10,7 @@ pub mod construct;
 pub mod kb;
 pub mod lookups;
 pub mod messages;
+pub mod monitors;
 pub mod reports;
 pub mod tickets;
 pub use crate::domain::whole;

@@ -4,6 +4,7 @@ mod construct;
 mod kb;
 mod logs;
 mod lookup;
+mod monitor;
 mod report;
 mod session;
 mod ticket;
@@ -77,6 +78,13 @@ pub enum Command {
     /// Knowledge sessions (知识分享): record them, list them, and the topics to give next.
     #[command(subcommand)]
     Session(session::SessionCommand),
+    /// Proactive monitors: list them, run one now, its history; check monitor files.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
+    /// The alerts monitors raised: list, show, acknowledge, silence, resolve, open or link
+    /// their parent incident.
+    #[command(subcommand)]
+    Alerts(monitor::AlertsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +336,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
+        Some(Command::Monitor(monitor::MonitorCommand::Check { paths })) => {
+            monitor::check(&settings, &paths)
+        }
+        Some(Command::Monitor(cmd)) => {
+            let client = client(&cli.server, &cli.token, &settings)?;
+            runtime.block_on(monitor::monitor(&client, cmd, settings.calendar.tz()))
+        }
+        Some(Command::Alerts(cmd)) => {
+            let client = client(&cli.server, &cli.token, &settings)?;
+            runtime.block_on(monitor::alerts(&client, cmd, settings.calendar.tz()))
+        }
         Some(Command::Session(cmd)) => {
             let client = client(&cli.server, &cli.token, &settings)?;
             runtime.block_on(session::run(&client, cmd, settings.calendar.tz()))
@@ -504,10 +523,10 @@ async fn serve(settings: Arc<Settings>, args: ServeArgs) -> anyhow::Result<ExitC
     if args.demo {
         let creds = desk.seed_demo().await.map_err(|e| anyhow!("--demo: {e}"))?;
         print_demo(&creds, &format!("http://{addr}"));
-        desk = with_demo_logs(desk, &dir).await?;
+        desk = with_demo_systems(desk, &dir).await?;
         desk = with_sandbox(desk, addr).await?;
     } else if dir.join(demo_logs::DIR).exists() {
-        desk = with_demo_logs(desk, &dir).await?;
+        desk = with_demo_systems(desk, &dir).await?;
         desk = with_sandbox(desk, addr).await?;
     }
     // A data dir from before the knowledge base: its help-center articles join it.
@@ -550,7 +569,7 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow!("keeping the reports' facts of earlier tickets: {e}"))?;
     let desk = if demo.is_some() {
-        let desk = with_demo_logs(desk, &dir).await?;
+        let desk = with_demo_systems(desk, &dir).await?;
         with_sandbox(desk, listener.local_addr()?).await?
     } else {
         desk
@@ -597,19 +616,31 @@ async fn embedded(settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The demo's sample logs and its small account system as the lookups' sources when the
-/// config declares none, written into the data dir beside the demo data the first time.
-async fn with_demo_logs(desk: Desk, dir: &Path) -> anyhow::Result<Desk> {
+/// The demo's sample logs, its small account system, trading system and account-opening
+/// history as the lookups' sources, and the demo monitors over them, when the config declares
+/// no source; written into the data dir beside the demo data the first time.
+async fn with_demo_systems(desk: Desk, dir: &Path) -> anyhow::Result<Desk> {
     if !desk.settings.lookups.is_none() {
         return Ok(desk);
     }
     desk.write_demo_logs(dir).await?;
-    crate::lookups::sql::demo::demo_database(dir)
-        .with_context(|| format!("writing the demo account system in {}", dir.display()))?;
-    let logs = demo_logs::source(dir, desk.settings.calendar.tz());
-    let accounts = crate::lookups::sql::demo::demo_source(dir);
+    let tz = desk.settings.calendar.tz();
+    let data = crate::monitor::demo_data_sources(dir, chrono::Utc::now(), tz)
+        .with_context(|| format!("writing the demo business databases in {}", dir.display()))?;
+    let mut sources = vec![Source::Files(demo_logs::source(dir, tz))];
+    sources.extend(data.into_iter().map(Source::Sql));
+    let lookups = Lookups::new(sources);
+    let monitors = desk
+        .settings
+        .monitors
+        .clone()
+        .merged(crate::monitor::demo_monitors(
+            &lookups,
+            &desk.settings.system_keys(),
+        ));
     let settings = Arc::new(Settings {
-        lookups: Lookups::new(vec![Source::Files(logs), Source::Sql(accounts)]),
+        lookups,
+        monitors,
         ..(*desk.settings).clone()
     });
     Ok(Desk { settings, ..desk })

@@ -27,7 +27,7 @@ pub struct RunQuery {
 }
 
 impl ApiClient {
-    async fn get_safe<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn get_safe<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -186,7 +186,7 @@ pub enum Progress {
 }
 
 /// A name as one path segment: anything but a-z, 0-9, `-` and `_` escaped.
-fn path_part(name: &str) -> String {
+pub(crate) fn path_part(name: &str) -> String {
     percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC)
         .to_string()
         .replace("%2D", "-")

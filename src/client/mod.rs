@@ -7,6 +7,7 @@ pub mod cache;
 pub mod construct;
 pub mod kb_copy;
 pub mod lookup;
+pub mod monitors;
 pub mod outbox;
 pub mod reports;
 pub mod row;

@@ -288,7 +288,7 @@ pub fn webhook_body(n: &Notice<'_>) -> WebhookBody {
 }
 
 /// Makes user text inert in WeCom markdown: no links, tags, code or quotes of its own.
-fn md_inert(text: &str) -> String {
+pub(crate) fn md_inert(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '[' => '［',
@@ -316,7 +316,7 @@ fn customer_line(c: &MaskedCustomer) -> String {
 }
 
 /// The longest prefix of `s` that fits in `max` bytes, cut at a character boundary.
-fn fit_bytes(s: &str, max: usize) -> &str {
+pub(crate) fn fit_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -62,6 +62,8 @@ macro_rules! word_enum {
     };
 }
 
+pub(crate) use word_enum;
+
 /// A word that is not one of an enum's spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} '{word}' (expected one of: {})", expected.join(", "))]

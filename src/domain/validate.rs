@@ -270,7 +270,9 @@ pub fn new_ticket_offering(
         ));
     }
 
-    customer(&t.customer, offered, &mut errs);
+    // A monitor's incident is about every customer its alert lists, not one of them.
+    let needs_customer = t.channel != Some(Channel::Monitor);
+    customer(&t.customer, offered, needs_customer, &mut errs);
     if errs.is_empty() {
         Ok(())
     } else {
@@ -278,8 +280,8 @@ pub fn new_ticket_offering(
     }
 }
 
-fn customer(c: &Customer, offered: &[Identifier], errs: &mut Vec<FieldError>) {
-    if !c.has_identifier() {
+fn customer(c: &Customer, offered: &[Identifier], required: bool, errs: &mut Vec<FieldError>) {
+    if required && !c.has_identifier() {
         let (zh, en) = match offered {
             [one] => (
                 format!("请填写客户的{}，以便查询日志", one.zh()),

@@ -185,6 +185,22 @@ impl Lookups {
         })
     }
 
+    /// The source named `name`, whatever its kind.
+    pub fn get(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name() == name)
+    }
+
+    /// These sources and `more` (a name already here keeps the configured one).
+    pub fn with(&self, more: Vec<Source>) -> Lookups {
+        let mut sources: Vec<Source> = self.sources.as_ref().clone();
+        for s in more {
+            if self.get(s.name()).is_none() {
+                sources.push(s);
+            }
+        }
+        Lookups::new(sources)
+    }
+
     /// The names of the sources that hold log lines.
     pub fn log_names(&self) -> Vec<&str> {
         self.sources

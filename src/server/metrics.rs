@@ -214,6 +214,33 @@ impl Metrics {
     }
 }
 
+/// The monitors' lines: evaluations recorded since the server started, by outcome, and the
+/// alerts open now by state (`(firing, acknowledged)`).
+pub fn render_monitors(
+    out: &mut String,
+    evaluations: &[(crate::api::monitors::Outcome, u64)],
+    (firing, acknowledged): (i64, i64),
+) {
+    let _ = writeln!(
+        out,
+        "# HELP opsdesk_monitor_evaluations_total Monitor evaluations recorded by outcome (ok, firing, error)."
+    );
+    let _ = writeln!(out, "# TYPE opsdesk_monitor_evaluations_total counter");
+    for (outcome, n) in evaluations {
+        let _ = writeln!(
+            out,
+            "opsdesk_monitor_evaluations_total{{outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    let _ = writeln!(out, "# HELP opsdesk_alerts Alerts not resolved, by state.");
+    let _ = writeln!(out, "# TYPE opsdesk_alerts gauge");
+    let _ = writeln!(out, "opsdesk_alerts{{state=\"firing\"}} {firing}");
+    let _ = writeln!(
+        out,
+        "opsdesk_alerts{{state=\"acknowledged\"}} {acknowledged}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;

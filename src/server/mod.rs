@@ -262,6 +262,7 @@ pub async fn launch(
         state.metrics.clone(),
         stop_rx.clone(),
     );
+    let scheduler = jobs::monitors::spawn(desk.clone(), stop_rx.clone());
     let sweeper = jobs::sweep::spawn(desk.clone(), stop_rx);
     let app = router(state);
 
@@ -321,6 +322,7 @@ pub async fn launch(
         tracing::warn!("the notify worker did not stop within the grace period");
     }
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, sweeper).await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, scheduler).await;
     let store = desk.store.clone();
     match tokio::task::spawn_blocking(move || store.shutdown()).await {
         Ok(true) => tracing::info!("database checkpointed; bye"),

@@ -14,6 +14,7 @@ pub mod kb;
 pub mod kb_images;
 pub mod lookups;
 pub mod messages;
+pub mod monitors;
 pub mod notify;
 pub mod reports;
 pub mod sessions;
@@ -43,6 +44,8 @@ pub struct Desk {
     pub(crate) decode_memory: Arc<tokio::sync::Semaphore>,
     /// Construction runs in flight: their slots, cancel switches and progress events.
     pub constructions: Arc<construct::Constructions>,
+    /// The monitors being evaluated now.
+    pub monitors: Arc<monitors::Monitors>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +161,7 @@ impl Desk {
             settings,
             decode_memory: Arc::new(tokio::sync::Semaphore::new(permits)),
             constructions: Arc::default(),
+            monitors: Arc::default(),
         }
     }
 

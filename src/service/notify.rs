@@ -100,7 +100,7 @@ pub(crate) fn enqueue(
             &NewNotification {
                 channel: *channel,
                 target,
-                event,
+                event: event.as_str(),
                 ticket_id: Some(ticket.id),
                 payload,
             },

@@ -147,7 +147,23 @@ pub(crate) fn create_in(
         )));
     }
     let mut t = Ticket::open(new, channel, actor.username.clone(), at);
+    // A ticket about a problem a monitor already raised joins its parent incident at once,
+    // when the monitor says so (`alert.link.auto`).
+    let parent = super::monitors::auto_parent(ctx.conn, settings, &t)?;
+    if let Some((parent, _)) = parent {
+        t.links.parent = Some(parent);
+    }
     t.id = tickets::insert(ctx.conn, &t)?;
+    if let Some((parent, alert)) = parent {
+        audit::record(
+            ctx.conn,
+            at,
+            super::monitors::MONITOR_USER,
+            "ticket.linked",
+            Some(t.id),
+            &serde_json::json!({"kind": "parent", "target": parent, "alert": alert}),
+        )?;
+    }
     audit::record(
         ctx.conn,
         at,
@@ -208,6 +224,8 @@ pub(crate) fn transition_in(
     let detail = serde_json::json!({"from": from, "to": t.status, "transfer_to": t.transfer_to, "note": body.note});
     let resolved = from != Status::Resolved && t.status == Status::Resolved;
     let customer = resolved.then(|| t.customer.clone());
+    let id = t.id;
+    let resolution = t.resolution.clone().unwrap_or_default();
     let view = save(
         ctx,
         settings,
@@ -227,6 +245,7 @@ pub(crate) fn transition_in(
             None,
             &actor.username,
         )?;
+        super::monitors::parent_resolved_in(ctx, settings, actor, id, &resolution, at)?;
     }
     Ok(view)
 }
@@ -324,7 +343,7 @@ fn patch_in(
     )
 }
 
-fn link_in(
+pub(crate) fn link_in(
     ctx: &mut WriteCtx<'_>,
     settings: &Settings,
     actor: &User,

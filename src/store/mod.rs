@@ -19,6 +19,7 @@ pub mod kb;
 pub mod kb_images;
 pub mod knowledge_sessions;
 pub mod messages;
+pub mod monitors;
 pub mod notifications;
 pub mod read_markers;
 pub mod reports;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::{StoreError, parse_ts, ts};
-use crate::domain::notify::{ChannelKind, Event};
+use crate::domain::notify::ChannelKind;
 use crate::domain::ticket::TicketId;
 
 /// Longest `last_error` kept, in characters.
@@ -20,7 +20,8 @@ pub struct NewNotification<'a> {
     pub channel: ChannelKind,
     /// Which configured endpoint of the channel (see the service's `notify` module).
     pub target: &'a str,
-    pub event: Event,
+    /// What happened, as the webhook names it (`ticket.created`, `monitor.alert`).
+    pub event: &'a str,
     pub ticket_id: Option<TicketId>,
     /// The rendered message, exactly as it will be sent.
     pub payload: &'a serde_json::Value,
@@ -39,7 +40,7 @@ pub fn enqueue(
     .execute(params![
         n.channel.as_str(),
         n.target,
-        n.event.as_str(),
+        n.event,
         n.ticket_id,
         n.payload.to_string(),
         ts(now),

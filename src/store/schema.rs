@@ -428,6 +428,49 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX construct_stops_at ON construct_stops (at);
     "#,
+    // Proactive monitors: every evaluation, and the alerts they raise. An alert's rows are
+    // kept in full for the handler's detail view; lists and notices mask them. At most one
+    // alert of a monitor is open (not resolved): a monitor that keeps firing updates it.
+    r#"
+    CREATE TABLE alerts (
+        id              INTEGER PRIMARY KEY,
+        version         INTEGER NOT NULL,
+        monitor         TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        state           TEXT NOT NULL CHECK (state IN ('firing', 'acknowledged', 'resolved')),
+        summary         TEXT NOT NULL,
+        value           REAL,
+        columns         TEXT NOT NULL,
+        rows            TEXT NOT NULL,
+        masks           TEXT NOT NULL,
+        row_count       INTEGER NOT NULL,
+        first_at        TEXT NOT NULL,
+        last_at         TEXT NOT NULL,
+        evaluations     INTEGER NOT NULL,
+        acknowledged_by TEXT,
+        acknowledged_at TEXT,
+        resolved_by     TEXT,
+        resolved_at     TEXT,
+        silenced_until  TEXT,
+        silenced_by     TEXT,
+        ticket_id       INTEGER REFERENCES tickets (id)
+    );
+    CREATE UNIQUE INDEX alerts_open ON alerts (monitor) WHERE state <> 'resolved';
+    CREATE INDEX alerts_ticket ON alerts (ticket_id) WHERE ticket_id IS NOT NULL;
+    CREATE INDEX alerts_monitor ON alerts (monitor, id);
+    CREATE TABLE monitor_evaluations (
+        id          INTEGER PRIMARY KEY,
+        monitor     TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        outcome     TEXT NOT NULL CHECK (outcome IN ('ok', 'firing', 'error')),
+        value       REAL,
+        summary     TEXT NOT NULL,
+        alert_id    INTEGER REFERENCES alerts (id)
+    );
+    CREATE INDEX monitor_evaluations_monitor ON monitor_evaluations (monitor, id);
+    CREATE INDEX monitor_evaluations_started ON monitor_evaluations (started_at);
+    "#,
 ];
 
 /// Brings the database to the newest schema this build knows.

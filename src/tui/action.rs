@@ -135,6 +135,15 @@ actions! {
     ResumeRun = "resume_run" / "续跑": "resume the run from the step it stopped at",
     ResumeUnknown = "resume_unknown" / "续跑 重试结果未知的步骤": "resume, calling a step whose outcome is unknown again (asks first)",
     CancelRun = "cancel_run" / "取消构造": "cancel the run (asks first; it can be resumed later)",
+    // Monitor alerts.
+    Acknowledge = "acknowledge" / "确认告警 认领": "acknowledge the alert: someone is on it",
+    Silence = "silence" / "静默告警": "silence the alert's notifications for 30 min, 2 h or 1 day, or end the silence",
+    ResolveAlert = "resolve_alert" / "解除告警": "resolve the alert by hand (asks first)",
+    OpenIncident = "open_incident" / "开事件单": "open the alert's parent incident ticket",
+    LinkCandidate = "link_candidate" / "关联到事件单": "link a ticket that looks like the same problem to the alert's incident",
+    ShowIncident = "show_incident" / "查看事件单": "show the alert's parent incident in the ticket pane",
+    Monitors = "monitors" / "监控列表": "show the monitors and their evaluations, or the alerts again",
+    RunMonitor = "run_monitor" / "立即运行监控": "run the selected monitor now",
     // Editors.
     Submit = "submit" / "发送": "send what was written",
     Cancel = "cancel" / "放弃": "discard what was written (asks first)",

@@ -622,18 +622,6 @@ fn a_type(v: &DeValue<'_>) -> &'static str {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
-    (line, col)
-}
-
 /// One binding as a file wrote it.
 struct Entry {
     context: Context,
@@ -663,7 +651,7 @@ fn in_file_order<'a, 'i>(table: &'a DeTable<'i>) -> Vec<TomlEntry<'a, 'i>> {
 impl Layer {
     fn parse(file: &str, text: &str) -> Result<Layer, KeymapError> {
         let doc = DeTable::parse(text).map_err(|e| {
-            let (line, col) = line_col(text, e.span().map_or(0, |s| s.start));
+            let (line, col) = crate::config::line_col(text, e.span().map_or(0, |s| s.start));
             KeymapError::Syntax {
                 file: file.to_string(),
                 line,
@@ -676,7 +664,7 @@ impl Layer {
                     .to_string(),
             }
         })?;
-        let line_of = |offset: usize| line_col(text, offset).0;
+        let line_of = |offset: usize| crate::config::line_col(text, offset).0;
         let invalid = |offset: usize, problem: Problem| KeymapError::Invalid {
             file: file.to_string(),
             line: line_of(offset),

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod construct;
 pub mod mss;
 pub mod postgres;
+pub mod receivers;
 pub mod report;
 pub mod tmux;
 use std::path::{Path, PathBuf};

@@ -18,6 +18,7 @@
 
 mod answer;
 mod auth;
+mod count;
 mod http;
 mod paging;
 mod pit;
@@ -37,6 +38,8 @@ use super::line::FieldNames;
 use super::query::LogQuery;
 use super::{Found, Searched, SourceError};
 use auth::{Auth, check_auth};
+/// For monitors: the bounds of `count_by` and the name of its rest-of-the-documents group.
+pub use count::{MAX_FIELD_CHARS, MAX_GROUPS, OTHER_GROUP};
 use http::{HttpClient, check_url, http_client};
 /// The same client and TLS set-up for construction's calls to UAT systems.
 pub(crate) use http::{

@@ -1,87 +1,10 @@
 //! What a cell shows: customer columns masked by the ticket rules, bytes as hex, and no cell
 //! so long that one odd column fills the handler's screen (or the server's memory).
 
-use crate::domain::mask::{AccountNo, CustomerName, IdNumber, Phone};
-use crate::domain::validate::Identifier;
+pub use crate::domain::mask::MaskAs;
 
 /// A longer cell is cut here and ends in `…`.
 pub const MAX_CELL_CHARS: usize = 2000;
-/// What a customer column shows when its value is not the kind of value it should hold: a
-/// stray value could be anything, so none of it is shown.
-pub const MASKED_WHOLE: &str = "****";
-
-/// How a customer column is masked (`mask` in the source's configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum MaskAs {
-    Name,
-    Account,
-    Phone,
-    IdNumber,
-}
-
-impl MaskAs {
-    pub(super) const WORDS: [(&'static str, MaskAs); 4] = [
-        ("name", MaskAs::Name),
-        ("account", MaskAs::Account),
-        ("phone", MaskAs::Phone),
-        ("id_number", MaskAs::IdNumber),
-    ];
-
-    pub(super) fn parse(word: &str) -> Option<MaskAs> {
-        MaskAs::WORDS
-            .iter()
-            .find(|(w, _)| *w == word)
-            .map(|(_, m)| *m)
-    }
-
-    /// How the value a lookup is keyed by is masked where it shows (an error message).
-    pub(super) fn of(id: Identifier) -> MaskAs {
-        match id {
-            Identifier::Account => MaskAs::Account,
-            Identifier::Phone => MaskAs::Phone,
-            Identifier::IdNumber => MaskAs::IdNumber,
-        }
-    }
-
-    /// `value` as lists show it: the domain type's masked form when it is that kind of
-    /// value, [`MASKED_WHOLE`] when it is not.
-    pub(super) fn apply(self, value: &str) -> String {
-        let v = value.trim();
-        if v.is_empty() {
-            return String::new();
-        }
-        if !self.fits(v) {
-            return MASKED_WHOLE.into();
-        }
-        match self {
-            MaskAs::Name => CustomerName::new(v).masked(),
-            MaskAs::Account => AccountNo::new(v).masked(),
-            MaskAs::Phone => Phone::new(v).masked(),
-            MaskAs::IdNumber => IdNumber::new(v).masked(),
-        }
-    }
-
-    /// Whether `v` has the shape of this kind of value (as tickets take it; an ID number's
-    /// check character is not asked for: a database may hold old or mistyped ones, and their
-    /// masked form hides them as well).
-    fn fits(self, v: &str) -> bool {
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        match self {
-            MaskAs::Name => {
-                v.chars().count() <= 64 && !v.chars().any(|c| c.is_ascii_digit() || c.is_control())
-            }
-            MaskAs::Account => (6..=20).contains(&v.len()) && digits(v),
-            MaskAs::Phone => v.len() == 11 && v.starts_with('1') && digits(v),
-            MaskAs::IdNumber => {
-                // 18 characters (the last a digit or X), or the old 15-digit form.
-                (v.len() == 15 && digits(v))
-                    || (v.len() == 18
-                        && digits(&v[..17])
-                        && matches!(v.as_bytes()[17], b'0'..=b'9' | b'X' | b'x'))
-            }
-        }
-    }
-}
 
 /// Bytes as PostgreSQL writes them: `\x` and lowercase hex.
 pub(super) fn hex_bytes(bytes: &[u8]) -> String {
@@ -114,6 +37,7 @@ pub(super) fn capped(text: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::mask::MASKED_WHOLE;
 
     #[test]
     fn customer_columns_mask_as_tickets_do() {

@@ -30,8 +30,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use self::cells::MaskAs;
+pub use self::cells::MaskAs;
 use self::database::Database;
+pub use self::statement::Named;
 use super::SourceError;
 use super::config::{SqlConfig, check_name};
 use crate::domain::mask::mask_long_numbers;
@@ -103,12 +104,11 @@ pub struct DataRows {
     pub truncated: bool,
 }
 
-/// One lookup as a database side runs it.
+/// One read as a database side runs it: a handler's lookup or a monitor's query.
 struct Lookup<'a> {
     sql: &'a str,
-    binds: usize,
-    value: &'a str,
-    max_rows: usize,
+    /// Bound in order.
+    values: Vec<String>,
     timeout: Duration,
 }
 
@@ -119,11 +119,56 @@ impl Lookup<'_> {
     }
 }
 
+/// Where a read's rows go as the database sends them: a lookup keeps the first few, a
+/// monitor's consistency check streams millions through its comparison.
+pub trait RowSink: Send + 'static {
+    /// The columns, once, before any row.
+    fn columns(&mut self, columns: Vec<String>);
+    /// One row, every value as text (`None` for NULL); `false` ends the read early.
+    fn row(&mut self, row: Vec<Option<String>>) -> impl Future<Output = bool> + Send;
+}
+
 /// The rows a database side read, before masking.
-struct Fetched {
-    columns: Vec<String>,
-    rows: Vec<Vec<Option<String>>>,
-    truncated: bool,
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    /// More rows came than were kept.
+    pub truncated: bool,
+}
+
+/// Keeps the first `max_rows` rows and says whether there were more.
+pub struct Collect {
+    max_rows: usize,
+    fetched: Fetched,
+}
+
+impl Collect {
+    pub fn new(max_rows: usize) -> Collect {
+        Collect {
+            max_rows,
+            fetched: Fetched::default(),
+        }
+    }
+
+    pub fn into_fetched(self) -> Fetched {
+        self.fetched
+    }
+}
+
+impl RowSink for Collect {
+    fn columns(&mut self, columns: Vec<String>) {
+        self.fetched.columns = columns;
+    }
+
+    async fn row(&mut self, row: Vec<Option<String>>) -> bool {
+        if self.fetched.rows.len() == self.max_rows {
+            self.fetched.truncated = true;
+            return false;
+        }
+        self.fetched.rows.push(row);
+        true
+    }
 }
 
 /// Why a database side could not answer.
@@ -155,11 +200,11 @@ fn driver_said(e: &sqlx::Error) -> String {
 /// lookup keeps the failures plain: a refused connection is said at once (a pool would retry
 /// until its own timeout), and a cancelled query never leaves a half-read connection for the
 /// next lookup. Lookups are a handler's click, not a hot path.
-async fn on_fresh_connection<C: sqlx::Connection>(
+async fn on_fresh_connection<C: sqlx::Connection, T>(
     connect: impl Future<Output = Result<C, sqlx::Error>>,
     lookup: &Lookup<'_>,
-    read: impl AsyncFnOnce(&mut C) -> Result<Fetched, Failure>,
-) -> Result<Fetched, Failure> {
+    read: impl AsyncFnOnce(&mut C) -> Result<T, Failure>,
+) -> Result<T, Failure> {
     let mut conn = tokio::time::timeout(lookup.timeout, connect)
         .await
         .map_err(|_| Failure::no_answer(lookup.timeout))?
@@ -325,18 +370,59 @@ impl SqlSource {
         }
         let lookup = Lookup {
             sql: &q.sql,
-            binds: q.binds,
-            value,
-            max_rows: s.max_rows,
+            values: vec![value.to_string(); q.binds],
             timeout: s.timeout,
         };
-        let fetched = match &s.database {
-            Database::Postgres(options) => postgres::fetch(options, &lookup).await,
-            Database::MySql(options) => mysql::fetch(options, &lookup).await,
-            Database::Sqlite(path) => sqlite::fetch(path, &lookup).await,
+        let fetched = self
+            .read(&lookup, Collect::new(s.max_rows))
+            .await
+            .map_err(|f| self.error(self.scrub(&self.say(f, s.timeout), by, value)))?;
+        Ok(self.masked(q, fetched.into_fetched()))
+    }
+
+    /// A monitor's SQL checked for this source's database, with the parameters in `known`
+    /// bound by name: a first refusal of what is not a single read (the read-only
+    /// transaction is what keeps it from writing).
+    pub fn statement(&self, sql: &str, known: &[&str]) -> Result<Named, String> {
+        statement::bind_named(sql, self.inner.database.dialect(), known)
+    }
+
+    /// Runs a monitor's `statement` read-only, under `timeout` rather than the lookups'
+    /// (a check may read a whole table), every row into `sink` as it comes. `value` gives
+    /// each named parameter's value. Failures are put in words without the password.
+    pub async fn scan<S: RowSink>(
+        &self,
+        statement: &Named,
+        value: impl Fn(&str) -> String,
+        timeout: Duration,
+        sink: S,
+    ) -> Result<S, SourceError> {
+        let lookup = Lookup {
+            sql: &statement.sql,
+            values: statement.order.iter().map(|n| value(n)).collect(),
+            timeout,
+        };
+        self.read(&lookup, sink)
+            .await
+            .map_err(|f| self.error(self.scrub_secrets(&self.say(f, timeout))))
+    }
+
+    /// How `column` of this source's rows is masked, when it holds customer data.
+    pub fn mask_of(&self, column: &str) -> Option<MaskAs> {
+        let column = column.to_lowercase();
+        self.inner
+            .mask
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, m)| *m)
+    }
+
+    async fn read<S: RowSink>(&self, lookup: &Lookup<'_>, sink: S) -> Result<S, Failure> {
+        match &self.inner.database {
+            Database::Postgres(options) => postgres::fetch(options, lookup, sink).await,
+            Database::MySql(options) => mysql::fetch(options, lookup, sink).await,
+            Database::Sqlite(path) => sqlite::fetch(path, lookup, sink).await,
         }
-        .map_err(|f| self.error(self.scrub(&self.say(f), by, value)))?;
-        Ok(self.masked(q, fetched))
     }
 
     fn error(&self, message: impl Into<String>) -> SourceError {
@@ -346,14 +432,14 @@ impl SqlSource {
         }
     }
 
-    fn say(&self, failure: Failure) -> String {
+    fn say(&self, failure: Failure, timeout: Duration) -> String {
         match failure {
             Failure::Unreachable(reason) => {
                 format!("cannot reach the database: {reason} ({})", self.inner.place)
             }
             Failure::TimedOut => format!(
                 "the query ran over {} and was cancelled",
-                say_duration(self.inner.timeout)
+                say_duration(timeout)
             ),
             Failure::Refused(message) => format!("the database refused: {message}"),
             Failure::Lost(reason) => format!("the database connection failed: {reason}"),
@@ -364,12 +450,18 @@ impl SqlSource {
     /// `invalid input syntax for type bigint: "…"`), and any long number masked.
     fn scrub(&self, message: &str, by: Identifier, value: &str) -> String {
         let mut text = message.to_string();
-        if let Some(password) = self.inner.password.as_deref().filter(|p| !p.is_empty()) {
-            text = text.replace(password, "****");
-        }
         // A very short value would star unrelated characters of the message.
         if value.chars().count() >= 4 {
             text = text.replace(value, &MaskAs::of(by).apply(value));
+        }
+        self.scrub_secrets(&text)
+    }
+
+    /// `message` without the password, any long number masked.
+    fn scrub_secrets(&self, message: &str) -> String {
+        let mut text = message.to_string();
+        if let Some(password) = self.inner.password.as_deref().filter(|p| !p.is_empty()) {
+            text = text.replace(password, "****");
         }
         mask_long_numbers(&text)
     }
@@ -379,14 +471,7 @@ impl SqlSource {
         let masks: Vec<Option<MaskAs>> = fetched
             .columns
             .iter()
-            .map(|column| {
-                let column = column.to_lowercase();
-                self.inner
-                    .mask
-                    .iter()
-                    .find(|(c, _)| *c == column)
-                    .map(|(_, m)| *m)
-            })
+            .map(|column| self.mask_of(column))
             .collect();
         let rows = fetched
             .rows

@@ -11,7 +11,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySq
 use sqlx::{Column, ConnectOptions, Executor, Row, Statement, TypeInfo, ValueRef};
 
 use super::cells::text_or_hex;
-use super::{Failure, Fetched, Lookup, on_fresh_connection};
+use super::{Failure, Lookup, RowSink, on_fresh_connection};
 
 /// MySQL's `ER_UNKNOWN_SYSTEM_VARIABLE`: MariaDB has no `max_execution_time`.
 const UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
@@ -49,17 +49,22 @@ pub(super) fn options(options: MySqlConnectOptions) -> MySqlConnectOptions {
 }
 
 /// Runs `lookup` on a fresh connection (see [`super::on_fresh_connection`]).
-pub(super) async fn fetch(
+pub(super) async fn fetch<S: RowSink>(
     options: &MySqlConnectOptions,
     lookup: &Lookup<'_>,
-) -> Result<Fetched, Failure> {
-    on_fresh_connection(options.connect(), lookup, async |conn| {
-        read_only(conn, lookup).await
+    sink: S,
+) -> Result<S, Failure> {
+    on_fresh_connection(options.connect(), lookup, async move |conn| {
+        read_only(conn, lookup, sink).await
     })
     .await
 }
 
-async fn read_only(conn: &mut MySqlConnection, lookup: &Lookup<'_>) -> Result<Fetched, Failure> {
+async fn read_only<S: RowSink>(
+    conn: &mut MySqlConnection,
+    lookup: &Lookup<'_>,
+    mut sink: S,
+) -> Result<S, Failure> {
     let [read_only, time_limit] = session(lookup.timeout);
     conn.execute(read_only.as_str()).await.map_err(failure)?;
     if let Err(e) = conn.execute(time_limit.as_str()).await {
@@ -72,33 +77,27 @@ async fn read_only(conn: &mut MySqlConnection, lookup: &Lookup<'_>) -> Result<Fe
     }
     conn.execute(BEGIN).await.map_err(failure)?;
     let statement = conn.prepare(lookup.sql).await.map_err(failure)?;
-    let columns = statement
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
+    sink.columns(
+        statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect(),
+    );
     let mut query = statement.query();
-    for _ in 0..lookup.binds {
-        query = query.bind(lookup.value);
+    for value in &lookup.values {
+        query = query.bind(value.as_str());
     }
-    let mut rows = Vec::new();
-    let mut truncated = false;
     {
         let mut stream = query.fetch(&mut *conn);
         while let Some(row) = stream.try_next().await.map_err(failure)? {
-            if rows.len() == lookup.max_rows {
-                truncated = true;
+            if !sink.row(row_text(&row)).await {
                 break;
             }
-            rows.push(row_text(&row));
         }
     }
     conn.execute(END).await.map_err(failure)?;
-    Ok(Fetched {
-        columns,
-        rows,
-        truncated,
-    })
+    Ok(sink)
 }
 
 fn error_number(e: &sqlx::Error) -> Option<u16> {

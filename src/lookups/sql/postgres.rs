@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow, PgValueFormat, Postg
 use sqlx::{Column, ConnectOptions, Executor, Row, Statement, ValueRef};
 
 use super::cells::{hex_bytes, text_or_hex};
-use super::{Failure, Fetched, Lookup, on_fresh_connection};
+use super::{Failure, Lookup, RowSink, on_fresh_connection};
 
 /// `SQLSTATE` of a statement cancelled (here: by `statement_timeout`).
 const QUERY_CANCELED: &str = "57014";
@@ -28,54 +28,54 @@ pub(super) fn opening(lookup: &Lookup<'_>) -> [String; 2] {
 }
 
 /// Runs `lookup` on a fresh connection (see [`super::on_fresh_connection`]).
-pub(super) async fn fetch(
+pub(super) async fn fetch<S: RowSink>(
     options: &PgConnectOptions,
     lookup: &Lookup<'_>,
-) -> Result<Fetched, Failure> {
-    on_fresh_connection(options.connect(), lookup, async |conn| {
-        read_only(conn, lookup).await
+    sink: S,
+) -> Result<S, Failure> {
+    on_fresh_connection(options.connect(), lookup, async move |conn| {
+        read_only(conn, lookup, sink).await
     })
     .await
 }
 
-async fn read_only(conn: &mut PgConnection, lookup: &Lookup<'_>) -> Result<Fetched, Failure> {
+async fn read_only<S: RowSink>(
+    conn: &mut PgConnection,
+    lookup: &Lookup<'_>,
+    mut sink: S,
+) -> Result<S, Failure> {
     for statement in opening(lookup) {
         conn.execute(statement.as_str()).await.map_err(failure)?;
     }
-    // The value is declared text, so `$1` is text wherever it stands (`:account::bigint`
+    // Values are declared text, so `$1` is text wherever it stands (`:account::bigint`
     // casts it), and the columns are known even when no row comes back.
     let text = <&str as sqlx::Type<Postgres>>::type_info();
+    let types = vec![text; lookup.values.len()];
     let statement = conn
-        .prepare_with(lookup.sql, std::slice::from_ref(&text))
+        .prepare_with(lookup.sql, &types)
         .await
         .map_err(failure)?;
-    let columns = statement
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
+    sink.columns(
+        statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect(),
+    );
     let mut query = statement.query();
-    for _ in 0..lookup.binds {
-        query = query.bind(lookup.value);
+    for value in &lookup.values {
+        query = query.bind(value.as_str());
     }
-    let mut rows = Vec::new();
-    let mut truncated = false;
     {
         let mut stream = query.fetch(&mut *conn);
         while let Some(row) = stream.try_next().await.map_err(failure)? {
-            if rows.len() == lookup.max_rows {
-                truncated = true;
+            if !sink.row(row_text(&row)).await {
                 break;
             }
-            rows.push(row_text(&row));
         }
     }
     conn.execute("ROLLBACK").await.map_err(failure)?;
-    Ok(Fetched {
-        columns,
-        rows,
-        truncated,
-    })
+    Ok(sink)
 }
 
 fn failure(e: sqlx::Error) -> Failure {

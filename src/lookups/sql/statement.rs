@@ -39,7 +39,12 @@ pub(super) fn bind(sql: &str, dialect: Dialect) -> Result<Bound, String> {
     let mut end = sql.len();
     while let Some(token) = scan.next_token()? {
         match token {
-            Token::Placeholder { start, stop, id } => {
+            Token::Placeholder { start, stop, name } => {
+                // Any other `:word` is not ours (a PostgreSQL slice `a[1:n]`); SQLite would
+                // read it as a parameter, which the parameter count then refuses.
+                let Some(id) = Identifier::from_field(name) else {
+                    continue;
+                };
                 if let Some(seen) = by
                     && seen != id
                 {
@@ -92,6 +97,86 @@ pub(super) fn bind(sql: &str, dialect: Dialect) -> Result<Bound, String> {
     })
 }
 
+/// A monitor's SQL rewritten for its database: the named parameters it uses, in the order
+/// their values are bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub(super) sql: String,
+    /// The parameter of each bound value: each distinct name once for PostgreSQL (`$k` may
+    /// repeat), every occurrence in order for MySQL and SQLite (`?`).
+    pub(super) order: Vec<String>,
+}
+
+impl Named {
+    /// The parameters the SQL uses, each once.
+    pub fn uses(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for n in &self.order {
+            if !names.contains(&n.as_str()) {
+                names.push(n);
+            }
+        }
+        names
+    }
+}
+
+/// `sql` for `dialect` with the parameters in `known` (`:today`, `:day`…) bound by name, or
+/// why it cannot run: not a read, more than one statement, a marker of the database's own.
+pub(super) fn bind_named(sql: &str, dialect: Dialect, known: &[&str]) -> Result<Named, String> {
+    check_first_word(sql, dialect)?;
+    let mut scan = Scanner::new(sql, dialect);
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    let mut order: Vec<String> = Vec::new();
+    let mut end = sql.len();
+    while let Some(token) = scan.next_token()? {
+        match token {
+            Token::Placeholder { start, stop, name } => {
+                if !known.contains(&name) {
+                    continue;
+                }
+                out.push_str(&sql[copied..start]);
+                match dialect {
+                    Dialect::Postgres => {
+                        let k = match order.iter().position(|n| n == name) {
+                            Some(i) => i + 1,
+                            None => {
+                                order.push(name.to_string());
+                                order.len()
+                            }
+                        };
+                        out.push_str(&format!("${k}"));
+                    }
+                    Dialect::MySql | Dialect::Sqlite => {
+                        order.push(name.to_string());
+                        out.push('?');
+                    }
+                }
+                copied = stop;
+            }
+            Token::Marker(marker) => {
+                let names: Vec<String> = known.iter().map(|n| format!(":{n}")).collect();
+                return Err(format!(
+                    "write {} where a value goes, not '{marker}'",
+                    names.join(", ")
+                ));
+            }
+            Token::Semicolon(at) => {
+                if scan.rest_is_blank()? {
+                    end = at;
+                    break;
+                }
+                return Err("holds more than one statement".into());
+            }
+        }
+    }
+    out.push_str(&sql[copied..end]);
+    Ok(Named {
+        sql: out.trim_end().to_string(),
+        order,
+    })
+}
+
 fn check_first_word(sql: &str, dialect: Dialect) -> Result<(), String> {
     let mut scan = Scanner::new(sql, dialect);
     scan.skip_blank()?;
@@ -108,11 +193,11 @@ fn check_first_word(sql: &str, dialect: Dialect) -> Result<(), String> {
 
 /// What the scanner stops at.
 enum Token<'a> {
-    /// `:account` at `start..stop`.
+    /// `:name` at `start..stop`: a placeholder when the caller knows the name.
     Placeholder {
         start: usize,
         stop: usize,
-        id: Identifier,
+        name: &'a str,
     },
     /// A parameter marker of the database's own (`?`, `$1`), which would shift the binding.
     Marker(&'a str),
@@ -167,9 +252,9 @@ impl<'a> Scanner<'a> {
                         stop += 1;
                     }
                     self.at = stop.max(start + 1);
-                    let name = &self.sql[name_start..stop];
-                    if let Some(id) = Identifier::from_field(name) {
-                        return Ok(Some(Token::Placeholder { start, stop, id }));
+                    if stop > name_start {
+                        let name = &self.sql[name_start..stop];
+                        return Ok(Some(Token::Placeholder { start, stop, name }));
                     }
                 }
                 b'?' if self.dialect != Dialect::Postgres => {
@@ -497,6 +582,28 @@ mod tests {
         ] {
             assert!(pg(sql).is_ok(), "{sql}");
         }
+    }
+
+    #[test]
+    fn named_parameters_bind_by_name_in_each_dialect() {
+        let sql = "SELECT count(*) FROM t WHERE d >= :day AND d < :until AND x = ':day' -- :day\n OR d = :day;";
+        let known = ["today", "day", "until"];
+        let pg = bind_named(sql, Dialect::Postgres, &known).unwrap();
+        assert_eq!(
+            pg.sql,
+            "SELECT count(*) FROM t WHERE d >= $1 AND d < $2 AND x = ':day' -- :day\n OR d = $1"
+        );
+        assert_eq!(pg.order, ["day", "until"]);
+        let lite = bind_named(sql, Dialect::Sqlite, &known).unwrap();
+        assert!(lite.sql.contains("d >= ? AND d < ?"));
+        assert_eq!(lite.order, ["day", "until", "day"]);
+        assert_eq!(lite.uses(), ["day", "until"]);
+        // A name not offered stays as written; the database's own markers are refused.
+        let other = bind_named("SELECT a[1:n] FROM t", Dialect::Postgres, &known).unwrap();
+        assert_eq!(other.sql, "SELECT a[1:n] FROM t");
+        assert!(bind_named("SELECT ? ", Dialect::Sqlite, &known).is_err());
+        assert!(bind_named("DELETE FROM t", Dialect::Sqlite, &known).is_err());
+        assert!(bind_named("SELECT 1; SELECT 2", Dialect::Sqlite, &known).is_err());
     }
 
     #[test]

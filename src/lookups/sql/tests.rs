@@ -227,17 +227,21 @@ fn failures_are_put_in_the_handlers_words() {
     cfg.timeout = "2m".into();
     let s = SqlSource::new(&cfg, None).expect("valid");
     assert_eq!(
-        s.say(Failure::TimedOut),
+        s.say(Failure::TimedOut, s.inner.timeout),
         "the query ran over 2m and was cancelled"
     );
     assert_eq!(
-        s.say(Failure::Unreachable("connection refused".into())),
+        s.say(
+            Failure::Unreachable("connection refused".into()),
+            s.inner.timeout
+        ),
         "cannot reach the database: connection refused (db.internal:5432/crm)"
     );
     assert_eq!(
-        s.say(Failure::Refused(
-            "cannot execute UPDATE in a read-only transaction".into()
-        )),
+        s.say(
+            Failure::Refused("cannot execute UPDATE in a read-only transaction".into()),
+            s.inner.timeout
+        ),
         "the database refused: cannot execute UPDATE in a read-only transaction"
     );
 }

@@ -36,6 +36,9 @@ use crate::domain::validate::{
         super::construct::recipes, super::construct::recipe, super::construct::check, super::construct::environments,
         super::construct::start, super::construct::list, super::construct::get_one, super::construct::resume,
         super::construct::cancel, super::construct::stats, super::construct::events,
+        super::monitors::list, super::monitors::run, super::monitors::history, super::monitors::alerts,
+        super::monitors::get_one, super::monitors::acknowledge, super::monitors::resolve, super::monitors::silence,
+        super::monitors::open_ticket, super::monitors::link,
     ),
     modifiers(&BearerAuth, &Described, &Public)
 )]

@@ -87,7 +87,7 @@ pub async fn metrics(
     if s.desk.settings.server.metrics == Exposure::Token {
         Caller::from_headers(&s, &headers).await?.handler()?;
     }
-    let (by_status, latest, notifications) = s
+    let (by_status, latest, notifications, alerts) = s
         .desk
         .store
         .read(|conn| {
@@ -102,13 +102,16 @@ pub async fn metrics(
                 by_status,
                 changes::latest(conn)?,
                 notifications::counts(conn)?,
+                crate::store::monitors::open_counts(conn)?,
             ))
         })
         .await?;
     let calendar = CalendarCoverage::read(&s.desk.settings.calendar, chrono::Utc::now());
-    let text = s
+    let mut text = s
         .metrics
         .render(&by_status, latest, &notifications, &calendar);
+    let evaluations = s.desk.monitors.recorded();
+    crate::server::metrics::render_monitors(&mut text, &evaluations, alerts);
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -8,6 +8,7 @@ pub mod kb;
 pub mod lookups;
 pub mod messages;
 pub mod meta;
+pub mod monitors;
 pub mod reports;
 pub mod tickets;
 
@@ -92,6 +93,19 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/constructions/{id}", get(construct::get_one))
         .route("/api/v1/constructions/{id}/resume", post(construct::resume))
         .route("/api/v1/constructions/{id}/cancel", post(construct::cancel))
+        .route("/api/v1/monitors", get(monitors::list))
+        .route("/api/v1/monitors/{name}/run", post(monitors::run))
+        .route("/api/v1/monitors/{name}/history", get(monitors::history))
+        .route("/api/v1/alerts", get(monitors::alerts))
+        .route("/api/v1/alerts/{id}", get(monitors::get_one))
+        .route(
+            "/api/v1/alerts/{id}/acknowledge",
+            post(monitors::acknowledge),
+        )
+        .route("/api/v1/alerts/{id}/resolve", post(monitors::resolve))
+        .route("/api/v1/alerts/{id}/silence", post(monitors::silence))
+        .route("/api/v1/alerts/{id}/ticket", post(monitors::open_ticket))
+        .route("/api/v1/alerts/{id}/links", post(monitors::link))
 }
 
 /// 201 for what a request created, 200 for the remembered answer to a retry of it.

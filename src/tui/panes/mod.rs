@@ -9,10 +9,10 @@
 //!
 //! Adding a pane: a folder here, and one line in [`built_in`].
 
+pub mod alerts;
 pub mod construct;
 pub mod kb;
 pub mod logs;
-pub mod placeholder;
 pub mod queue;
 pub mod stats;
 pub mod ticket;
@@ -39,7 +39,7 @@ pub fn built_in() -> Vec<Box<dyn Pane>> {
         Box::new(kb::KbPane::default()),
         Box::new(construct::ConstructPane::default()),
         Box::new(stats::StatsPane::default()),
-        Box::new(placeholder::Placeholder::ALERTS),
+        Box::new(alerts::AlertsPane::default()),
     ]
 }
 
