@@ -205,7 +205,8 @@ async fn an_alert_is_deduplicated_acknowledged_silenced_and_resolved() {
     let hooks = HttpReceiver::start_on(hooks_port, 0).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let notify = format!(
-        "[notify]\nretry_base = \"1s\"\n[[notify.webhooks]]\nurl = \"{}\"\n",
+        "[notify]\nretry_base = \"1s\"\n[notify.wecom]\nurl = \"{}\"\n[[notify.webhooks]]\nurl = \"{}\"\n",
+        hooks.url("/wecom"),
         hooks.url("/hook")
     );
     let s = TestServer::start_in(dir.path(), demo_settings(dir.path(), &notify)).await;
@@ -234,7 +235,16 @@ async fn an_alert_is_deduplicated_acknowledged_silenced_and_resolved() {
         (a["evaluations"].as_i64(), a["state"].as_str()),
         (Some(2), Some("firing"))
     );
-    assert_eq!(fired(1).await.len(), 1);
+    let hook = &fired(1).await[0];
+    assert_eq!(hook["alert"]["id"], id);
+    assert_eq!(hook["alert"]["monitor"], "cards-not-normal");
+    // The WeCom robot gets the same news as markdown, the title made inert.
+    let robot = eventually("the WeCom message", async || hooks.bodies("/wecom").pop()).await;
+    let content = robot["markdown"]["content"].as_str().expect("markdown");
+    assert!(
+        content.contains("监控告警") && content.contains("交易系统异常状态股东卡"),
+        "{content}"
+    );
 
     // A stale version is refused; the current one acknowledges.
     let path = format!("/api/v1/alerts/{id}/acknowledge");
@@ -601,4 +611,56 @@ min_total = 5
 "#;
     let found = evaluate_file(&lookups, mix).await.expect("measured");
     assert!(found.verdict.firing, "{}", found.verdict.summary);
+}
+
+/// A loopback endpoint answering `body` as JSON at `/count.json`.
+async fn json_endpoint(body: Value) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().route(
+        "/count.json",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { axum::Json(body) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/count.json")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_json_document_is_read_at_its_pointer() {
+    let url = json_endpoint(json!({"data": {"count": 7, "label": "seven"}})).await;
+    let lookups = Lookups::default();
+    let file = |pointer: &str| {
+        format!(
+            "title = \"json\"\nschedule = \"*/5 * * * *\"\n[query]\nurl = \"{url}\"\npointer = \"{pointer}\"\n[threshold]\nbelow = 10\n"
+        )
+    };
+    let found = evaluate_file(&lookups, &file("/data/count"))
+        .await
+        .expect("read");
+    assert!(found.verdict.firing);
+    assert_eq!(found.verdict.value, 7.0);
+    let e = evaluate_file(&lookups, &file("/data/label"))
+        .await
+        .expect_err("not a number");
+    assert!(e.contains("'seven' is not a number"), "{e}");
+    let e = evaluate_file(&lookups, &file("/data/none"))
+        .await
+        .expect_err("nothing there");
+    assert!(e.contains("nothing at '/data/none'"), "{e}");
+    // A URL that does not answer is the monitor's error, said.
+    let gone = format!(
+        "title = \"json\"\nschedule = \"*/5 * * * *\"\n[query]\nurl = \"http://127.0.0.1:{}/x\"\n[threshold]\nbelow = 10\n",
+        free_port()
+    );
+    let e = evaluate_file(&lookups, &gone)
+        .await
+        .expect_err("unreachable");
+    assert!(e.contains("cannot reach"), "{e}");
 }

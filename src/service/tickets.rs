@@ -149,7 +149,13 @@ pub(crate) fn create_in(
     let mut t = Ticket::open(new, channel, actor.username.clone(), at);
     // A ticket about a problem a monitor already raised joins its parent incident at once,
     // when the monitor says so (`alert.link.auto`).
-    let parent = super::monitors::auto_parent(ctx.conn, settings, &t)?;
+    // Not a ticket from the past (an import, the demo's history): it predates the alert.
+    let recent = at > ctx.now - chrono::Duration::hours(1);
+    let parent = if recent {
+        super::monitors::auto_parent(ctx.conn, settings, &t)?
+    } else {
+        None
+    };
     if let Some((parent, _)) = parent {
         t.links.parent = Some(parent);
     }

@@ -245,3 +245,23 @@ fn render_toasts(area: Rect, buf: &mut Buffer, app: &App, theme: &Theme) {
         y -= 1;
     }
 }
+
+/// Spans cut to `width` columns, the last one cut with `…`: one line of a pane's table.
+pub fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let mut left = width;
+    let mut out = Vec::new();
+    for s in spans {
+        if left == 0 {
+            break;
+        }
+        let wide = unicode_width::UnicodeWidthStr::width(s.content.as_ref());
+        let text = if wide > left {
+            crate::display::fit(&s.content, left)
+        } else {
+            s.content.to_string()
+        };
+        left = left.saturating_sub(wide.min(left));
+        out.push(Span::styled(text, s.style));
+    }
+    Line::from(out)
+}

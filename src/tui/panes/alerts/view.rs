@@ -28,6 +28,7 @@ use crate::api::monitors::{
 use crate::display::{fit, wrap_text};
 use crate::tui::panes::Ctx;
 use crate::tui::theme::Theme;
+use crate::tui::view::fit_spans;
 
 /// From this width the close-up stands beside the list (see the module doc).
 const SIDE_BY_SIDE: usize = 160;
@@ -212,26 +213,6 @@ fn cut(text: &str, width: usize) -> String {
     } else {
         fit(text, width).trim_end().to_string()
     }
-}
-
-/// Spans cut to `width` columns, the last one cut with `…`.
-fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
-    let mut left = width;
-    let mut out = Vec::new();
-    for s in spans {
-        if left == 0 {
-            break;
-        }
-        let wide = width_of(&s.content);
-        let text = if wide > left {
-            fit(&s.content, left)
-        } else {
-            s.content.to_string()
-        };
-        left = left.saturating_sub(wide.min(left));
-        out.push(Span::styled(text, s.style));
-    }
-    Line::from(out)
 }
 
 /// `text` wrapped to `width`, at most `rows` rows (the last cut with `…` when more remains).
@@ -557,21 +538,22 @@ fn detail_body(a: &Alert, d: &Detail, width: usize, theme: &Theme) -> Vec<Line<'
         for t in &data.linked {
             lines.push(ticket_row(t, width, theme));
         }
+        lines.push(heading(
+            format!(
+                "可关联 candidates ({}) · l 关联 link",
+                data.candidates.len()
+            ),
+            width,
+            theme,
+        ));
+        if data.candidates.is_empty() {
+            lines.push(Line::from(Span::styled("  无 none", theme.muted())));
+        }
+        for t in &data.candidates {
+            lines.push(ticket_row(t, width, theme));
+        }
     }
-    lines.push(heading(
-        format!(
-            "可关联 candidates ({}) · l 关联 link",
-            data.candidates.len()
-        ),
-        width,
-        theme,
-    ));
-    if data.candidates.is_empty() {
-        lines.push(Line::from(Span::styled("  无 none", theme.muted())));
-    }
-    for t in &data.candidates {
-        lines.push(ticket_row(t, width, theme));
-    }
+    // Without an incident there is nothing to link to: the line above says `t` opens one.
     lines
 }
 

@@ -23,6 +23,7 @@ use crate::display::{fit, wrap_text};
 use crate::domain::construct::run::{Run, RunStatus, StepRecord, StepStatus};
 use crate::tui::panes::Ctx;
 use crate::tui::theme::Theme;
+use crate::tui::view::fit_spans;
 
 /// From this width the run's steps and the step in view stand side by side.
 const SIDE_BY_SIDE: usize = 110;
@@ -133,26 +134,6 @@ fn local(at: DateTime<Utc>, zone: chrono_tz::Tz, format: &str) -> String {
 
 fn width_of(text: &str) -> usize {
     UnicodeWidthStr::width(text)
-}
-
-/// Spans cut to `width` columns, the last one cut with `…`.
-fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
-    let mut left = width;
-    let mut out = Vec::new();
-    for s in spans {
-        if left == 0 {
-            break;
-        }
-        let wide = width_of(&s.content);
-        let text = if wide > left {
-            fit(&s.content, left)
-        } else {
-            s.content.to_string()
-        };
-        left = left.saturating_sub(wide.min(left));
-        out.push(Span::styled(text, s.style));
-    }
-    Line::from(out)
 }
 
 fn said(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {

@@ -14,6 +14,7 @@ use crate::api::LogLine;
 use crate::display::{fit, tail, wrap_text};
 use crate::tui::panes::Ctx;
 use crate::tui::theme::Theme;
+use crate::tui::view::fit_spans;
 
 /// Up to this many rows of a data lookup are shown as records, one column a line.
 const RECORDS: usize = 3;
@@ -408,26 +409,6 @@ fn picked_out(text: &str, marks: &[String], base: Style) -> Vec<Span<'static>> {
         spans.push(Span::styled(text[at..].to_string(), base));
     }
     spans
-}
-
-/// Spans cut to `width` columns.
-fn fit_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
-    let mut left = width;
-    let mut out = Vec::new();
-    for s in spans {
-        if left == 0 {
-            break;
-        }
-        let wide = unicode_width::UnicodeWidthStr::width(s.content.as_ref());
-        let text = if wide > left {
-            fit(&s.content, left)
-        } else {
-            s.content.to_string()
-        };
-        left = left.saturating_sub(wide.min(left));
-        out.push(Span::styled(text, s.style));
-    }
-    Line::from(out)
 }
 
 /// One line whole: what it says, where it was read, its fields, and the lines of the same
