@@ -38,6 +38,16 @@ impl ApiClient {
         safe(value)
     }
 
+    /// POSTs `body` as JSON; the answer made terminal-safe.
+    pub(crate) async fn post_safe<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ClientError> {
+        let value: serde_json::Value = self.send(self.http.post(self.url(path)).json(body)).await?;
+        safe(value)
+    }
+
     pub async fn recipes(&self) -> Result<Vec<RecipeSummary>, ClientError> {
         self.get_safe("/api/v1/recipes", &[]).await
     }
@@ -56,14 +66,8 @@ impl ApiClient {
         seed: Option<i64>,
     ) -> Result<InputCheck, ClientError> {
         let body = serde_json::json!({ "set": set, "seed": seed });
-        let value: serde_json::Value = self
-            .send(
-                self.http
-                    .post(self.url(&format!("/api/v1/recipes/{}/check", path_part(name))))
-                    .json(&body),
-            )
-            .await?;
-        safe(value)
+        let path = format!("/api/v1/recipes/{}/check", path_part(name));
+        self.post_safe(&path, &body).await
     }
 
     pub async fn environments(&self) -> Result<Vec<EnvironmentView>, ClientError> {
@@ -112,14 +116,9 @@ impl ApiClient {
         id: i64,
         retry_unknown: bool,
     ) -> Result<Run, ClientError> {
-        let value: serde_json::Value = self
-            .send(
-                self.http
-                    .post(self.url(&format!("/api/v1/constructions/{id}/resume")))
-                    .json(&serde_json::json!({ "retry_unknown": retry_unknown })),
-            )
-            .await?;
-        safe(value)
+        let body = serde_json::json!({ "retry_unknown": retry_unknown });
+        self.post_safe(&format!("/api/v1/constructions/{id}/resume"), &body)
+            .await
     }
 
     pub async fn cancel_construction(&self, id: i64) -> Result<Run, ClientError> {

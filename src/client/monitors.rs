@@ -2,7 +2,7 @@
 //! monitor's summary and rows quote what business databases hold.
 
 use super::construct::path_part;
-use super::{ApiClient, ClientError, safe};
+use super::{ApiClient, ClientError};
 use crate::api::monitors::{Alert, AlertDetail, EvaluationRecord, MonitorInfo};
 use crate::domain::ticket::TicketId;
 
@@ -95,14 +95,5 @@ impl ApiClient {
         let body = serde_json::json!({ "ticket_id": ticket });
         self.post_safe(&format!("/api/v1/alerts/{id}/links"), &body)
             .await
-    }
-
-    async fn post_safe<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> Result<T, ClientError> {
-        let value: serde_json::Value = self.send(self.http.post(self.url(path)).json(body)).await?;
-        safe(value)
     }
 }

@@ -221,8 +221,8 @@ async fn number(
     }
 }
 
-/// The (category, count) pairs a distribution reads: two columns a row, or an object of
-/// counts at the document's pointer.
+/// The (category, count) pairs a distribution reads: two columns a row, or an Elasticsearch
+/// source's documents grouped by a field.
 async fn counts(
     query: &Query,
     clock: Clock,
@@ -273,26 +273,8 @@ async fn counts(
                 .map_err(|e| e.to_string())?;
             Ok(groups.into_iter().map(|(k, n)| (k, n as f64)).collect())
         }
-        Query::Http(q) => {
-            let doc = document(q).await?;
-            let Some(Value::Object(map)) = doc.pointer(&q.pointer) else {
-                return Err(format!(
-                    "the document has no object of counts at '{}'",
-                    q.pointer
-                ));
-            };
-            if map.len() > MAX_CATEGORIES {
-                return Err(format!(
-                    "the document holds over {MAX_CATEGORIES} categories"
-                ));
-            }
-            map.iter()
-                .map(|(k, v)| match v {
-                    Value::Number(n) => Ok((k.clone(), n.as_f64().unwrap_or(0.0))),
-                    other => Err(format!("the count of '{k}' is {}", kind_of(other))),
-                })
-                .collect()
-        }
+        // Refused at load: a distribution compares days, which a document cannot.
+        Query::Http(_) => Err("a distribution reads sql or an Elasticsearch source".into()),
     }
 }
 

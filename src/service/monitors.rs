@@ -21,7 +21,7 @@ use crate::api::monitors::{
 };
 use crate::api::{LinkBody, TransitionBody};
 use crate::config::Settings;
-use crate::domain::mask::mask_long_numbers;
+use crate::domain::mask::{mask_long_numbers, mask_long_numbers_as};
 use crate::domain::notify::ChannelKind;
 use crate::domain::people::Role;
 use crate::domain::ticket::{Category, Channel, LinkKind, Status, Ticket, TicketId};
@@ -106,37 +106,13 @@ pub fn masked_rows(rows: &AlertRows) -> Vec<Vec<Option<String>>> {
                         .map(|v| match rows.masks.get(i).copied().flatten() {
                             Some(MaskAs::Name) => MaskAs::Name.apply(v),
                             // A key like `330180414122-沪A`: its number masked as its kind is.
-                            Some(kind) => mask_digit_runs(v, |run| kind.apply(run)),
+                            Some(kind) => mask_long_numbers_as(v, |run| kind.apply(run)),
                             None => mask_long_numbers(v),
                         })
                 })
                 .collect()
         })
         .collect()
-}
-
-/// `text` with each run of six or more digits replaced by `mask` of it.
-fn mask_digit_runs(text: &str, mask: impl Fn(&str) -> String) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.chars().count() >= 6 {
-            out.push_str(&mask(run));
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
 }
 
 impl Desk {

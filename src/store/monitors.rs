@@ -240,16 +240,17 @@ pub fn refire(
     Ok(())
 }
 
-/// Sets `set` (SQL assignments to `?2`, `?3`) on alert `id` as its next version.
+/// Sets `set` (SQL assignments from `?2` on) on alert `id` as its next version.
 fn change(
     conn: &Connection,
     id: i64,
     set: &str,
-    values: [&dyn rusqlite::ToSql; 2],
+    values: &[&dyn rusqlite::ToSql],
 ) -> Result<(), StoreError> {
     let sql = format!("UPDATE alerts SET version = version + 1, {set} WHERE id = ?1");
-    conn.prepare_cached(&sql)?
-        .execute(params![id, values[0], values[1]])?;
+    let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&id];
+    bound.extend_from_slice(values);
+    conn.prepare_cached(&sql)?.execute(bound.as_slice())?;
     Ok(())
 }
 
@@ -260,7 +261,7 @@ pub fn acknowledge(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let set = "state = 'acknowledged', acknowledged_by = ?2, acknowledged_at = ?3";
-    change(conn, id, set, [&by, &ts(at)])
+    change(conn, id, set, &[&by, &ts(at)])
 }
 
 /// Resolves `id`: by a handler (`by`), or by its monitor finding it cleared (`None`).
@@ -271,7 +272,7 @@ pub fn resolve(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let set = "state = 'resolved', resolved_by = ?2, resolved_at = ?3";
-    change(conn, id, set, [&by, &ts(at)])
+    change(conn, id, set, &[&by, &ts(at)])
 }
 
 /// Silences `id` until then (`None`: the silence ends).
@@ -282,16 +283,11 @@ pub fn silence(
     by: &str,
 ) -> Result<(), StoreError> {
     let set = "silenced_until = ?2, silenced_by = ?3";
-    change(conn, id, set, [&until.map(ts), &until.map(|_| by)])
+    change(conn, id, set, &[&until.map(ts), &until.map(|_| by)])
 }
 
 pub fn set_ticket(conn: &Connection, id: i64, ticket: TicketId) -> Result<(), StoreError> {
-    change(
-        conn,
-        id,
-        "ticket_id = ?2, ticket_id = ?3",
-        [&ticket, &ticket],
-    )
+    change(conn, id, "ticket_id = ?2", &[&ticket])
 }
 
 /// Records an evaluation.
